@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// The `ofl` command. The TypeScript sources are bundled into dist/ by `npm run build`
+// (run automatically by `npm install` / `npm ci` through the `prepare` script).
+import { existsSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { dirname, join } from "node:path";
+
+const bundle = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "ofl.mjs");
+if (!existsSync(bundle)) {
+  process.stderr.write("ofl: the command is not built yet; run `npm run build` in the ofl package folder\n");
+  process.exit(2);
+}
+const { main } = await import(pathToFileURL(bundle).href);
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,4 @@
+import type { CodeEntry } from "../types.js";
+
+/** OFL5xxx: rules and tests. */
+export const ruleCodes: CodeEntry[] = [];

@@ -1,0 +1,66 @@
+import type { CodeEntry } from "../types.js";
+
+/** OFL1xxx: lexical and syntax errors. */
+export const syntaxCodes: CodeEntry[] = [
+  {
+    code: "OFL1001",
+    severity: "error",
+    title: "unexpected token",
+    template: "expected {expected}, found {found}",
+    explanation:
+      "The parser met a token that cannot stand here. It reports what it expected, skips to a point where it can continue, and goes on, so every syntax error of a file is reported in one run.",
+    example: "model A {\n  telemetry y float\n}",
+  },
+  {
+    code: "OFL1002",
+    severity: "error",
+    title: "unterminated string",
+    template: "this string is not closed before the end of the line",
+    explanation: 'A string literal starts with `"` and must end with `"` on the same line. Use `\\n` for a line break inside a string.',
+    example: 'asset a: M { uuid "A-1 }',
+  },
+  {
+    code: "OFL1003",
+    severity: "error",
+    title: "unterminated block comment",
+    template: "this `/*` comment is never closed with `*/`",
+    explanation: "Block comments run from `/*` to the next `*/` and do not nest.",
+  },
+  {
+    code: "OFL1004",
+    severity: "error",
+    title: "invalid character",
+    template: "the character {char} cannot appear here",
+    explanation: "OFL source text is made of identifiers, literals, operators and punctuation; this character is none of them.",
+    example: "model A { telemetry x: int $ }",
+  },
+  {
+    code: "OFL1005",
+    severity: "error",
+    title: "invalid escape",
+    template: "unknown escape sequence {escape} in a string",
+    explanation: 'Strings accept the escapes `\\"`, `\\\\`, `\\n`, `\\t` and `\\u{HEX}` (a Unicode code point).',
+  },
+  {
+    code: "OFL1006",
+    severity: "error",
+    title: "invalid timestamp",
+    template: "{text} is not a valid ISO-8601 UTC timestamp",
+    explanation: "Timestamps are written `@YYYY-MM-DDThh:mm[:ss[.mmm]]Z`, in UTC, with a real calendar date and time.",
+    example: "test \"t\" { expect known(a.x) at @2026-13-01T00:00:00Z }",
+  },
+  {
+    code: "OFL1007",
+    severity: "error",
+    title: "malformed unit expression",
+    template: "{detail}",
+    explanation: "A unit expression joins unit names with `*`, `/` and `^INT`, with no spaces: `l/min`, `m/s^2`, `N*m`.",
+  },
+  {
+    code: "OFL1008",
+    severity: "error",
+    title: "invalid number",
+    template: "{text} is not a valid number",
+    explanation: "Numbers are integers (`42`), decimals (`3.5`) or in exponent form (`1e-3`), and must be finite.",
+  },
+];
