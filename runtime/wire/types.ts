@@ -38,6 +38,12 @@ export interface LogRecord {
   ts: number;
   key: string | null;
   value: unknown;
+  /**
+   * OFL addition (optional): the global append order across all topics of one embedded log
+   * (0-based, gap-free). Set by `Log.append`/`Log.read`; absent on records read from session files
+   * or Kafka. Never written to session files.
+   */
+  seq?: number;
 }
 
 /** A record to append: the log assigns partition and offset. */
@@ -100,5 +106,22 @@ export type WireEvent =
   | (EventBase & { kind: "derived"; id: string; value: string })
   | (EventBase & { kind: "alarm"; id: string; value: string })
   | (EventBase & { kind: "command_description"; command: string })
+  /**
+   * OFL addition: a record on the dead-letter topic (`ofl_deadletter`, wire.md §3). An output of the
+   * program, never re-applied. `time` is the record time `ts` (dead letters carry no event time);
+   * `original` is the quarantined record as it was read.
+   */
+  | {
+      kind: "deadletter";
+      partition: number;
+      offset: number;
+      key: string | null;
+      time: number;
+      reason: string;
+      detail: string;
+      original: unknown;
+      source: string;
+      record: LogRecord;
+    }
   /** not a record at all: not JSON, no ID, no parseable timestamp… (dead letter `bad_json`) */
   | { kind: "bad"; partition: number; offset: number; key: string | null; detail: string; record: LogRecord };

@@ -1,0 +1,235 @@
+// The embedded durable log: one SQLite file (better-sqlite3, WAL, synchronous = FULL), one
+// transaction per append batch, so a batch is on disk when append() returns and a crash keeps
+// every acknowledged record. Users can inspect it: `sqlite3 .ofl/log/log.sqlite
+// 'select topic, "offset", ts, event_time, key, value from records limit 10'`.
+
+import Database from "better-sqlite3";
+import * as fs from "node:fs";
+import { join } from "node:path";
+import type { LogRecord, NewRecord } from "../wire/types.js";
+import { checkNewRecord, eventTime, notify } from "./common.js";
+import type { Log, ReadOptions, TimeRangeOptions } from "./types.js";
+
+export const SCHEMA_VERSION = 1;
+export const LOG_FILE = "log.sqlite";
+
+const PAGE = 2000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (
+  name  TEXT PRIMARY KEY,
+  value TEXT
+);
+CREATE TABLE IF NOT EXISTS records (
+  seq         INTEGER PRIMARY KEY,   -- global append order, from 0, gap-free
+  topic       TEXT    NOT NULL,
+  "partition" INTEGER NOT NULL DEFAULT 0,
+  "offset"    INTEGER NOT NULL,      -- per topic and partition, from 0, gap-free
+  ts          INTEGER NOT NULL,      -- record time, ms (Kafka ts)
+  event_time  INTEGER,               -- attributes.timestamp in ms, else ts
+  key         TEXT,
+  value       TEXT    NOT NULL       -- JSON
+);
+CREATE UNIQUE INDEX IF NOT EXISTS records_topic_offset ON records(topic, "partition", "offset");
+CREATE INDEX IF NOT EXISTS records_topic_time ON records(topic, event_time, seq);
+`;
+
+interface Row {
+  seq: number;
+  topic: string;
+  partition: number;
+  offset: number;
+  ts: number;
+  key: string | null;
+  value: string;
+}
+
+function toRecord(r: Row): LogRecord {
+  return { topic: r.topic, partition: r.partition, offset: r.offset, ts: r.ts, key: r.key, value: JSON.parse(r.value), seq: r.seq };
+}
+
+export interface SqliteLogOptions {
+  /** the program name, stored in `meta` on first open */
+  program?: string;
+  /** open read-only (e.g. `ofl state`, `ofl record` next to a running `ofl run`) */
+  readonly?: boolean;
+}
+
+const COLS = `seq, topic, "partition" AS partition, "offset" AS offset, ts, key, value`;
+
+export class SqliteLog implements Log {
+  readonly path: string;
+  private db: Database.Database;
+  private listeners = new Set<{ fromSeq: number; fn: (recs: LogRecord[]) => void }>();
+  private insert: Database.Statement;
+  private maxOffset: Database.Statement;
+  private maxSeq: Database.Statement;
+  private appendTx: Database.Transaction<(records: NewRecord[]) => LogRecord[]>;
+  private stmts = new Map<string, Database.Statement>();
+
+  /** Opens (creating) `dir/log.sqlite`; `dir` is created as needed. */
+  static open(dir: string, opts: SqliteLogOptions = {}): SqliteLog {
+    if (!opts.readonly) fs.mkdirSync(dir, { recursive: true });
+    return new SqliteLog(join(dir, LOG_FILE), opts);
+  }
+
+  private constructor(path: string, opts: SqliteLogOptions) {
+    this.path = path;
+    const db = new Database(path, { readonly: opts.readonly === true, fileMustExist: opts.readonly === true });
+    this.db = db;
+    try {
+      db.pragma("busy_timeout = 10000");
+      if (!opts.readonly) {
+        db.pragma("journal_mode = WAL");
+        db.pragma("synchronous = FULL");
+        db.exec(SCHEMA);
+      }
+      const version = this.meta("schema_version");
+      if (version === null) {
+        if (!opts.readonly) this.setMeta("schema_version", String(SCHEMA_VERSION));
+      } else if (Number(version) > SCHEMA_VERSION) {
+        throw new Error(`${path} has log schema ${version}; this OFL reads up to ${SCHEMA_VERSION} (upgrade OFL)`);
+      }
+      if (opts.program !== undefined && !opts.readonly && this.meta("program") === null) this.setMeta("program", opts.program);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    this.insert = db.prepare(`INSERT INTO records (seq, topic, "partition", "offset", ts, event_time, key, value) VALUES (?, ?, 0, ?, ?, ?, ?, ?)`);
+    this.maxOffset = db.prepare(`SELECT MAX("offset") AS m FROM records WHERE topic = ? AND "partition" = 0`);
+    this.maxSeq = db.prepare(`SELECT MAX(seq) AS m FROM records`);
+    // The next offsets are read inside the (IMMEDIATE, i.e. write-locked) transaction, so two
+    // processes appending to one file still get contiguous offsets.
+    this.appendTx = db.transaction((records: NewRecord[]) => {
+      const next = new Map<string, number>();
+      let seq = ((this.maxSeq.get() as { m: number | null }).m ?? -1) + 1;
+      const out: LogRecord[] = new Array(records.length);
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        let off = next.get(r.topic);
+        if (off === undefined) off = ((this.maxOffset.get(r.topic) as { m: number | null }).m ?? -1) + 1;
+        next.set(r.topic, off + 1);
+        const value = r.value === undefined ? null : r.value;
+        const text = JSON.stringify(value);
+        this.insert.run(seq, r.topic, off, r.ts, eventTime(value, r.ts), r.key, text);
+        out[i] = { topic: r.topic, partition: 0, offset: off, ts: r.ts, key: r.key, value, seq };
+        seq++;
+      }
+      return out;
+    });
+  }
+
+  /** A value of the `meta` table (schema_version, program, …), or null. */
+  meta(name: string): string | null {
+    const row = this.db.prepare(`SELECT value FROM meta WHERE name = ?`).get(name) as { value: string | null } | undefined;
+    return row?.value ?? null;
+  }
+
+  setMeta(name: string, value: string): void {
+    this.db.prepare(`INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`).run(name, value);
+  }
+
+  append(records: NewRecord[]): LogRecord[] {
+    if (records.length === 0) return [];
+    records.forEach(checkNewRecord);
+    const out = this.appendTx.immediate(records);
+    notify(this.listeners, out);
+    return out;
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.stmts.get(sql);
+    if (s === undefined) this.stmts.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
+  /** Reads in pages (never holds a cursor open), so appending while iterating is fine. */
+  *read(opts: ReadOptions = {}): Generator<LogRecord> {
+    let limit = opts.limit ?? Infinity;
+    if (opts.topic !== undefined) {
+      let off = Math.max(0, opts.fromOffset ?? 0);
+      const fromSeq = opts.fromSeq ?? 0;
+      const s = this.stmt(`SELECT ${COLS} FROM records WHERE topic = ? AND "partition" = 0 AND "offset" >= ? AND seq >= ? ORDER BY "offset" LIMIT ?`);
+      while (limit > 0) {
+        const rows = s.all(opts.topic, off, fromSeq, Math.min(PAGE, limit)) as Row[];
+        for (const r of rows) yield toRecord(r);
+        if (rows.length < Math.min(PAGE, limit)) return;
+        limit -= rows.length;
+        off = rows[rows.length - 1]!.offset + 1;
+      }
+    } else {
+      if (opts.fromOffset !== undefined) throw new Error("read: fromOffset needs a topic (use fromSeq across topics)");
+      let seq = Math.max(0, opts.fromSeq ?? 0);
+      const s = this.stmt(`SELECT ${COLS} FROM records WHERE seq >= ? ORDER BY seq LIMIT ?`);
+      while (limit > 0) {
+        const rows = s.all(seq, Math.min(PAGE, limit)) as Row[];
+        for (const r of rows) yield toRecord(r);
+        if (rows.length < Math.min(PAGE, limit)) return;
+        limit -= rows.length;
+        seq = rows[rows.length - 1]!.seq + 1;
+      }
+    }
+  }
+
+  /**
+   * In log order: the index on (topic, event_time, seq) bounds the seq range, then pages walk
+   * that range by seq, filtering on event time (unary `+` keeps SQLite on the rowid order).
+   */
+  *readByTime(opts: TimeRangeOptions = {}): Generator<LogRecord> {
+    const from = opts.fromMs ?? Number.MIN_SAFE_INTEGER;
+    const to = opts.toMs ?? Number.MAX_SAFE_INTEGER;
+    const topicCond = opts.topic !== undefined ? "topic = ? AND " : "";
+    const args = opts.topic !== undefined ? [opts.topic] : [];
+    const bounds = this.stmt(`SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM records WHERE ${topicCond}event_time BETWEEN ? AND ?`).get(...args, from, to) as {
+      lo: number | null;
+      hi: number | null;
+    };
+    if (bounds.lo === null || bounds.hi === null) return;
+    const page = this.stmt(
+      `SELECT ${COLS} FROM records WHERE seq >= ? AND seq <= ? AND ${opts.topic !== undefined ? "+topic = ? AND " : ""}+event_time BETWEEN ? AND ? ORDER BY seq LIMIT ${PAGE}`,
+    );
+    let seq = bounds.lo;
+    for (;;) {
+      const rows = page.all(seq, bounds.hi, ...args, from, to) as Row[];
+      for (const r of rows) yield toRecord(r);
+      if (rows.length < PAGE) return;
+      seq = rows[rows.length - 1]!.seq + 1;
+    }
+  }
+
+  endOffset(topic: string): number {
+    return ((this.maxOffset.get(topic) as { m: number | null }).m ?? -1) + 1;
+  }
+
+  endSeq(): number {
+    return ((this.maxSeq.get() as { m: number | null }).m ?? -1) + 1;
+  }
+
+  subscribe(fromSeq: number, listener: (recs: LogRecord[]) => void): () => void {
+    let seq = Math.max(0, fromSeq);
+    for (;;) {
+      const batch = [...this.read({ fromSeq: seq, limit: PAGE })];
+      if (batch.length === 0) break;
+      listener(batch);
+      seq = batch[batch.length - 1]!.seq! + 1;
+    }
+    const l = { fromSeq: seq, fn: listener };
+    this.listeners.add(l);
+    return () => {
+      this.listeners.delete(l);
+    };
+  }
+
+  /** Checkpoints the WAL into the main file and closes. */
+  close(): void {
+    this.listeners.clear();
+    if (this.db.open) {
+      try {
+        if (!this.db.readonly) this.db.pragma("wal_checkpoint(TRUNCATE)");
+      } catch {
+        /* another process holds the database; the WAL stays, which is fine */
+      }
+      this.db.close();
+    }
+  }
+}

@@ -1,0 +1,344 @@
+// Session files (wire.md §4): JSON Lines, read in both forms (OFL and kcat), written in the OFL
+// form. Reading streams the file in fixed-size chunks with fs.readSync, so a file of millions of
+// lines is read in constant memory (apart from the records the caller keeps).
+
+import * as fs from "node:fs";
+import { basename } from "node:path";
+import type { LogRecord } from "../wire/types.js";
+
+export interface SessionHeader {
+  ofl_session: number;
+  program?: string;
+  recorded?: string;
+  [k: string]: unknown;
+}
+
+export interface SessionOptions {
+  /** Turn malformed lines into counted warnings (`--skip-bad-lines`) instead of errors. */
+  skipBadLines?: boolean;
+  /** Read buffer size in bytes (tests); default 1 MiB. */
+  chunkSize?: number;
+}
+
+/** A session file problem, naming the file and line: `shift.jsonl:12: not valid JSON (…)`. */
+export class SessionError extends Error {
+  readonly file: string;
+  /** 1-based; 0 when the problem is the file itself (missing, unreadable) */
+  readonly line: number;
+  /** the message without the `file:line:` prefix */
+  readonly reason: string;
+  constructor(file: string, line: number, reason: string) {
+    super(line > 0 ? `${basename(file)}:${line}: ${reason}` : `${basename(file)}: ${reason}`);
+    this.name = "SessionError";
+    this.file = file;
+    this.line = line;
+    this.reason = reason;
+  }
+}
+
+export interface SessionRecord {
+  line: number;
+  record: LogRecord;
+}
+
+export interface OpenSession {
+  path: string;
+  /** the `{"ofl_session": …}` line, or null when the file has none */
+  header: SessionHeader | null;
+  /** Streams the records (may be called again to re-read from the start). */
+  records(): Generator<SessionRecord>;
+  /** lines skipped with `skipBadLines`, filled while `records()` runs */
+  skipped: { line: number; message: string }[];
+}
+
+const DEFAULT_CHUNK = 1 << 20;
+
+function openFd(path: string): number {
+  try {
+    return fs.openSync(path, "r");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "no such session file"
+        : code === "EISDIR"
+          ? "is a directory, not a session file"
+          : code === "EACCES"
+            ? "permission denied"
+            : `cannot open (${(e as Error).message})`;
+    throw new SessionError(path, 0, why);
+  }
+}
+
+const fatalDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Raw lines of a file as strings with 1-based numbers; blank lines are skipped. Throws
+ * SessionError for invalid UTF-8 (naming the line). A leading BOM and trailing `\r` are dropped.
+ */
+function* lines(path: string, chunkSize: number): Generator<{ line: number; text: string }> {
+  const fd = openFd(path);
+  try {
+    const buf = Buffer.allocUnsafe(chunkSize);
+    let carry: Buffer | null = null; // an incomplete line from the previous chunk
+    let lineNo = 0;
+    let first = true;
+    for (;;) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, 0, chunkSize, null);
+      } catch (e) {
+        throw new SessionError(path, 0, `cannot read (${(e as Error).message})`);
+      }
+      let data: Buffer = n === 0 ? Buffer.alloc(0) : buf.subarray(0, n);
+      if (carry !== null) {
+        data = Buffer.concat([carry, data]);
+        carry = null;
+      }
+      if (first && data.length >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) data = data.subarray(3);
+      if (first && data.length > 0) first = false;
+      const eof = n === 0;
+      const last = eof ? data.length : data.lastIndexOf(10);
+      if (last < 0) {
+        // no newline in this chunk: keep it all (a copy: buf is reused)
+        carry = Buffer.from(data);
+        continue;
+      }
+      const whole = data.subarray(0, last);
+      if (!eof) carry = last + 1 < data.length ? Buffer.from(data.subarray(last + 1)) : null;
+      let text: string | null;
+      try {
+        text = fatalDecoder.decode(whole);
+      } catch {
+        text = null; // locate the offending line below
+      }
+      if (text !== null) {
+        let start = 0;
+        for (;;) {
+          const nl = text.indexOf("\n", start);
+          const end = nl < 0 ? text.length : nl;
+          lineNo++;
+          let t = text.slice(start, end);
+          if (t.length > 0 && t.charCodeAt(t.length - 1) === 13) t = t.slice(0, -1);
+          if (t.trim().length > 0) yield { line: lineNo, text: t };
+          if (nl < 0) break;
+          start = nl + 1;
+        }
+      } else {
+        let start = 0;
+        for (;;) {
+          const nl = whole.indexOf(10, start);
+          const end = nl < 0 ? whole.length : nl;
+          lineNo++;
+          let t: string;
+          try {
+            t = fatalDecoder.decode(whole.subarray(start, end));
+          } catch {
+            throw new SessionError(path, lineNo, "not valid UTF-8");
+          }
+          if (t.length > 0 && t.charCodeAt(t.length - 1) === 13) t = t.slice(0, -1);
+          if (t.trim().length > 0) yield { line: lineNo, text: t };
+          if (nl < 0) break;
+          start = nl + 1;
+        }
+      }
+      if (eof) return;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function isHeader(o: Record<string, unknown>): boolean {
+  return o.ofl_session !== undefined && o.topic === undefined;
+}
+
+function kindOf(x: unknown): string {
+  return x === null ? "null" : Array.isArray(x) ? "an array" : typeof x === "object" ? "an object" : typeof x;
+}
+
+/** A parsed line → LogRecord, or a reason it is not one. Exported for tests and other readers. */
+export function toLogRecord(o: unknown): LogRecord | string {
+  if (typeof o !== "object" || o === null || Array.isArray(o)) return `not a record (a JSON ${kindOf(o)}, expected an object)`;
+  const r = o as Record<string, unknown>;
+  const topic = r.topic;
+  if (typeof topic !== "string" || topic.length === 0) return `not a record (${topic === undefined ? "missing" : "bad"} "topic")`;
+  const partition = r.partition === undefined ? 0 : r.partition;
+  if (typeof partition !== "number" || !Number.isInteger(partition) || partition < 0) return `not a record ("partition" must be a non-negative integer)`;
+  const offset = r.offset;
+  if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0) {
+    return `not a record (${offset === undefined ? "missing" : "bad"} "offset": a non-negative integer is needed)`;
+  }
+  const ts = r.ts;
+  if (typeof ts !== "number" || !Number.isFinite(ts)) return `not a record (${ts === undefined ? "missing" : "bad"} "ts": the record time in ms is needed)`;
+  const key = r.key === undefined ? null : r.key;
+  if (key !== null && typeof key !== "string") return `not a record ("key" must be a string or null)`;
+  let value: unknown;
+  if ("value" in r) value = r.value;
+  else if ("payload" in r) {
+    const p = r.payload;
+    if (typeof p === "string") {
+      try {
+        value = JSON.parse(p);
+      } catch {
+        value = p; // not JSON: kept as text, classify() makes it `bad`
+      }
+    } else value = p; // null (tombstone) or already parsed
+  } else return `not a record (no "value" or "payload")`;
+  return { topic, partition, offset, ts, key, value };
+}
+
+/** Opens a session file: reads the header eagerly; `records()` streams the rest. */
+export function openSession(path: string, opts: SessionOptions = {}): OpenSession {
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
+  const skip = opts.skipBadLines === true;
+  const header = readSessionHeader(path, chunkSize);
+  const session: OpenSession = {
+    path,
+    header,
+    skipped: [],
+    records: function* () {
+      session.skipped.length = 0;
+      for (const { line, text } of lines(path, chunkSize)) {
+        let reason: string;
+        let parsed: unknown;
+        let ok = true;
+        try {
+          parsed = JSON.parse(text);
+        } catch (e) {
+          ok = false;
+          parsed = undefined;
+        }
+        if (ok) {
+          if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && isHeader(parsed as Record<string, unknown>)) continue;
+          const rec = toLogRecord(parsed);
+          if (typeof rec !== "string") {
+            yield { line, record: rec };
+            continue;
+          }
+          reason = rec;
+        } else {
+          reason = `not valid JSON (${jsonError(text)})`;
+        }
+        if (!skip) throw new SessionError(path, line, reason);
+        session.skipped.push({ line, message: new SessionError(path, line, reason).message });
+      }
+    },
+  };
+  return session;
+}
+
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+    return "";
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** Streams the records of a session file with their 1-based line numbers. */
+export function* readSession(path: string, opts?: { skipBadLines?: boolean; chunkSize?: number }): Generator<SessionRecord> {
+  yield* openSession(path, opts).records();
+}
+
+/** The header line of a session file, or null when its first non-blank line is not one. Cheap. */
+export function readSessionHeader(path: string, chunkSize = 64 * 1024): SessionHeader | null {
+  for (const { text } of lines(path, chunkSize)) {
+    try {
+      const o = JSON.parse(text);
+      if (typeof o === "object" && o !== null && !Array.isArray(o) && isHeader(o)) return o as SessionHeader;
+    } catch {
+      /* the record reader reports it */
+    }
+    return null;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing (OFL form)
+
+/** One session line for a record: topic, partition, offset, ts, key, value (never `seq`). */
+export function sessionLine(r: LogRecord): string {
+  return JSON.stringify({ topic: r.topic, partition: r.partition, offset: r.offset, ts: r.ts, key: r.key, value: r.value === undefined ? null : r.value });
+}
+
+function headerLine(header: { program: string; recorded: string }): string {
+  return JSON.stringify({ ofl_session: 1, program: header.program, recorded: header.recorded });
+}
+
+const FLUSH_AT = 256 * 1024;
+
+/** Writes a session in the OFL form to a file descriptor, synchronously. */
+export function writeSessionSync(records: Iterable<LogRecord>, fd: number, header: { program: string; recorded: string }): number {
+  let chunk = headerLine(header) + "\n";
+  let count = 0;
+  for (const r of records) {
+    chunk += sessionLine(r) + "\n";
+    count++;
+    if (chunk.length >= FLUSH_AT) {
+      writeAllSync(fd, chunk);
+      chunk = "";
+    }
+  }
+  if (chunk.length > 0) writeAllSync(fd, chunk);
+  return count;
+}
+
+function writeAllSync(fd: number, s: string): void {
+  const b = Buffer.from(s, "utf8");
+  let off = 0;
+  while (off < b.length) {
+    try {
+      off += fs.writeSync(fd, b, off, b.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue; // non-blocking pipe (stdout)
+      throw e;
+    }
+  }
+}
+
+/**
+ * Writes a session in the OFL form: a header line, then one line per record. To an fd it writes
+ * synchronously; to a stream it honours back-pressure. Resolves with the number of records when
+ * everything is handed to the stream/fd (the stream is not ended).
+ */
+export async function writeSession(
+  records: Iterable<LogRecord>,
+  out: NodeJS.WritableStream | number,
+  header: { program: string; recorded: string },
+): Promise<number> {
+  if (typeof out === "number") return writeSessionSync(records, out, header);
+  const write = (s: string): Promise<void> | null => {
+    if (out.write(s)) return null;
+    return new Promise<void>((resolve, reject) => {
+      const onDrain = () => {
+        out.removeListener("error", onError);
+        resolve();
+      };
+      const onError = (e: Error) => {
+        out.removeListener("drain", onDrain);
+        reject(e);
+      };
+      out.once("drain", onDrain);
+      out.once("error", onError);
+    });
+  };
+  let chunk = headerLine(header) + "\n";
+  let count = 0;
+  for (const r of records) {
+    chunk += sessionLine(r) + "\n";
+    count++;
+    if (chunk.length >= FLUSH_AT) {
+      const p = write(chunk);
+      chunk = "";
+      if (p) await p;
+    }
+  }
+  if (chunk.length > 0) {
+    const p = write(chunk);
+    if (p) await p;
+  }
+  return count;
+}
