@@ -154,7 +154,7 @@ function isHeader(o: Record<string, unknown>): boolean {
 }
 
 function kindOf(x: unknown): string {
-  return x === null ? "null" : Array.isArray(x) ? "an array" : typeof x === "object" ? "an object" : typeof x;
+  return x === null ? "null" : Array.isArray(x) ? "array" : typeof x;
 }
 
 /** A parsed line → LogRecord, or a reason it is not one. Exported for tests and other readers. */
