@@ -63,4 +63,20 @@ export const syntaxCodes: CodeEntry[] = [
     template: "{text} is not a valid number",
     explanation: "Numbers are integers (`42`), decimals (`3.5`) or in exponent form (`1e-3`), and must be finite.",
   },
+  {
+    code: "OFL1009",
+    severity: "error",
+    title: "duplicate rule clause",
+    template: "this rule already has a `{clause}` clause",
+    explanation:
+      "A rule has at most one `when`, `then`, `cooldown`, `repeat every` and `shadow` clause. List several actions in one `then`, separated by commas.",
+    example: "rule r on M {\n  when a\n  when b\n  then stop()\n}",
+  },
+  {
+    code: "OFL1010",
+    severity: "error",
+    title: "internal parser error",
+    template: "the parser failed on this file: {detail}",
+    explanation: "The parser met a case it does not handle. Please report it with the file that triggers it.",
+  },
 ];

@@ -1,0 +1,151 @@
+// Public API of the OFL syntax stage: `parse` (text → AST + diagnostics) and `lex` (tokens for editors).
+import { EOF, type IRecognitionException, type IToken } from "chevrotain";
+import type { Comment, Decl, SourceFile, Span } from "../ast/nodes.js";
+import type { Diagnostic } from "../diagnostics/types.js";
+import { diag } from "../diagnostics/registry.js";
+import { DocComment, lexRaw } from "./lexer.js";
+import { DECL_START, OflParser } from "./parser.js";
+
+export { lex, KEYWORDS, SOFT_KEYWORDS, TOKEN_CATEGORIES, type LexToken, type TokenCategory } from "./lexer.js";
+
+export interface ParseResult {
+  file: SourceFile;
+  diagnostics: Diagnostic[];
+}
+
+let instance: OflParser | undefined;
+/** The parser is built once (grammar analysis is the slow part); validations run only under tests. */
+function parser(): OflParser {
+  if (!instance) {
+    const validate = typeof process !== "undefined" && !!process.env && (!!process.env["VITEST"] || process.env["OFL_PARSER_VALIDATE"] === "1");
+    instance = new OflParser(!validate);
+  }
+  return instance;
+}
+
+/** Doc comments (`///` runs) by the offset of the first token after them. */
+function docsByOffset(text: string, commentTokens: IToken[]): Map<number, string> {
+  const docs = new Map<number, string>();
+  let run: string[] = [];
+  let runEnd = -1;
+  const flush = () => {
+    if (run.length === 0) return;
+    let i = runEnd;
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+    docs.set(i, run.join("\n"));
+    run = [];
+  };
+  for (const c of commentTokens) {
+    if (c.tokenType !== DocComment) {
+      flush();
+      continue;
+    }
+    if (run.length > 0) {
+      const gap = text.slice(runEnd, c.startOffset);
+      if (/\S/.test(gap) || (gap.match(/\r\n|\r|\n/g)?.length ?? 0) > 1) flush();
+    }
+    let body = c.image.slice(3);
+    if (body.startsWith(" ")) body = body.slice(1);
+    run.push(body.replace(/\s+$/, ""));
+    runEnd = c.startOffset + c.image.length;
+  }
+  flush();
+  return docs;
+}
+
+function errorSpan(t: IToken | undefined, len: number): Span {
+  if (!t || t.tokenType === EOF || !Number.isFinite(t.startOffset)) return { start: len, end: len };
+  const start = Math.min(Math.max(0, t.startOffset), len);
+  return { start, end: Math.min(len, start + Math.max(1, t.image.length)) };
+}
+
+/** Clamps every span of the tree into [0, len] (recovery may leave virtual-token offsets). */
+function sanitize(node: unknown, len: number, seen = new Set<object>()): void {
+  if (!node || typeof node !== "object" || seen.has(node as object)) return;
+  seen.add(node as object);
+  if (Array.isArray(node)) {
+    for (const n of node) sanitize(n, len, seen);
+    return;
+  }
+  const o = node as Record<string, unknown>;
+  for (const key in o) {
+    const v = o[key];
+    if (!v || typeof v !== "object") continue;
+    const sp = v as Partial<Span>;
+    if (!Array.isArray(v) && typeof sp.start === "number" && typeof sp.end === "number" && Object.keys(v).length === 2) {
+      let s = Number.isFinite(sp.start) ? Math.min(Math.max(0, sp.start), len) : len;
+      let e = Number.isFinite(sp.end) ? Math.min(Math.max(0, sp.end), len) : s;
+      if (e < s) e = s;
+      sp.start = s;
+      sp.end = e;
+    } else {
+      sanitize(v, len, seen);
+    }
+  }
+}
+
+/** Parses one file. Never throws; every span lies within `text`. */
+export function parse(text: string, path: string): ParseResult {
+  try {
+    return parseUnsafe(text, path);
+  } catch (e) {
+    const detail = e instanceof Error ? e.message.split("\n")[0]! : String(e);
+    instance = undefined; // rebuild: the failed instance may hold inconsistent state
+    return {
+      file: { kind: "File", path, text, decls: [], comments: [] },
+      diagnostics: [diag("OFL1010", path, { start: 0, end: Math.min(text.length, 1) }, { detail })],
+    };
+  }
+}
+
+function parseUnsafe(text: string, path: string): ParseResult {
+  const lexed = lexRaw(text, path);
+  const p = parser();
+  p.text = text;
+  p.path = path;
+  p.extra = [];
+  p.decls = [];
+  p.partial = null;
+  p.allowOver = true;
+  p.docs = docsByOffset(text, lexed.commentTokens);
+  p.input = lexed.tokens;
+  const tokens = lexed.tokens;
+  for (let guard = 0; guard <= tokens.length; guard++) {
+    p.file();
+    const at = p.position() + 1;
+    if (at >= tokens.length) break;
+    let next = at + 1;
+    while (next < tokens.length && !DECL_START.has(tokens[next]!.tokenType)) next++;
+    if (next >= tokens.length) break;
+    p.seek(next - 1);
+  }
+  const decls: Decl[] = p.decls;
+  const len = text.length;
+
+  const diagnostics: Diagnostic[] = [...lexed.diagnostics];
+  const seen = new Set<number>();
+  for (const d of lexed.diagnostics) seen.add(d.span.start);
+  const errors = p.errors as IRecognitionException[];
+  for (const e of errors) {
+    const span = errorSpan(e.token, len);
+    if (seen.has(span.start)) continue;
+    seen.add(span.start);
+    const [expected, found] = e.message.includes("\u0001") ? e.message.split("\u0001") : ["something else", e.message];
+    diagnostics.push(diag("OFL1001", path, span, { expected: expected!, found: found! }));
+  }
+  for (const d of p.extra) {
+    if (d.code === "OFL1001" && seen.has(d.span.start)) continue;
+    diagnostics.push(d);
+  }
+  if (errors.length > 0 || p.extra.length > 0) sanitize(decls, len);
+  for (const d of diagnostics) {
+    const s = Math.min(Math.max(0, Number.isFinite(d.span.start) ? d.span.start : len), len);
+    const en = Math.min(Math.max(s, Number.isFinite(d.span.end) ? d.span.end : s), len);
+    d.span = { start: s, end: en };
+  }
+  diagnostics.sort((a, b) => a.span.start - b.span.start);
+  const comments: Comment[] = lexed.comments;
+  p.input = []; // release the token vector
+  p.decls = [];
+  return { file: { kind: "File", path, text, decls, comments }, diagnostics };
+}
