@@ -4,6 +4,18 @@ import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 
+/** `import text from "./x.ofl?raw"` (as in Vite/vitest): the file's text as a string. */
+const rawText = {
+  name: "raw-text",
+  setup(b) {
+    b.onResolve({ filter: /\?raw$/ }, (args) => ({ path: join(args.resolveDir, args.path.replace(/\?raw$/, "")), namespace: "raw" }));
+    b.onLoad({ filter: /.*/, namespace: "raw" }, async (args) => ({
+      contents: (await import("node:fs")).readFileSync(args.path, "utf8"),
+      loader: "text",
+    }));
+  },
+};
+
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 await build({
@@ -17,4 +29,5 @@ await build({
   external: ["better-sqlite3"],
   banner: { js: "import { createRequire as __oflCreateRequire } from 'node:module'; const require = __oflCreateRequire(import.meta.url);" },
   logLevel: "warning",
+  plugins: [rawText],
 });

@@ -183,8 +183,11 @@ export interface IrModel {
   doc?: string;
 }
 
-/** A value given in source, or a secret read from the environment when a connector starts. */
-export type IrArg = Value | { env: string };
+/**
+ * A value given in source, a secret read from the environment when a connector starts, or
+ * (in a simulator's `set(telemetry, PARAM)`) the value of one of the command's parameters.
+ */
+export type IrArg = Value | { env: string } | { param: string };
 
 export interface IrBinding {
   /** telemetry `x <- fn(...)`, command `c -> fn(...)` */

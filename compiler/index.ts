@@ -1,0 +1,81 @@
+// The compiler's public API: one function per stage. Pure: text in, diagnostics and IR out.
+// runtime/, lsp/ and the CLI import the compiler only through this file.
+import type { SourceFile } from "./ast/nodes.js";
+import { Checker } from "./check/checker.js";
+import type { CheckedProgram } from "./check/symbols.js";
+import type { Diagnostic } from "./diagnostics/types.js";
+import type { IrProgram } from "./ir/types.js";
+import { Lowering } from "./lower/lower.js";
+import { parse } from "./syntax/index.js";
+import { PRELUDE, STD_MODULES } from "../stdlib/index.js";
+
+export type { Diagnostic, Severity, Range, Position, CodeEntry } from "./diagnostics/types.js";
+export type { IrProgram } from "./ir/types.js";
+export type * as Ir from "./ir/types.js";
+export type { SourceFile } from "./ast/nodes.js";
+export type { CheckedProgram } from "./check/symbols.js";
+export { parse, lex, KEYWORDS } from "./syntax/index.js";
+export { registry, codeEntry } from "./diagnostics/registry.js";
+export { LineMap } from "./diagnostics/lineMap.js";
+export { renderDiagnostic, renderDiagnostics } from "./diagnostics/render.js";
+
+export interface InputFile {
+  /** absolute (or project-relative) path; `std/…` is reserved for the standard library */
+  path: string;
+  text: string;
+}
+
+let stdCache: SourceFile[] | undefined;
+/** The standard library, parsed once per process. */
+export function standardLibrary(): SourceFile[] {
+  if (!stdCache) stdCache = STD_MODULES.map((m) => parse(m.text, m.path).file);
+  return stdCache;
+}
+
+export interface CheckResult {
+  program: CheckedProgram;
+  /** every diagnostic of every stage, sorted by file and position */
+  diagnostics: Diagnostic[];
+  /** the parsed user files, by path */
+  files: SourceFile[];
+  /** the checker, for lowering (internal) */
+  checker: Checker;
+}
+
+/** Parses and checks a program: the given files plus the standard library. */
+export function check(files: InputFile[], opts: { name: string }): CheckResult {
+  const diagnostics: Diagnostic[] = [];
+  const parsed: SourceFile[] = [];
+  for (const f of files) {
+    const r = parse(f.text, f.path);
+    parsed.push(r.file);
+    diagnostics.push(...r.diagnostics);
+  }
+  const checker = new Checker({ name: opts.name, files: [...standardLibrary(), ...parsed], prelude: PRELUDE });
+  const program = checker.run();
+  diagnostics.push(...checker.diagnostics);
+  return { program, diagnostics: sortDiagnostics(diagnostics), files: parsed, checker };
+}
+
+/** Lowers a program that checked without errors to the IR. */
+export function lower(result: CheckResult): IrProgram {
+  return new Lowering(result.checker).run();
+}
+
+export interface CompileResult {
+  diagnostics: Diagnostic[];
+  /** present when there is no error */
+  ir?: IrProgram;
+  check: CheckResult;
+}
+
+/** check + lower. */
+export function compile(files: InputFile[], opts: { name: string }): CompileResult {
+  const result = check(files, opts);
+  const hasError = result.diagnostics.some((d) => d.severity === "error");
+  return hasError ? { diagnostics: result.diagnostics, check: result } : { diagnostics: result.diagnostics, ir: lower(result), check: result };
+}
+
+export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
+  return [...ds].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.span.start - b.span.start || a.span.end - b.span.end || (a.code < b.code ? -1 : 1)));
+}

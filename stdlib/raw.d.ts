@@ -1,0 +1,4 @@
+declare module "*.ofl?raw" {
+  const text: string;
+  export default text;
+}
