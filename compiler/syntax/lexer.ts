@@ -47,7 +47,7 @@ export const UnterminatedString = createToken({
 });
 export const Timestamp = createToken({
   name: "Timestamp",
-  pattern: /@\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?Z(?![A-Za-z0-9_])/,
+  pattern: /@\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?Z/,
   categories: [TimestampLit],
   label: "a timestamp",
 });
@@ -192,7 +192,7 @@ export const allTokenTypes: TokenType[] = [
 
 const oflLexer = new Lexer(lexerTokens, {
   positionTracking: "onlyOffset",
-  ensureOptimizations: false,
+  ensureOptimizations: true,
   skipValidations: true,
 });
 

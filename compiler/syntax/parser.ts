@@ -454,7 +454,7 @@ export class OflParser extends EmbeddedActionsParser {
     let def: A.Expr | undefined;
     this.OPTION(() => {
       this.CONSUME(Eq);
-      def = this.SUBRULE(this.expr);
+      def = this.SUBRULE(this.exprReq);
     });
     return this.ACTION(() => {
       const start = this.st(k);
@@ -490,7 +490,7 @@ export class OflParser extends EmbeddedActionsParser {
       type = this.SUBRULE(this.typeRef);
     });
     this.CONSUME(Eq);
-    const expr = this.SUBRULE(this.expr);
+    const expr = this.SUBRULE(this.exprReq);
     return this.ACTION(() => {
       const start = this.st(k);
       const m: A.StateMember = { kind: "State", ...this.doc(start), name: this.ident(name), expr, span: this.from(start) };
@@ -505,12 +505,12 @@ export class OflParser extends EmbeddedActionsParser {
     this.CONSUME(K.severity);
     const sev = this.CONSUME2(AnyName);
     this.CONSUME(K.when);
-    const when = this.SUBRULE(this.expr);
+    const when = this.SUBRULE(this.exprReq);
     let clear: A.Expr | undefined;
     this.OPTION(() => {
       this.CONSUME(K.clear);
       this.CONSUME2(K.when);
-      clear = this.SUBRULE2(this.expr);
+      clear = this.SUBRULE2(this.exprReq);
     });
     return this.ACTION(() => {
       const start = this.st(k);
@@ -545,7 +545,7 @@ export class OflParser extends EmbeddedActionsParser {
     let req: A.Expr | undefined;
     this.OPTION(() => {
       this.CONSUME(K.requires);
-      req = this.SUBRULE(this.expr);
+      req = this.SUBRULE(this.exprReq);
     });
     return this.ACTION(() => {
       const start = this.st(k);
@@ -729,7 +729,7 @@ export class OflParser extends EmbeddedActionsParser {
           ALT: () => {
             const name = this.CONSUME(AnyName);
             this.CONSUME(Eq);
-            const value = this.SUBRULE(this.expr);
+            const value = this.SUBRULE(this.exprReq);
             return this.ACTION(
               () => ({ kind: "AttributeAssign", name: this.ident(name), value, span: this.from(this.st(name)) }) as A.AttributeAssign,
             );
@@ -918,7 +918,7 @@ export class OflParser extends EmbeddedActionsParser {
       this.ACTION(() => {
         this.allowOver = false;
       });
-      where = this.SUBRULE2(this.expr);
+      where = this.SUBRULE2(this.exprReq);
       this.ACTION(() => {
         this.allowOver = true;
       });
@@ -989,7 +989,7 @@ export class OflParser extends EmbeddedActionsParser {
         {
           ALT: () => {
             const t = this.CONSUME(K.when);
-            const e = this.SUBRULE(this.expr);
+            const e = this.SUBRULE(this.exprReq);
             this.ACTION(() => {
               dup(t, r.when);
               r.when = e;
@@ -1014,7 +1014,7 @@ export class OflParser extends EmbeddedActionsParser {
         {
           ALT: () => {
             const t = this.CONSUME(K.cooldown);
-            const e = this.SUBRULE3(this.expr);
+            const e = this.SUBRULE3(this.exprReq);
             this.ACTION(() => {
               dup(t, r.cooldown);
               r.cooldown = e;
@@ -1025,7 +1025,7 @@ export class OflParser extends EmbeddedActionsParser {
           ALT: () => {
             const t = this.CONSUME(K.repeat);
             this.CONSUME(K.every);
-            const e = this.SUBRULE4(this.expr);
+            const e = this.SUBRULE4(this.exprReq);
             this.ACTION(() => {
               dup(t, r.repeatEvery);
               r.repeatEvery = e;
@@ -1122,7 +1122,7 @@ export class OflParser extends EmbeddedActionsParser {
           ALT: () => {
             const target = this.SUBRULE(this.postfixExpr);
             this.CONSUME(Eq);
-            const value = this.SUBRULE(this.expr);
+            const value = this.SUBRULE(this.exprReq);
             return this.ACTION(() => ({ kind: "Set", target, value, span: this.from(target.span.start) }) as A.SetStep);
           },
         },
@@ -1154,7 +1154,7 @@ export class OflParser extends EmbeddedActionsParser {
           this.OPTION2(() => {
             no = this.CONSUME(K.no);
           });
-          const expr = this.SUBRULE(this.expr);
+          const expr = this.SUBRULE(this.exprReq);
           this.OPTION3(() => {
             verdict = this.OR2([{ ALT: () => this.CONSUME(K.accepted) }, { ALT: () => this.CONSUME(K.rejected) }]);
           });
@@ -1206,6 +1206,23 @@ export class OflParser extends EmbeddedActionsParser {
   );
 
   // ------------------------------------------------------------ expressions
+
+  /** An expression where one is required: when none can start here, reports it and yields an
+   *  ErrorExpr without consuming, so the enclosing member or clause survives. */
+  private exprReq = this.RULE("exprReq", (): A.Expr =>
+    this.OR([
+      { ALT: () => this.SUBRULE(this.expr) },
+      {
+        ALT: () =>
+          this.ACTION(() => {
+            const t = this.LA(1);
+            const e = this.errAt(t);
+            this.report("OFL1001", e.span, { expected: "an expression", found: describe(t) });
+            return e;
+          }),
+      },
+    ]),
+  );
 
   public expr = this.RULE(
     "expr",
