@@ -10,5 +10,11 @@ if (!existsSync(bundle)) {
   process.stderr.write("ofl: the command is not built yet; run `npm run build` in the ofl package folder\n");
   process.exit(2);
 }
+// A closed pipe (`ofl check | head`) ends the command quietly, as for other Unix tools.
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (e) => {
+    if (e && e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
 const { main } = await import(pathToFileURL(bundle).href);
 process.exitCode = await main(process.argv.slice(2));

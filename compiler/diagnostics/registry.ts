@@ -4,12 +4,13 @@
 import type { Span } from "../ast/nodes.js";
 import type { CodeEntry, Diagnostic, RelatedInfo } from "./types.js";
 import { syntaxCodes } from "./codes/syntax.js";
+import { fileCodes } from "./codes/files.js";
 import { nameCodes } from "./codes/names.js";
 import { typeCodes } from "./codes/types.js";
 import { sourceCodes } from "./codes/sources.js";
 import { ruleCodes } from "./codes/rules.js";
 
-const all: CodeEntry[] = [...syntaxCodes, ...nameCodes, ...typeCodes, ...sourceCodes, ...ruleCodes];
+const all: CodeEntry[] = [...syntaxCodes, ...fileCodes, ...nameCodes, ...typeCodes, ...sourceCodes, ...ruleCodes];
 
 export const registry: ReadonlyMap<string, CodeEntry> = (() => {
   const map = new Map<string, CodeEntry>();

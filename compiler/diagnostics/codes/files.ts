@@ -1,0 +1,12 @@
+import type { CodeEntry } from "../types.js";
+
+/** OFL11xx: source files that cannot be read as text (reported before parsing). */
+export const fileCodes: CodeEntry[] = [
+  {
+    code: "OFL1100",
+    severity: "error",
+    title: "unreadable source file",
+    template: "{detail}",
+    explanation: "OFL source files are UTF-8 text. A file that cannot be read, or is not valid UTF-8, is reported and left out of the program.",
+  },
+];

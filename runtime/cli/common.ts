@@ -1,0 +1,64 @@
+// Shared pieces of the CLI commands.
+import { relative, isAbsolute } from "node:path";
+import { compile, renderDiagnostics, type CompileResult, type Diagnostic } from "../../compiler/index.js";
+import { loadPrograms, type LoadedProgram } from "../project/load.js";
+
+/** Where a command writes: injectable so tests can run commands in-process. */
+export interface Io {
+  out(s: string): void;
+  err(s: string): void;
+  cwd: string;
+  color: boolean;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  help: string;
+  run(args: string[], io: Io): Promise<number>;
+}
+
+/** Bad command-line usage: exit code 2. */
+export class UsageError extends Error {}
+
+export function displayPath(io: Io, path: string): string {
+  if (!isAbsolute(path)) return path;
+  const rel = relative(io.cwd, path);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
+}
+
+export interface CompiledProgram {
+  loaded: LoadedProgram;
+  result: CompileResult;
+  /** diagnostics including unreadable files */
+  diagnostics: Diagnostic[];
+  texts: Map<string, string>;
+}
+
+/** Loads and compiles the programs named by paths. */
+export function compilePrograms(paths: string[], io: Io): CompiledProgram[] {
+  return loadPrograms(paths, io.cwd).map((loaded) => {
+    const result = compile(loaded.files, { name: loaded.name });
+    const unreadable: Diagnostic[] = loaded.unreadable.map((u) => ({
+      code: "OFL1100",
+      severity: "error",
+      message: u.message,
+      file: u.path,
+      span: { start: 0, end: 0 },
+    }));
+    const texts = new Map(loaded.files.map((f) => [f.path, f.text]));
+    return { loaded, result, diagnostics: [...unreadable, ...result.diagnostics], texts };
+  });
+}
+
+export function printDiagnostics(io: Io, ds: Diagnostic[], texts: Map<string, string>): void {
+  if (ds.length === 0) return;
+  io.out(renderDiagnostics(ds, texts, { color: io.color, displayPath: (p) => displayPath(io, p) }) + "\n\n");
+}
+
+export function countSummary(ds: Diagnostic[]): { errors: number; warnings: number; text: string } {
+  const errors = ds.filter((d) => d.severity === "error").length;
+  const warnings = ds.length - errors;
+  const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? "" : "s"}`;
+  return { errors, warnings, text: `${plural(errors, "error")}, ${plural(warnings, "warning")}` };
+}

@@ -1,0 +1,84 @@
+// The `ofl` command: parses the command line and dispatches to one module per command.
+// Exit codes: 0 success, 1 the command ran and found problems (errors, failed tests), 2 bad usage.
+import { checkCommand } from "./check.js";
+import { UsageError, type Command, type Io } from "./common.js";
+import { ProgramError } from "../project/load.js";
+import { SessionError } from "../replay/session.js";
+
+const VERSION = "0.1.0";
+
+const COMMANDS: Command[] = [checkCommand];
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    "ofl — the OpenFactory Language: a factory as an event-sourced control system",
+    "",
+    "Usage: ofl <command> [options]",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    "Options:",
+    "  -h, --help     show help (also `ofl <command> --help`)",
+    "  -v, --version  show the version",
+    "",
+    "Exit codes: 0 success, 1 errors found or tests failed, 2 bad usage.",
+    "Documentation: docs/cli.md and docs/language.md in the ofl package.",
+  ].join("\n");
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+    if (name === "help" && rest[0]) return main([rest[0], "--help"], io);
+    io.out(mainHelp() + "\n");
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "-v" || name === "--version") {
+    io.out(`ofl ${VERSION}\n`);
+    return 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    io.err(`ofl: unknown command \`${name}\`. Run \`ofl --help\` for the list of commands.\n`);
+    return 2;
+  }
+  if (rest.includes("-h") || rest.includes("--help")) {
+    io.out(cmd.help + "\n");
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`ofl ${cmd.name}: ${e.message}\nRun \`ofl ${cmd.name} --help\` for usage.\n`);
+      return 2;
+    }
+    if (e instanceof ProgramError || e instanceof SessionError) {
+      io.err(`ofl ${cmd.name}: ${e.message}\n`);
+      return e instanceof ProgramError ? 2 : 1;
+    }
+    if (isArgError(e)) {
+      io.err(`ofl ${cmd.name}: ${(e as Error).message}\nRun \`ofl ${cmd.name} --help\` for usage.\n`);
+      return 2;
+    }
+    const err = e as Error;
+    io.err(`ofl ${cmd.name}: internal error: ${err.message}\n${process.env["OFL_DEBUG"] ? (err.stack ?? "") + "\n" : "(set OFL_DEBUG=1 for details, and please report it)\n"}`);
+    return 70;
+  }
+}
+
+function isArgError(e: unknown): boolean {
+  const code = (e as { code?: string } | null)?.code;
+  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS");
+}
+
+export function processIo(): Io {
+  return {
+    out: (s) => void process.stdout.write(s),
+    err: (s) => void process.stderr.write(s),
+    cwd: process.cwd(),
+    color: !!process.stdout.isTTY && !process.env["NO_COLOR"],
+  };
+}
