@@ -91,9 +91,10 @@ export function parse(text: string, path: string): ParseResult {
   } catch (e) {
     const detail = e instanceof Error ? e.message.split("\n")[0]! : String(e);
     instance = undefined; // rebuild: the failed instance may hold inconsistent state
+    const span = { start: 0, end: Math.min(text.length, 1) };
     return {
       file: { kind: "File", path, text, decls: [], comments: [] },
-      diagnostics: [diag("OFL1010", path, { start: 0, end: Math.min(text.length, 1) }, { detail })],
+      diagnostics: [e instanceof RangeError ? diag("OFL1011", path, span) : diag("OFL1010", path, span, { detail })],
     };
   }
 }

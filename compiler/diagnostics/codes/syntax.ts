@@ -79,4 +79,11 @@ export const syntaxCodes: CodeEntry[] = [
     template: "the parser failed on this file: {detail}",
     explanation: "The parser met a case it does not handle. Please report it with the file that triggers it.",
   },
+  {
+    code: "OFL1011",
+    severity: "error",
+    title: "nesting too deep",
+    template: "this file nests expressions too deeply to be parsed",
+    explanation: "Parentheses, prefix operators and calls can nest a few hundred levels deep; this file goes beyond what the parser can follow. Split the expression into states.",
+  },
 ];

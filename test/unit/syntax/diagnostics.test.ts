@@ -20,6 +20,7 @@ const triggers: Record<string, string> = {
   OFL1006: 'test "t" { expect known(a.x) at @2026-13-01T00:00:00Z }',
   OFL1007: "model A { state s = 3 m^x }",
   OFL1008: "model A { state s = 10degC }",
+  OFL1011: "model M { state s = " + "(".repeat(20000) + "1" + ")".repeat(20000) + " }",
   OFL1009: "rule r on M {\n  when a\n  when b\n  then stop()\n}",
 };
 
