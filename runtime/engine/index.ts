@@ -1,0 +1,1385 @@
+// The OFL engine: the one deterministic interpreter of a compiled program (IrProgram) over a log
+// of classified records (WireEvent). See CONTEXT.md for the design; language.md §3-§7 for the
+// semantics. No wall clock, no randomness: outputs are a pure function of the inputs.
+
+import type {
+  IrAction,
+  IrAggFn,
+  IrAggregate,
+  IrCommand,
+  IrExpr,
+  IrModel,
+  IrProgram,
+  IrRule,
+  IrState,
+  IrStatefulDef,
+  IrType,
+  IrView,
+  IrWindow,
+  Value,
+} from "../../compiler/ir/types.js";
+import { correlationId, offsetCause, timerCause } from "../wire/correlation.js";
+import {
+  alarmValue,
+  commandValue,
+  deadLetterValue,
+  derivedValue,
+  isoTime,
+  resultValue,
+} from "../wire/records.js";
+import {
+  ASSETS_TOPIC,
+  DEADLETTER_TOPIC,
+  type CommandEnvelope,
+  type CommandHeader,
+  type DeadLetterReason,
+  type LogRecord,
+  type NewRecord,
+  type WireEvent,
+} from "../wire/types.js";
+import {
+  Cell,
+  compileExpr,
+  describeExpr,
+  newDeps,
+  type AssetCells,
+  type Deps,
+  type Fn,
+  type Resolver,
+  type Rt,
+  type Scope,
+  type ViewCells,
+} from "./expr.js";
+import { RankHeap, TimerHeap, type Timer } from "./heap.js";
+import { isSampleType, parseTelemetryValue, Rejection, valueText, type EnumMap } from "./values.js";
+import { Acc, accValue, WindowSet, type Win } from "./window.js";
+
+export { parseTelemetryValue, Rejection, isJsonNumber, valueText } from "./values.js";
+export { describeExpr } from "./expr.js";
+export type { Value };
+
+export interface EngineOptions {
+  program: IrProgram;
+  /** the runtime's own uuid, sender of commands and key of its clock records; default `OFL-${program.program}` */
+  senderUuid?: string;
+  /** every record the engine writes, in order: derived values, alarm transitions, commands, rejected results, dead letters */
+  onOutput: (rec: NewRecord) => void;
+}
+
+export interface AssetSnapshot {
+  uuid: string;
+  model: string;
+  telemetry: Record<string, Value>;
+  /** visible (non-hidden) states */
+  states: Record<string, Value>;
+  /** `NAME.active` */
+  alarms: Record<string, boolean>;
+}
+
+export interface EngineSnapshot {
+  /** null before any input */
+  streamTime: number | null;
+  /** by asset name, in program order */
+  assets: Record<string, AssetSnapshot>;
+  /** ungrouped: the value; grouped: by group, groups sorted */
+  views: Record<string, Value | Record<string, Value>>;
+  /** late events per windowed aggregate (`asset.state` or `view`) */
+  late: Record<string, number>;
+}
+
+// ---------------------------------------------------------------- runtime structures
+
+interface TelInfo {
+  name: string;
+  type: IrType;
+  range: [number, number] | undefined;
+  members: ReadonlySet<string> | undefined;
+}
+
+interface ModelRt {
+  ir: IrModel;
+  tel: TelInfo[];
+  telIdx: Map<string, number>;
+  commands: Map<string, IrCommand>;
+}
+
+interface CmdRt {
+  ir: IrCommand;
+  asset: AssetRt;
+  names: string[];
+  box: Value[];
+  requires: Fn | null;
+  requiresText: string;
+  members: (ReadonlySet<string> | undefined)[];
+}
+
+class AssetRt implements AssetCells {
+  tel = new Map<string, Cell>();
+  telArr: Cell[] = [];
+  states = new Map<string, Cell>();
+  alarms = new Map<string, Cell>();
+  lastPass = -1;
+  passDeps: BaseNode[] = [];
+  enumMaps: (EnumMap | undefined)[] = [];
+  stateNodes: StateLike[] = [];
+  alarmNodes: AlarmNode[] = [];
+  cmds = new Map<string, CmdRt>();
+  constructor(
+    readonly idx: number,
+    readonly name: string,
+    readonly uuid: string,
+    readonly model: ModelRt,
+    readonly attrs: Record<string, Value>,
+  ) {}
+}
+
+const K_FLIP = 0;
+const K_FOR = 1;
+const K_REPEAT = 2;
+const K_CLOSE = 3;
+
+class TimerEntry implements Timer {
+  seq = 0;
+  constructor(
+    public deadline: number,
+    public kind: number,
+    public node: BaseNode,
+    public gen: number,
+    public set: WindowSet | null,
+    public win: Win | null,
+  ) {}
+}
+
+abstract class BaseNode {
+  rank = 0;
+  dirty = false;
+  /** the pending age-flip timer's deadline (Infinity: none) */
+  flipAt = Infinity;
+  flipGen = 0;
+  /** cells read (for ranks) */
+  inputs: Cell[] = [];
+  /** nodes that must be evaluated before this one (besides the owners of `inputs`) */
+  after: BaseNode[] = [];
+  constructor(
+    public order: number,
+    readonly asset: AssetRt | null,
+  ) {}
+  abstract eval(e: Engine): void;
+}
+
+interface StateLike {
+  name: string;
+  hidden: boolean;
+  cell: Cell;
+}
+
+/** A pointwise state: re-evaluated when something it reads changes. */
+class PointNode extends BaseNode implements StateLike {
+  cell: Cell;
+  fn: Fn = () => null;
+  constructor(
+    order: number,
+    asset: AssetRt | null,
+    readonly name: string,
+    readonly hidden: boolean,
+    readonly sample: boolean,
+  ) {
+    super(order, asset);
+    this.cell = new Cell(asset, this);
+  }
+  eval(e: Engine): void {
+    e.rt.nextFlip = Infinity;
+    const v = this.fn();
+    e.afterFlip(this);
+    if (e.setCell(this.cell, v) && !this.hidden) e.derived(this);
+  }
+}
+
+/** `C for D` (TON): true once C has held for D ms; false otherwise, never unknown. */
+class ForNode extends BaseNode implements StateLike {
+  cell: Cell;
+  cond: Fn = () => null;
+  running = false;
+  gen = 0;
+  constructor(
+    order: number,
+    asset: AssetRt | null,
+    readonly name: string,
+    readonly hidden: boolean,
+    readonly ms: number,
+  ) {
+    super(order, asset);
+    this.cell = new Cell(asset, this);
+    this.cell.v = false;
+  }
+  eval(e: Engine): void {
+    e.rt.nextFlip = Infinity;
+    const c = this.cond();
+    e.afterFlip(this);
+    if (c === true) {
+      if (this.running) return;
+      this.running = true;
+      if (this.ms > 0) {
+        this.gen++;
+        e.arm(new TimerEntry(e.rt.now + this.ms, K_FOR, this, this.gen, null, null));
+        return;
+      }
+      if (e.setCell(this.cell, true) && !this.hidden) e.derived(this);
+      return;
+    }
+    if (this.running) {
+      this.running = false;
+      this.gen++;
+    }
+    if (e.setCell(this.cell, false) && !this.hidden) e.derived(this);
+  }
+  fire(e: Engine): void {
+    if (e.setCell(this.cell, true) && !this.hidden) e.derived(this);
+  }
+}
+
+/** A windowed aggregate over one asset's events. */
+class WindowNode extends BaseNode implements StateLike {
+  cell: Cell;
+  arg: Fn | null = null;
+  set: WindowSet;
+  late = 0;
+  /** by telemetry index: whether a record of that signal is an event */
+  mask: boolean[];
+  constructor(
+    order: number,
+    asset: AssetRt,
+    readonly name: string,
+    readonly hidden: boolean,
+    readonly sample: boolean,
+    readonly agg: IrAggregate,
+    readonly lateKey: string,
+    e: Engine,
+  ) {
+    super(order, asset);
+    this.cell = new Cell(asset, this);
+    this.set = new WindowSet(agg.fn, agg.arg === undefined, agg.window, (w) =>
+      e.arm(new TimerEntry(w.closeAt, K_CLOSE, this, 0, this.set, w)),
+    );
+    const tel = asset.model.tel;
+    this.mask = tel.map((t) => agg.triggers.length === 0 || agg.triggers.includes(t.name));
+  }
+  eval(e: Engine): void {
+    if (e.curAsset !== this.asset || !this.mask[e.curSig]) return;
+    e.rt.nextFlip = Infinity;
+    const v = this.arg === null ? null : this.arg();
+    if (!this.set.add(e.curTime, v, e.streamTime, e.eventSeq)) {
+      this.late++;
+      return;
+    }
+    if (e.setCell(this.cell, this.set.value(this.agg.final)) && !this.hidden) e.derived(this);
+  }
+  closed(e: Engine, set: WindowSet, w: Win, deadline: number): void {
+    if (set.close(w, deadline) && this.agg.final) {
+      if (e.setCell(this.cell, set.value(true)) && !this.hidden) e.derived(this);
+    }
+  }
+}
+
+class AlarmNode extends BaseNode {
+  cell: Cell;
+  when: Fn = () => null;
+  clear: Fn | null = null;
+  constructor(
+    order: number,
+    asset: AssetRt,
+    readonly name: string,
+  ) {
+    super(order, asset);
+    this.cell = new Cell(asset, this);
+    this.cell.v = false;
+  }
+  eval(e: Engine): void {
+    e.rt.nextFlip = Infinity;
+    const w = this.when();
+    const c = this.clear === null ? null : this.clear();
+    e.afterFlip(this);
+    if (this.cell.v !== true) {
+      if (w === true) {
+        e.setCell(this.cell, true);
+        e.alarm(this, true);
+      }
+    } else if (this.clear === null ? w === false : c === true && w !== true) {
+      e.setCell(this.cell, false);
+      e.alarm(this, false);
+    }
+  }
+}
+
+interface ActionRt {
+  index: number;
+  target: AssetRt;
+  cmd: CmdRt;
+  /** by parameter index; null where the action gives no value */
+  args: (Fn | null)[];
+  extra: { name: string; fn: Fn }[];
+}
+
+/** One instance of a rule (per asset for `on MODEL`, else one). */
+class RuleNode extends BaseNode {
+  when: Fn = () => null;
+  prev: Value = null;
+  lastFire = -Infinity;
+  repeatGen = 0;
+  actions: ActionRt[] = [];
+  constructor(
+    order: number,
+    asset: AssetRt | null,
+    readonly rule: IrRule,
+  ) {
+    super(order, asset);
+  }
+  eval(e: Engine): void {
+    e.rt.nextFlip = Infinity;
+    const cur = this.when();
+    e.afterFlip(this);
+    const prev = this.prev;
+    this.prev = cur;
+    if (cur === true) {
+      if (prev !== true) this.attempt(e);
+    } else if (prev === true) this.repeatGen++;
+  }
+  attempt(e: Engine): void {
+    const now = e.rt.now;
+    const cd = this.rule.cooldownMs;
+    if (cd === undefined || !(now - this.lastFire < cd)) {
+      this.lastFire = now;
+      e.pendingFires.push(this);
+    }
+    const rep = this.rule.repeatMs;
+    if (rep !== undefined && rep > 0) {
+      this.repeatGen++;
+      e.arm(new TimerEntry(now + rep, K_REPEAT, this, this.repeatGen, null, null));
+    }
+  }
+}
+
+/** A table view's per-asset contribution: `where` and `arg` for that asset. */
+class ContribNode extends BaseNode {
+  where: Fn | null = null;
+  arg: Fn | null = null;
+  constructor(
+    order: number,
+    asset: AssetRt,
+    readonly view: TableView,
+    readonly pos: number,
+  ) {
+    super(order, asset);
+  }
+  eval(e: Engine): void {
+    e.rt.nextFlip = Infinity;
+    const inc = this.where === null ? true : this.where() === true;
+    const v = inc && this.arg !== null ? this.arg() : null;
+    e.afterFlip(this);
+    const view = this.view;
+    if (view.inc[this.pos] === inc && view.val[this.pos] === v) return;
+    view.inc[this.pos] = inc;
+    view.val[this.pos] = v;
+    const g = view.groupOfPos[this.pos];
+    if (g !== undefined && !g.dirty) {
+      g.dirty = true;
+      view.dirtyGroups.push(g);
+    }
+    e.push(view.node);
+  }
+}
+
+interface TableGroup {
+  key: string;
+  pos: number[];
+  value: Value;
+  dirty: boolean;
+}
+
+class TableView implements ViewCells {
+  cell: Cell;
+  node: TableViewNode;
+  grouped: boolean;
+  inc: boolean[] = [];
+  val: Value[] = [];
+  groupOfPos: (TableGroup | undefined)[] = [];
+  groups = new Map<string, TableGroup>();
+  dirtyGroups: TableGroup[] = [];
+  constructor(
+    readonly ir: IrView,
+    order: number,
+  ) {
+    this.grouped = ir.by !== undefined;
+    this.node = new TableViewNode(order, this);
+    this.cell = new Cell(null, this.node);
+  }
+  get(group: string | null): Value {
+    const g = this.groups.get(group ?? "");
+    return g === undefined ? null : g.value;
+  }
+  recompute(g: TableGroup): boolean {
+    const acc = new Acc();
+    for (const p of g.pos) if (this.inc[p]) acc.add(this.val[p]!, p);
+    const v = accValue(this.ir.fn, acc, this.ir.arg === undefined);
+    if (v === g.value) return false;
+    g.value = v;
+    return true;
+  }
+}
+
+class TableViewNode extends BaseNode {
+  constructor(
+    order: number,
+    readonly view: TableView,
+  ) {
+    super(order, null);
+  }
+  eval(e: Engine): void {
+    const v = this.view;
+    let changed = false;
+    for (const g of v.dirtyGroups) {
+      g.dirty = false;
+      if (v.recompute(g)) changed = true;
+    }
+    v.dirtyGroups.length = 0;
+    if (changed) e.pushAll(v.cell.onChange);
+  }
+}
+
+class WindowView implements ViewCells {
+  cell: Cell;
+  node: WindowViewNode;
+  grouped: boolean;
+  posByAsset: Int32Array;
+  where: (Fn | null)[] = [];
+  arg: (Fn | null)[] = [];
+  groupKey: (string | null)[] = [];
+  mask: boolean[][] = [];
+  sets = new Map<string, WindowSet>();
+  late = 0;
+  constructor(
+    readonly ir: IrView,
+    readonly window: IrWindow,
+    order: number,
+    nAssets: number,
+  ) {
+    this.grouped = ir.by !== undefined;
+    this.node = new WindowViewNode(order, this);
+    this.cell = new Cell(null, this.node);
+    this.posByAsset = new Int32Array(nAssets).fill(-1);
+  }
+  get(group: string | null): Value {
+    const s = this.sets.get(group ?? "");
+    return s === undefined ? null : s.value(this.ir.final);
+  }
+}
+
+class WindowViewNode extends BaseNode {
+  constructor(
+    order: number,
+    readonly view: WindowView,
+  ) {
+    super(order, null);
+  }
+  eval(e: Engine): void {
+    const a = e.curAsset;
+    if (a === null) return;
+    const v = this.view;
+    const pos = v.posByAsset[a.idx]!;
+    if (pos < 0 || !v.mask[pos]![e.curSig]) return;
+    e.rt.nextFlip = Infinity;
+    const w = v.where[pos]!;
+    if (w !== null && w() !== true) return;
+    const key = v.groupKey[pos]!;
+    if (key === null) return;
+    const arg = v.arg[pos]!;
+    const x = arg === null ? null : arg();
+    let set = v.sets.get(key);
+    if (set === undefined) {
+      const s: WindowSet = new WindowSet(v.ir.fn, v.ir.arg === undefined, v.window, (win) =>
+        e.arm(new TimerEntry(win.closeAt, K_CLOSE, this, 0, s, win)),
+      );
+      set = s;
+      v.sets.set(key, set);
+    }
+    const before = set.value(v.ir.final);
+    if (!set.add(e.curTime, x, e.streamTime, e.eventSeq)) {
+      v.late++;
+      return;
+    }
+    if (set.value(v.ir.final) !== before) e.pushAll(v.cell.onChange);
+  }
+  closed(e: Engine, set: WindowSet, w: Win, deadline: number): void {
+    const before = set.value(this.view.ir.final);
+    if (set.close(w, deadline) && this.view.ir.final && set.value(true) !== before) e.pushAll(this.view.cell.onChange);
+  }
+}
+
+function isStateful(d: IrExpr | IrStatefulDef): d is IrStatefulDef {
+  return d.k === "for" || d.k === "window";
+}
+
+function typeText(t: IrType): string {
+  switch (t.t) {
+    case "enum":
+      return t.name;
+    case "int":
+    case "float":
+      return t.unit ? `${t.t}<${t.unit}>` : t.t;
+    default:
+      return t.t;
+  }
+}
+
+// ---------------------------------------------------------------- the engine
+
+export class Engine {
+  readonly program: IrProgram;
+  /** @internal */ readonly rt: Rt = { now: -Infinity, nextFlip: Infinity, pass: 0 };
+  /** @internal the asset of the record being processed (null in timer passes) */ curAsset: AssetRt | null = null;
+  /** @internal its telemetry index (-1: not telemetry) */ curSig = -1;
+  /** @internal its event time */ curTime = 0;
+  /** @internal global event sequence (log order of aggregate events) */ eventSeq = 0;
+  /** @internal rule instances that fired in the current pass */ pendingFires: RuleNode[] = [];
+
+  private readonly sender: string;
+  private readonly out: (rec: NewRecord) => void;
+  private st = -Infinity;
+  /** the largest time observed (stream time, advanceTo, fired deadlines) */
+  private clock = -Infinity;
+  private readonly assets: AssetRt[] = [];
+  private readonly byUuid = new Map<string, AssetRt>();
+  private readonly byName = new Map<string, AssetRt>();
+  private readonly models = new Map<string, ModelRt>();
+  private readonly enumMembers = new Map<string, ReadonlySet<string>>();
+  private readonly tableViews: TableView[] = [];
+  private readonly windowViews: WindowView[] = [];
+  private readonly viewByName = new Map<string, TableView | WindowView>();
+  private readonly nodes: BaseNode[] = [];
+  private readonly windowNodes: WindowNode[] = [];
+  private readonly dirtyHeap = new RankHeap<BaseNode>();
+  private readonly timers = new TimerHeap<TimerEntry>();
+  private started = false;
+  private silent = false;
+  /** cause of commands in the current pass: a timer deadline, or NaN for the record below */
+  private causeTimer = NaN;
+  private causePartition = 0;
+  /** offset of the input record being processed (also while its timers fire); null: none */
+  private causeOffset: number | null = null;
+  private readonly evalCache = new WeakMap<IrExpr, Fn>();
+  private isoMs = NaN;
+  private isoText = "";
+  private readonly resolver: Resolver;
+
+  constructor(opts: EngineOptions) {
+    const p = opts.program;
+    this.program = p;
+    this.sender = opts.senderUuid ?? `OFL-${p.program}`;
+    this.out = opts.onOutput;
+    this.resolver = {
+      asset: (n) => this.byName.get(n),
+      view: (n) => this.viewByName.get(n),
+    };
+    for (const en of p.enums) this.enumMembers.set(en.name, new Set(en.members));
+    for (const m of p.models) {
+      const tel: TelInfo[] = m.telemetry.map((t) => ({
+        name: t.name,
+        type: t.type,
+        range: t.range,
+        members: t.type.t === "enum" ? this.enumMembers.get(t.type.name) : undefined,
+      }));
+      this.models.set(m.name, {
+        ir: m,
+        tel,
+        telIdx: new Map(tel.map((t, i) => [t.name, i])),
+        commands: new Map(m.commands.map((c) => [c.name, c])),
+      });
+    }
+    this.build();
+  }
+
+  // ------------------------------------------------------------ construction
+
+  private build(): void {
+    const p = this.program;
+    let order = 0;
+    // assets and their cells first (expressions may reference any asset)
+    p.assets.forEach((ia, i) => {
+      const model = this.models.get(ia.model);
+      if (model === undefined) throw new Error(`engine: asset ${ia.name} has unknown model ${ia.model}`);
+      const a = new AssetRt(i, ia.name, ia.uuid, model, { ...ia.attributes });
+      for (const t of model.tel) {
+        const c = new Cell(a, null);
+        a.tel.set(t.name, c);
+        a.telArr.push(c);
+        let map: EnumMap | undefined;
+        for (const s of ia.sources)
+          for (const b of s.bindings)
+            if (b.direction === "telemetry" && b.target === t.name && b.map !== undefined) map = new Map(b.map);
+        a.enumMaps.push(map);
+      }
+      this.assets.push(a);
+      this.byUuid.set(a.uuid, a);
+      this.byName.set(a.name, a);
+    });
+    // state, alarm and view nodes (cells exist before any expression is compiled)
+    const pending: (() => void)[] = [];
+    for (const a of this.assets) {
+      for (const s of a.model.ir.states) {
+        const n = this.stateNode(order++, a, s, `${a.name}.${s.name}`, pending, null);
+        a.states.set(s.name, n.cell);
+        a.stateNodes.push(n);
+      }
+      for (const al of a.model.ir.alarms) {
+        const n = new AlarmNode(order++, a, al.name);
+        a.alarms.set(al.name, n.cell);
+        a.alarmNodes.push(n);
+        this.nodes.push(n);
+        pending.push(() => {
+          const d = newDeps();
+          const sc: Scope = { self: a, locals: null, params: null };
+          n.when = compileExpr(al.when, sc, d, this.rt, this.resolver);
+          if (al.clear !== undefined) n.clear = compileExpr(al.clear, sc, d, this.rt, this.resolver);
+          this.register(n, d);
+        });
+      }
+    }
+    for (const v of p.views) {
+      const members = this.assets.filter((a) => a.model.ir.lineage.includes(v.from));
+      if (v.window === undefined) {
+        const tv = new TableView(v, 0);
+        this.viewByName.set(v.name, tv);
+        this.tableViews.push(tv);
+        members.forEach((a, pos) => {
+          const cn = new ContribNode(order++, a, tv, pos);
+          this.nodes.push(cn);
+          tv.inc.push(v.where === undefined);
+          tv.val.push(null);
+          let key: string | null = "";
+          if (v.by !== undefined) {
+            const g = a.attrs[v.by];
+            key = g === undefined || g === null ? null : String(g);
+          }
+          let grp: TableGroup | undefined;
+          if (key !== null) {
+            grp = tv.groups.get(key);
+            if (grp === undefined) {
+              grp = { key, pos: [], value: null, dirty: false };
+              tv.groups.set(key, grp);
+            }
+            grp.pos.push(pos);
+          }
+          tv.groupOfPos.push(grp);
+          pending.push(() => {
+            const d = newDeps();
+            const sc: Scope = { self: a, locals: null, params: null };
+            if (v.where !== undefined) cn.where = compileExpr(v.where, sc, d, this.rt, this.resolver);
+            if (v.arg !== undefined) cn.arg = compileExpr(v.arg, sc, d, this.rt, this.resolver);
+            this.register(cn, d);
+          });
+          tv.node.after.push(cn);
+        });
+        if (v.by === undefined && !tv.groups.has("")) tv.groups.set("", { key: "", pos: [], value: null, dirty: false });
+        for (const g of tv.groups.values()) tv.recompute(g);
+        tv.node.order = order++;
+        this.nodes.push(tv.node);
+      } else {
+        const wv = new WindowView(v, v.window, order++, this.assets.length);
+        this.viewByName.set(v.name, wv);
+        this.windowViews.push(wv);
+        this.nodes.push(wv.node);
+        members.forEach((a, pos) => {
+          wv.posByAsset[a.idx] = pos;
+          let key: string | null = "";
+          if (v.by !== undefined) {
+            const g = a.attrs[v.by];
+            key = g === undefined || g === null ? null : String(g);
+          }
+          wv.groupKey.push(key);
+          wv.mask.push(a.model.tel.map((t) => v.triggers.length === 0 || v.triggers.includes(t.name)));
+          wv.where.push(null);
+          wv.arg.push(null);
+          pending.push(() => {
+            const d = newDeps();
+            const sc: Scope = { self: a, locals: null, params: null };
+            if (v.where !== undefined) wv.where[pos] = compileExpr(v.where, sc, d, this.rt, this.resolver);
+            if (v.arg !== undefined) wv.arg[pos] = compileExpr(v.arg, sc, d, this.rt, this.resolver);
+            this.rankOnly(wv.node, d);
+            for (let i = 0; i < a.telArr.length; i++) if (wv.mask[pos]![i]) a.telArr[i]!.onReport.push(wv.node);
+          });
+        });
+      }
+    }
+    // commands (interlocks compiled per asset)
+    for (const a of this.assets) {
+      for (const c of a.model.ir.commands) {
+        const names = c.params.map((x) => x.name);
+        const cr: CmdRt = {
+          ir: c,
+          asset: a,
+          names,
+          box: names.map(() => null),
+          requires: null,
+          requiresText: c.requires === undefined ? "" : describeExpr(c.requires),
+          members: c.params.map((x) => (x.type.t === "enum" ? this.enumMembers.get(x.type.name) : undefined)),
+        };
+        a.cmds.set(c.name, cr);
+        if (c.requires !== undefined) {
+          const req = c.requires;
+          pending.push(() => {
+            cr.requires = compileExpr(req, { self: a, locals: null, params: { names, box: cr.box } }, newDeps(), this.rt, this.resolver);
+          });
+        }
+      }
+    }
+    // rules
+    for (const r of p.rules) {
+      const insts: (AssetRt | null)[] = r.on === undefined ? [null] : this.assets.filter((a) => a.model.ir.lineage.includes(r.on!));
+      for (const a of insts) {
+        const locals = new Map<string, Cell>();
+        for (const s of r.locals) {
+          const key = a === null ? `${r.name}.${s.name}` : `${a.name}.${s.name}`;
+          const n = this.stateNode(order++, a, s, key, pending, locals);
+          locals.set(s.name, n.cell);
+        }
+        const rn = new RuleNode(order++, a, r);
+        this.nodes.push(rn);
+        pending.push(() => {
+          const d = newDeps();
+          const sc: Scope = { self: a, locals, params: null };
+          rn.when = compileExpr(r.when, sc, d, this.rt, this.resolver);
+          this.register(rn, d);
+          r.actions.forEach((act, i) => {
+            const ar = this.action(act, i, sc, a);
+            if (ar !== null) rn.actions.push(ar);
+          });
+        });
+      }
+    }
+    for (const f of pending) f();
+    this.rank();
+    // initial values of pointwise states and table views, silently (no outputs, no timers)
+    this.silent = true;
+    for (const n of this.nodes) if (n instanceof PointNode || n instanceof ContribNode || n instanceof TableViewNode) this.push(n);
+    this.drain();
+    this.silent = false;
+  }
+
+  private stateNode(
+    order: number,
+    a: AssetRt | null,
+    s: IrState,
+    lateKey: string,
+    pending: (() => void)[],
+    locals: Map<string, Cell> | null,
+  ): PointNode | ForNode | WindowNode {
+    const sc = (): Scope => ({ self: a, locals, params: null });
+    const def = s.def;
+    if (isStateful(def)) {
+      if (def.k === "for") {
+        const n = new ForNode(order, a, s.name, s.hidden, def.ms);
+        this.nodes.push(n);
+        pending.push(() => {
+          const d = newDeps();
+          n.cond = compileExpr(def.cond, sc(), d, this.rt, this.resolver);
+          this.register(n, d);
+        });
+        return n;
+      }
+      if (a === null) {
+        // a window in a rule without `on` has no asset whose events it could aggregate
+        const n = new PointNode(order, a, s.name, true, false);
+        this.nodes.push(n);
+        return n;
+      }
+      const n = new WindowNode(order, a, s.name, s.hidden, isSampleType(s.type), def.agg, lateKey, this);
+      this.nodes.push(n);
+      this.windowNodes.push(n);
+      pending.push(() => {
+        const d = newDeps();
+        if (def.agg.arg !== undefined) n.arg = compileExpr(def.agg.arg, sc(), d, this.rt, this.resolver);
+        this.rankOnly(n, d);
+        for (let i = 0; i < a.telArr.length; i++) if (n.mask[i]) a.telArr[i]!.onReport.push(n);
+      });
+      return n;
+    }
+    const n = new PointNode(order, a, s.name, s.hidden, isSampleType(s.type));
+    this.nodes.push(n);
+    pending.push(() => {
+      const d = newDeps();
+      n.fn = compileExpr(def, sc(), d, this.rt, this.resolver);
+      this.register(n, d);
+    });
+    return n;
+  }
+
+  private action(act: IrAction, index: number, sc: Scope, self: AssetRt | null): ActionRt | null {
+    const target = act.asset === null ? self : (this.byName.get(act.asset) ?? null);
+    if (target === null) return null;
+    const cmd = target.cmds.get(act.command);
+    if (cmd === undefined) return null;
+    const args: (Fn | null)[] = cmd.names.map(() => null);
+    const extra: { name: string; fn: Fn }[] = [];
+    for (const g of act.args) {
+      const fn = compileExpr(g.value, sc, newDeps(), this.rt, this.resolver);
+      const i = cmd.names.indexOf(g.name);
+      if (i >= 0) args[i] = fn;
+      else extra.push({ name: g.name, fn });
+    }
+    return { index, target, cmd, args, extra };
+  }
+
+  /** Registers `n` as a dependent of what it reads. */
+  private register(n: BaseNode, d: Deps): void {
+    const seen = new Set<unknown>();
+    for (const c of d.change) {
+      n.inputs.push(c);
+      if (!seen.has(c)) {
+        seen.add(c);
+        c.onChange.push(n);
+      }
+    }
+    const seenR = new Set<Cell>();
+    for (const c of d.report) {
+      n.inputs.push(c);
+      if (!seenR.has(c)) {
+        seenR.add(c);
+        c.onReport.push(n);
+      }
+    }
+    for (const a of d.pass) {
+      if (!seen.has(a)) {
+        seen.add(a);
+        (a as AssetRt).passDeps.push(n);
+      }
+    }
+  }
+
+  /** Records what `n` reads for ordering only (window arguments are evaluated at their events). */
+  private rankOnly(n: BaseNode, d: Deps): void {
+    for (const c of d.change) n.inputs.push(c);
+    for (const c of d.report) n.inputs.push(c);
+  }
+
+  /** Ranks: a topological order of the node graph, ties (and cycles) by creation order. */
+  private rank(): void {
+    const nodes = this.nodes.slice().sort((a, b) => a.order - b.order);
+    const idx = new Map<BaseNode, number>();
+    nodes.forEach((n, i) => idx.set(n, i));
+    const succ: number[][] = nodes.map(() => []);
+    const indeg = new Int32Array(nodes.length);
+    nodes.forEach((n, i) => {
+      const preds = new Set<number>();
+      for (const c of n.inputs) {
+        const o = c.owner as BaseNode | null;
+        if (o !== null) {
+          const j = idx.get(o);
+          if (j !== undefined && j !== i) preds.add(j);
+        }
+      }
+      for (const o of n.after) {
+        const j = idx.get(o);
+        if (j !== undefined && j !== i) preds.add(j);
+      }
+      for (const j of preds) {
+        succ[j]!.push(i);
+        indeg[i]!++;
+      }
+    });
+    // Kahn with a min-heap on creation index
+    const heap = new RankHeap<{ rank: number }>();
+    nodes.forEach((_, i) => {
+      if (indeg[i] === 0) heap.push({ rank: i });
+    });
+    let r = 0;
+    const done = new Uint8Array(nodes.length);
+    for (;;) {
+      let x = heap.pop();
+      if (x === undefined) {
+        // a cycle (rejected by the checker): break it at the earliest remaining node
+        const k = done.indexOf(0);
+        if (k < 0) break;
+        x = { rank: k };
+        indeg[k] = 0;
+      }
+      const i = x.rank;
+      if (done[i]) continue;
+      done[i] = 1;
+      nodes[i]!.rank = r++;
+      for (const j of succ[i]!) {
+        if (--indeg[j]! === 0 && !done[j]) heap.push({ rank: j });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ passes (internal)
+
+  /** @internal */
+  push(n: BaseNode): void {
+    if (!n.dirty) {
+      n.dirty = true;
+      this.dirtyHeap.push(n);
+    }
+  }
+
+  /** @internal */
+  pushAll(list: readonly unknown[]): void {
+    for (let i = 0; i < list.length; i++) {
+      const n = list[i] as BaseNode;
+      if (!n.dirty) {
+        n.dirty = true;
+        this.dirtyHeap.push(n);
+      }
+    }
+  }
+
+  private drain(): void {
+    const h = this.dirtyHeap;
+    for (;;) {
+      const n = h.pop();
+      if (n === undefined) break;
+      n.dirty = false;
+      n.eval(this);
+    }
+  }
+
+  private touch(a: AssetRt): void {
+    a.lastPass = this.rt.pass;
+    const d = a.passDeps;
+    for (let i = 0; i < d.length; i++) this.push(d[i]!);
+  }
+
+  /** @internal Sets a state/alarm cell; propagates a change. Returns whether it changed. */
+  setCell(cell: Cell, v: Value): boolean {
+    if (v === cell.v) return false;
+    const rt = this.rt;
+    cell.prev = cell.v;
+    cell.v = v;
+    cell.changedPass = rt.pass;
+    cell.reportTime = rt.now;
+    const a = cell.asset as AssetRt | null;
+    if (a !== null && a.lastPass !== rt.pass) this.touch(a);
+    this.pushAll(cell.onChange);
+    this.pushAll(cell.onReport);
+    return true;
+  }
+
+  /** @internal Arms a timer (not while computing initial values). */
+  arm(t: TimerEntry): void {
+    if (!this.silent) this.timers.push(t);
+  }
+
+  /** @internal After a node evaluated: (re)arms the timer at the next instant an `age` in it flips. */
+  afterFlip(n: BaseNode): void {
+    const f = this.rt.nextFlip;
+    if (f === n.flipAt || this.silent) return;
+    n.flipGen++;
+    n.flipAt = f;
+    if (f !== Infinity) this.timers.push(new TimerEntry(f, K_FLIP, n, n.flipGen, null, null));
+  }
+
+  private iso(ms: number): string {
+    if (ms !== this.isoMs) {
+      this.isoMs = ms;
+      this.isoText = isoTime(ms);
+    }
+    return this.isoText;
+  }
+
+  private emit(key: string | null, value: unknown, topic = ASSETS_TOPIC): void {
+    this.out({ topic, key, value, ts: this.rt.now });
+  }
+
+  /** @internal writes a derived record for a visible state */
+  derived(n: PointNode | ForNode | WindowNode): void {
+    if (this.silent || n.asset === null) return;
+    const v = n.cell.v;
+    const sample = n instanceof ForNode ? false : n.sample;
+    this.emit(n.asset.uuid, derivedValue(n.name, valueText(v), sample, this.rt.now));
+  }
+
+  /** @internal writes an alarm transition */
+  alarm(n: AlarmNode, active: boolean): void {
+    if (this.silent) return;
+    this.emit(n.asset!.uuid, alarmValue(n.name, active ? "ACTIVE" : "NORMAL", this.rt.now));
+  }
+
+  private beginPass(): void {
+    this.rt.pass++;
+    this.rt.now = this.clock;
+    if (!this.started) {
+      this.started = true;
+      for (const n of this.nodes) this.push(n);
+    }
+  }
+
+  private endPass(): void {
+    this.drain();
+    const f = this.pendingFires;
+    if (f.length > 0) {
+      for (let i = 0; i < f.length; i++) this.fireRule(f[i]!);
+      f.length = 0;
+    }
+  }
+
+  /** Fires every timer with deadline <= limit, in deadline order (ties: arming order). */
+  private fireTimers(limit: number): void {
+    const ts = this.timers;
+    while (ts.peekDeadline() <= limit) {
+      const t = ts.pop()!;
+      this.runTimer(t);
+    }
+  }
+
+  private runTimer(t: TimerEntry): void {
+    const n = t.node;
+    switch (t.kind) {
+      case K_FLIP:
+        if (t.gen !== n.flipGen) return;
+        break;
+      case K_FOR:
+        if (t.gen !== (n as ForNode).gen || !(n as ForNode).running) return;
+        break;
+      case K_REPEAT:
+        if (t.gen !== (n as RuleNode).repeatGen || (n as RuleNode).prev !== true) return;
+        break;
+      case K_CLOSE:
+        if (t.win!.closed || t.win!.closeAt !== t.deadline) return;
+        break;
+    }
+    const rt = this.rt;
+    if (t.deadline > this.clock) this.clock = t.deadline;
+    rt.pass++;
+    rt.now = t.deadline;
+    this.causeTimer = t.deadline;
+    this.curAsset = null;
+    this.curSig = -1;
+    if (n.asset !== null) this.touch(n.asset);
+    switch (t.kind) {
+      case K_FLIP:
+        n.flipAt = Infinity;
+        this.push(n);
+        break;
+      case K_FOR:
+        (n as ForNode).fire(this);
+        break;
+      case K_REPEAT:
+        (n as RuleNode).attempt(this);
+        break;
+      case K_CLOSE:
+        (n as WindowNode | WindowViewNode).closed(this, t.set!, t.win!, t.deadline);
+        break;
+    }
+    this.endPass();
+    this.causeTimer = NaN;
+    rt.now = this.clock;
+  }
+
+  /** Moves stream time to `e` (firing due timers first) for an accepted input record. */
+  private moveTime(ev: { partition: number; offset: number; time: number }): void {
+    this.causePartition = ev.partition;
+    this.causeOffset = ev.offset;
+    const e = ev.time;
+    if (e > this.st) {
+      this.fireTimers(e);
+      this.st = e;
+      if (e > this.clock) this.clock = e;
+    }
+    this.causeTimer = NaN;
+  }
+
+  // ------------------------------------------------------------ commands
+
+  private cause(): string {
+    return this.causeTimer === this.causeTimer ? timerCause(this.causeTimer) : offsetCause(this.causePartition, this.causeOffset ?? 0);
+  }
+
+  /** Argument checks, then the interlock; a reason or null (accepted). `box` holds the arguments. */
+  private check(cmd: CmdRt, given: boolean[], raw: string[]): string | null {
+    const ps = cmd.ir.params;
+    for (let i = 0; i < ps.length; i++) {
+      const p = ps[i]!;
+      const v = cmd.box[i]!;
+      if (!given[i]) return `missing argument ${p.name}`;
+      if (v === null) return `argument ${p.name} unknown`;
+      let ok: boolean;
+      switch (p.type.t) {
+        case "int":
+          ok = typeof v === "number" && Number.isSafeInteger(v);
+          break;
+        case "float":
+        case "duration":
+        case "timestamp":
+          ok = typeof v === "number" && Number.isFinite(v);
+          break;
+        case "bool":
+          ok = typeof v === "boolean";
+          break;
+        case "string":
+          ok = typeof v === "string";
+          break;
+        case "enum": {
+          const m = cmd.members[i];
+          ok = typeof v === "string" && (m === undefined || m.has(v));
+          break;
+        }
+      }
+      if (!ok) return `argument ${p.name}=${raw[i]} is not a ${typeText(p.type)}`;
+      if (p.range !== undefined && ((v as number) < p.range[0] || (v as number) > p.range[1])) {
+        return `argument ${p.name}=${raw[i]} outside ${p.range[0]}..${p.range[1]}`;
+      }
+    }
+    if (cmd.requires !== null) {
+      this.rt.nextFlip = Infinity;
+      const r = cmd.requires();
+      if (r === null) return `interlock unknown (fail safe): requires ${cmd.requiresText}`;
+      if (r !== true) return `interlock: requires ${cmd.requiresText}`;
+    }
+    return null;
+  }
+
+  private fireRule(rn: RuleNode): void {
+    const rule = rn.rule;
+    const cause = this.cause();
+    for (const act of rn.actions) {
+      const cmd = act.cmd;
+      const n = cmd.names.length;
+      const given: boolean[] = new Array(n);
+      const raw: string[] = new Array(n);
+      const args: Record<string, string> = {};
+      for (let i = 0; i < n; i++) {
+        const f = act.args[i];
+        if (f === null || f === undefined) {
+          given[i] = false;
+          cmd.box[i] = null;
+          raw[i] = "";
+          continue;
+        }
+        this.rt.nextFlip = Infinity;
+        const v = f();
+        given[i] = true;
+        cmd.box[i] = v;
+        raw[i] = valueText(v);
+        args[cmd.names[i]!] = raw[i]!;
+      }
+      for (const x of act.extra) args[x.name] = valueText(x.fn());
+      const reason = this.check(cmd, given, raw);
+      const idAsset = rn.asset !== null ? rn.asset.uuid : act.target.uuid;
+      const header: CommandHeader = {
+        correlation_id: correlationId(this.program.program, rule.name, idAsset, cause, act.index),
+        sender_uuid: this.sender,
+        timestamp: this.iso(this.rt.now),
+        signature: null,
+        rule: rule.name,
+        cause_offset: this.causeOffset,
+        shadow: rule.shadow,
+        verdict: reason === null ? "accepted" : "rejected",
+      };
+      const env: CommandEnvelope = { header, arguments: args };
+      this.emit(act.target.uuid, commandValue(cmd.ir.name, env, this.rt.now));
+      if (reason !== null && !rule.shadow) {
+        this.emit(act.target.uuid, resultValue(cmd.ir.name, { correlation_id: header.correlation_id, status: "rejected", reason }, this.rt.now));
+      }
+    }
+  }
+
+  private operatorCommand(ev: Extract<WireEvent, { kind: "operator_command" }>): void {
+    const cid = ev.envelope.header.correlation_id;
+    const reject = (reason: string): void =>
+      this.emit(ev.key, resultValue(ev.command, { correlation_id: cid, status: "rejected", reason }, this.rt.now));
+    const a = this.byUuid.get(ev.key);
+    if (a === undefined) return reject(`unknown asset ${ev.key}`);
+    const cmd = a.cmds.get(ev.command);
+    if (cmd === undefined) return reject(`unknown command ${ev.command} for ${a.name}`);
+    const given: boolean[] = [];
+    const raw: string[] = [];
+    const argv = ev.envelope.arguments ?? {};
+    const ps = cmd.ir.params;
+    for (let i = 0; i < ps.length; i++) {
+      const p = ps[i]!;
+      const r = Object.prototype.hasOwnProperty.call(argv, p.name) ? argv[p.name] : undefined;
+      if (r === undefined || r === null) {
+        given.push(false);
+        raw.push("");
+        cmd.box[i] = null;
+        continue;
+      }
+      const text = typeof r === "string" ? r : String(r);
+      given.push(true);
+      raw.push(text);
+      const v = parseTelemetryValue(p.type, undefined, text, cmd.members[i]);
+      if (v instanceof Rejection) return reject(`argument ${p.name}=${text} is not a ${typeText(p.type)}`);
+      cmd.box[i] = v;
+    }
+    const reason = this.check(cmd, given, raw);
+    if (reason !== null) reject(reason);
+  }
+
+  // ------------------------------------------------------------ dead letters
+
+  private deadLetter(key: string | null, reason: DeadLetterReason, detail: string, rec: LogRecord, time: number | undefined): void {
+    const record = { topic: rec.topic, partition: rec.partition, offset: rec.offset, ts: rec.ts, key: rec.key, value: rec.value };
+    const ts = this.st !== -Infinity ? this.clock : time !== undefined && Number.isFinite(time) ? time : Number.isFinite(rec.ts) ? rec.ts : 0;
+    this.out({
+      topic: DEADLETTER_TOPIC,
+      key,
+      value: deadLetterValue(reason, detail, record, `${rec.topic}:${rec.partition}:${rec.offset}`),
+      ts,
+    });
+  }
+
+  // ------------------------------------------------------------ public API
+
+  /** The largest event time among the accepted inputs processed so far; -Infinity before any. */
+  get streamTime(): number {
+    return this.st;
+  }
+
+  /** Processes one classified record in log order (inputs change state; recorded outputs are ignored). */
+  process(ev: WireEvent): void {
+    switch (ev.kind) {
+      case "telemetry": {
+        const a = this.byUuid.get(ev.key);
+        if (a === undefined) {
+          this.deadLetter(ev.key, "unknown_asset", `no asset has uuid ${JSON.stringify(ev.key)}`, ev.record, ev.time);
+          return;
+        }
+        const si = a.model.telIdx.get(ev.id);
+        if (si === undefined) {
+          this.deadLetter(ev.key, "unknown_signal", `${a.name} (${a.model.ir.name}) has no telemetry ${JSON.stringify(ev.id)}`, ev.record, ev.time);
+          return;
+        }
+        const info = a.model.tel[si]!;
+        const v = parseTelemetryValue(info.type, info.range, ev.value, info.members, a.enumMaps[si]);
+        if (v instanceof Rejection) {
+          this.deadLetter(ev.key, v.reason, `${a.name}.${info.name}: ${v.detail}`, ev.record, ev.time);
+          return;
+        }
+        this.moveTime(ev);
+        this.beginPass();
+        this.curAsset = a;
+        this.curSig = si;
+        this.curTime = ev.time;
+        this.eventSeq++;
+        this.touch(a);
+        const cell = a.telArr[si]!;
+        cell.reportTime = ev.time;
+        if (v !== cell.v) {
+          cell.prev = cell.v;
+          cell.v = v;
+          cell.changedPass = this.rt.pass;
+          this.pushAll(cell.onChange);
+        }
+        this.pushAll(cell.onReport);
+        this.endPass();
+        this.curAsset = null;
+        this.curSig = -1;
+        this.causeOffset = null;
+        return;
+      }
+      case "avail": {
+        const a = this.byUuid.get(ev.key);
+        if (a === undefined) {
+          this.deadLetter(ev.key, "unknown_asset", `no asset has uuid ${JSON.stringify(ev.key)}`, ev.record, ev.time);
+          return;
+        }
+        this.moveTime(ev);
+        this.beginPass();
+        this.touch(a);
+        if (!ev.available) {
+          const pass = this.rt.pass;
+          for (const cell of a.telArr) {
+            if (cell.v !== null) {
+              cell.prev = cell.v;
+              cell.v = null;
+              cell.changedPass = pass;
+              this.pushAll(cell.onChange);
+            }
+          }
+        }
+        this.endPass();
+        this.causeOffset = null;
+        return;
+      }
+      case "clock":
+        this.moveTime(ev);
+        this.beginPass();
+        this.endPass();
+        this.causeOffset = null;
+        return;
+      case "operator_command":
+        this.moveTime(ev);
+        this.beginPass();
+        this.endPass();
+        this.operatorCommand(ev);
+        this.causeOffset = null;
+        return;
+      case "bad":
+        this.deadLetter(ev.key, "bad_json", ev.detail, ev.record, undefined);
+        return;
+      default:
+        // recorded outputs (commands, results, derived, alarms, descriptions, dead letters)
+        return;
+    }
+  }
+
+  /** Fires every timer with deadline <= ms, in deadline order (observation for `state at T`, test end). */
+  advanceTo(ms: number): void {
+    this.causeOffset = null;
+    this.fireTimers(ms);
+    if (ms > this.clock) this.clock = ms;
+    this.rt.now = this.clock;
+  }
+
+  /** Evaluates a global expression (test `expect`, `ofl state`) against current state. */
+  evaluate(expr: IrExpr): Value {
+    let f = this.evalCache.get(expr);
+    if (f === undefined) {
+      f = compileExpr(expr, { self: null, locals: null, params: null }, newDeps(), this.rt, this.resolver);
+      this.evalCache.set(expr, f);
+    }
+    const saved = this.rt.nextFlip;
+    this.rt.now = this.clock;
+    const v = f();
+    this.rt.nextFlip = saved;
+    return v;
+  }
+
+  /** How many events each windowed aggregate dropped as late: key `asset.state` or `view`. */
+  lateCounts(): Record<string, number> {
+    const r: Record<string, number> = {};
+    for (const n of this.windowNodes) r[n.lateKey] = n.late;
+    for (const v of this.windowViews) r[v.ir.name] = v.late;
+    return r;
+  }
+
+  /** The state of every asset, view (per group) and late counts; JSON, deterministic order. */
+  snapshot(): EngineSnapshot {
+    const assets: Record<string, AssetSnapshot> = {};
+    for (const a of this.assets) {
+      const telemetry: Record<string, Value> = {};
+      for (const t of a.model.tel) telemetry[t.name] = a.tel.get(t.name)!.v;
+      const states: Record<string, Value> = {};
+      for (const s of a.stateNodes) if (!s.hidden) states[s.name] = s.cell.v;
+      const alarms: Record<string, boolean> = {};
+      for (const n of a.alarmNodes) alarms[n.name] = n.cell.v === true;
+      assets[a.name] = { uuid: a.uuid, model: a.model.ir.name, telemetry, states, alarms };
+    }
+    const views: Record<string, Value | Record<string, Value>> = {};
+    for (const v of this.program.views) {
+      const vr = this.viewByName.get(v.name)!;
+      if (!vr.grouped) views[v.name] = vr.get(null);
+      else {
+        const keys = vr instanceof TableView ? [...vr.groups.keys()] : [...vr.sets.keys()];
+        keys.sort();
+        const g: Record<string, Value> = {};
+        for (const k of keys) g[k] = vr.get(k);
+        views[v.name] = g;
+      }
+    }
+    return { streamTime: this.st === -Infinity ? null : this.st, assets, views, late: this.lateCounts() };
+  }
+}
+
+/** The aggregate functions, for callers that enumerate them. */
+export const AGG_FNS: readonly IrAggFn[] = ["avg", "min", "max", "sum", "count", "stddev", "first", "last", "delta", "ratio"];

@@ -1,0 +1,252 @@
+// Windowed aggregates (language.md §5): accumulators, tumbling/hopping/session window sets,
+// acceptance with grace, late events, the running value shown and the final value.
+// Pure data structures: the engine arms the close timers these ask for and calls close().
+
+import type { IrAggFn, IrWindow, Value } from "../../compiler/ir/types.js";
+
+/** The running aggregate of one window. `n` counts events, `k` known (non-null) values. */
+export class Acc {
+  n = 0;
+  k = 0;
+  sum = 0;
+  mean = 0;
+  m2 = 0;
+  min: Value = null;
+  max: Value = null;
+  first: Value = null;
+  last: Value = null;
+  /** global event sequence of `first`/`last` (to merge sessions in log order) */
+  firstSeq = Infinity;
+  lastSeq = -Infinity;
+  trues = 0;
+
+  add(v: Value, seq: number): void {
+    this.n++;
+    if (v === null) return;
+    this.k++;
+    if (typeof v === "number") {
+      this.sum += v;
+      const d = v - this.mean;
+      this.mean += d / this.k;
+      this.m2 += d * (v - this.mean);
+    } else if (v === true) this.trues++;
+    if (this.min === null || (v as number) < (this.min as number)) this.min = v;
+    if (this.max === null || (v as number) > (this.max as number)) this.max = v;
+    if (this.k === 1) {
+      this.first = v;
+      this.firstSeq = seq;
+    }
+    this.last = v;
+    this.lastSeq = seq;
+  }
+
+  /** Folds `o` into this (session merge); Chan et al. for mean/M2. */
+  merge(o: Acc): void {
+    this.n += o.n;
+    if (o.k === 0) return;
+    if (this.k === 0) {
+      this.k = o.k;
+      this.sum = o.sum;
+      this.mean = o.mean;
+      this.m2 = o.m2;
+      this.min = o.min;
+      this.max = o.max;
+      this.first = o.first;
+      this.firstSeq = o.firstSeq;
+      this.last = o.last;
+      this.lastSeq = o.lastSeq;
+      this.trues = o.trues;
+      return;
+    }
+    const k = this.k + o.k;
+    const d = o.mean - this.mean;
+    this.m2 = this.m2 + o.m2 + (d * d * this.k * o.k) / k;
+    this.mean = this.mean + (d * o.k) / k;
+    this.k = k;
+    this.sum += o.sum;
+    this.trues += o.trues;
+    if ((o.min as number) < (this.min as number)) this.min = o.min;
+    if ((o.max as number) > (this.max as number)) this.max = o.max;
+    if (o.firstSeq < this.firstSeq) {
+      this.first = o.first;
+      this.firstSeq = o.firstSeq;
+    }
+    if (o.lastSeq > this.lastSeq) {
+      this.last = o.last;
+      this.lastSeq = o.lastSeq;
+    }
+  }
+}
+
+/**
+ * The value of an aggregate. `countEvents`: `count()` without an argument counts events, not
+ * known values. Sum and count of nothing are 0, the others unknown.
+ */
+export function accValue(fn: IrAggFn, acc: Acc, countEvents: boolean): Value {
+  switch (fn) {
+    case "count":
+      return countEvents ? acc.n : acc.k;
+    case "sum":
+      return acc.sum;
+    case "avg":
+      return acc.k === 0 ? null : acc.sum / acc.k;
+    case "stddev":
+      return acc.k < 2 ? null : Math.sqrt(Math.max(0, acc.m2) / (acc.k - 1));
+    case "min":
+      return acc.min;
+    case "max":
+      return acc.max;
+    case "first":
+      return acc.first;
+    case "last":
+      return acc.last;
+    case "delta":
+      return acc.k === 0 || typeof acc.last !== "number" ? null : (acc.last as number) - (acc.first as number);
+    case "ratio":
+      return acc.k === 0 ? null : acc.trues / acc.k;
+  }
+}
+
+/** One open window: [start, end) for tumbling/hopping; a session's first and last event. */
+export class Win {
+  acc = new Acc();
+  closed = false;
+  constructor(
+    public start: number,
+    /** tumbling/hopping: exclusive end; session: the last event's time */
+    public end: number,
+    /** stream time at which it closes (end + grace; session: last + gap + grace) */
+    public closeAt: number,
+  ) {}
+}
+
+/** Asks the owner to arm a close timer for `w` at `w.closeAt`. */
+export type ArmClose = (w: Win) => void;
+
+/**
+ * The windows of one aggregate (one asset's state, or one group of a view). Open windows only,
+ * sorted by start; closed ones are dropped once their final value is taken.
+ */
+export class WindowSet {
+  /** open windows, by start */
+  wins: Win[] = [];
+  /** the running value shown (of the earliest window holding the latest accepted event) */
+  shown: Value = null;
+  /** the value of the most recently closed window that had events */
+  finalValue: Value = null;
+  /** whether any window has closed with events (else finalValue is unknown) */
+  hasFinal = false;
+
+  constructor(
+    readonly fn: IrAggFn,
+    readonly countEvents: boolean,
+    readonly w: IrWindow,
+    readonly arm: ArmClose,
+  ) {}
+
+  /**
+   * Offers an event at time `t` with value `v` (null = unknown, skipped by the aggregate) at
+   * stream time `stream` (which already includes the event). Returns false when no window
+   * accepts it (late).
+   */
+  add(t: number, v: Value, stream: number, seq: number): boolean {
+    if (this.w.kind === "session") return this.addSession(t, v, stream, seq);
+    const size = this.w.sizeMs;
+    const hop = this.w.kind === "hopping" ? (this.w.hopMs ?? size) : size;
+    const grace = this.w.graceMs;
+    if (!(t >= 0)) return false; // windows never start before the epoch
+    let earliest: Win | null = null;
+    // starts s = k*hop with s <= t < s + size, s >= 0, ascending
+    const sMax = Math.floor(t / hop) * hop;
+    let s = sMax;
+    while (s - hop > t - size && s - hop >= 0) s -= hop;
+    for (; s <= sMax; s += hop) {
+      const end = s + size;
+      if (!(stream < end + grace)) continue; // closed (or would be)
+      const win = this.find(s, end, end + grace);
+      win.acc.add(v, seq);
+      if (earliest === null) earliest = win;
+    }
+    if (earliest === null) return false;
+    this.shown = accValue(this.fn, earliest.acc, this.countEvents);
+    return true;
+  }
+
+  private find(start: number, end: number, closeAt: number): Win {
+    const ws = this.wins;
+    let i = ws.length;
+    // windows are mostly appended at the end: search backwards
+    while (i > 0 && ws[i - 1]!.start > start) i--;
+    if (i > 0 && ws[i - 1]!.start === start) return ws[i - 1]!;
+    const w = new Win(start, end, closeAt);
+    ws.splice(i, 0, w);
+    this.arm(w);
+    return w;
+  }
+
+  private addSession(t: number, v: Value, stream: number, seq: number): boolean {
+    const gap = this.w.sizeMs;
+    const grace = this.w.graceMs;
+    const ws = this.wins;
+    // open sessions within `gap` of t: contiguous in start order
+    let lo = -1;
+    let hi = -1;
+    let start = t;
+    let last = t;
+    for (let i = 0; i < ws.length; i++) {
+      const w = ws[i]!;
+      if (w.start - gap <= t && t <= w.end + gap) {
+        if (lo < 0) lo = i;
+        hi = i;
+        if (w.start < start) start = w.start;
+        if (w.end > last) last = w.end;
+      }
+    }
+    const closeAt = last + gap + grace;
+    if (!(stream < closeAt)) return false;
+    let win: Win;
+    if (lo < 0) {
+      win = new Win(start, last, closeAt);
+      let i = ws.length;
+      while (i > 0 && ws[i - 1]!.start > start) i--;
+      ws.splice(i, 0, win);
+    } else {
+      win = ws[lo]!;
+      for (let i = lo + 1; i <= hi; i++) {
+        const o = ws[i]!;
+        win.acc.merge(o.acc);
+        o.closed = true; // its pending close timer is now stale
+      }
+      if (hi > lo) ws.splice(lo + 1, hi - lo);
+      win.start = start;
+      win.end = last;
+    }
+    win.acc.add(v, seq);
+    if (win.closeAt !== closeAt || lo < 0) {
+      win.closeAt = closeAt;
+      this.arm(win);
+    }
+    this.shown = accValue(this.fn, win.acc, this.countEvents);
+    return true;
+  }
+
+  /**
+   * The close timer of `w` fired at `deadline`. Returns true when it closed a window with events
+   * (the final value may have changed). Stale timers (merged sessions, moved deadlines) do nothing.
+   */
+  close(w: Win, deadline: number): boolean {
+    if (w.closed || w.closeAt !== deadline) return false;
+    w.closed = true;
+    const i = this.wins.indexOf(w);
+    if (i >= 0) this.wins.splice(i, 1);
+    if (w.acc.n === 0) return false;
+    this.finalValue = accValue(this.fn, w.acc, this.countEvents);
+    this.hasFinal = true;
+    return true;
+  }
+
+  /** The value shown: final (EMIT FINAL) or running (EMIT CHANGES). */
+  value(final: boolean): Value {
+    return final ? (this.hasFinal ? this.finalValue : null) : this.shown;
+  }
+}
