@@ -303,6 +303,7 @@ export class Checker {
   }
 
   lookupModel(id: A.Ident, file: string): ModelInfo | undefined {
+    if (id.name === "") return undefined; // recovered from a syntax error, already reported
     const sym = this.p.globals.get(id.name);
     if (!sym) {
       const models = this.p.models.map((m) => m.name);
@@ -409,6 +410,7 @@ export class Checker {
         }
       }
     }
+    if (t.name.name === "") return ERROR;
     const sym = this.p.globals.get(t.name.name);
     if (sym) this.reference(file, t.name.span, t.name.name, { file: sym.file, span: sym.decl.name.span });
     if (sym?.kind === "enum") return { k: "enum", name: sym.name };
@@ -998,6 +1000,7 @@ export class Checker {
 
   private name(e: A.NameRef, ctx: Ctx, expected?: Ty): Ty {
     const name = e.name.name;
+    if (name === "") return ERROR; // recovered from a syntax error, already reported
     const param = ctx.params?.get(name);
     if (param) {
       this.p.resolutions.set(e, { k: "param", name });
@@ -1090,6 +1093,10 @@ export class Checker {
     void expected;
     const obj = e.object;
     const name = e.member.name;
+    if (name === "") {
+      this.expr(obj, ctx);
+      return ERROR;
+    }
     if (obj.kind === "Self") {
       if (!ctx.self) {
         this.report("OFL2018", ctx.file, obj.span, { detail: "`self` names the asset of a model or of a rule `on MODEL`; there is none here" });

@@ -1,0 +1,526 @@
+// Runs `test` blocks and session replays with the engine (language spec §4.5, §6).
+//
+// Each test starts from an empty in-memory log. `at` lines become input records (telemetry and
+// operator commands) with offsets 0, 1, …; a `replay` feeds the session's records as they are.
+// State expectations are observed at their time T: the engine has processed the longest prefix
+// of the log whose input records all have event time ≤ T, and timers up to T have fired.
+// Observing fires only timers that the next record would fire first anyway, so it never
+// changes what follows. Command and dead-letter expectations are checked over all outputs.
+import { dirname, resolve } from "node:path";
+import type { IrAsset, IrCmpOp, IrCommandPattern, IrExpectation, IrExpr, IrProgram, IrTest, Value } from "../../compiler/ir/types.js";
+import { Engine, valueText } from "../engine/index.js";
+import { correlationId, offsetCause } from "../wire/correlation.js";
+import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, commandValue, isInput, telemetryValue } from "../wire/records.js";
+import type { CommandEnvelope, LogRecord, NewRecord, WireEvent } from "../wire/types.js";
+import { openSession, type SessionOptions } from "./session.js";
+
+export interface Failure {
+  /** the expectation as written */
+  expectation: string;
+  expected: string;
+  actual: string;
+  /** 1-based line of the expectation */
+  line: number;
+}
+
+export interface TestResult {
+  name: string;
+  file: string;
+  /** 1-based line of the test */
+  line: number;
+  status: "passed" | "failed";
+  failures: Failure[];
+  durationMs: number;
+}
+
+/** A command as issued in a run: by a rule (engine output) or an operator (`send`). */
+export interface IssuedCommand {
+  assetUuid: string;
+  command: string;
+  args: Record<string, string>;
+  time: number;
+  shadow: boolean;
+  rule: string;
+  correlationId: string;
+  verdict: "accepted" | "rejected";
+  reason?: string;
+}
+
+export interface RunOptions {
+  session?: SessionOptions;
+  /** clock for reporting durations only (never used by the engine) */
+  now?: () => number;
+}
+
+/** Runs every test of a program. */
+export function runTests(ir: IrProgram, opts: RunOptions = {}): TestResult[] {
+  return ir.tests.map((t) => runTest(ir, t, opts));
+}
+
+// ---------------------------------------------------------------- one test
+
+export function runTest(ir: IrProgram, test: IrTest, opts: RunOptions = {}): TestResult {
+  const now = opts.now ?? (() => performance.now());
+  const started = now();
+  const failures: Failure[] = [];
+  const result = (): TestResult => ({
+    name: test.name,
+    file: test.file,
+    line: test.line + 1,
+    status: failures.length === 0 ? "passed" : "failed",
+    failures,
+    durationMs: Math.round((now() - started) * 10) / 10,
+  });
+  let run: Run;
+  try {
+    run = new Run(ir);
+    const records = test.replay !== undefined ? sessionRecords(resolve(dirname(test.file), test.replay), opts.session) : atRecords(ir, test);
+    const observations = test.expectations
+      .map((x, i) => ({ x, i }))
+      .filter((o): o is { x: Extract<IrExpectation, { k: "state" }>; i: number } => o.x.k === "state" && o.x.atMs !== undefined)
+      .sort((a, b) => a.x.atMs! - b.x.atMs! || a.i - b.i);
+    let next = 0;
+    const observe = (o: (typeof observations)[number]): void => {
+      run.engine.advanceTo(o.x.atMs!);
+      const f = checkState(run, o.x, o.x.atMs!);
+      if (f) failures.push(f);
+    };
+    for (const rec of records) {
+      const ev = classify(rec);
+      run.feed(ev);
+      if (isInput(ev) && ev.kind !== "bad") {
+        while (next < observations.length && ev.time > observations[next]!.x.atMs!) observe(observations[next++]!);
+      }
+      run.process(ev);
+    }
+    while (next < observations.length) observe(observations[next++]!);
+    const end = Math.max(test.endMs, run.lastInputTime);
+    run.engine.advanceTo(end);
+    for (const x of test.expectations) {
+      if (x.k === "state" && x.atMs !== undefined) continue;
+      const f = x.k === "state" ? checkState(run, x, end) : checkOther(run, x);
+      if (f) failures.push(f);
+    }
+    failures.sort((a, b) => a.line - b.line);
+  } catch (e) {
+    failures.push({ expectation: test.replay !== undefined ? `replay "${test.replay}"` : "test", expected: "the test to run", actual: (e as Error).message, line: test.line + 1 });
+  }
+  return result();
+}
+
+/** The engine plus everything a test checks afterwards. */
+class Run {
+  readonly engine: Engine;
+  readonly outputs: NewRecord[] = [];
+  /** commands recorded in a replayed session (rule-issued), in file order */
+  readonly recorded: IssuedCommand[] = [];
+  /** alarm transitions recorded in a replayed session */
+  readonly recordedAlarms: { key: string; id: string; value: string; time: number }[] = [];
+  /** operator commands fed as inputs (they are issued commands too) */
+  readonly operator: IssuedCommand[] = [];
+  lastInputTime = 0;
+
+  constructor(readonly ir: IrProgram) {
+    this.engine = new Engine({ program: ir, onOutput: (r) => this.outputs.push(r) });
+  }
+
+  /** Notes what a record is before the engine sees it. */
+  feed(ev: WireEvent): void {
+    if (ev.kind === "command") this.recorded.push(fromEnvelope(ev.key, ev.command, ev.envelope));
+    if (ev.kind === "alarm") this.recordedAlarms.push({ key: ev.key, id: ev.id, value: ev.value, time: ev.time });
+    if (isInput(ev) && ev.kind !== "bad") this.lastInputTime = Math.max(this.lastInputTime, ev.time);
+  }
+
+  process(ev: WireEvent): void {
+    const before = this.outputs.length;
+    this.engine.process(ev);
+    if (ev.kind === "operator_command") {
+      const cmd = fromEnvelope(ev.key, ev.command, ev.envelope);
+      cmd.rule = "operator";
+      // a rejection of this command is among the outputs just produced
+      for (const o of this.outputs.slice(before)) {
+        const r = resultOf(o);
+        if (r && r.correlation_id === cmd.correlationId && r.status === "rejected") {
+          cmd.verdict = "rejected";
+          if (r.reason) cmd.reason = r.reason;
+        }
+      }
+      this.operator.push(cmd);
+    }
+  }
+
+  /** Every command the program issued (rules and `send`), in order of issue. */
+  issued(): IssuedCommand[] {
+    const rejected = new Map<string, string | undefined>();
+    for (const o of this.outputs) {
+      const r = resultOf(o);
+      if (r && r.status === "rejected") rejected.set(r.correlation_id, r.reason);
+    }
+    const out: IssuedCommand[] = [...this.operator];
+    for (const o of this.outputs) {
+      const v = o.value as { ID?: string; TAG?: string; VALUE?: string } | null;
+      if (o.topic !== ASSETS_TOPIC || !v || v.TAG !== "Method.Command" || typeof v.VALUE !== "string" || !v.ID?.endsWith("_CMD")) continue;
+      const env = JSON.parse(v.VALUE) as CommandEnvelope;
+      const cmd = fromEnvelope(o.key ?? "", v.ID.slice(0, -4), env);
+      if (rejected.has(cmd.correlationId)) {
+        cmd.verdict = "rejected";
+        const reason = rejected.get(cmd.correlationId);
+        if (reason) cmd.reason = reason;
+      }
+      out.push(cmd);
+    }
+    return out.sort((a, b) => a.time - b.time);
+  }
+
+  deadLetters(): { reason: string; key: string | null }[] {
+    return this.outputs.filter((o) => o.topic === DEADLETTER_TOPIC).map((o) => ({ reason: (o.value as { reason: string }).reason, key: o.key }));
+  }
+}
+
+function resultOf(o: NewRecord): { correlation_id: string; status: string; reason?: string } | undefined {
+  const v = o.value as { TAG?: string; VALUE?: string } | null;
+  if (o.topic !== ASSETS_TOPIC || !v || v.TAG !== "Method.Result" || typeof v.VALUE !== "string") return undefined;
+  try {
+    return JSON.parse(v.VALUE) as { correlation_id: string; status: string; reason?: string };
+  } catch {
+    return undefined;
+  }
+}
+
+function fromEnvelope(key: string, command: string, env: CommandEnvelope): IssuedCommand {
+  const h = env.header;
+  const time = Date.parse(h.timestamp);
+  return {
+    assetUuid: key,
+    command,
+    args: { ...(env.arguments ?? {}) },
+    time: Number.isFinite(time) ? time : 0,
+    shadow: h.shadow === true,
+    rule: h.rule ?? "operator",
+    correlationId: h.correlation_id,
+    verdict: h.verdict === "rejected" ? "rejected" : "accepted",
+  };
+}
+
+// ---------------------------------------------------------------- inputs
+
+/** The input records of a test's `at` lines: telemetry and operator commands, offsets from 0. */
+export function atRecords(ir: IrProgram, test: IrTest): LogRecord[] {
+  const assets = new Map(ir.assets.map((a) => [a.name, a]));
+  const models = new Map(ir.models.map((m) => [m.name, m]));
+  const out: LogRecord[] = [];
+  for (const line of test.at) {
+    for (const step of line.steps) {
+      const asset = assets.get(step.asset)!;
+      const offset = out.length;
+      if (step.k === "set") {
+        const tel = models.get(asset.model)?.telemetry.find((t) => t.name === step.signal);
+        const type = tel?.type;
+        const numeric = type?.t === "int" || type?.t === "float" || type?.t === "duration";
+        const tag = numeric ? (type && "unit" in type && type.unit ? type.unit : step.signal) : step.signal;
+        const value = telemetryValue(step.signal, step.value === null ? "UNAVAILABLE" : valueText(step.value), tag, numeric ? "Samples" : "Events", line.atMs);
+        out.push({ topic: ASSETS_TOPIC, partition: 0, offset, ts: line.atMs, key: asset.uuid, value });
+      } else {
+        out.push(operatorCommandRecord(ir, asset, step.command, step.args, line.atMs, offset));
+      }
+    }
+  }
+  return out;
+}
+
+/** An operator command as an input record (`send` in tests, `ofl send`). */
+export function operatorCommandRecord(
+  ir: IrProgram,
+  asset: IrAsset,
+  command: string,
+  args: { name: string; value: Value }[],
+  timeMs: number,
+  offset: number,
+): LogRecord {
+  const envelope: CommandEnvelope = {
+    header: {
+      correlation_id: correlationId(ir.program, "operator", asset.uuid, offsetCause(0, offset), 0),
+      sender_uuid: `OFL-${ir.program}`,
+      timestamp: new Date(timeMs).toISOString(),
+      signature: null,
+      rule: "operator",
+      cause_offset: offset,
+      shadow: false,
+    },
+    arguments: Object.fromEntries(args.map((a) => [a.name, valueText(a.value)])),
+  };
+  return { topic: ASSETS_TOPIC, partition: 0, offset, ts: timeMs, key: asset.uuid, value: commandValue(command, envelope, timeMs) };
+}
+
+function* sessionRecords(path: string, opts: SessionOptions | undefined): Generator<LogRecord> {
+  for (const { record } of openSession(path, opts).records()) yield record;
+}
+
+// ---------------------------------------------------------------- expectations
+
+function checkState(run: Run, x: Extract<IrExpectation, { k: "state" }>, at: number): Failure | undefined {
+  const v = run.engine.evaluate(x.expr);
+  if (v === true) return undefined;
+  return {
+    expectation: x.text,
+    expected: `true at ${fmtTime(at)}`,
+    actual: `${v === null ? "unknown" : String(v)}${explain(run, x.expr)}`,
+    line: x.line + 1,
+  };
+}
+
+/** For a failed comparison, the values of both sides: ` (s1.avg1m = 12.5, expected == 10)`. */
+function explain(run: Run, e: IrExpr): string {
+  const parts: string[] = [];
+  const collect = (x: IrExpr): void => {
+    if (x.k === "unary" && x.op === "not") return collect(x.arg);
+    if (x.k === "known") return collect(x.arg);
+    if (x.k === "scale") return collect(x.arg);
+    if (x.k === "binary" && (x.op === "and" || x.op === "or")) {
+      collect(x.left);
+      collect(x.right);
+      return;
+    }
+    if (x.k === "binary") {
+      collect(x.left);
+      collect(x.right);
+      return;
+    }
+    if (x.k === "ref" || x.k === "view") {
+      const v = run.engine.evaluate(x);
+      parts.push(`${refText(x)} = ${v === null ? "unknown" : valueText(v)}`);
+    }
+  };
+  collect(e);
+  return parts.length > 0 ? ` (${[...new Set(parts)].join(", ")})` : "";
+}
+
+function refText(x: IrExpr): string {
+  if (x.k === "ref") return `${x.asset ?? "self"}.${x.name}${x.kind === "alarm" ? ".active" : ""}`;
+  if (x.k === "view") return x.group ? `${x.name}[…]` : x.name;
+  return "…";
+}
+
+function checkOther(run: Run, x: IrExpectation): Failure | undefined {
+  const line = x.line + 1;
+  switch (x.k) {
+    case "count_deadletters": {
+      const n = run.deadLetters().filter((d) => x.reason === undefined || d.reason === x.reason).length;
+      if (compare(n, x.op, x.n)) return undefined;
+      const byReason = new Map<string, number>();
+      for (const d of run.deadLetters()) byReason.set(d.reason, (byReason.get(d.reason) ?? 0) + 1);
+      const detail = [...byReason].map(([r, c]) => `${r}: ${c}`).join(", ");
+      return { expectation: x.text, expected: `count ${opText(x.op)} ${x.n}`, actual: `${n}${detail ? ` (${detail})` : ""}`, line };
+    }
+    case "command":
+    case "no_command":
+    case "count_command": {
+      const uuid = run.ir.assets.find((a) => a.name === x.pattern.asset)?.uuid ?? x.pattern.asset;
+      const all = run.issued().filter((c) => c.assetUuid === uuid && c.command === x.pattern.command);
+      const matching = all.filter((c) => matches(c, x.pattern));
+      const when = x.pattern.between ? (x.pattern.between[0] === x.pattern.between[1] ? ` at ${fmtTime(x.pattern.between[0])}` : ` between ${fmtTime(x.pattern.between[0])} and ${fmtTime(x.pattern.between[1])}`) : "";
+      const ok = x.k === "command" ? matching.length > 0 : x.k === "no_command" ? matching.length === 0 : compare(matching.length, x.op, x.n);
+      if (ok) return undefined;
+      const expected =
+        x.k === "command" ? `${patternText(x.pattern)}${when}` : x.k === "no_command" ? `no ${patternText(x.pattern)}${when}` : `count ${opText(x.op)} ${x.n}${when}`;
+      const shown = x.k === "no_command" ? matching : all;
+      const actual =
+        x.k === "count_command"
+          ? `${matching.length}${shown.length > 0 ? `: ${listCommands(run, shown)}` : ""}`
+          : shown.length === 0
+            ? `no \`${x.pattern.asset}.${x.pattern.command}\` command was issued`
+            : `issued ${listCommands(run, shown)}`;
+      return { expectation: x.text, expected, actual, line };
+    }
+    case "match_recorded":
+      return matchRecorded(run, x.text, line);
+    case "state":
+      return undefined;
+  }
+}
+
+function matches(c: IssuedCommand, p: IrCommandPattern): boolean {
+  if (c.shadow !== p.shadow) return false;
+  if (p.verdict && c.verdict !== p.verdict) return false;
+  if (p.between && (c.time < p.between[0] || c.time > p.between[1])) return false;
+  for (const a of p.args) if (!sameArg(c.args[a.name], a.value)) return false;
+  return true;
+}
+
+function sameArg(actual: string | undefined, expected: Value): boolean {
+  if (actual === undefined) return false;
+  if (typeof expected === "number") return Number(actual) === expected;
+  return actual === valueText(expected);
+}
+
+function patternText(p: IrCommandPattern): string {
+  const args = p.args.map((a) => `${a.name}: ${valueText(a.value)}`).join(", ");
+  return `${p.shadow ? "shadow " : ""}${p.asset}.${p.command}(${args})${p.verdict ? ` ${p.verdict}` : ""}`;
+}
+
+function listCommands(run: Run, cs: IssuedCommand[]): string {
+  const names = new Map(run.ir.assets.map((a) => [a.uuid, a.name]));
+  const shown = cs.slice(0, 5).map((c) => {
+    const args = Object.entries(c.args)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(", ");
+    return `${c.shadow ? "shadow " : ""}${names.get(c.assetUuid) ?? c.assetUuid}.${c.command}(${args}) ${c.verdict}${c.reason ? ` (${c.reason})` : ""} at ${fmtTime(c.time)}`;
+  });
+  return shown.join("; ") + (cs.length > 5 ? `; … ${cs.length - 5} more` : "");
+}
+
+/** Rule-issued commands of the replay against those recorded in the session. */
+function matchRecorded(run: Run, text: string, line: number): Failure | undefined {
+  const actual = run.issued().filter((c) => c.rule !== "operator");
+  const expected = run.recorded.filter((c) => c.rule !== "operator");
+  const d = firstDivergence(expected, actual);
+  if (!d) return undefined;
+  return { expectation: text, expected: d.expected, actual: d.actual, line };
+}
+
+export function firstDivergence(expected: IssuedCommand[], actual: IssuedCommand[]): { index: number; expected: string; actual: string } | undefined {
+  const n = Math.max(expected.length, actual.length);
+  for (let i = 0; i < n; i++) {
+    const e = expected[i];
+    const a = actual[i];
+    if (e && a && sameDecision(e, a)) continue;
+    return {
+      index: i,
+      expected: e ? `recorded command #${i + 1}: ${decisionText(e)}` : `no more commands (${expected.length} recorded)`,
+      actual: a ? `replayed command #${i + 1}: ${decisionText(a)}` : `no command #${i + 1} (${actual.length} replayed)`,
+    };
+  }
+  return undefined;
+}
+
+/** Same asset, command, arguments (numbers as numbers), shadow flag and event time. */
+export function sameDecision(a: IssuedCommand, b: IssuedCommand): boolean {
+  if (a.assetUuid !== b.assetUuid || a.command !== b.command || a.shadow !== b.shadow || a.time !== b.time) return false;
+  const ka = Object.keys(a.args).sort();
+  const kb = Object.keys(b.args).sort();
+  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return false;
+  return ka.every((k) => {
+    const x = a.args[k]!;
+    const y = b.args[k]!;
+    if (x === y) return true;
+    const nx = Number(x);
+    const ny = Number(y);
+    return x.trim() !== "" && y.trim() !== "" && Number.isFinite(nx) && nx === ny;
+  });
+}
+
+export function decisionText(c: IssuedCommand): string {
+  const args = Object.entries(c.args)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(", ");
+  return `${c.shadow ? "shadow " : ""}${c.assetUuid} ${c.command}(${args}) at ${new Date(c.time).toISOString()}${c.rule !== "operator" ? ` by rule ${c.rule}` : ""}`;
+}
+
+function compare(a: number, op: IrCmpOp, b: number): boolean {
+  switch (op) {
+    case "eq":
+      return a === b;
+    case "ne":
+      return a !== b;
+    case "lt":
+      return a < b;
+    case "le":
+      return a <= b;
+    case "gt":
+      return a > b;
+    case "ge":
+      return a >= b;
+  }
+}
+
+function opText(op: IrCmpOp): string {
+  return { eq: "==", ne: "!=", lt: "<", le: "<=", gt: ">", ge: ">=" }[op];
+}
+
+/** Test times: durations from the epoch under a year, else ISO. */
+export function fmtTime(ms: number): string {
+  return Math.abs(ms) < 365 * 86_400_000 ? `${ms / 1000}s` : new Date(ms).toISOString();
+}
+
+// ---------------------------------------------------------------- session replay
+
+export interface Decision {
+  kind: "command" | "alarm";
+  text: string;
+}
+
+export interface ReplayReport {
+  session: string;
+  records: number;
+  skipped: { line: number; message: string }[];
+  deadLetters: number;
+  commands: { recorded: number; replayed: number; matched: number };
+  alarms: { recorded: number; replayed: number; matched: number };
+  /** the first decision that differs, with the line of the session record (if recorded) */
+  divergence?: { kind: "command" | "alarm"; index: number; expected: string; actual: string; line?: number };
+  passed: boolean;
+}
+
+/**
+ * `ofl test --replay FILE`: replays a session against the program and compares its decisions
+ * (rule-issued commands, alarm transitions) with those recorded in the session.
+ */
+export function replaySession(ir: IrProgram, path: string, opts: SessionOptions = {}): ReplayReport {
+  const run = new Run(ir);
+  const session = openSession(path, opts);
+  const lineOfCommand: number[] = [];
+  const lineOfAlarm: number[] = [];
+  let records = 0;
+  for (const { line, record } of session.records()) {
+    records++;
+    const ev = classify(record);
+    if (ev.kind === "command" && (ev.envelope.header.rule ?? "operator") !== "operator") lineOfCommand.push(line);
+    if (ev.kind === "alarm") lineOfAlarm.push(line);
+    run.feed(ev);
+    run.process(ev);
+  }
+  run.engine.advanceTo(run.lastInputTime);
+  const replayed = run.issued().filter((c) => c.rule !== "operator");
+  const recorded = run.recorded.filter((c) => c.rule !== "operator");
+  const cmdDiv = firstDivergence(recorded, replayed);
+  const alarmsOut = run.outputs
+    .filter((o) => o.topic === ASSETS_TOPIC && (o.value as { TYPE?: string }).TYPE === "Condition")
+    .map((o) => {
+      const v = o.value as { ID: string; VALUE: string; attributes: { timestamp: string } };
+      return { key: o.key ?? "", id: v.ID, value: v.VALUE, time: Date.parse(v.attributes.timestamp) };
+    });
+  const recAlarms = run.recordedAlarms.filter((a) => a.value !== "ACKNOWLEDGED");
+  const alarmText = (a: { key: string; id: string; value: string; time: number }): string => `${a.key} ${a.id} ${a.value} at ${new Date(a.time).toISOString()}`;
+  let alarmDiv: ReplayReport["divergence"];
+  const nA = Math.max(recAlarms.length, alarmsOut.length);
+  let alarmMatched = 0;
+  for (let i = 0; i < nA; i++) {
+    const e = recAlarms[i];
+    const a = alarmsOut[i];
+    if (e && a && e.key === a.key && e.id === a.id && e.value === a.value && e.time === a.time) {
+      alarmMatched++;
+      continue;
+    }
+    alarmDiv = {
+      kind: "alarm",
+      index: i,
+      expected: e ? `recorded alarm transition #${i + 1}: ${alarmText(e)}` : `no more alarm transitions (${recAlarms.length} recorded)`,
+      actual: a ? `replayed alarm transition #${i + 1}: ${alarmText(a)}` : `no alarm transition #${i + 1} (${alarmsOut.length} replayed)`,
+      line: lineOfAlarm[i],
+    };
+    break;
+  }
+  let cmdMatched = 0;
+  for (let i = 0; i < Math.min(recorded.length, replayed.length) && sameDecision(recorded[i]!, replayed[i]!); i++) cmdMatched++;
+  const divergence = cmdDiv ? { kind: "command" as const, ...cmdDiv, line: lineOfCommand[cmdDiv.index] } : alarmDiv;
+  return {
+    session: path,
+    records,
+    skipped: session.skipped,
+    deadLetters: run.deadLetters().length,
+    commands: { recorded: recorded.length, replayed: replayed.length, matched: cmdMatched },
+    alarms: { recorded: recAlarms.length, replayed: alarmsOut.length, matched: alarmMatched },
+    divergence,
+    passed: !cmdDiv && !alarmDiv,
+  };
+}
