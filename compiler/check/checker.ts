@@ -794,7 +794,12 @@ export class Checker {
       this.report("OFL3021", ctx.file, e.span, { what });
       return ERROR;
     }
-    return this.valueFor(e, ctx, expected, what, range, name);
+    const t = this.valueFor(e, ctx, expected, what, range, name);
+    if (t.k !== "error" && this.constValue(e) === undefined) {
+      this.report("OFL3021", ctx.file, e.span, { what });
+      return ERROR;
+    }
+    return t;
   }
 
   mismatch(e: A.Expr, found: Ty, expected: Ty, ctx: Ctx, what: string): void {

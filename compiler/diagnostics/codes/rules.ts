@@ -54,7 +54,7 @@ export const ruleCodes: CodeEntry[] = [
     template: "{detail}",
     explanation:
       "`expect` takes a command (`expect a.stop() at 5s`), `no` or `count(...)` of one, `count(deadletters())`, `commands match recorded`, or a boolean over state (`expect a.hot at 5s`).",
-    example: "model M { telemetry t: int }\nasset a: M {}\ntest \"t\" { expect a.t at 1s }",
+    example: "model M { telemetry t: int }\nasset a: M {}\ntest \"t\" { expect shadow a.t > 1 at 1s }",
   },
   {
     code: "OFL5008",
@@ -63,7 +63,7 @@ export const ruleCodes: CodeEntry[] = [
     template: "{what} must be a constant time: a duration from the test's start (`90s`) or a timestamp (`@2026-11-20T08:05:00Z`)",
     explanation:
       "Test times are fixed: durations count from the Unix epoch, where every test starts.",
-    example: "model M { telemetry t: int }\nasset a: M {}\ntest \"t\" { at a.t a.t = 1 }",
+    example: "model M { telemetry t: int }\nasset a: M {}\ntest \"t\" { at 5 degC a.t = 1 }",
   },
   {
     code: "OFL5009",

@@ -99,7 +99,7 @@ export const sourceCodes: CodeEntry[] = [
     template: "{detail}",
     explanation:
       "`map { raw: MEMBER }` translates raw device values into members of the telemetry's enum; keys are literals, each used once.",
-    example: "enum E { A }\nmodel M { telemetry e: E }\nasset a: M { source simulate() { e <- constant(A, every: 1s) map { 0: B } } }",
+    example: "enum E { A }\nmodel M { telemetry e: E }\nasset a: M { source simulate() { e <- constant(A, every: 1s) map { 0: A, 0: A } } }",
   },
   {
     code: "OFL4012",

@@ -25,6 +25,7 @@ export const syntaxCodes: CodeEntry[] = [
     title: "unterminated block comment",
     template: "this `/*` comment is never closed with `*/`",
     explanation: "Block comments run from `/*` to the next `*/` and do not nest.",
+    example: "model A {}\n/* never closed",
   },
   {
     code: "OFL1004",
@@ -40,6 +41,7 @@ export const syntaxCodes: CodeEntry[] = [
     title: "invalid escape",
     template: "unknown escape sequence {escape} in a string",
     explanation: 'Strings accept the escapes `\\"`, `\\\\`, `\\n`, `\\t` and `\\u{HEX}` (a Unicode code point).',
+    example: 'asset a: M { uuid "A\\q" }',
   },
   {
     code: "OFL1006",
@@ -55,6 +57,7 @@ export const syntaxCodes: CodeEntry[] = [
     title: "malformed unit expression",
     template: "{detail}",
     explanation: "A unit expression joins unit names with `*`, `/` and `^INT`, with no spaces: `l/min`, `m/s^2`, `N*m`.",
+    example: "model M { telemetry v: float<m / s> }",
   },
   {
     code: "OFL1008",
@@ -62,6 +65,7 @@ export const syntaxCodes: CodeEntry[] = [
     title: "invalid number",
     template: "{text} is not a valid number",
     explanation: "Numbers are integers (`42`), decimals (`3.5`) or in exponent form (`1e-3`), and must be finite.",
+    example: "model M { state s = 1e999 }",
   },
   {
     code: "OFL1009",
