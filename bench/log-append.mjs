@@ -1,0 +1,65 @@
+// Benchmark: appending telemetry to the embedded log (SqliteLog: WAL, synchronous = FULL, one
+// fsynced transaction per batch). Bundles runtime/log/sqlite.ts with esbuild, so it runs on the
+// sources without a build step:  node bench/log-append.mjs [records]
+import { build } from "esbuild";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = join(fileURLToPath(import.meta.url), "../..");
+const N = Number(process.argv[2] ?? 1_000_000);
+const tmp = fs.mkdtempSync(join(os.tmpdir(), "ofl-bench-log-"));
+const sqlitePath = createRequire(import.meta.url).resolve("better-sqlite3");
+const outfile = join(tmp, "sqlite-log.mjs");
+await build({
+  entryPoints: [join(root, "runtime/log/sqlite.ts")],
+  outfile,
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  logLevel: "warning",
+  plugins: [{ name: "ext", setup: (b) => b.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: sqlitePath, external: true })) }],
+});
+const { SqliteLog } = await import(pathToFileURL(outfile).href);
+
+const T0 = Date.parse("2026-11-20T08:00:00.000Z");
+const signals = ["temperature", "vibration", "spindle_speed", "feed_rate", "power"];
+function record(i) {
+  const t = T0 + i * 10;
+  return {
+    topic: "ofa_assets",
+    key: `CNC-${String(i % 50).padStart(3, "0")}`,
+    ts: t + 3,
+    value: { ID: signals[i % 5], VALUE: (50 + (i % 1000) / 10).toFixed(1), TAG: "degC", TYPE: "Samples", attributes: { timestamp: new Date(t).toISOString() } },
+  };
+}
+
+const rows = [];
+for (const batchSize of [1000, 100]) {
+  const dir = join(tmp, `b${batchSize}`);
+  const log = SqliteLog.open(dir, { program: "bench" });
+  // records are built outside the timed section: this measures the log, not the producer
+  const batches = [];
+  for (let i = 0; i < N; i += batchSize) {
+    const b = [];
+    for (let j = i; j < Math.min(N, i + batchSize); j++) b.push(record(j));
+    batches.push(b);
+  }
+  const t0 = process.hrtime.bigint();
+  for (const b of batches) log.append(b);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const t1 = process.hrtime.bigint();
+  let n = 0;
+  for (const _r of log.read({ topic: "ofa_assets" })) n++;
+  const readSecs = Number(process.hrtime.bigint() - t1) / 1e9;
+  if (n !== N) throw new Error(`read ${n} of ${N}`);
+  log.close();
+  const size = fs.statSync(join(dir, "log.sqlite")).size;
+  rows.push({ batch: batchSize, records: N, seconds: secs.toFixed(2), "append rec/s": Math.round(N / secs).toLocaleString("en"), "read rec/s": Math.round(N / readSecs).toLocaleString("en"), "file MB": (size / 1e6).toFixed(1), "bytes/rec": Math.round(size / N) });
+}
+console.log(`SqliteLog append (WAL, synchronous=FULL, one transaction per batch), ${os.cpus()[0]?.model ?? "?"}, node ${process.version}`);
+console.table(rows);
+fs.rmSync(tmp, { recursive: true, force: true });
