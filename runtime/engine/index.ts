@@ -519,6 +519,10 @@ function isStateful(d: IrExpr | IrStatefulDef): d is IrStatefulDef {
   return d.k === "for" || d.k === "window";
 }
 
+function article(s: string): string {
+  return /^[aeiouAEIOU]/.test(s) ? `an ${s}` : `a ${s}`;
+}
+
 function typeText(t: IrType): string {
   switch (t.t) {
     case "enum":
@@ -1124,7 +1128,7 @@ export class Engine {
           break;
         }
       }
-      if (!ok) return `argument ${p.name}=${raw[i]} is not a ${typeText(p.type)}`;
+      if (!ok) return `argument ${p.name}=${raw[i]} is not ${article(typeText(p.type))}`;
       if (p.range !== undefined && ((v as number) < p.range[0] || (v as number) > p.range[1])) {
         return `argument ${p.name}=${raw[i]} outside ${p.range[0]}..${p.range[1]}`;
       }
@@ -1208,7 +1212,7 @@ export class Engine {
       given.push(true);
       raw.push(text);
       const v = parseTelemetryValue(p.type, undefined, text, cmd.members[i]);
-      if (v instanceof Rejection) return reject(`argument ${p.name}=${text} is not a ${typeText(p.type)}`);
+      if (v instanceof Rejection) return reject(`argument ${p.name}=${text} is not ${article(typeText(p.type))}`);
       cmd.box[i] = v;
     }
     const reason = this.check(cmd, given, raw);
