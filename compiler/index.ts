@@ -6,6 +6,7 @@ import type { CheckedProgram } from "./check/symbols.js";
 import type { Diagnostic } from "./diagnostics/types.js";
 import type { IrProgram } from "./ir/types.js";
 import { Lowering } from "./lower/lower.js";
+import { diag } from "./diagnostics/registry.js";
 import { parse } from "./syntax/index.js";
 import { PRELUDE, STD_MODULES } from "../stdlib/index.js";
 
@@ -44,17 +45,17 @@ export interface CheckResult {
 
 /** Parses and checks a program: the given files plus the standard library. */
 export function check(files: InputFile[], opts: { name: string }): CheckResult {
-  const diagnostics: Diagnostic[] = [];
+  let diagnostics: Diagnostic[] = [];
   const parsed: SourceFile[] = [];
   for (const f of files) {
     const r = parse(f.text, f.path);
     parsed.push(r.file);
-    diagnostics.push(...r.diagnostics);
+    diagnostics = diagnostics.concat(r.diagnostics);
   }
   const checker = new Checker({ name: opts.name, files: [...standardLibrary(), ...parsed], prelude: PRELUDE });
   const program = checker.run();
-  diagnostics.push(...checker.diagnostics);
-  return { program, diagnostics: sortDiagnostics(diagnostics), files: parsed, checker };
+  diagnostics = diagnostics.concat(checker.diagnostics);
+  return { program, diagnostics: capPerFile(sortDiagnostics(diagnostics)), files: parsed, checker };
 }
 
 /** Lowers a program that checked without errors to the IR. */
@@ -74,6 +75,32 @@ export function compile(files: InputFile[], opts: { name: string }): CompileResu
   const result = check(files, opts);
   const hasError = result.diagnostics.some((d) => d.severity === "error");
   return hasError ? { diagnostics: result.diagnostics, check: result } : { diagnostics: result.diagnostics, ir: lower(result), check: result };
+}
+
+/** At most this many diagnostics per file: past it, one OFL1012 says how many were left out. */
+export const MAX_DIAGNOSTICS_PER_FILE = 1000;
+
+function capPerFile(ds: Diagnostic[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  let file = "";
+  let count = 0;
+  let dropped = 0;
+  const flush = (): void => {
+    if (dropped > 0)
+      out.push({ ...diag("OFL1012", file, { start: 0, end: 0 }, { count: dropped, max: MAX_DIAGNOSTICS_PER_FILE }) });
+  };
+  for (const d of ds) {
+    if (d.file !== file) {
+      flush();
+      file = d.file;
+      count = 0;
+      dropped = 0;
+    }
+    if (++count <= MAX_DIAGNOSTICS_PER_FILE) out.push(d);
+    else dropped++;
+  }
+  flush();
+  return out;
 }
 
 export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
