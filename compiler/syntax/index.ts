@@ -5,6 +5,7 @@ import type { Diagnostic } from "../diagnostics/types.js";
 import { diag } from "../diagnostics/registry.js";
 import { DocComment, lexRaw } from "./lexer.js";
 import { DECL_START, OflParser } from "./parser.js";
+import { repairFile } from "./repair.js";
 
 export { lex, KEYWORDS, SOFT_KEYWORDS, TOKEN_CATEGORIES, type LexToken, type TokenCategory } from "./lexer.js";
 
@@ -148,5 +149,7 @@ function parseUnsafe(text: string, path: string): ParseResult {
   const comments: Comment[] = lexed.comments;
   p.input = []; // release the token vector
   p.decls = [];
-  return { file: { kind: "File", path, text, decls, comments }, diagnostics };
+  const file: SourceFile = { kind: "File", path, text, decls, comments };
+  repairFile(file);
+  return { file, diagnostics };
 }
