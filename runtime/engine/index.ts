@@ -1010,7 +1010,8 @@ export class Engine {
 
   private beginPass(): void {
     this.rt.pass++;
-    this.rt.now = this.clock;
+    // a record pass runs at stream time (an observation beyond it must not change what follows)
+    this.rt.now = this.st;
     if (!this.started) {
       this.started = true;
       for (const n of this.nodes) this.push(n);
@@ -1223,7 +1224,7 @@ export class Engine {
 
   private deadLetter(key: string | null, reason: DeadLetterReason, detail: string, rec: LogRecord, time: number | undefined): void {
     const record = { topic: rec.topic, partition: rec.partition, offset: rec.offset, ts: rec.ts, key: rec.key, value: rec.value };
-    const ts = this.st !== -Infinity ? this.clock : time !== undefined && Number.isFinite(time) ? time : Number.isFinite(rec.ts) ? rec.ts : 0;
+    const ts = this.st !== -Infinity ? this.st : time !== undefined && Number.isFinite(time) ? time : Number.isFinite(rec.ts) ? rec.ts : 0;
     this.out({
       topic: DEADLETTER_TOPIC,
       key,
