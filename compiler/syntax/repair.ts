@@ -17,6 +17,11 @@ function list<T>(x: T[] | undefined | null): T[] {
   return Array.isArray(x) ? x.filter((v) => v !== null && v !== undefined) : [];
 }
 
+function validSpan(s: unknown, fallback: A.Span): A.Span {
+  const x = s as A.Span | undefined;
+  return x && typeof x.start === "number" && typeof x.end === "number" ? x : { start: fallback.start, end: fallback.start };
+}
+
 function spanOf(n: Any | undefined, fallback: A.Span): A.Span {
   const s = n?.span;
   return s && typeof s.start === "number" && typeof s.end === "number" ? s : { start: fallback.start, end: fallback.start };
@@ -63,7 +68,7 @@ function expr(e: Any, parent: A.Span): void {
     case "Binary":
       exprField(e, "left", at);
       exprField(e, "right", at);
-      e["opSpan"] = spanOf(e["opSpan"] as Any, at);
+      e["opSpan"] = validSpan(e["opSpan"], at);
       return;
     case "For":
       exprField(e, "cond", at);
@@ -127,14 +132,14 @@ function decl(d: Any, whole: A.Span): void {
   switch (d.kind) {
     case "Use":
       d["path"] = typeof d["path"] === "string" ? d["path"] : "";
-      d["pathSpan"] = spanOf(d["pathSpan"] as Any, at);
+      d["pathSpan"] = validSpan(d["pathSpan"], at);
       return;
     case "Unit": {
       ident(d, "name", at);
       const def = d["definition"] as Any | undefined;
       if (def) {
         if (typeof def["factor"] !== "number") def["factor"] = 1;
-        def["factorSpan"] = spanOf(def["factorSpan"] as Any, at);
+        def["factorSpan"] = validSpan(def["factorSpan"], at);
         unitExpr(def, "unit", at);
       }
       return;

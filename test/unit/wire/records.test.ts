@@ -166,19 +166,6 @@ describe("classify", () => {
     }
   });
 
-  it("is fast: ≥ 1,000,000 telemetry classify/s", () => {
-    const recs: LogRecord[] = [];
-    for (let i = 0; i < 1000; i++) recs.push(rec(telemetryValue("temperature", 70 + i / 10, "degC", "Samples", TMS + i * 125)));
-    let n = 0;
-    for (let i = 0; i < 200; i++) for (const r of recs) if (classify(r).kind === "telemetry") n++;
-    const N = 1_000_000;
-    const t0 = performance.now();
-    for (let k = 0; k < N / recs.length; k++) for (const r of recs) if (classify(r).kind === "telemetry") n++;
-    const perSec = N / ((performance.now() - t0) / 1000);
-    expect(n).toBe(1_200_000);
-    // the target is 1M/s; allow head-room for loaded CI machines
-    expect(perSec).toBeGreaterThan(500_000);
-  });
 });
 
 describe("builders", () => {
