@@ -1313,7 +1313,7 @@ export class Checker {
       this.window(e.over, ctx);
       return this.aggregateType(fn, e.args[0]?.value, ctx, e.callee.span);
     }
-    if (!FUNCTIONS.has(fn)) {
+    if (!FUNCTIONS.has(fn) || ((fn === "min" || fn === "max") && e.args.length === 1)) {
       if (AGGREGATES.has(fn)) {
         this.report("OFL3018", ctx.file, e.span, { fn });
         return ERROR;

@@ -1,6 +1,6 @@
 // Shared pieces of the CLI commands.
 import { relative, isAbsolute } from "node:path";
-import { compile, renderDiagnostics, type CompileResult, type Diagnostic } from "../../compiler/index.js";
+import { compile, renderDiagnostics, type CompileResult, type Diagnostic, type IrProgram } from "../../compiler/index.js";
 import { loadPrograms, type LoadedProgram } from "../project/load.js";
 
 /** Where a command writes: injectable so tests can run commands in-process. */
@@ -61,4 +61,16 @@ export function countSummary(ds: Diagnostic[]): { errors: number; warnings: numb
   const warnings = ds.length - errors;
   const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? "" : "s"}`;
   return { errors, warnings, text: `${plural(errors, "error")}, ${plural(warnings, "warning")}` };
+}
+
+/** Compiles the one program named by PATH (or the working directory); prints diagnostics on error. */
+export function compileOne(paths: string[], io: Io): IrProgram | undefined {
+  if (paths.length > 1) throw new UsageError("give one program (a project folder or an .ofl file)");
+  const [p] = compilePrograms(paths, io);
+  if (!p || !p.result.ir || p.diagnostics.some((d) => d.severity === "error")) {
+    if (p) printDiagnostics(io, p.diagnostics.filter((d) => d.severity === "error"), p.texts);
+    io.err(`ofl: the program has errors; run \`ofl check\` for details\n`);
+    return undefined;
+  }
+  return p.result.ir;
 }

@@ -2,13 +2,15 @@
 // Exit codes: 0 success, 1 the command ran and found problems (errors, failed tests), 2 bad usage.
 import { checkCommand } from "./check.js";
 import { testCommand } from "./test.js";
+import { stateCommand } from "./state.js";
+import { recordCommand } from "./record.js";
 import { UsageError, type Command, type Io } from "./common.js";
 import { ProgramError } from "../project/load.js";
 import { SessionError } from "../replay/session.js";
 
 const VERSION = "0.1.0";
 
-const COMMANDS: Command[] = [checkCommand, testCommand];
+const COMMANDS: Command[] = [checkCommand, testCommand, stateCommand, recordCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -45,9 +45,10 @@ Exit codes: 0 all passed, 1 a test failed or the program has errors, 2 bad usage
       const { errors } = countSummary(p.diagnostics);
       if (errors > 0 || !p.result.ir) {
         compileFailed = true;
-        if (values.json) continue;
-        printDiagnostics(io, p.diagnostics.filter((d) => d.severity === "error"), p.texts);
-        io.out(`✗ ${p.loaded.name}: ${errors} error${errors === 1 ? "" : "s"}; no test was run\n`);
+        // with --json, standard output stays one JSON document: the diagnostics go to stderr
+        const target: Io = values.json ? { ...io, out: io.err } : io;
+        printDiagnostics(target, p.diagnostics.filter((d) => d.severity === "error"), p.texts);
+        target.out(`✗ ${p.loaded.name}: ${errors} error${errors === 1 ? "" : "s"}; no test was run\n`);
         continue;
       }
       const session = { skipBadLines: !!values["skip-bad-lines"] };

@@ -19,17 +19,11 @@ import type {
   Value,
 } from "../../compiler/ir/types.js";
 import { correlationId, offsetCause, timerCause } from "../wire/correlation.js";
-import {
-  alarmValue,
-  commandValue,
-  deadLetterValue,
-  derivedValue,
-  isoTime,
-  resultValue,
-} from "../wire/records.js";
+import { commandValue, deadLetterValue, isoTime, resultValue } from "../wire/records.js";
 import {
   ASSETS_TOPIC,
   DEADLETTER_TOPIC,
+  type AssetValue,
   type CommandEnvelope,
   type CommandHeader,
   type DeadLetterReason,
@@ -133,6 +127,10 @@ class AssetRt implements AssetCells {
   ) {}
 }
 
+/** the shared empty dependent list (never pushed to after construction) */
+const EMPTY: never[] = [];
+Object.freeze(EMPTY);
+
 const K_FLIP = 0;
 const K_FOR = 1;
 const K_REPEAT = 2;
@@ -198,6 +196,7 @@ class PointNode extends BaseNode implements StateLike {
 /** `C for D` (TON): true once C has held for D ms; false otherwise, never unknown. */
 class ForNode extends BaseNode implements StateLike {
   cell: Cell;
+  readonly sample = false;
   cond: Fn = () => null;
   running = false;
   gen = 0;
@@ -762,6 +761,17 @@ export class Engine {
     }
     for (const f of pending) f();
     this.rank();
+    // empty dependent lists share one array (fewer cache misses on the hot path)
+    const share = (c: Cell): void => {
+      if (c.onChange.length === 0) c.onChange = EMPTY;
+      if (c.onReport.length === 0) c.onReport = EMPTY;
+    };
+    for (const a of this.assets) {
+      if (a.passDeps.length === 0) a.passDeps = EMPTY as BaseNode[];
+      for (const c of a.telArr) share(c);
+      for (const c of a.states.values()) share(c);
+      for (const c of a.alarms.values()) share(c);
+    }
     // initial values of pointwise states and table views, silently (no outputs, no timers)
     this.silent = true;
     for (const n of this.nodes) if (n instanceof PointNode || n instanceof ContribNode || n instanceof TableViewNode) this.push(n);
@@ -994,18 +1004,30 @@ export class Engine {
     this.out({ topic, key, value, ts: this.rt.now });
   }
 
-  /** @internal writes a derived record for a visible state */
+  /**
+   * @internal writes a derived record for a visible state. Hot path: builds the record of
+   * `derivedValue` (runtime/wire/records.ts) directly, with the ISO time cached per ms.
+   */
   derived(n: PointNode | ForNode | WindowNode): void {
     if (this.silent || n.asset === null) return;
     const v = n.cell.v;
-    const sample = n instanceof ForNode ? false : n.sample;
-    this.emit(n.asset.uuid, derivedValue(n.name, valueText(v), sample, this.rt.now));
+    const now = this.rt.now;
+    const value: AssetValue = {
+      ID: n.name,
+      VALUE: v === null ? "UNAVAILABLE" : typeof v === "string" ? v : String(v),
+      TAG: "Derived",
+      TYPE: n.sample ? "Samples" : "Events",
+      attributes: { timestamp: this.iso(now) },
+    };
+    this.out({ topic: ASSETS_TOPIC, key: n.asset.uuid, value, ts: now });
   }
 
-  /** @internal writes an alarm transition */
+  /** @internal writes an alarm transition (the record of `alarmValue`) */
   alarm(n: AlarmNode, active: boolean): void {
     if (this.silent) return;
-    this.emit(n.asset!.uuid, alarmValue(n.name, active ? "ACTIVE" : "NORMAL", this.rt.now));
+    const now = this.rt.now;
+    const value: AssetValue = { ID: n.name, VALUE: active ? "ACTIVE" : "NORMAL", TAG: "Alarm", TYPE: "Condition", attributes: { timestamp: this.iso(now) } };
+    this.out({ topic: ASSETS_TOPIC, key: n.asset!.uuid, value, ts: now });
   }
 
   private beginPass(): void {
@@ -1255,7 +1277,7 @@ export class Engine {
           return;
         }
         const info = a.model.tel[si]!;
-        const v = parseTelemetryValue(info.type, info.range, ev.value, info.members, a.enumMaps[si]);
+        const v = parseTelemetryValue(info.type, info.range, ev.value, info.members, info.members === undefined ? undefined : a.enumMaps[si]);
         if (v instanceof Rejection) {
           this.deadLetter(ev.key, v.reason, `${a.name}.${info.name}: ${v.detail}`, ev.record, ev.time);
           return;

@@ -1,0 +1,74 @@
+// `ofl record --data DIR [--since T] [--until T] > FILE`
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { SqliteLog } from "../log/sqlite.js";
+import { writeSessionSync } from "../replay/session.js";
+import { ASSETS_TOPIC, isoTime, parseTime } from "../wire/records.js";
+import { UsageError, type Command } from "./common.js";
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export const recordCommand: Command = {
+  name: "record",
+  summary: "write a session file (OFL form) from the embedded log",
+  help: `Usage: ofl record --data DIR [--since T] [--until T] [--out FILE]
+
+Writes the records of the embedded log in DIR (the \`ofl run\` data folder) as a session
+file in the OFL form (wire.md §4), to standard output or --out FILE. Replay it with
+\`ofl test --replay FILE\`.
+
+T is an ISO-8601 UTC time (2026-11-20T08:00:00Z) or a duration back from now (90s, 15m,
+1h, 2d). Records are selected by event time, both ends included, and written in log order.
+
+Options:
+  --data DIR    the embedded log folder (required)
+  --since T     first event time
+  --until T     last event time
+  --out FILE    write to FILE instead of standard output
+  -h, --help    show this help
+
+Exit codes: 0 success, 2 bad usage or no log in DIR.`,
+  async run(args, io) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { data: { type: "string" }, since: { type: "string" }, until: { type: "string" }, out: { type: "string" } },
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+    if (!values.data) throw new UsageError("--data DIR is required");
+    const since = values.since === undefined ? undefined : timeArg("--since", values.since);
+    const until = values.until === undefined ? undefined : timeArg("--until", values.until);
+    const dir = resolve(io.cwd, values.data);
+    let log: SqliteLog;
+    try {
+      log = SqliteLog.open(dir, { readonly: true });
+    } catch (e) {
+      throw new UsageError(`cannot open the log in ${dir}: ${(e as Error).message}`);
+    }
+    try {
+      const program = log.meta("program") ?? "ofl";
+      const records = log.readByTime({ topic: ASSETS_TOPIC, fromMs: since, toMs: until });
+      const { openSync, closeSync } = await import("node:fs");
+      const fd = values.out ? openSync(resolve(io.cwd, values.out), "w") : 1;
+      try {
+        const n = writeSessionSync(records, fd, { program, recorded: isoTime(Date.now()) });
+        io.err(`ofl record: ${n} records${values.out ? ` written to ${values.out}` : ""}\n`);
+      } finally {
+        if (values.out) closeSync(fd);
+      }
+      return 0;
+    } finally {
+      log.close();
+    }
+  },
+};
+
+/** An ISO time, or a duration back from the wall clock (the CLI may read it; the engine never does). */
+function timeArg(flag: string, s: string): number {
+  const d = DURATION.exec(s);
+  if (d) return Date.now() - Number(d[1]) * UNIT_MS[d[2]!]!;
+  const t = parseTime(s.replace(/^@/, ""));
+  if (t === null) throw new UsageError(`${flag}: ${s} is neither an ISO-8601 time nor a duration such as 1h`);
+  return t;
+}

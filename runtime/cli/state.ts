@@ -1,0 +1,104 @@
+// `ofl state [PATH] (--session FILE | --data DIR) --at TIME [--json]`
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { IrProgram, Value } from "../../compiler/ir/types.js";
+import { valueText } from "../engine/index.js";
+import { SqliteLog } from "../log/sqlite.js";
+import { openSession } from "../replay/session.js";
+import { stateAt, unitText } from "../replay/stateAt.js";
+import { ASSETS_TOPIC, isoTime, parseTime } from "../wire/records.js";
+import type { LogRecord } from "../wire/types.js";
+import { compileOne, UsageError, type Command, type Io } from "./common.js";
+
+export const stateCommand: Command = {
+  name: "state",
+  summary: "the state of every asset, view and alarm at a time, rebuilt from the log",
+  help: `Usage: ofl state [PATH] (--session FILE | --data DIR) --at TIME [--json]
+
+Time travel: replays the log (a recorded session file, or the embedded log of \`ofl run\`)
+through the program up to TIME and prints every asset's telemetry, states and alarms, and
+every view. TIME is an ISO-8601 UTC time, e.g. 2026-11-20T08:05:00Z (the leading @ of OFL
+timestamps is accepted too).
+
+PATH is the program (project folder or .ofl file; default: the working directory's project).
+
+Options:
+  --session FILE   read the records from a session file (OFL or kcat form)
+  --data DIR       read the records from an embedded log folder (default of ofl run: .ofl/data)
+  --at TIME        the moment to rebuild
+  --json           print {"at","streamTime","assets":{…},"views":{…},"late":{…}}
+  -h, --help       show this help
+
+Exit codes: 0 success, 1 the program has errors or the log cannot be read, 2 bad usage.`,
+  async run(args, io) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { session: { type: "string" }, data: { type: "string" }, at: { type: "string" }, json: { type: "boolean" } },
+    });
+    if (!values.at) throw new UsageError("--at TIME is required");
+    const at = parseTime(values.at.replace(/^@/, ""));
+    if (at === null) throw new UsageError(`--at: ${values.at} is not an ISO-8601 time such as 2026-11-20T08:05:00Z`);
+    if (!values.session === !values.data) throw new UsageError("give exactly one of --session FILE or --data DIR");
+    const ir = compileOne(positionals, io);
+    if (!ir) return 1;
+    const { records, close } = openRecords(values, io);
+    try {
+      const s = stateAt(ir, records, at);
+      if (values.json) {
+        io.out(JSON.stringify({ at: isoTime(at), streamTime: s.snapshot.streamTime === null ? null : isoTime(s.snapshot.streamTime), assets: s.snapshot.assets, views: s.snapshot.views, late: s.snapshot.late }) + "\n");
+      } else printState(io, ir, s.snapshot, at, s.replayed);
+      return 0;
+    } finally {
+      close();
+    }
+  },
+};
+
+/** The input of a replay: a session file or the embedded log. */
+export function openRecords(values: { session?: string; data?: string }, io: Io): { records: Iterable<LogRecord>; close: () => void } {
+  if (values.session) {
+    const s = openSession(resolve(io.cwd, values.session));
+    return { records: (function* () { for (const r of s.records()) yield r.record; })(), close: () => {} };
+  }
+  const log = openLog(resolve(io.cwd, values.data!));
+  return { records: log.read({ topic: ASSETS_TOPIC }), close: () => log.close() };
+}
+
+function openLog(dir: string): SqliteLog {
+  try {
+    return SqliteLog.open(dir, { readonly: true });
+  } catch (e) {
+    throw new UsageError(`cannot open the log in ${dir}: ${(e as Error).message}`);
+  }
+}
+
+function printState(io: Io, ir: IrProgram, snap: ReturnType<typeof stateAt>["snapshot"], at: number, replayed: number): void {
+  const show = (v: Value, unit: string): string => (v === null ? "unknown" : `${valueText(v)}${unit && typeof v === "number" ? ` ${unit}` : ""}`);
+  io.out(`${ir.program} at ${isoTime(at)} (stream time ${snap.streamTime === null ? "none" : isoTime(snap.streamTime)}, ${replayed} records replayed)\n`);
+  const models = new Map(ir.models.map((m) => [m.name, m]));
+  for (const [name, a] of Object.entries(snap.assets)) {
+    const m = models.get(a.model)!;
+    io.out(`\n${name} (${a.uuid}, ${a.model})\n`);
+    const rows: [string, string][] = [];
+    for (const t of m.telemetry) rows.push([t.name, show(a.telemetry[t.name] ?? null, unitText(t.type))]);
+    for (const s of m.states) if (!s.hidden) rows.push([s.name, show(a.states[s.name] ?? null, unitText(s.type))]);
+    const w = Math.max(0, ...rows.map((r) => r[0].length));
+    for (const [k, v] of rows) io.out(`  ${k.padEnd(w)}  ${v}\n`);
+    const active = Object.entries(a.alarms).filter(([, on]) => on).map(([n]) => n);
+    if (m.alarms.length > 0) io.out(`  alarms: ${active.length > 0 ? active.map((n) => `${n} ACTIVE`).join(", ") : "none active"}\n`);
+  }
+  if (ir.views.length > 0) {
+    io.out(`\nviews\n`);
+    const w = Math.max(...ir.views.map((v) => v.name.length));
+    for (const v of ir.views) {
+      const val = snap.views[v.name];
+      const unit = unitText(v.type);
+      const text =
+        val !== null && typeof val === "object"
+          ? Object.entries(val).map(([g, x]) => `${g}: ${show(x, unit)}`).join(", ") || "no groups yet"
+          : show(val ?? null, unit);
+      io.out(`  ${v.name.padEnd(w)}  ${text}\n`);
+    }
+  }
+}
