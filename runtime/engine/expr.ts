@@ -121,11 +121,12 @@ function resolveCell(ref: IrRef, scope: Scope, r: Resolver): Cell | null {
 }
 
 /**
- * Compiles `e` for `scope`, recording what it reads in `deps`. Unresolvable references (which
- * the checker rejects) evaluate to unknown.
+ * Compiles `e` for `scope` into a tree of closures, recording what it reads in `deps`.
+ * Unresolvable references (which the checker rejects) evaluate to unknown. The reference
+ * implementation: the engine uses the code generator of codegen.ts, checked against this one.
  */
-export function compileExpr(e: IrExpr, scope: Scope, deps: Deps, rt: Rt, r: Resolver): Fn {
-  const c = (x: IrExpr): Fn => compileExpr(x, scope, deps, rt, r);
+export function compileTree(e: IrExpr, scope: Scope, deps: Deps, rt: Rt, r: Resolver): Fn {
+  const c = (x: IrExpr): Fn => compileTree(x, scope, deps, rt, r);
   switch (e.k) {
     case "const":
       return constFn(e.value);

@@ -31,9 +31,9 @@ import {
   type NewRecord,
   type WireEvent,
 } from "../wire/types.js";
+import { compileExpr } from "./codegen.js";
 import {
   Cell,
-  compileExpr,
   describeExpr,
   newDeps,
   type AssetCells,
