@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(fileURLToPath(import.meta.url), "../..");
-const N = Number(process.argv[2] ?? 2_000_000);
+const N = Number(process.argv[2] ?? 1_000_000);
 const ASSETS = Number(process.argv[3] ?? 1000);
 const tmp = fs.mkdtempSync(join(os.tmpdir(), "ofl-bench-engine-"));
 const outfile = join(tmp, "engine.mjs");
@@ -164,22 +164,28 @@ function events(n) {
 
 const evs = events(N);
 const results = [];
-for (const scenario of [1, 2, 3]) {
+const REPEAT = Number(process.env.REPEAT ?? 3);
+const only = process.env.SCENARIO ? [Number(process.env.SCENARIO)] : [1, 2, 3];
+for (const scenario of only) {
   const prog = program(scenario);
-  let outputs = 0;
-  const engine = new Engine({ program: prog, onOutput: () => outputs++ });
-  // warm up on a copy of the first events (not measured), then a fresh engine
+  // warm up (not measured), then the best of REPEAT fresh engines (the machine is shared)
   const warm = new Engine({ program: prog, onOutput: () => {} });
   for (let i = 0; i < Math.min(N, 200_000); i++) warm.process(evs[i]);
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < N; i++) engine.process(evs[i]);
-  const t1 = process.hrtime.bigint();
-  const secs = Number(t1 - t0) / 1e9;
-  const rate = N / secs;
-  results.push({ scenario, events: N, assets: ASSETS, seconds: +secs.toFixed(3), eventsPerSec: Math.round(rate), outputs });
+  let best = Infinity;
+  let outputs = 0;
+  for (let rep = 0; rep < REPEAT; rep++) {
+    outputs = 0;
+    const engine = new Engine({ program: prog, onOutput: () => outputs++ });
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < N; i++) engine.process(evs[i]);
+    const t1 = process.hrtime.bigint();
+    best = Math.min(best, Number(t1 - t0) / 1e9);
+  }
+  const rate = N / best;
+  results.push({ scenario, events: N, assets: ASSETS, seconds: +best.toFixed(3), eventsPerSec: Math.round(rate), outputs });
   console.log(
     `scenario ${scenario} (${["", "latest + pointwise + rules", "+ for/age timers", "+ windows and views"][scenario]}): ` +
-      `${N.toLocaleString()} events, ${ASSETS} assets in ${secs.toFixed(3)} s = ${Math.round(rate).toLocaleString()} events/s, ${outputs.toLocaleString()} outputs`,
+      `${N.toLocaleString()} events, ${ASSETS} assets, best of ${REPEAT}: ${best.toFixed(3)} s = ${Math.round(rate).toLocaleString()} events/s, ${outputs.toLocaleString()} outputs`,
   );
 }
 fs.rmSync(tmp, { recursive: true, force: true });

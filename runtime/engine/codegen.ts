@@ -11,7 +11,7 @@
 import type { IrExpr, IrRef, Value } from "../../compiler/ir/types.js";
 import { type AssetCells, type Cell, type Deps, type Fn, type Resolver, type Rt, type Scope, type ViewCells } from "./expr.js";
 
-type Code = (C: Cell[], X: unknown[], P: Value[] | null, rt: Rt) => Value;
+export type Code = (C: Cell[], X: unknown[], P: Value[] | null, rt: Rt) => Value;
 
 function fin(x: number): Value {
   return x - x === 0 ? x : null;
@@ -267,6 +267,20 @@ export function generatedCount(): number {
  * compileTree (expr.ts); unresolvable references evaluate to unknown.
  */
 export function compileExpr(e: IrExpr, scope: Scope, deps: Deps, rt: Rt, r: Resolver): Fn {
+  const p = compileParts(e, scope, deps, r);
+  const { code, C, X, P } = p;
+  return () => code(C, X, P, rt);
+}
+
+/** A compiled expression as its parts: call `code(C, X, P, rt)` (saves a closure per instance). */
+export interface Parts {
+  code: Code;
+  C: Cell[];
+  X: unknown[];
+  P: Value[] | null;
+}
+
+export function compileParts(e: IrExpr, scope: Scope, deps: Deps, r: Resolver): Parts {
   const g = new Gen(scope, deps, r);
   const body = gen(e, g);
   let vars = "";
@@ -278,9 +292,5 @@ export function compileExpr(e: IrExpr, scope: Scope, deps: Deps, rt: Rt, r: Reso
     code = new Function("H", `return function ofl_expr(C, X, P, rt) {\n${src}\n};`)(H) as Code;
     cache.set(src, code);
   }
-  const C = g.C;
-  const X = g.X;
-  const P = scope.params === null ? null : scope.params.box;
-  const c = code;
-  return () => c(C, X, P, rt);
+  return { code, C: g.C, X: g.X, P: scope.params === null ? null : scope.params.box };
 }

@@ -31,7 +31,7 @@ import {
   type NewRecord,
   type WireEvent,
 } from "../wire/types.js";
-import { compileExpr } from "./codegen.js";
+import { compileExpr, compileParts, type Code, type Parts } from "./codegen.js";
 import {
   Cell,
   describeExpr,
@@ -127,6 +127,9 @@ class AssetRt implements AssetCells {
   ) {}
 }
 
+const NULL_CODE: Code = () => null;
+const NO_CELLS: Cell[] = [];
+
 /** the shared empty dependent list (never pushed to after construction) */
 const EMPTY: never[] = [];
 Object.freeze(EMPTY);
@@ -174,7 +177,9 @@ interface StateLike {
 /** A pointwise state: re-evaluated when something it reads changes. */
 class PointNode extends BaseNode implements StateLike {
   cell: Cell;
-  fn: Fn = () => null;
+  code: Code = NULL_CODE;
+  C: Cell[] = NO_CELLS;
+  X: unknown[] = NO_CELLS;
   constructor(
     order: number,
     asset: AssetRt | null,
@@ -187,7 +192,7 @@ class PointNode extends BaseNode implements StateLike {
   }
   eval(e: Engine): void {
     e.rt.nextFlip = Infinity;
-    const v = this.fn();
+    const v = this.code(this.C, this.X, null, e.rt);
     e.afterFlip(this);
     if (e.setCell(this.cell, v) && !this.hidden) e.derived(this);
   }
@@ -197,7 +202,9 @@ class PointNode extends BaseNode implements StateLike {
 class ForNode extends BaseNode implements StateLike {
   cell: Cell;
   readonly sample = false;
-  cond: Fn = () => null;
+  code: Code = NULL_CODE;
+  C: Cell[] = NO_CELLS;
+  X: unknown[] = NO_CELLS;
   running = false;
   gen = 0;
   constructor(
@@ -213,7 +220,7 @@ class ForNode extends BaseNode implements StateLike {
   }
   eval(e: Engine): void {
     e.rt.nextFlip = Infinity;
-    const c = this.cond();
+    const c = this.code(this.C, this.X, null, e.rt);
     e.afterFlip(this);
     if (c === true) {
       if (this.running) return;
@@ -282,8 +289,10 @@ class WindowNode extends BaseNode implements StateLike {
 
 class AlarmNode extends BaseNode {
   cell: Cell;
-  when: Fn = () => null;
-  clear: Fn | null = null;
+  code: Code = NULL_CODE;
+  C: Cell[] = NO_CELLS;
+  X: unknown[] = NO_CELLS;
+  clear: Parts | null = null;
   constructor(
     order: number,
     asset: AssetRt,
@@ -295,8 +304,9 @@ class AlarmNode extends BaseNode {
   }
   eval(e: Engine): void {
     e.rt.nextFlip = Infinity;
-    const w = this.when();
-    const c = this.clear === null ? null : this.clear();
+    const w = this.code(this.C, this.X, null, e.rt);
+    const cl = this.clear;
+    const c = cl === null ? null : cl.code(cl.C, cl.X, null, e.rt);
     e.afterFlip(this);
     if (this.cell.v !== true) {
       if (w === true) {
@@ -321,7 +331,9 @@ interface ActionRt {
 
 /** One instance of a rule (per asset for `on MODEL`, else one). */
 class RuleNode extends BaseNode {
-  when: Fn = () => null;
+  code: Code = NULL_CODE;
+  C: Cell[] = NO_CELLS;
+  X: unknown[] = NO_CELLS;
   prev: Value = null;
   lastFire = -Infinity;
   repeatGen = 0;
@@ -335,7 +347,7 @@ class RuleNode extends BaseNode {
   }
   eval(e: Engine): void {
     e.rt.nextFlip = Infinity;
-    const cur = this.when();
+    const cur = this.code(this.C, this.X, null, e.rt);
     e.afterFlip(this);
     const prev = this.prev;
     this.prev = cur;
@@ -514,6 +526,12 @@ class WindowViewNode extends BaseNode {
   }
 }
 
+function setParts(n: { code: Code; C: Cell[]; X: unknown[] }, p: Parts): void {
+  n.code = p.code;
+  n.C = p.C;
+  n.X = p.X;
+}
+
 function isStateful(d: IrExpr | IrStatefulDef): d is IrStatefulDef {
   return d.k === "for" || d.k === "window";
 }
@@ -641,8 +659,8 @@ export class Engine {
         pending.push(() => {
           const d = newDeps();
           const sc: Scope = { self: a, locals: null, params: null };
-          n.when = compileExpr(al.when, sc, d, this.rt, this.resolver);
-          if (al.clear !== undefined) n.clear = compileExpr(al.clear, sc, d, this.rt, this.resolver);
+          setParts(n, compileParts(al.when, sc, d, this.resolver));
+          if (al.clear !== undefined) n.clear = compileParts(al.clear, sc, d, this.resolver);
           this.register(n, d);
         });
       }
@@ -750,7 +768,7 @@ export class Engine {
         pending.push(() => {
           const d = newDeps();
           const sc: Scope = { self: a, locals, params: null };
-          rn.when = compileExpr(r.when, sc, d, this.rt, this.resolver);
+          setParts(rn, compileParts(r.when, sc, d, this.resolver));
           this.register(rn, d);
           r.actions.forEach((act, i) => {
             const ar = this.action(act, i, sc, a);
@@ -795,7 +813,7 @@ export class Engine {
         this.nodes.push(n);
         pending.push(() => {
           const d = newDeps();
-          n.cond = compileExpr(def.cond, sc(), d, this.rt, this.resolver);
+          setParts(n, compileParts(def.cond, sc(), d, this.resolver));
           this.register(n, d);
         });
         return n;
@@ -821,7 +839,7 @@ export class Engine {
     this.nodes.push(n);
     pending.push(() => {
       const d = newDeps();
-      n.fn = compileExpr(def, sc(), d, this.rt, this.resolver);
+      setParts(n, compileParts(def, sc(), d, this.resolver));
       this.register(n, d);
     });
     return n;
