@@ -308,8 +308,13 @@ function printNode(path: Path, options: Options, print: Print): Doc {
 
     // ------------------------------------------------------------ test items
     case "At": {
+      // the steps of a test's `at` lines start in one column: `at 0s  a.x = 1` / `at 10s a.x = 2`
+      const at = node as A.AtItem;
+      const items = ((path.parent as A.TestDecl | undefined)?.items ?? [at]).filter((x): x is A.AtItem => x.kind === "At");
+      const width = Math.max(...items.map((x) => timeText(file, x.time).length));
+      const pad = " ".repeat(Math.max(0, width - timeText(file, at.time).length));
       const steps = path.map(print, "steps");
-      return group(["at ", print("time"), " ", indent(join([",", line], steps))]);
+      return group(["at ", print("time"), pad, " ", indent(join([",", line], steps))]);
     }
     case "Set":
       return [print("target"), " = ", print("value")];
@@ -385,6 +390,20 @@ function printNode(path: Path, options: Options, print: Print): Doc {
       return options.originalText.slice((node as A.ErrorExpr).span.start, (node as A.ErrorExpr).span.end);
     default:
       throw new Error(`ofl format: no printer for node kind ${String(node.kind)}`);
+  }
+}
+
+/** The printed text of a test time (`10s`, `@2026-…Z`, `90`, `1.5 min`). */
+function timeText(file: PFile, e: A.Expr): string {
+  switch (e.kind) {
+    case "Duration":
+    case "Timestamp":
+    case "Number":
+      return e.text;
+    case "Quantity":
+      return e.text + " " + unitText(file, e.unit);
+    default:
+      return tokensText(file, e.span);
   }
 }
 
