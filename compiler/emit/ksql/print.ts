@@ -110,12 +110,13 @@ export function printExpr(e: Expr): string {
       return `CAST(${printExpr(e.arg)} AS ${printType(e.type)})`;
     case "binary": {
       const p = PREC[e.op]!;
-      // left-associative: the right operand needs parentheses at equal precedence
-      // (AND/OR are associative, but the parentheses keep the tree visible)
-      return `${wrap(e.left, p)} ${e.op} ${wrap(e.right, p + 1)}`;
+      // left-associative: the right operand needs parentheses at equal precedence; an AND
+      // under an OR is parenthesized too, for the reader
+      const min = e.op === "OR" ? 3 : p;
+      return `${wrap(e.left, e.op === "OR" ? 3 : p)} ${e.op} ${wrap(e.right, Math.max(min, p + 1))}`;
     }
     case "unary":
-      return e.op === "NOT" ? `NOT ${wrap(e.arg, 4)}` : `-${wrap(e.arg, ATOM)}`;
+      return e.op === "NOT" ? `NOT ${wrap(e.arg, 5)}` : `-${wrap(e.arg, ATOM)}`;
     case "isNull":
       return `${wrap(e.arg, 5)} IS ${e.negated ? "NOT " : ""}NULL`;
     case "in":

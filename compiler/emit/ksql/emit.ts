@@ -1,0 +1,969 @@
+// IR → ksqlDB syntax tree → printed statements. See CONTEXT.md for the object graph.
+//
+// What ksqlDB can express (latest values, pointwise states over them, per-asset windowed
+// aggregates of one signal, views) becomes ksqlDB; everything else is placed in the rule worker
+// with a reason. The emitter never builds SQL text itself: it builds ast.ts nodes and print.ts
+// prints them.
+import type {
+  IrAggFn,
+  IrAsset,
+  IrExpr,
+  IrModel,
+  IrProgram,
+  IrRule,
+  IrState,
+  IrTelemetry,
+  IrType,
+  IrView,
+  IrWindow,
+  Value,
+} from "../../ir/types.js";
+import {
+  and,
+  bin,
+  call,
+  caseWhen,
+  cast,
+  col,
+  dbl,
+  eq,
+  inList,
+  isNotNull,
+  isNull,
+  lit,
+  not,
+  or,
+  typedNull,
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
+  VARCHAR,
+  type Duration,
+  type Expr,
+  type Projection,
+  type Select,
+  type SqlType,
+  type Statement,
+  type Window,
+} from "./ast.js";
+import { printStatement } from "./print.js";
+
+// ---------------------------------------------------------------- the plan
+
+export interface KsqlStatement {
+  /** the object created (or the property set) */
+  name: string;
+  sql: string;
+  kind: "stream" | "table" | "set";
+  /** true: `CREATE OR REPLACE` (re-run replaces in place); false: `IF NOT EXISTS` (a changed definition needs DROP + CREATE) */
+  replaceable: boolean;
+  /** the objects this statement reads; each comes earlier in `statements` (ASSETS_STREAM included) */
+  dependsOn: string[];
+  /** the OFL declaration it comes from (`CncMill.temp_avg`, `view hall_temp`), or `(program)` */
+  source: string;
+}
+
+export interface KsqlPlacement {
+  /** `Model.member` for states, alarms and commands; `view NAME`; `rule NAME` */
+  declaration: string;
+  runsOn: "ksqldb" | "worker";
+  reason: string;
+}
+
+export interface KsqlPlan {
+  program: string;
+  /** `OFL_<PROGRAM>_`: every object OFL owns starts with it */
+  prefix: string;
+  statements: KsqlStatement[];
+  placement: KsqlPlacement[];
+  /**
+   * Query properties every persistent query needs. The plan also starts with the equivalent
+   * `SET` statement, which holds when the statements are sent as one script (one REST request,
+   * or `RUN SCRIPT`); a deploy that sends statements one by one passes these as
+   * `streamsProperties` with each request.
+   */
+  properties: Record<string, string>;
+}
+
+/** OpenFactory's stream over `ofa_assets` (not ours: created only when absent). */
+export const ASSETS_STREAM = "ASSETS_STREAM";
+export const ASSETS_TOPIC = "ofa_assets";
+/** `attributes.timestamp`: ISO-8601 UTC; milliseconds optional on input. Java DateTimeFormatter. */
+export const TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss[.SSS]X";
+const JSON_NUMBER = "^-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?$";
+const MAX_SAFE = 9007199254740991;
+
+export function programPrefix(program: string): string {
+  return `OFL_${program.toUpperCase().replace(/[^A-Z0-9_]/g, "_")}_`;
+}
+
+class NotKsql extends Error {}
+
+/** Why a construct cannot run in ksqlDB (thrown while translating, caught per declaration). */
+function worker(reason: string): never {
+  throw new NotKsql(reason);
+}
+
+// ---------------------------------------------------------------- types and values
+
+function sqlType(t: IrType): SqlType {
+  switch (t.t) {
+    case "bool":
+      return BOOLEAN;
+    case "string":
+    case "enum":
+      return VARCHAR;
+    default:
+      // every number is a DOUBLE, as in the engine (JS numbers): `a / b` never divides integers
+      return DOUBLE;
+  }
+}
+
+function isSample(t: IrType): boolean {
+  return t.t === "int" || t.t === "float" || t.t === "duration" || t.t === "timestamp";
+}
+
+/** The wire text of a typed value (`UNAVAILABLE` for unknown), as the engine writes it. */
+function valueText(x: Expr, t: IrType): Expr {
+  let text: Expr;
+  if (t.t === "int") text = cast(cast(x, BIGINT), VARCHAR);
+  else if (t.t === "string" || t.t === "enum") text = x;
+  else text = cast(x, VARCHAR);
+  return call("COALESCE", text, lit("UNAVAILABLE"));
+}
+
+function constant(v: Value): Expr {
+  return lit(v);
+}
+
+function duration(ms: number): Duration {
+  if (ms === 0) return { n: 0, unit: "SECONDS" };
+  const units: [Duration["unit"], number][] = [
+    ["DAYS", 86_400_000],
+    ["HOURS", 3_600_000],
+    ["MINUTES", 60_000],
+    ["SECONDS", 1000],
+  ];
+  for (const [unit, f] of units) if (ms % f === 0) return { n: ms / f, unit };
+  return { n: ms, unit: "MILLISECONDS" };
+}
+
+function window(w: IrWindow): Window {
+  switch (w.kind) {
+    case "tumbling":
+      return { kind: "TUMBLING", size: duration(w.sizeMs), grace: duration(w.graceMs) };
+    case "hopping":
+      return { kind: "HOPPING", size: duration(w.sizeMs), advance: duration(w.hopMs ?? w.sizeMs), grace: duration(w.graceMs) };
+    case "session":
+      return { kind: "SESSION", gap: duration(w.sizeMs), grace: duration(w.graceMs) };
+  }
+}
+
+function windowText(w: IrWindow): string {
+  const d = (ms: number): string => {
+    const x = duration(ms);
+    return `${x.n} ${x.unit.toLowerCase()}`;
+  };
+  const g = `grace ${d(w.graceMs)}`;
+  if (w.kind === "tumbling") return `tumbling ${d(w.sizeMs)}, ${g}`;
+  if (w.kind === "hopping") return `hopping ${d(w.sizeMs)} every ${d(w.hopMs ?? w.sizeMs)}, ${g}`;
+  return `session gap ${d(w.sizeMs)}, ${g}`;
+}
+
+// ---------------------------------------------------------------- telemetry parsing
+
+const VALUE = col("VALUE");
+const ID = col("ID");
+const ASSET_UUID = col("ASSET_UUID");
+const UNAVAILABLE = lit("UNAVAILABLE");
+
+/** A condition: `text` is a valid value of the telemetry (else the engine dead-letters it). */
+function validText(tel: IrTelemetry, text: Expr, enumMembers: string[] | undefined, maps: [string, string][]): Expr {
+  const asNumber = cast(text, DOUBLE);
+  switch (tel.type.t) {
+    case "int":
+    case "float":
+    case "duration":
+    case "timestamp": {
+      const parts: Expr[] = [isNotNull(call("REGEXP_EXTRACT", lit(JSON_NUMBER), text))];
+      if (tel.type.t === "int") {
+        parts.push(eq(asNumber, call("FLOOR", asNumber)));
+        parts.push(bin("<=", call("ABS", asNumber), lit(MAX_SAFE)));
+      }
+      if (tel.range) {
+        parts.push(bin(">=", asNumber, lit(tel.range[0])));
+        parts.push(bin("<=", asNumber, lit(tel.range[1])));
+      }
+      return and(...parts);
+    }
+    case "bool":
+      return inList(text, [lit("true"), lit("false")]);
+    case "string":
+      return lit(true);
+    case "enum": {
+      const raws = [...(enumMembers ?? []), ...maps.map(([raw]) => raw)];
+      return enumMembers === undefined ? lit(true) : inList(text, [...new Set(raws)].map(lit));
+    }
+  }
+}
+
+/** The typed value of a valid text (never UNAVAILABLE). */
+function typedText(tel: IrTelemetry, text: Expr, enumMembers: string[] | undefined, maps: { uuid: string; map: [string, string][] }[]): Expr {
+  switch (tel.type.t) {
+    case "bool":
+      return eq(text, lit("true"));
+    case "string":
+      return text;
+    case "enum": {
+      const whens: { when: Expr; then: Expr }[] = [];
+      if (enumMembers !== undefined) whens.push({ when: inList(text, enumMembers.map(lit)), then: text });
+      for (const m of maps)
+        for (const [raw, member] of m.map) whens.push({ when: and(eq(ASSET_UUID, lit(m.uuid)), eq(text, lit(raw))), then: lit(member) });
+      return whens.length === 0 ? text : caseWhen(whens);
+    }
+    default:
+      return cast(text, DOUBLE);
+  }
+}
+
+// ---------------------------------------------------------------- expressions
+
+interface ExprCtx {
+  model: IrModel;
+  assets: IrAsset[];
+  /** signals read (row context: must stay within one) */
+  signals: Set<string>;
+  /** states being inlined (cycle guard) */
+  inlining: Set<string>;
+}
+
+function attrExpr(ctx: ExprCtx, name: string): Expr {
+  const whens = ctx.assets
+    .filter((a) => a.attributes[name] !== null && a.attributes[name] !== undefined)
+    .map((a) => ({ when: eq(ASSET_UUID, lit(a.uuid)), then: constant(a.attributes[name]!) }));
+  if (whens.length === 0) return lit(null);
+  return caseWhen(whens);
+}
+
+const NULL_DOUBLE = typedNull(DOUBLE);
+
+/** Numeric literal arguments of GREATEST/LEAST must share the DOUBLE type of the columns. */
+function asDouble(e: Expr): Expr {
+  return e.k === "lit" && typeof e.value === "number" ? dbl(e.value) : e;
+}
+
+function anyNull(xs: Expr[]): Expr {
+  return or(...xs.map(isNull));
+}
+
+function tx(e: IrExpr, ctx: ExprCtx): Expr {
+  switch (e.k) {
+    case "const":
+      return constant(e.value);
+    case "ref": {
+      if (e.asset !== null) worker(`reads another asset (${e.asset}.${e.name}): ksqlDB would need a cross-asset join`);
+      switch (e.kind) {
+        case "signal":
+          ctx.signals.add(e.name);
+          return col(e.name);
+        case "attr":
+          return attrExpr(ctx, e.name);
+        case "alarm":
+          worker(`reads the alarm \`${e.name}.active\`, which the rule worker keeps`);
+        case "param":
+          worker(`reads a command parameter`);
+        case "state": {
+          const st = ctx.model.states.find((s) => s.name === e.name);
+          if (!st) worker(`reads an unknown state \`${e.name}\``);
+          if (ctx.inlining.has(st.name)) worker(`state \`${e.name}\` depends on itself`);
+          const def = st.def;
+          if ("k" in def && def.k === "for") worker(`reads \`${visibleName(st)}\`, a \`for\` duration that needs a timer`);
+          if ("k" in def && def.k === "window")
+            worker(`reads the windowed aggregate \`${visibleName(st)}\` pointwise: ksqlDB cannot join a windowed table back per asset`);
+          ctx.inlining.add(st.name);
+          const x = tx(def as IrExpr, ctx);
+          ctx.inlining.delete(st.name);
+          return x;
+        }
+      }
+      break;
+    }
+    case "view":
+      worker(`reads the view \`${e.name}\`, which is not per asset`);
+    case "unary":
+      return e.op === "not" ? not(tx(e.arg, ctx)) : { k: "unary", op: "-", arg: tx(e.arg, ctx) };
+    case "binary": {
+      // an unknown constant operand (other than of and/or) makes the result unknown: fold it,
+      // since ksqlDB cannot type a bare NULL operand
+      const isNullConst = (x: IrExpr): boolean => x.k === "const" && x.value === null;
+      if (e.op !== "and" && e.op !== "or" && (isNullConst(e.left) || isNullConst(e.right))) {
+        tx(e.left, ctx);
+        tx(e.right, ctx);
+        return typedNull(["eq", "ne", "lt", "le", "gt", "ge"].includes(e.op) ? BOOLEAN : DOUBLE);
+      }
+      const l = tx(e.left, ctx);
+      const r = tx(e.right, ctx);
+      switch (e.op) {
+        case "and":
+          return bin("AND", l, r);
+        case "or":
+          return bin("OR", l, r);
+        case "eq":
+          return bin("=", l, r);
+        case "ne":
+          return bin("<>", l, r);
+        case "lt":
+          return bin("<", l, r);
+        case "le":
+          return bin("<=", l, r);
+        case "gt":
+          return bin(">", l, r);
+        case "ge":
+          return bin(">=", l, r);
+        case "add":
+          return bin("+", l, r);
+        case "sub":
+          return bin("-", l, r);
+        case "mul":
+          return bin("*", l, r);
+        // a division by zero is not finite: unknown in OFL (NaN/Infinity never enter state)
+        case "div":
+          return caseWhen([{ when: eq(r, lit(0)), then: NULL_DOUBLE }], bin("/", l, r));
+        case "mod":
+          return caseWhen([{ when: eq(r, lit(0)), then: NULL_DOUBLE }], bin("%", l, r));
+      }
+      break;
+    }
+    case "scale":
+      return bin("*", tx(e.arg, ctx), lit(e.factor));
+    case "if":
+      return caseWhen([{ when: tx(e.cond, ctx), then: tx(e.then, ctx) }], tx(e.else, ctx));
+    case "known":
+      return isNotNull(tx(e.arg, ctx));
+    case "call": {
+      const a = e.args.map((x) => tx(x, ctx));
+      switch (e.fn) {
+        case "abs":
+          return call("ABS", a[0]!);
+        case "floor":
+          return call("FLOOR", a[0]!);
+        case "ceil":
+          return call("CEIL", a[0]!);
+        case "sqrt":
+          return caseWhen([{ when: bin("<", a[0]!, lit(0)), then: NULL_DOUBLE }], call("SQRT", a[0]!));
+        case "pow":
+          return call("POWER", a[0]!, a[1]!);
+        case "round":
+          // OFL rounds half away from zero; ksqlDB's ROUND rounds half up (-2.5 → -2)
+          return cast(bin("*", call("SIGN", a[0]!), call("ROUND", call("ABS", a[0]!))), DOUBLE);
+        case "min":
+        case "max":
+          // GREATEST/LEAST skip NULLs; OFL's min/max are unknown when an argument is
+          return caseWhen([{ when: anyNull(a), then: NULL_DOUBLE }], call(e.fn === "min" ? "LEAST" : "GREATEST", ...a.map(asDouble)));
+        case "clamp": {
+          const [x, lo, hi] = a as [Expr, Expr, Expr];
+          return caseWhen(
+            [
+              { when: anyNull([x, lo, hi]), then: NULL_DOUBLE },
+              { when: bin("<", x, lo), then: lo },
+              { when: bin(">", x, hi), then: hi },
+            ],
+            x,
+          );
+        }
+      }
+      break;
+    }
+    case "previous":
+      worker("`previous` needs the value before the latest change");
+    case "changed":
+      worker("`changed` needs the value before the latest change");
+    case "age_cmp":
+      worker("`age` needs a timer driven by the clock");
+  }
+  worker(`cannot translate ${e.k}`);
+}
+
+function visibleName(s: IrState): string {
+  return s.name;
+}
+
+// ---------------------------------------------------------------- aggregates
+
+/** `table`: aggregating a table (views without a window): only table-capable functions. */
+function aggregate(fn: IrAggFn, arg: Expr | undefined, table: boolean): Expr {
+  const a = (): Expr => arg ?? worker(`\`${fn}\` needs an argument`);
+  const streamOnly = (name: string): void => {
+    if (table) worker(`${name} cannot aggregate a table in ksqlDB (current values across assets)`);
+  };
+  switch (fn) {
+    case "count":
+      return arg ? call("COUNT", arg) : { k: "call", fn: "COUNT", args: [], star: true };
+    case "sum":
+      return call("SUM", a());
+    case "avg":
+      // SUM/COUNT over known values: AVG's handling of NULL is not documented
+      return caseWhen([{ when: eq(call("COUNT", a()), lit(0)), then: NULL_DOUBLE }], bin("/", call("SUM", a()), call("COUNT", a())));
+    case "stddev":
+      return caseWhen([{ when: bin("<", call("COUNT", a()), lit(2)), then: NULL_DOUBLE }], call("STDDEV_SAMP", a()));
+    case "min":
+      streamOnly("MIN");
+      return call("MIN", a());
+    case "max":
+      streamOnly("MAX");
+      return call("MAX", a());
+    case "first":
+      streamOnly("EARLIEST_BY_OFFSET");
+      return call("EARLIEST_BY_OFFSET", a(), lit(true));
+    case "last":
+      streamOnly("LATEST_BY_OFFSET");
+      return call("LATEST_BY_OFFSET", a(), lit(true));
+    case "delta":
+      streamOnly("EARLIEST_BY_OFFSET/LATEST_BY_OFFSET");
+      return bin("-", call("LATEST_BY_OFFSET", a(), lit(true)), call("EARLIEST_BY_OFFSET", a(), lit(true)));
+    case "ratio": {
+      const c = a();
+      const v = caseWhen([
+        { when: c, then: dbl(1) },
+        { when: not(c), then: dbl(0) },
+      ]);
+      return caseWhen([{ when: eq(call("COUNT", v), lit(0)), then: NULL_DOUBLE }], bin("/", call("SUM", v), call("COUNT", v)));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the emitter
+
+interface Pending {
+  name: string;
+  ast: Statement;
+  kind: "stream" | "table" | "set";
+  replaceable: boolean;
+  dependsOn: string[];
+  source: string;
+}
+
+class Emitter {
+  readonly prefix: string;
+  readonly topicPrefix: string;
+  readonly out: Pending[] = [];
+  readonly placement: KsqlPlacement[] = [];
+  private readonly names = new Set<string>();
+  private readonly enums = new Map<string, string[]>();
+  private readonly models = new Map<string, IrModel>();
+  /** concrete model → objects */
+  private readonly telemetryStream = new Map<string, string>();
+  private readonly latestTable = new Map<string, string>();
+  /** models whose telemetry stream and latest table carry the constant ALL_KEY (ungrouped views) */
+  private readonly needsAllKey = new Set<string>();
+
+  constructor(private readonly ir: IrProgram) {
+    this.prefix = programPrefix(ir.program);
+    this.topicPrefix = this.prefix.toLowerCase();
+    for (const e of ir.enums) this.enums.set(e.name, e.members);
+    for (const m of ir.models) this.models.set(m.name, m);
+  }
+
+  /** A unique object name `OFL_<PROGRAM>_<PARTS>`. */
+  private objectName(...parts: string[]): string {
+    const base = this.prefix + parts.map((p) => p.toUpperCase().replace(/[^A-Z0-9_]/g, "_")).join("_");
+    let name = base;
+    for (let i = 2; this.names.has(name); i++) name = `${base}_${i}`;
+    this.names.add(name);
+    return name;
+  }
+
+  private topic(name: string): string {
+    return name.toLowerCase();
+  }
+
+  private push(p: Pending): void {
+    this.out.push(p);
+  }
+
+  private assetsOf(model: string): IrAsset[] {
+    return this.ir.assets.filter((a) => a.model === model);
+  }
+
+  /** Concrete models (with assets) that are `from` or a sub-model of it. */
+  private concreteModels(from: string): string[] {
+    const seen: string[] = [];
+    for (const a of this.ir.assets) {
+      const m = this.models.get(a.model);
+      if (m && m.lineage.includes(from) && !seen.includes(m.name)) seen.push(m.name);
+    }
+    return seen;
+  }
+
+  run(): void {
+    this.push({
+      name: "auto.offset.reset",
+      ast: { k: "set", property: "auto.offset.reset", value: "earliest" },
+      kind: "set",
+      replaceable: true,
+      dependsOn: [],
+      source: "(program)",
+    });
+    this.push({
+      name: ASSETS_STREAM,
+      ast: {
+        k: "createSource",
+        what: "STREAM",
+        name: ASSETS_STREAM,
+        orReplace: false,
+        ifNotExists: true,
+        columns: [
+          { name: "ASSET_UUID", type: VARCHAR, key: "KEY" },
+          { name: "ID", type: VARCHAR },
+          { name: "VALUE", type: VARCHAR },
+          { name: "TAG", type: VARCHAR },
+          { name: "TYPE", type: VARCHAR },
+          // OpenFactory declares attributes as a map; IF NOT EXISTS keeps whichever came first
+          { name: "ATTRIBUTES", type: { t: "MAP", key: VARCHAR, value: VARCHAR } },
+        ],
+        with: [
+          { key: "KAFKA_TOPIC", value: ASSETS_TOPIC },
+          { key: "VALUE_FORMAT", value: "JSON" },
+        ],
+      },
+      kind: "stream",
+      replaceable: false,
+      dependsOn: [],
+      source: "(OpenFactory)",
+    });
+
+    // which models need a constant group key (ungrouped views)
+    for (const v of this.ir.views) if (v.by === undefined) for (const m of this.concreteModels(v.from)) this.needsAllKey.add(m);
+
+    const events = this.ir.assets.length > 0 ? this.eventsStream() : undefined;
+    for (const m of this.ir.models) {
+      const assets = this.assetsOf(m.name);
+      if (events && assets.length > 0 && m.telemetry.length > 0) this.modelObjects(m, assets, events);
+      this.modelPlacement(m, assets);
+    }
+    for (const v of this.ir.views) this.view(v);
+    for (const r of this.ir.rules) this.placement.push({ declaration: `rule ${r.name}`, runsOn: "worker", reason: ruleReason(r) });
+  }
+
+  // ---- the event-time stream of the program's assets
+
+  private eventsStream(): string {
+    const name = this.objectName("EVENTS");
+    const ts = { k: "subscript", base: col("ATTRIBUTES"), index: lit("timestamp") } as Expr;
+    const select: Select = {
+      projections: [{ expr: ASSET_UUID }, { expr: ID }, { expr: VALUE }, { expr: col("TAG") }, { expr: col("TYPE") }, { expr: ts, alias: "EVENT_TS" }],
+      from: ASSETS_STREAM,
+      where: and(inList(ASSET_UUID, this.ir.assets.map((a) => lit(a.uuid))), isNotNull(ts)),
+      emit: "CHANGES",
+    };
+    this.push({
+      name,
+      ast: { k: "createAs", what: "STREAM", name, orReplace: true, ifNotExists: false, with: this.eventTimeProps(name), select },
+      kind: "stream",
+      replaceable: true,
+      dependsOn: [ASSETS_STREAM],
+      source: "(program)",
+    });
+    return name;
+  }
+
+  private eventTimeProps(name: string): { key: string; value: string }[] {
+    return [
+      { key: "KAFKA_TOPIC", value: this.topic(name) },
+      { key: "VALUE_FORMAT", value: "JSON" },
+      { key: "TIMESTAMP", value: "EVENT_TS" },
+      { key: "TIMESTAMP_FORMAT", value: TIMESTAMP_FORMAT },
+    ];
+  }
+
+  // ---- per model: typed telemetry, latest values, states
+
+  private modelObjects(m: IrModel, assets: IrAsset[], events: string): void {
+    const telName = this.objectName(m.name, "TELEMETRY");
+    const allKey = this.needsAllKey.has(m.name);
+    const members = (t: IrTelemetry): string[] | undefined => (t.type.t === "enum" ? this.enums.get(t.type.name) : undefined);
+    const mapsOf = (t: IrTelemetry): { uuid: string; map: [string, string][] }[] =>
+      assets.flatMap((a) =>
+        a.sources.flatMap((s) => s.bindings.filter((b) => b.direction === "telemetry" && b.target === t.name && b.map).map((b) => ({ uuid: a.uuid, map: b.map! }))),
+      );
+
+    // a row per accepted telemetry record (and per `avail` UNAVAILABLE, which makes every signal unknown)
+    const accepted: Expr[] = [and(eq(ID, lit("avail")), eq(VALUE, UNAVAILABLE))];
+    const proj: Projection[] = [{ expr: ASSET_UUID }, { expr: ID }, { expr: col("EVENT_TS") }];
+    if (allKey) proj.push({ expr: lit("all"), alias: "ALL_KEY" });
+    for (const t of m.telemetry) {
+      const maps = mapsOf(t);
+      accepted.push(and(eq(ID, lit(t.name)), or(eq(VALUE, UNAVAILABLE), validText(t, VALUE, members(t), maps.flatMap((x) => x.map)))));
+      proj.push({
+        expr: caseWhen([{ when: and(eq(ID, lit(t.name)), bin("<>", VALUE, UNAVAILABLE)), then: typedText(t, VALUE, members(t), maps) }]),
+        alias: t.name,
+      });
+    }
+    for (const t of m.telemetry) {
+      // the value text for latest values: UNAVAILABLE is a value here (a non-NULL sentinel), so
+      // LATEST_BY_OFFSET(…, true) skips only the rows of other signals
+      const maps = mapsOf(t);
+      const text = t.type.t === "enum" && maps.length > 0 ? typedText(t, VALUE, members(t), maps) : VALUE;
+      proj.push({
+        expr: caseWhen([
+          { when: and(eq(ID, lit(t.name)), eq(VALUE, UNAVAILABLE)), then: UNAVAILABLE },
+          { when: eq(ID, lit(t.name)), then: text },
+          { when: eq(ID, lit("avail")), then: UNAVAILABLE },
+        ]),
+        alias: textCol(t.name),
+      });
+    }
+    this.push({
+      name: telName,
+      ast: {
+        k: "createAs",
+        what: "STREAM",
+        name: telName,
+        orReplace: true,
+        ifNotExists: false,
+        with: this.eventTimeProps(telName),
+        select: {
+          projections: proj,
+          from: events,
+          where: and(inList(ASSET_UUID, assets.map((a) => lit(a.uuid))), or(...accepted)),
+          emit: "CHANGES",
+        },
+      },
+      kind: "stream",
+      replaceable: true,
+      dependsOn: [events],
+      source: `model ${m.name}`,
+    });
+    this.telemetryStream.set(m.name, telName);
+
+    // latest values: text per signal, then typed
+    const rawName = this.objectName(m.name, "LATEST_TEXT");
+    this.push({
+      name: rawName,
+      ast: {
+        k: "createAs",
+        what: "TABLE",
+        name: rawName,
+        orReplace: false,
+        ifNotExists: true,
+        with: this.plainProps(rawName),
+        select: {
+          projections: [
+            { expr: ASSET_UUID },
+            { expr: call("LATEST_BY_OFFSET", col("EVENT_TS"), lit(true)), alias: "EVENT_TS" },
+            ...m.telemetry.map((t) => ({ expr: call("LATEST_BY_OFFSET", col(textCol(t.name)), lit(true)), alias: textCol(t.name) })),
+          ],
+          from: telName,
+          groupBy: [ASSET_UUID],
+          emit: "CHANGES",
+        },
+      },
+      kind: "table",
+      replaceable: false,
+      dependsOn: [telName],
+      source: `model ${m.name}`,
+    });
+    const latestName = this.objectName(m.name, "LATEST");
+    const lproj: Projection[] = [{ expr: ASSET_UUID }, { expr: col("EVENT_TS") }];
+    if (allKey) lproj.push({ expr: lit("all"), alias: "ALL_KEY" });
+    for (const t of m.telemetry) {
+      const text = col(textCol(t.name));
+      // the text is already validated and mapped: only the type conversion is left
+      const typed = t.type.t === "bool" ? eq(text, lit("true")) : t.type.t === "string" || t.type.t === "enum" ? text : cast(text, DOUBLE);
+      lproj.push({ expr: caseWhen([{ when: eq(text, UNAVAILABLE), then: typedNull(sqlType(t.type)) }], typed), alias: t.name });
+    }
+    this.push({
+      name: latestName,
+      ast: { k: "createAs", what: "TABLE", name: latestName, orReplace: true, ifNotExists: false, with: this.plainProps(latestName), select: { projections: lproj, from: rawName, emit: "CHANGES" } },
+      kind: "table",
+      replaceable: true,
+      dependsOn: [rawName],
+      source: `model ${m.name}`,
+    });
+    this.latestTable.set(m.name, latestName);
+
+    for (const s of m.states) if (!s.hidden) this.state(m, assets, s);
+  }
+
+  private plainProps(name: string): { key: string; value: string }[] {
+    return [
+      { key: "KAFKA_TOPIC", value: this.topic(name) },
+      { key: "VALUE_FORMAT", value: "JSON" },
+    ];
+  }
+
+  private derivedProps(name: string): { key: string; value: string }[] {
+    // derived records go to a topic of their own, `ofl_<program>_derived_<model>_<state>`
+    return [
+      { key: "KAFKA_TOPIC", value: this.topicPrefix + "derived_" + this.topic(name).slice(this.topicPrefix.length) },
+      { key: "VALUE_FORMAT", value: "JSON" },
+    ];
+  }
+
+  /** the ofa_assets value layout: ID, VALUE (text), TAG 'Derived', TYPE, ATTRIBUTES */
+  private wireLayout(key: Expr, keyAlias: string | undefined, id: string, value: Expr, type: IrType, timestamp: Expr | undefined): Projection[] {
+    const p: Projection[] = [
+      keyAlias === undefined ? { expr: key } : { expr: key, alias: keyAlias },
+      { expr: lit(id), alias: "ID" },
+      { expr: valueText(value, type), alias: "VALUE" },
+      { expr: lit("Derived"), alias: "TAG" },
+      { expr: lit(isSample(type) ? "Samples" : "Events"), alias: "TYPE" },
+    ];
+    if (timestamp) p.push({ expr: { k: "map", entries: [{ key: lit("timestamp"), value: timestamp }] }, alias: "ATTRIBUTES" });
+    return p;
+  }
+
+  private state(m: IrModel, assets: IrAsset[], s: IrState): void {
+    const decl = `${m.name}.${s.name}`;
+    const ctx: ExprCtx = { model: m, assets, signals: new Set(), inlining: new Set([s.name]) };
+    const def = s.def;
+    try {
+      if ("k" in def && def.k === "for") worker("`for` needs a timer");
+      if ("k" in def && def.k === "window") {
+        const agg = def.agg;
+        const arg = agg.arg ? tx(agg.arg, ctx) : undefined;
+        if (ctx.signals.size > 1)
+          worker(`aggregates an expression over several signals (${[...ctx.signals].join(", ")}): each event needs the asset's other latest values`);
+        const triggers = agg.triggers.length > 0 ? agg.triggers : m.telemetry.map((t) => t.name);
+        const from = this.telemetryStream.get(m.name)!;
+        const name = this.objectName(m.name, s.name);
+        const value = aggregate(agg.fn, arg, false);
+        this.push({
+          name,
+          ast: {
+            k: "createAs",
+            what: "TABLE",
+            name,
+            orReplace: false,
+            ifNotExists: true,
+            with: this.derivedProps(name),
+            select: {
+              projections: this.wireLayout(ASSET_UUID, undefined, s.name, value, s.type, call("LATEST_BY_OFFSET", col("EVENT_TS"), lit(true))),
+              from,
+              window: window(agg.window),
+              where: triggers.length === 1 ? eq(ID, lit(triggers[0]!)) : inList(ID, triggers.map(lit)),
+              groupBy: [ASSET_UUID],
+              emit: agg.final ? "FINAL" : "CHANGES",
+            },
+          },
+          kind: "table",
+          replaceable: false,
+          dependsOn: [from],
+          source: decl,
+        });
+        this.placement.push({
+          declaration: decl,
+          runsOn: "ksqldb",
+          reason: `windowed aggregate (${agg.fn} over ${windowText(agg.window)}, ${agg.final ? "EMIT FINAL" : "EMIT CHANGES"}): ${name}`,
+        });
+        return;
+      }
+      const x = tx(def as IrExpr, ctx);
+      const from = this.latestTable.get(m.name)!;
+      const name = this.objectName(m.name, s.name);
+      this.push({
+        name,
+        ast: {
+          k: "createAs",
+          what: "TABLE",
+          name,
+          orReplace: true,
+          ifNotExists: false,
+          with: this.derivedProps(name),
+          select: { projections: this.wireLayout(ASSET_UUID, undefined, s.name, x, s.type, col("EVENT_TS")), from, emit: "CHANGES" },
+        },
+        kind: "table",
+        replaceable: true,
+        dependsOn: [from],
+        source: decl,
+      });
+      this.placement.push({ declaration: decl, runsOn: "ksqldb", reason: `pointwise over the latest values: ${name}` });
+    } catch (err) {
+      if (!(err instanceof NotKsql)) throw err;
+      this.placement.push({ declaration: decl, runsOn: "worker", reason: `${err.message}: runs in the rule worker` });
+    }
+  }
+
+  /** Placement of a model's declarations that the emitter does not handle itself. */
+  private modelPlacement(m: IrModel, assets: IrAsset[]): void {
+    if (assets.length === 0 || m.telemetry.length === 0) {
+      for (const s of m.states)
+        if (!s.hidden)
+          this.placement.push({
+            declaration: `${m.name}.${s.name}`,
+            runsOn: "worker",
+            reason: assets.length === 0 ? `no asset of ${m.name} itself (sub-models list their own): nothing for ksqlDB` : `${m.name} has no telemetry: runs in the rule worker`,
+          });
+    }
+    for (const a of m.alarms)
+      this.placement.push({
+        declaration: `${m.name}.${a.name}`,
+        runsOn: "worker",
+        reason: `an alarm is raised and cleared on transitions${a.clear ? " with hysteresis (`clear when`)" : ""} and acknowledged: runs in the rule worker`,
+      });
+    for (const c of m.commands)
+      this.placement.push({
+        declaration: `${m.name}.${c.name}`,
+        runsOn: "worker",
+        reason: c.requires ? "the interlock (`requires`) and dispatch need current state and the connector: runs in the rule worker" : "command dispatch goes through the connector: runs in the rule worker",
+      });
+  }
+
+  // ---- views
+
+  private view(v: IrView): void {
+    const decl = `view ${v.name}`;
+    try {
+      const ms = this.concreteModels(v.from);
+      if (ms.length === 0) worker(`no asset of ${v.from}: nothing for ksqlDB to aggregate`);
+      if (ms.length > 1) worker(`spans the models ${ms.join(", ")}: ksqlDB would need a union of their streams (INSERT INTO, not idempotent)`);
+      const m = this.models.get(ms[0]!)!;
+      if (m.telemetry.length === 0) worker(`${m.name} has no telemetry`);
+      const assets = this.assetsOf(m.name);
+      const ctx: ExprCtx = { model: m, assets, signals: new Set(), inlining: new Set() };
+      const arg = v.arg ? tx(v.arg, ctx) : undefined;
+      const where = v.where ? tx(v.where, ctx) : undefined;
+      const group: Expr = v.by === undefined ? col("ALL_KEY") : attrGroup(assets, v.by);
+      const name = this.objectName("VIEW", v.name);
+      const value = aggregate(v.fn, arg, v.window === undefined);
+      if (v.window) {
+        if (ctx.signals.size > 1)
+          worker(`reads several signals (${[...ctx.signals].join(", ")}) per event: each event needs the asset's other latest values`);
+        const triggers = v.triggers.length > 0 ? v.triggers : m.telemetry.map((t) => t.name);
+        const from = this.telemetryStream.get(m.name)!;
+        const byTrigger = triggers.length === 1 ? eq(ID, lit(triggers[0]!)) : inList(ID, triggers.map(lit));
+        this.push({
+          name,
+          ast: {
+            k: "createAs",
+            what: "TABLE",
+            name,
+            orReplace: false,
+            ifNotExists: true,
+            with: this.derivedProps(name),
+            select: {
+              projections: this.wireLayout(group, "VIEW_GROUP", v.name, value, v.type, call("LATEST_BY_OFFSET", col("EVENT_TS"), lit(true))),
+              from,
+              window: window(v.window),
+              where: where ? and(byTrigger, where) : byTrigger,
+              groupBy: [group],
+              emit: v.final ? "FINAL" : "CHANGES",
+            },
+          },
+          kind: "table",
+          replaceable: false,
+          dependsOn: [from],
+          source: decl,
+        });
+        this.placement.push({
+          declaration: decl,
+          runsOn: "ksqldb",
+          reason: `windowed aggregate across ${m.name} assets${v.by ? ` by ${v.by}` : ""} (${v.fn} over ${windowText(v.window)}): ${name}`,
+        });
+        return;
+      }
+      const from = this.latestTable.get(m.name)!;
+      this.push({
+        name,
+        ast: {
+          k: "createAs",
+          what: "TABLE",
+          name,
+          orReplace: false,
+          ifNotExists: true,
+          with: this.derivedProps(name),
+          select: {
+            projections: this.wireLayout(group, "VIEW_GROUP", v.name, value, v.type, undefined),
+            from,
+            ...(where ? { where } : {}),
+            groupBy: [group],
+            emit: "CHANGES",
+          },
+        },
+        kind: "table",
+        replaceable: false,
+        dependsOn: [from],
+        source: decl,
+      });
+      this.placement.push({
+        declaration: decl,
+        runsOn: "ksqldb",
+        reason: `table aggregation of the current values of ${m.name} assets${v.by ? ` by ${v.by}` : ""}: ${name}`,
+      });
+    } catch (err) {
+      if (!(err instanceof NotKsql)) throw err;
+      this.placement.push({ declaration: decl, runsOn: "worker", reason: `${err.message}: runs in the rule worker` });
+    }
+  }
+}
+
+function textCol(signal: string): string {
+  return `${signal}__TEXT`;
+}
+
+/** The group of an asset: its attribute's value as text (static per asset, so inlined). */
+function attrGroup(assets: IrAsset[], attr: string): Expr {
+  const whens = assets
+    .filter((a) => a.attributes[attr] !== null && a.attributes[attr] !== undefined)
+    .map((a) => ({ when: eq(ASSET_UUID, lit(a.uuid)), then: lit(String(a.attributes[attr])) }));
+  return whens.length === 0 ? typedNull(VARCHAR) : caseWhen(whens);
+}
+
+function ruleReason(r: IrRule): string {
+  const parts = ["fires on the rising edge of its condition"];
+  if (r.cooldownMs !== undefined) parts.push("keeps a cooldown");
+  if (r.repeatMs !== undefined) parts.push("repeats on a timer");
+  parts.push("and issues commands through the interlocks");
+  return `${parts.join(", ")}: runs in the rule worker`;
+}
+
+// ---------------------------------------------------------------- public API
+
+/** Compiles a program's IR to ksqlDB statements (in dependency order) and a placement list. */
+export function emitKsql(ir: IrProgram): KsqlPlan {
+  const e = new Emitter(ir);
+  e.run();
+  return {
+    program: ir.program,
+    prefix: e.prefix,
+    statements: e.out.map((p) => ({ name: p.name, sql: printStatement(p.ast), kind: p.kind, replaceable: p.replaceable, dependsOn: p.dependsOn, source: p.source })),
+    placement: e.placement,
+    properties: { "auto.offset.reset": "earliest" },
+  };
+}
+
+/** The statements as one script (what `ofl build` writes), each headed by where it comes from. */
+export function ksqlScript(plan: KsqlPlan): string {
+  const head = [
+    `-- ksqlDB statements of the OFL program ${JSON.stringify(plan.program)}, generated by ofl build: do not edit.`,
+    `-- Objects are prefixed ${plan.prefix}; ASSETS_STREAM is OpenFactory's (created only when absent).`,
+  ];
+  const body = plan.statements.map((s) => `-- ${s.source}${s.kind === "set" ? "" : `: ${s.kind} ${s.name}${s.replaceable ? " (replaceable)" : ""}`}\n${s.sql}`);
+  return [...head, "", body.join("\n\n"), ""].join("\n");
+}
+
+/** What `ofl build --explain` prints: where each declaration runs, and the ksqlDB objects. */
+export function explainKsql(plan: KsqlPlan): string {
+  const lines: string[] = [];
+  const width = Math.max(0, ...plan.placement.map((p) => p.declaration.length));
+  const section = (title: string, runsOn: "ksqldb" | "worker"): void => {
+    const ps = plan.placement.filter((p) => p.runsOn === runsOn);
+    lines.push(`${title} (${ps.length}):`);
+    if (ps.length === 0) lines.push("  (none)");
+    for (const p of ps) lines.push(`  ${p.declaration.padEnd(width)}  ${p.reason}`);
+  };
+  lines.push(`Program ${JSON.stringify(plan.program)}: ksqlDB objects are prefixed ${plan.prefix}`);
+  lines.push("");
+  section("Runs in ksqlDB", "ksqldb");
+  lines.push("");
+  section("Runs in the rule worker", "worker");
+  lines.push("");
+  lines.push(`ksqlDB statements, in order (${plan.statements.length}):`);
+  plan.statements.forEach((s, i) => {
+    const what = s.kind === "set" ? `SET ${s.name}` : `${s.kind} ${s.name}`;
+    const how = s.kind === "set" ? "" : s.replaceable ? " [CREATE OR REPLACE]" : " [IF NOT EXISTS]";
+    const deps = s.dependsOn.length > 0 ? ` <- ${s.dependsOn.join(", ")}` : "";
+    lines.push(`  ${String(i + 1).padStart(2)}. ${what}${how}${deps}`);
+  });
+  return lines.join("\n") + "\n";
+}

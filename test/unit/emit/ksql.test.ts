@@ -1,0 +1,202 @@
+// The ksqlDB emitter: golden files (test/golden/ksql/<name>.sql) for every conformance pass
+// program, the cnc-cell example and small programs per construct; plus structural checks.
+// Regenerate after an intended change: OFL_UPDATE_GOLDEN=1 npx vitest run test/unit/emit
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { compile, type IrProgram } from "../../../compiler/index.js";
+import { emitKsql, explainKsql, ksqlScript, programPrefix, type KsqlPlan } from "../../../compiler/emit/ksql/emit.js";
+import { ident, printExpr, printStatement, str } from "../../../compiler/emit/ksql/print.js";
+import { lit } from "../../../compiler/emit/ksql/ast.js";
+
+const root = new URL("../../../", import.meta.url).pathname;
+const goldenDir = join(root, "test/golden/ksql");
+const update = process.env.OFL_UPDATE_GOLDEN === "1";
+
+function irOf(files: string[], name: string): IrProgram {
+  const r = compile(
+    files.map((path) => ({ path, text: readFileSync(path, "utf8") })),
+    { name },
+  );
+  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  return r.ir!;
+}
+
+function irOfText(text: string, name: string): IrProgram {
+  const r = compile([{ path: `/virtual/${name}.ofl`, text }], { name });
+  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  return r.ir!;
+}
+
+/** The golden text: the script, then the placement as `ofl build --explain` prints it (commented). */
+function goldenText(plan: KsqlPlan): string {
+  const explain = explainKsql(plan)
+    .trimEnd()
+    .split("\n")
+    .map((l) => (l === "" ? "--" : `-- ${l}`))
+    .join("\n");
+  return `${ksqlScript(plan)}\n${explain}\n`;
+}
+
+function checkGolden(name: string, plan: KsqlPlan): void {
+  const file = join(goldenDir, `${name}.sql`);
+  const text = goldenText(plan);
+  if (update || !existsSync(file)) {
+    mkdirSync(goldenDir, { recursive: true });
+    writeFileSync(file, text);
+    return;
+  }
+  const want = readFileSync(file, "utf8");
+  if (want !== text) {
+    const hint = `\n\nThe emitted ksqlDB differs from test/golden/ksql/${name}.sql. If the change is intended, regenerate with:\n  OFL_UPDATE_GOLDEN=1 npx vitest run test/unit/emit\n`;
+    expect(text, hint).toBe(want);
+  }
+}
+
+const passDir = join(root, "test/conformance/pass");
+const passPrograms = readdirSync(passDir)
+  .filter((f) => f.endsWith(".ofl"))
+  .sort()
+  .map((f) => ({ name: basename(f, ".ofl"), files: [join(passDir, f)] }));
+const cnc = {
+  name: "cnc-cell",
+  files: readdirSync(join(root, "examples/cnc-cell"))
+    .filter((f) => f.endsWith(".ofl"))
+    .sort()
+    .map((f) => join(root, "examples/cnc-cell", f)),
+};
+const focusedDir = join(root, "test/unit/emit/programs");
+const focused = readdirSync(focusedDir)
+  .filter((f) => f.endsWith(".ofl"))
+  .sort()
+  .map((f) => ({ name: `focused_${basename(f, ".ofl")}`, files: [join(focusedDir, f)] }));
+const all = [...passPrograms, cnc, ...focused];
+
+describe("golden files", () => {
+  for (const p of all) test(p.name, () => checkGolden(p.name, emitKsql(irOf(p.files, p.name))));
+});
+
+/** Object names a statement's SQL mentions after FROM. */
+function fromOf(sql: string): string[] {
+  return [...sql.matchAll(/\bFROM ([A-Z0-9_`]+)/g)].map((m) => m[1]!);
+}
+
+describe("plan structure", () => {
+  for (const p of all) {
+    test(`${p.name}: dependency order, prefixes, idempotence`, () => {
+      const plan = emitKsql(irOf(p.files, p.name));
+      const prefix = programPrefix(p.name);
+      expect(plan.prefix).toBe(prefix);
+      const seen = new Set<string>();
+      expect(plan.statements[0]!.sql).toBe("SET 'auto.offset.reset'='earliest';");
+      expect(plan.properties).toEqual({ "auto.offset.reset": "earliest" });
+      for (const s of plan.statements) {
+        for (const d of s.dependsOn) expect(seen.has(d), `${s.name} reads ${d} before it exists`).toBe(true);
+        for (const f of fromOf(s.sql)) expect(s.dependsOn).toContain(f);
+        if (s.kind !== "set") {
+          if (s.name !== "ASSETS_STREAM") expect(s.name.startsWith(prefix), s.name).toBe(true);
+          expect(seen.has(s.name), `${s.name} created twice`).toBe(false);
+          // idempotent: every CREATE is either IF NOT EXISTS or OR REPLACE, never both
+          const replace = s.sql.startsWith(`CREATE OR REPLACE ${s.kind.toUpperCase()} ${s.name} `);
+          const ifNot = s.sql.startsWith(`CREATE ${s.kind.toUpperCase()} IF NOT EXISTS ${s.name} `);
+          expect(replace !== ifNot, s.sql.slice(0, 80)).toBe(true);
+          expect(replace).toBe(s.replaceable);
+          // ksqlDB cannot replace aggregates or joins in place
+          if (/GROUP BY|JOIN/.test(s.sql)) expect(s.replaceable).toBe(false);
+          // every windowed aggregate has an explicit grace period and an EMIT
+          if (s.sql.includes("\nWINDOW ")) expect(s.sql).toMatch(/GRACE PERIOD \d+ [A-Z]+\)/);
+          if (s.sql.includes(" AS\nSELECT")) expect(s.sql).toMatch(/\nEMIT (CHANGES|FINAL);$/);
+          // topics are the program's own too (ofa_assets excepted)
+          const topic = /KAFKA_TOPIC='([^']*)'/.exec(s.sql)?.[1];
+          if (s.name !== "ASSETS_STREAM") expect(topic?.startsWith(prefix.toLowerCase()), topic).toBe(true);
+        }
+        seen.add(s.name);
+      }
+      // windows run on event time: every windowed query reads a stream declared with TIMESTAMP
+      for (const s of plan.statements.filter((x) => x.sql.includes("\nWINDOW "))) {
+        const src = plan.statements.find((x) => x.name === s.dependsOn[0]);
+        expect(src?.sql).toContain("TIMESTAMP='EVENT_TS'");
+      }
+    });
+  }
+
+  test("clause order is SELECT FROM WINDOW WHERE GROUP BY HAVING EMIT", () => {
+    const plan = emitKsql(irOf(focused.find((f) => f.name === "focused_views")!.files, "views"));
+    for (const s of plan.statements) {
+      const order = ["\nSELECT", "\nFROM ", "\nWINDOW ", "\nWHERE ", "\nGROUP BY ", "\nHAVING ", "\nEMIT "].map((k) => s.sql.indexOf(k)).filter((i) => i >= 0);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+    }
+  });
+
+  test("every declaration is placed, with a reason", () => {
+    const ir = irOf(focused.find((f) => f.name === "focused_functions")!.files, "functions");
+    const plan = emitKsql(ir);
+    const placed = new Map(plan.placement.map((p) => [p.declaration, p]));
+    for (const m of ir.models) {
+      for (const s of m.states.filter((x) => !x.hidden)) expect(placed.has(`${m.name}.${s.name}`), s.name).toBe(true);
+      for (const a of m.alarms) expect(placed.get(`${m.name}.${a.name}`)?.runsOn).toBe("worker");
+      for (const c of m.commands) expect(placed.get(`${m.name}.${c.name}`)?.runsOn).toBe("worker");
+    }
+    for (const p of plan.placement) expect(p.reason.length).toBeGreaterThan(10);
+    const on = (d: string): string => placed.get(`Tank.${d}`)!.runsOn;
+    for (const d of ["fill", "net", "magnitude", "lo", "hi", "r", "f", "c", "s", "p", "bounded", "label", "has_level", "ratio_io", "rem", "neg", "hot_avg"])
+      expect(on(d), d).toBe("ksqldb");
+    for (const d of ["jumped", "before", "filling_long", "stale", "above_avg", "mixed_avg"]) expect(on(d), d).toBe("worker");
+    expect(placed.get("Tank.filling_long")!.reason).toBe("`for` needs a timer: runs in the rule worker");
+  });
+});
+
+describe("names and escaping", () => {
+  test("a program name with odd characters is sanitized", () => {
+    const ir = irOfText(`model M { telemetry x: float }\nasset a: M { uuid "A" }\n`, "my plant-1.v2 ü");
+    const plan = emitKsql(ir);
+    expect(plan.prefix).toBe("OFL_MY_PLANT_1_V2___");
+    for (const s of plan.statements.filter((x) => x.kind !== "set" && x.name !== "ASSETS_STREAM")) {
+      expect(s.name).toMatch(/^OFL_MY_PLANT_1_V2___[A-Z0-9_]+$/);
+      expect(s.sql).toMatch(/KAFKA_TOPIC='ofl_my_plant_1_v2___[a-z0-9_]+'/);
+    }
+  });
+
+  test("user strings with quotes are escaped by doubling", () => {
+    const ir = irOfText(
+      [
+        `model M {`,
+        `  attribute owner: string`,
+        `  telemetry label: string`,
+        `  state mine = label == "it's 'quoted'"`,
+        `}`,
+        `asset a: M { uuid "O'Brien-1" owner = "O'Brien" }`,
+        `view by_owner = count() from M by owner`,
+      ].join("\n"),
+      "quotes",
+    );
+    const sql = emitKsql(ir)
+      .statements.map((s) => s.sql)
+      .join("\n");
+    expect(sql).toContain("'O''Brien-1'");
+    expect(sql).toContain("THEN 'O''Brien'");
+    expect(sql).toContain("'it''s ''quoted'''");
+    // no quote is left unpaired: every literal closes
+    for (const line of sql.split("\n")) expect((line.match(/'/g) ?? []).length % 2, line).toBe(0);
+  });
+
+  test("the printer quotes keywords and odd identifiers, escapes literals", () => {
+    expect(ident("temperature")).toBe("TEMPERATURE");
+    expect(ident("window")).toBe("`WINDOW`");
+    expect(ident("a`b")).toBe("`A``B`");
+    expect(str("it's")).toBe("'it''s'");
+    expect(printExpr(lit("'; DROP STREAM X; --"))).toBe("'''; DROP STREAM X; --'");
+    expect(printExpr(lit(1.5))).toBe("1.5E0");
+    expect(printExpr(lit(-3))).toBe("-3");
+    expect(printStatement({ k: "drop", what: "TABLE", name: "x y", ifExists: true, deleteTopic: true })).toBe("DROP TABLE IF EXISTS `X Y` DELETE TOPIC;");
+  });
+
+  test("a signal named like a keyword is quoted", () => {
+    const ir = irOfText(`model M { telemetry size: float\n state big = size > 3 }\nasset a: M { uuid "A" }\n`, "kw");
+    const sql = emitKsql(ir)
+      .statements.map((s) => s.sql)
+      .join("\n");
+    expect(sql).toContain("AS `SIZE`");
+    expect(sql).toContain("`SIZE` > 3");
+  });
+});
