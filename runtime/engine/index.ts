@@ -779,22 +779,56 @@ export class Engine {
     }
     for (const f of pending) f();
     this.rank();
-    // empty dependent lists share one array (fewer cache misses on the hot path)
-    const share = (c: Cell): void => {
-      if (c.onChange.length === 0) c.onChange = EMPTY;
-      if (c.onReport.length === 0) c.onReport = EMPTY;
-    };
-    for (const a of this.assets) {
-      if (a.passDeps.length === 0) a.passDeps = EMPTY as BaseNode[];
-      for (const c of a.telArr) share(c);
-      for (const c of a.states.values()) share(c);
-      for (const c of a.alarms.values()) share(c);
-    }
+    this.compact();
     // initial values of pointwise states and table views, silently (no outputs, no timers)
     this.silent = true;
     for (const n of this.nodes) if (n instanceof PointNode || n instanceof ContribNode || n instanceof TableViewNode) this.push(n);
     this.drain();
     this.silent = false;
+  }
+
+  /**
+   * Re-allocates the hot-path arrays asset by asset (each array with its elements in one
+   * allocation, an asset's arrays side by side), shares empty dependent lists, and drops what
+   * only construction needed: fewer cache misses per event with many assets.
+   */
+  private compact(): void {
+    const list = <T>(xs: T[]): T[] => (xs.length === 0 ? (EMPTY as T[]) : xs.slice());
+    const cell = (c: Cell): void => {
+      c.onChange = list(c.onChange);
+      c.onReport = list(c.onReport);
+    };
+    const byAsset = new Map<AssetRt | null, BaseNode[]>();
+    for (const n of this.nodes) {
+      n.inputs = NO_CELLS;
+      n.after = EMPTY;
+      let l = byAsset.get(n.asset);
+      if (l === undefined) byAsset.set(n.asset, (l = []));
+      l.push(n);
+    }
+    const node = (n: BaseNode): void => {
+      const x = n as unknown as { C?: Cell[]; X?: unknown[]; clear?: Parts | null };
+      if (x.C !== undefined && x.C !== NO_CELLS) x.C = x.C.slice();
+      if (x.X !== undefined && x.X !== NO_CELLS) x.X = x.X.length === 0 ? NO_CELLS : x.X.slice();
+      if (x.clear) x.clear = { code: x.clear.code, C: x.clear.C.slice(), X: x.clear.X.slice(), P: null };
+    };
+    for (const a of this.assets) {
+      a.telArr = a.telArr.slice();
+      a.passDeps = list(a.passDeps);
+      for (const c of a.telArr) cell(c);
+      for (const n of byAsset.get(a) ?? []) {
+        const c = (n as unknown as { cell?: Cell }).cell;
+        if (c !== undefined) cell(c);
+        node(n);
+      }
+    }
+    for (const n of byAsset.get(null) ?? []) {
+      const c = (n as unknown as { cell?: Cell }).cell;
+      if (c !== undefined) cell(c);
+      node(n);
+    }
+    for (const v of this.tableViews) cell(v.cell);
+    for (const v of this.windowViews) cell(v.cell);
   }
 
   private stateNode(
