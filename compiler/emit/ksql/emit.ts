@@ -240,7 +240,7 @@ interface ExprCtx {
 function attrExpr(ctx: ExprCtx, name: string): Expr {
   const whens = ctx.assets
     .filter((a) => a.attributes[name] !== null && a.attributes[name] !== undefined)
-    .map((a) => ({ when: eq(ASSET_UUID, lit(a.uuid)), then: constant(a.attributes[name]!) }));
+    .map((a) => ({ when: eq(ASSET_UUID, lit(a.uuid)), then: asDouble(constant(a.attributes[name]!)) }));
   if (whens.length === 0) return lit(null);
   return caseWhen(whens);
 }
@@ -252,8 +252,17 @@ function asDouble(e: Expr): Expr {
   return e.k === "lit" && typeof e.value === "number" ? dbl(e.value) : e;
 }
 
+/** `x IS NULL OR …` over the operands that can be NULL (literals other than NULL cannot). */
 function anyNull(xs: Expr[]): Expr {
-  return or(...xs.map(isNull));
+  const maybe = xs.filter((x) => !(x.k === "lit" && x.value !== null));
+  return maybe.length === 0 ? lit(false) : or(...maybe.map(isNull));
+}
+
+/** Division and remainder: unknown for a zero divisor (the guard is left out for a non-zero literal). */
+function divide(op: "/" | "%", l: Expr, r: Expr): Expr {
+  const body = bin(op, asDouble(l), asDouble(r));
+  if (r.k === "lit" && typeof r.value === "number" && r.value !== 0) return body;
+  return caseWhen([{ when: eq(r, lit(0)), then: NULL_DOUBLE }], body);
 }
 
 function tx(e: IrExpr, ctx: ExprCtx): Expr {
@@ -328,16 +337,17 @@ function tx(e: IrExpr, ctx: ExprCtx): Expr {
           return bin("*", l, r);
         // a division by zero is not finite: unknown in OFL (NaN/Infinity never enter state)
         case "div":
-          return caseWhen([{ when: eq(r, lit(0)), then: NULL_DOUBLE }], bin("/", l, r));
+          return divide("/", l, r);
         case "mod":
-          return caseWhen([{ when: eq(r, lit(0)), then: NULL_DOUBLE }], bin("%", l, r));
+          return divide("%", l, r);
       }
       break;
     }
     case "scale":
       return bin("*", tx(e.arg, ctx), lit(e.factor));
     case "if":
-      return caseWhen([{ when: tx(e.cond, ctx), then: tx(e.then, ctx) }], tx(e.else, ctx));
+      // CASE branches must share a type: numeric literals are DOUBLE, like every number here
+      return caseWhen([{ when: tx(e.cond, ctx), then: asDouble(tx(e.then, ctx)) }], asDouble(tx(e.else, ctx)));
     case "known":
       return isNotNull(tx(e.arg, ctx));
     case "call": {
@@ -361,7 +371,7 @@ function tx(e: IrExpr, ctx: ExprCtx): Expr {
           // GREATEST/LEAST skip NULLs; OFL's min/max are unknown when an argument is
           return caseWhen([{ when: anyNull(a), then: NULL_DOUBLE }], call(e.fn === "min" ? "LEAST" : "GREATEST", ...a.map(asDouble)));
         case "clamp": {
-          const [x, lo, hi] = a as [Expr, Expr, Expr];
+          const [x, lo, hi] = (a as [Expr, Expr, Expr]).map(asDouble) as [Expr, Expr, Expr];
           return caseWhen(
             [
               { when: anyNull([x, lo, hi]), then: NULL_DOUBLE },
