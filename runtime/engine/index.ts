@@ -1035,13 +1035,15 @@ export class Engine {
     if (!this.silent) this.timers.push(t);
   }
 
-  /** @internal After a node evaluated: (re)arms the timer at the next instant an `age` in it flips. */
+  /** @internal After a node evaluated: arms a timer at the next instant an `age` in it flips. */
   afterFlip(n: BaseNode): void {
     const f = this.rt.nextFlip;
-    if (f === n.flipAt || this.silent) return;
+    // Lazy: a pending earlier timer is kept (when it fires, the node is re-evaluated and arms the
+    // next instant), so a signal reporting every few ms does not push a timer per report.
+    if (f >= n.flipAt || this.silent) return;
     n.flipGen++;
     n.flipAt = f;
-    if (f !== Infinity) this.timers.push(new TimerEntry(f, K_FLIP, n, n.flipGen, null, null));
+    this.timers.push(new TimerEntry(f, K_FLIP, n, n.flipGen, null, null));
   }
 
   private iso(ms: number): string {
@@ -1133,7 +1135,7 @@ export class Engine {
     this.causeTimer = t.deadline;
     this.curAsset = null;
     this.curSig = -1;
-    if (n.asset !== null) this.touch(n.asset);
+    // (the asset is touched only if something of it changes: see setCell)
     switch (t.kind) {
       case K_FLIP:
         n.flipAt = Infinity;
