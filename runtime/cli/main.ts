@@ -4,13 +4,15 @@ import { checkCommand } from "./check.js";
 import { testCommand } from "./test.js";
 import { stateCommand } from "./state.js";
 import { recordCommand } from "./record.js";
+import { runCommand } from "./run.js";
+import { sendCommand } from "./send.js";
 import { UsageError, type Command, type Io } from "./common.js";
 import { ProgramError } from "../project/load.js";
 import { SessionError } from "../replay/session.js";
 
 const VERSION = "0.1.0";
 
-const COMMANDS: Command[] = [checkCommand, testCommand, stateCommand, recordCommand];
+const COMMANDS: Command[] = [runCommand, checkCommand, testCommand, stateCommand, recordCommand, sendCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -7,10 +7,10 @@
 // Observing fires only timers that the next record would fire first anyway, so it never
 // changes what follows. Command and dead-letter expectations are checked over all outputs.
 import { dirname, resolve } from "node:path";
-import type { IrAsset, IrCmpOp, IrCommandPattern, IrExpectation, IrExpr, IrProgram, IrTest, Value } from "../../compiler/ir/types.js";
+import type { IrCmpOp, IrCommandPattern, IrExpectation, IrExpr, IrProgram, IrTest, Value } from "../../compiler/ir/types.js";
 import { Engine, valueText } from "../engine/index.js";
-import { correlationId, offsetCause } from "../wire/correlation.js";
-import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, commandValue, isInput, telemetryValue } from "../wire/records.js";
+import { operatorCommandRecord } from "../wire/operator.js";
+import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, isInput, telemetryValue } from "../wire/records.js";
 import type { CommandEnvelope, LogRecord, NewRecord, WireEvent } from "../wire/types.js";
 import { openSession, type SessionOptions } from "./session.js";
 
@@ -242,30 +242,6 @@ export function atRecords(ir: IrProgram, test: IrTest): LogRecord[] {
     }
   }
   return out;
-}
-
-/** An operator command as an input record (`send` in tests, `ofl send`). */
-export function operatorCommandRecord(
-  ir: IrProgram,
-  asset: IrAsset,
-  command: string,
-  args: { name: string; value: Value }[],
-  timeMs: number,
-  offset: number,
-): LogRecord {
-  const envelope: CommandEnvelope = {
-    header: {
-      correlation_id: correlationId(ir.program, "operator", asset.uuid, offsetCause(0, offset), 0),
-      sender_uuid: `OFL-${ir.program}`,
-      timestamp: new Date(timeMs).toISOString(),
-      signature: null,
-      rule: "operator",
-      cause_offset: offset,
-      shadow: false,
-    },
-    arguments: Object.fromEntries(args.map((a) => [a.name, valueText(a.value)])),
-  };
-  return { topic: ASSETS_TOPIC, partition: 0, offset, ts: timeMs, key: asset.uuid, value: commandValue(command, envelope, timeMs) };
 }
 
 function* sessionRecords(path: string, opts: SessionOptions | undefined): Generator<LogRecord> {

@@ -1,0 +1,272 @@
+// A live plant on one machine (`ofl run`): the embedded runtime over the durable log, the
+// connectors of every asset's sources, the clock, and command dispatch.
+//
+// - Records from connectors are queued and ingested in small batches (each batch durable).
+// - The clock appends a clock record every `clockMs` so timers fire when devices are silent.
+// - Every accepted, non-shadow command in an appended batch (rule-issued or operator) is
+//   dispatched once through the connector bound to it; the device's answer is appended as a
+//   `<cmd>_RESULT` record. Correlation ids that already have a result on the log are never
+//   dispatched again; a command found without a result at start-up (the process stopped
+//   between issuing and answering) is marked failed, not re-sent: at most once, fail safe.
+import type { IrAsset, IrBinding, IrModel, IrProgram } from "../../compiler/ir/types.js";
+import { connectorFor } from "../connectors/index.js";
+import type { Connector } from "../connectors/types.js";
+import { EmbeddedRuntime } from "../embedded/runtime.js";
+import type { Log } from "../log/types.js";
+import { ASSETS_TOPIC, classify, clockValue, resultValue } from "../wire/records.js";
+import type { CommandEnvelope, LogRecord, NewRecord } from "../wire/types.js";
+
+export interface PlantOptions {
+  program: IrProgram;
+  log: Log;
+  /** clock record period, ms (0: no clock) */
+  clockMs?: number;
+  /** wall clock (ms); injectable for tests */
+  now?: () => number;
+  env?: NodeJS.ProcessEnv;
+  /** progress lines for the terminal */
+  report?: (level: "info" | "warn" | "error", message: string) => void;
+  /** start connectors (false: a plant fed only through `ingest`, for tests and replays) */
+  connect?: boolean;
+}
+
+interface Attached {
+  asset: IrAsset;
+  kind: string;
+  connector: Connector;
+  /** command name → its binding in this source */
+  commands: Map<string, IrBinding>;
+}
+
+export interface CommandOutcome {
+  correlationId: string;
+  status: "completed" | "failed" | "rejected" | "shadow" | "pending";
+  reason?: string;
+  result?: unknown;
+}
+
+export class Plant {
+  readonly runtime: EmbeddedRuntime;
+  readonly program: IrProgram;
+  private readonly attached: Attached[] = [];
+  private queue: NewRecord[] = [];
+  private flushScheduled = false;
+  private clock: ReturnType<typeof setInterval> | undefined;
+  private readonly answered = new Set<string>();
+  private readonly waiting = new Map<string, (o: CommandOutcome) => void>();
+  private readonly outcomes = new Map<string, CommandOutcome>();
+  private readonly listeners = new Set<(recs: LogRecord[]) => void>();
+  private readonly now: () => number;
+  private readonly say: NonNullable<PlantOptions["report"]>;
+  private lastClock = 0;
+  private stopped = false;
+  /** counters for the status line */
+  readonly stats = { records: 0, commands: 0, rejected: 0, dispatched: 0, failed: 0 };
+
+  constructor(private readonly opts: PlantOptions) {
+    this.program = opts.program;
+    this.now = opts.now ?? (() => Date.now());
+    this.say = opts.report ?? (() => {});
+    this.runtime = new EmbeddedRuntime({ program: opts.program, log: opts.log });
+    this.recoverUnanswered();
+  }
+
+  /** Commands on the log without a result: marked failed, never re-sent. */
+  private recoverUnanswered(): void {
+    const issued: { key: string; command: string; id: string; shadow: boolean }[] = [];
+    for (const r of this.opts.log.read({ topic: ASSETS_TOPIC })) {
+      const ev = classify(r);
+      if (ev.kind === "command_result") this.answered.add(ev.result.correlation_id);
+      else if (ev.kind === "command" || ev.kind === "operator_command")
+        issued.push({ key: ev.key, command: ev.command, id: ev.envelope.header.correlation_id, shadow: ev.envelope.header.shadow === true });
+    }
+    const lost = issued.filter((c) => !c.shadow && !this.answered.has(c.id));
+    if (lost.length === 0) return;
+    const t = this.now();
+    this.append(
+      lost.map((c) => this.result(c.key, c.command, { correlation_id: c.id, status: "failed", reason: "interrupted: the runtime stopped before the device answered; not re-sent" }, t)),
+    );
+    this.say("warn", `${lost.length} command${lost.length === 1 ? "" : "s"} issued before the last stop had no answer: marked failed, not re-sent`);
+  }
+
+  /** Starts the connectors and the clock. */
+  async start(): Promise<void> {
+    if (this.opts.connect !== false) {
+      const models = new Map<string, IrModel>(this.program.models.map((m) => [m.name, m]));
+      for (const asset of this.program.assets) {
+        const model = models.get(asset.model)!;
+        for (const source of asset.sources) {
+          const factory = await connectorFor(source.kind);
+          if (!factory) continue;
+          const connector = factory({
+            asset,
+            model,
+            source,
+            emit: (recs) => this.enqueue(recs),
+            now: this.now,
+            arg: (v) => resolveArg(v, this.opts.env ?? process.env),
+            log: (level, message) => this.say(level, `${asset.name} (${source.kind}): ${message}`),
+          });
+          const commands = new Map(source.bindings.filter((b) => b.direction === "command").map((b) => [b.target, b]));
+          this.attached.push({ asset, kind: source.kind, connector, commands });
+        }
+      }
+      await Promise.all(
+        this.attached.map((a) =>
+          a.connector.start().catch((e: Error) => this.say("error", `${a.asset.name} (${a.kind}): cannot start: ${e.message}`)),
+        ),
+      );
+    }
+    const clockMs = this.opts.clockMs ?? 100;
+    if (clockMs > 0) {
+      this.clock = setInterval(() => this.tick(), clockMs);
+      this.clock.unref?.();
+    }
+  }
+
+  /** Appends a clock record (time never goes backwards on the clock). */
+  tick(): void {
+    const t = Math.max(this.now(), this.lastClock + 1);
+    this.lastClock = t;
+    this.enqueue([{ topic: ASSETS_TOPIC, key: `OFL-${this.program.program}`, ts: t, value: clockValue(t) }]);
+  }
+
+  /** Queues input records; they are ingested together on the next turn of the event loop. */
+  enqueue(recs: NewRecord[]): void {
+    if (this.stopped) return;
+    for (const r of recs) this.queue.push(r);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Ingests what is queued now. */
+  flush(): LogRecord[] {
+    this.flushScheduled = false;
+    if (this.queue.length === 0) return [];
+    const batch = this.queue;
+    this.queue = [];
+    return this.append(batch);
+  }
+
+  private append(batch: NewRecord[]): LogRecord[] {
+    const appended = this.runtime.ingest(batch);
+    this.stats.records += appended.length;
+    this.afterAppend(appended);
+    for (const l of this.listeners) l(appended);
+    return appended;
+  }
+
+  /** Subscribes to every appended record (the dashboard's live feed). */
+  onAppend(listener: (recs: LogRecord[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Finds the commands of a batch and dispatches the accepted ones. */
+  private afterAppend(appended: LogRecord[]): void {
+    const rejected = new Map<string, string | undefined>();
+    const commands: { rec: LogRecord; command: string; env: CommandEnvelope }[] = [];
+    for (const r of appended) {
+      const ev = classify(r);
+      if (ev.kind === "command_result") {
+        this.answered.add(ev.result.correlation_id);
+        if (ev.result.status === "rejected") rejected.set(ev.result.correlation_id, ev.result.reason);
+        this.settle(ev.result.correlation_id, { correlationId: ev.result.correlation_id, status: ev.result.status, reason: ev.result.reason, result: ev.result.result });
+      } else if (ev.kind === "command" || ev.kind === "operator_command") commands.push({ rec: r, command: ev.command, env: ev.envelope });
+    }
+    for (const c of commands) {
+      const id = c.env.header.correlation_id;
+      this.stats.commands++;
+      if (rejected.has(id)) {
+        this.stats.rejected++;
+        continue;
+      }
+      if (c.env.header.shadow === true) {
+        this.settle(id, { correlationId: id, status: "shadow" });
+        continue;
+      }
+      if (this.answered.has(id)) continue;
+      this.answered.add(id); // never twice, whatever happens next
+      this.dispatch(c.rec.key ?? "", c.command, c.env);
+    }
+  }
+
+  private dispatch(assetUuid: string, command: string, env: CommandEnvelope): void {
+    const id = env.header.correlation_id;
+    const asset = this.program.assets.find((a) => a.uuid === assetUuid);
+    const target = this.attached.find((a) => a.asset.uuid === assetUuid && a.commands.has(command));
+    const answer = (status: "completed" | "failed", reason?: string, result?: unknown): void => {
+      if (this.stopped) return;
+      if (status === "failed") this.stats.failed++;
+      const res: { correlation_id: string; status: "completed" | "failed"; reason?: string; result?: unknown } = { correlation_id: id, status };
+      if (reason !== undefined) res.reason = reason;
+      if (result !== undefined) res.result = result;
+      this.enqueue([this.result(assetUuid, command, res, this.now())]);
+    };
+    if (!asset || !target) {
+      answer("failed", "no device binding: the command is logged only");
+      return;
+    }
+    const model = this.program.models.find((m) => m.name === asset.model)!;
+    const params = model.commands.find((c) => c.name === command)?.params ?? [];
+    this.stats.dispatched++;
+    target.connector
+      .dispatch({ command, args: env.arguments ?? {}, params, correlationId: id, binding: target.commands.get(command)! })
+      .then(
+        (r) => answer(r.status, r.reason, r.result),
+        (e: Error) => answer("failed", e.message),
+      );
+  }
+
+  private result(key: string, command: string, result: { correlation_id: string; status: "completed" | "failed" | "rejected"; reason?: string; result?: unknown }, t: number): NewRecord {
+    return { topic: ASSETS_TOPIC, key, ts: t, value: resultValue(command, result, t) };
+  }
+
+  private settle(id: string, o: CommandOutcome): void {
+    this.outcomes.set(id, o);
+    if (this.outcomes.size > 10_000) this.outcomes.delete(this.outcomes.keys().next().value!);
+    const w = this.waiting.get(id);
+    if (w) {
+      this.waiting.delete(id);
+      w(o);
+    }
+  }
+
+  /** Resolves with a command's outcome: rejected at once, else the device's answer (or pending after timeoutMs). */
+  outcome(id: string, timeoutMs = 10_000): Promise<CommandOutcome> {
+    const known = this.outcomes.get(id);
+    if (known) return Promise.resolve(known);
+    return new Promise((done) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        done({ correlationId: id, status: "pending", reason: `no answer from the device within ${timeoutMs} ms` });
+      }, timeoutMs);
+      this.waiting.set(id, (o) => {
+        clearTimeout(timer);
+        done(o);
+      });
+    });
+  }
+
+  connectorStatus(): { asset: string; kind: string; connected: boolean; detail: string }[] {
+    return this.attached.map((a) => ({ asset: a.asset.name, kind: a.kind, ...a.connector.status() }));
+  }
+
+  /** Stops the connectors and the clock, ingests what is queued, and closes the log. */
+  async stop(): Promise<void> {
+    if (this.clock) clearInterval(this.clock);
+    await Promise.all(this.attached.map((a) => a.connector.stop().catch(() => {})));
+    this.flush();
+    this.stopped = true;
+    this.runtime.close();
+  }
+}
+
+/** A source or binding argument: literals as they are, `{ env }` from the environment. */
+export function resolveArg(v: unknown, env: NodeJS.ProcessEnv): string | number | boolean | null | undefined {
+  if (v !== null && typeof v === "object" && "env" in v) return env[(v as { env: string }).env];
+  if (v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean") return v;
+  return undefined;
+}
