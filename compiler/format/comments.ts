@@ -2,11 +2,17 @@
 // enclosing node and the nodes right before and after it (among the children `getVisitorKeys`
 // and `canAttachComment` allow); `attach` then decides, by one rule, where the comment goes:
 //
-//   a comment is glued to a neighbour it touches (only whitespace and other comments between):
-//   - a comment that ends its line prefers the node before it (`x > 5 // why`),
-//   - any other comment prefers the node after it (own-line notes above a member, `f(/*c*/ a)`);
-//   - a comment that touches neither (`stop( /*c*/ )`, `model M { // empty }`) is dangling on
-//     the enclosing node, whose printer prints it inside its braces or parentheses, or after it.
+//   - a comment that ends its line (`x > 5 // why`, `a, // first`, `model M { // note`) trails
+//     the node before it, printed as a line suffix, so it ends the line where that node ends;
+//   - any other comment is glued to a neighbour it touches (only whitespace and comments
+//     between), preferably the node after it (own-line notes above a member, `f(/*c*/ a)`),
+//     else the node before it (`a /*c*/ + b`);
+//   - a comment that touches neither (`stop( /*c*/ )`, `model M {\n // empty\n}`) is dangling
+//     on the enclosing node, whose printer prints it inside its braces or parentheses, or after it.
+//
+// Keywords are not nodes, so the clauses of rules, alarms and commands (`when C`, `then a()`,
+// `requires C`…) are given nodes of their own by the parser (`Clause`, parse.ts): a note above
+// `when` belongs to the `when` clause, not to the expression after the keyword.
 //
 // Leading and trailing comments are printed by prettier's core around the node's own doc
 // (trailing line comments as `lineSuffix`, so `// error` stays at the end of its line). Because a
@@ -47,9 +53,13 @@ const SKIP_KEYS = new Set([
 const OPAQUE = new Set(["UnitExpr", "Range"]);
 const COMMENT_KINDS = new Set(["line", "block", "doc"]);
 
+/** Keys a node with `clauses` (rule, alarm, command) reaches through its clauses instead. */
+const CLAUSE_KEYS = new Set(["when", "clearWhen", "requires", "actions", "cooldown", "repeatEvery"]);
+
 export function getVisitorKeys(node: Node): string[] {
   if (node.kind && OPAQUE.has(node.kind)) return [];
-  const keys = Object.keys(node).filter((k) => !SKIP_KEYS.has(k));
+  let keys = Object.keys(node).filter((k) => !SKIP_KEYS.has(k));
+  if ("clauses" in node) keys = keys.filter((k) => !CLAUSE_KEYS.has(k));
   return node.kind === "Quantity" ? keys.filter((k) => k !== "unit") : keys;
 }
 
@@ -123,6 +133,22 @@ export function isNextLineEmpty(file: PFile, end: number): boolean {
   return text[i] === "\n" || text[i] === "\r";
 }
 
+/** Whether text[from, to) holds a closing bracket outside comments. */
+export function closesBetween(file: PFile, from: number, to: number): boolean {
+  const cs = file.allComments;
+  let k = 0;
+  while (k < cs.length && cs[k]!.span.end <= from) k++;
+  for (let i = from; i < to; i++) {
+    if (k < cs.length && cs[k]!.span.start === i) {
+      i = cs[k++]!.span.end - 1;
+      continue;
+    }
+    const ch = file.text[i];
+    if (ch === ")" || ch === "]" || ch === "}") return true;
+  }
+  return false;
+}
+
 function add(node: Node, c: PComment, leading: boolean, trailing: boolean): true {
   c.leading = leading;
   c.trailing = trailing;
@@ -135,14 +161,19 @@ function attach(c: PComment, _text: string, _options: unknown, ast: PFile): true
   const p = c.precedingNode as Node | undefined;
   const f = c.followingNode as Node | undefined;
   const e = c.enclosingNode as Node | undefined;
-  const touchesP = !!p && onlyTrivia(ast, p.span!.end, c.span.start);
-  const touchesF = !!f && onlyTrivia(ast, c.span.end, f.span!.start);
   if (c.placement === "endOfLine") {
-    if (touchesP) return add(p!, c, false, true);
-    if (touchesF) return add(f!, c, true, false);
+    // printed as a line suffix: it goes back to the end of the line where `p` ends; but not into
+    // a bracketed list closed before the comment (`command go(a: int) // note`): breaking the
+    // list's group would move it, so it dangles on the enclosing node, printed after the list
+    if (p && closesBetween(ast, p.span!.end, c.span.start)) {
+      c.afterClose = true;
+      return add(e ?? (ast as unknown as Node), c, false, false);
+    }
+    if (p) return add(p, c, false, true);
+    if (f) return add(f, c, true, false);
   } else {
-    if (touchesF) return add(f!, c, true, false);
-    if (touchesP) return add(p!, c, false, true);
+    if (f && onlyTrivia(ast, c.span.end, f.span!.start)) return add(f, c, true, false);
+    if (p && onlyTrivia(ast, p.span!.end, c.span.start)) return add(p, c, false, true);
   }
   return add(e ?? (ast as unknown as Node), c, false, false);
 }

@@ -1,5 +1,5 @@
 // The prettier parser of the OFL plugin: compiler/syntax `parse`, refusing files with syntax errors.
-import type { Comment, SourceFile, Span } from "../ast/nodes.js";
+import type { CallExpr, Comment, Expr, SourceFile, Span } from "../ast/nodes.js";
 import { lex, parse } from "../syntax/index.js";
 
 /** A comment as prettier handles it: our `Comment` plus the fields prettier's comment machinery sets. */
@@ -10,9 +10,25 @@ export interface PComment extends Comment {
   trailing?: boolean;
   printed?: boolean;
   placement?: "ownLine" | "endOfLine" | "remaining";
+  /** an end-of-line comment after a closed bracket list: printed after the list (comments.ts) */
+  afterClose?: boolean;
   enclosingNode?: unknown;
   precedingNode?: unknown;
   followingNode?: unknown;
+}
+
+/**
+ * A clause of a rule, an alarm or a command, made a node of its own so that comments attach
+ * to it (the AST keeps the expression but not the keyword): `when C`, `clear when C`,
+ * `requires C`, `shadow`, `then a(), b()`, `cooldown D`, `repeat every D`.
+ * The span runs from the keyword to the end of the clause.
+ */
+export interface Clause {
+  kind: "Clause";
+  keyword: "when" | "clear when" | "requires" | "shadow" | "then" | "cooldown" | "repeat every";
+  expr?: Expr;
+  actions?: CallExpr[];
+  span: Span;
 }
 
 /** The root handed to prettier: the `SourceFile`, with every comment kept aside (prettier deletes `comments`). */
@@ -95,5 +111,59 @@ export function parseForPrettier(text: string, options?: { filepath?: string }):
   for (const c of comments) c.value = c.text;
   const root = file as PFile;
   root.allComments = comments.slice();
+  addClauses(root);
   return root;
+}
+
+/** Canonical order of a rule's clauses. */
+const RULE_ORDER: Clause["keyword"][] = ["shadow", "when", "then", "cooldown", "repeat every"];
+
+/** Gives rules, alarms and commands a `clauses` list (see `Clause`). */
+function addClauses(file: PFile): void {
+  const commentAt = new Map(file.allComments.map((c) => [c.span.end, c]));
+  /** Start of the keyword(s) written right before `pos` (words given last first). */
+  const keywordStart = (pos: number, words: string[]): number => {
+    for (const w of words) {
+      for (;;) {
+        if (pos > 0 && /\s/.test(file.text[pos - 1]!)) pos--;
+        else if (commentAt.has(pos)) pos = commentAt.get(pos)!.span.start;
+        else break;
+      }
+      if (file.text.slice(pos - w.length, pos) !== w) throw new Error(`ofl format: expected \`${w}\` before offset ${pos}`);
+      pos -= w.length;
+    }
+    return pos;
+  };
+  const clause = (keyword: Clause["keyword"], expr: Expr): Clause => ({
+    kind: "Clause",
+    keyword,
+    expr,
+    span: { start: keywordStart(expr.span.start, keyword.split(" ").reverse()), end: expr.span.end },
+  });
+  for (const d of file.decls) {
+    if (d.kind === "Model") {
+      for (const m of d.members) {
+        if (m.kind === "Alarm") {
+          const cs = [clause("when", m.when)];
+          if (m.clearWhen) cs.push(clause("clear when", m.clearWhen));
+          (m as { clauses?: Clause[] }).clauses = cs;
+        } else if (m.kind === "Command") {
+          (m as { clauses?: Clause[] }).clauses = m.requires ? [clause("requires", m.requires)] : [];
+        }
+      }
+    } else if (d.kind === "Rule") {
+      const cs: Clause[] = [];
+      if (d.shadow) cs.push({ kind: "Clause", keyword: "shadow", span: { ...d.shadow } });
+      if (d.when) cs.push(clause("when", d.when));
+      if (d.actions.length > 0) {
+        const first = d.actions[0]!;
+        const last = d.actions[d.actions.length - 1]!;
+        cs.push({ kind: "Clause", keyword: "then", actions: d.actions, span: { start: keywordStart(first.span.start, ["then"]), end: last.span.end } });
+      }
+      if (d.cooldown) cs.push(clause("cooldown", d.cooldown));
+      if (d.repeatEvery) cs.push(clause("repeat every", d.repeatEvery));
+      cs.sort((a, b) => RULE_ORDER.indexOf(a.keyword) - RULE_ORDER.indexOf(b.keyword));
+      (d as { clauses?: Clause[] }).clauses = cs;
+    }
+  }
 }

@@ -2,8 +2,8 @@
 import type { AstPath, Doc, ParserOptions } from "prettier";
 import { builders } from "prettier/doc";
 import type * as A from "../ast/nodes.js";
-import { commentDoc, isNextLineEmpty } from "./comments.js";
-import type { PComment, PFile } from "./parse.js";
+import { closesBetween, commentDoc, isNextLineEmpty } from "./comments.js";
+import type { Clause, PComment, PFile } from "./parse.js";
 
 const { group, indent, align, line, softline, hardline, join, ifBreak, lineSuffix, breakParent } = builders;
 
@@ -91,8 +91,8 @@ function printDanglingLines(path: Path, options: Options): Doc {
 }
 
 /** Dangling comments of a node without a body: after it, on the same line. */
-function printDanglingAfter(path: Path): Doc {
-  return danglingComments(path).map((c) => {
+function printDanglingAfter(path: Path, onlyAfterClose = false): Doc {
+  return danglingComments(path).filter((c) => !onlyAfterClose || c.afterClose).map((c) => {
     c.printed = true;
     return c.kind === "block" ? [" ", commentDoc(c)] : [lineSuffix([" ", commentDoc(c)]), breakParent];
   });
@@ -119,7 +119,13 @@ function printBlock(path: Path, options: Options, print: Print, key: string, pri
 /** `(a, name: b)`: on one line, or one argument per line. */
 function printArgs(path: Path, print: Print, key = "args"): Doc {
   const args = (path.node as Record<string, A.Arg[]>)[key] ?? [];
-  if (args.length === 0) return ["(", printDanglingAfterInside(path), ")"];
+  if (args.length === 0) {
+    // the comments inside `()`: for a source, those before its `)` (the others are in its `{}`)
+    const node = path.node as { kind?: string; sourceKind?: A.Ident };
+    const file = root(path);
+    const inside = node.kind === "Source" ? (c: PComment) => !closesBetween(file, node.sourceKind!.span.end, c.span.start) : () => true;
+    return ["(", printDanglingAfterInside(path, inside), ")"];
+  }
   const printed = path.map((ap: Path) => {
     const a = ap.node as A.Arg;
     return a.name ? [ap.call(print, "name"), ": ", ap.call(print, "value")] : ap.call(print, "value");
@@ -128,8 +134,8 @@ function printArgs(path: Path, print: Print, key = "args"): Doc {
 }
 
 /** Dangling comments inside empty parentheses: `stop(/* none *\/)`. */
-function printDanglingAfterInside(path: Path): Doc {
-  const cs = danglingComments(path);
+function printDanglingAfterInside(path: Path, inside: (c: PComment) => boolean = () => true): Doc {
+  const cs = danglingComments(path).filter((c) => !c.afterClose && inside(c));
   return cs.map((c, i) => {
     c.printed = true;
     const sep = i > 0 ? " " : "";
@@ -219,20 +225,20 @@ function printNode(path: Path, options: Options, print: Print): Doc {
       return group(["view ", print("name"), " = ", print("aggregate"), "(", v.arg ? print("arg") : "", ")", indent(clauses)]);
     }
     case "Rule": {
-      const r = node as A.RuleDecl;
-      const clauses: Doc[] = [];
-      if (r.shadow) clauses.push("shadow");
-      if (r.when) clauses.push(["when ", print("when")]);
-      if (r.actions.length > 0) clauses.push(group(["then ", align(5, join([",", line], path.map(print, "actions")))]));
-      if (r.cooldown) clauses.push(["cooldown ", print("cooldown")]);
-      if (r.repeatEvery) clauses.push(["repeat every ", print("repeatEvery")]);
+      const r = node as A.RuleDecl & { clauses: Clause[] };
       const dangling = printDanglingLines(path, options);
       const head: Doc = ["rule ", print("name"), r.on ? [" on ", print("on")] : "", " "];
-      if (clauses.length === 0 && (dangling as Doc[]).length === 0) return [head, "{}"];
+      if (r.clauses.length === 0 && (dangling as Doc[]).length === 0) return [head, "{}"];
       const body: Doc[] = [];
-      if (clauses.length) body.push(hardline, join(hardline, clauses));
+      if (r.clauses.length) body.push(hardline, join(hardline, path.map(print, "clauses")));
       if ((dangling as Doc[]).length) body.push(hardline, dangling);
       return [head, "{", indent(body), hardline, "}"];
+    }
+    case "Clause": {
+      const c = node as Clause;
+      if (c.keyword === "shadow") return "shadow";
+      if (c.keyword === "then") return group(["then ", align(5, join([",", line], path.map(print, "actions")))]);
+      return [c.keyword, " ", print("expr")];
     }
     case "Test":
       return ["test ", print("name"), " ", printBlock(path, options, print, "items")];
@@ -257,8 +263,7 @@ function printNode(path: Path, options: Options, print: Print): Doc {
         print("name"),
         " severity ",
         print("severity"),
-        indent([hardline, "when ", print("when")]),
-        a.clearWhen ? indent([hardline, "clear when ", print("clearWhen")]) : "",
+        indent(path.map((cp: Path) => [hardline, print(cp)], "clauses")),
       ];
     }
     case "Command": {
@@ -281,7 +286,7 @@ function printNode(path: Path, options: Options, print: Print): Doc {
               softline,
               ")",
             ]);
-      return ["command ", print("name"), params, c.requires ? indent([hardline, "requires ", print("requires")]) : ""];
+      return ["command ", print("name"), params, printDanglingAfter(path, true), indent(path.map((cp: Path) => [hardline, print(cp)], "clauses"))];
     }
     case "PrimitiveType": {
       const t = node as A.PrimitiveType;
@@ -296,7 +301,7 @@ function printNode(path: Path, options: Options, print: Print): Doc {
     case "AttributeAssign":
       return [print("name"), " = ", print("value")];
     case "Source":
-      return ["source ", print("sourceKind"), printArgs(path, print), " ", printBlock(path, options, print, "bindings")];
+      return ["source ", print("sourceKind"), printArgs(path, print), printDanglingAfter(path, true), " ", printBlock(path, options, print, "bindings")];
     case "Binding": {
       const b = node as A.Binding;
       const siblings = ((path.parent as A.SourceBlock | undefined)?.bindings ?? [b]) as A.Binding[];
