@@ -136,6 +136,8 @@ export class Checker {
     this.collectUnits(ordered);
     this.collectGlobals(ordered);
     for (const m of this.p.models) this.resolveModel(m, []);
+    // assets' models first: model states may read other assets (`mill2.temperature`)
+    for (const a of this.p.assets) a.model = this.lookupModel(a.decl.model, a.file);
     for (const m of this.p.models) this.checkModel(m);
     for (const a of this.p.assets) this.checkAsset(a);
     for (const v of this.p.views) this.checkView(v);
@@ -507,7 +509,6 @@ export class Checker {
 
   private checkAsset(a: AssetInfo): void {
     const d = a.decl;
-    a.model = this.lookupModel(d.model, a.file);
     const uuidItems = d.items.filter((i): i is A.UuidItem => i.kind === "Uuid");
     for (const extra of uuidItems.slice(1)) this.report("OFL2021", a.file, extra.span, { detail: `asset \`${a.name}\` sets its uuid more than once` });
     const other = this.p.assets.find((b) => b !== a && b.uuid === a.uuid && this.p.assets.indexOf(b) < this.p.assets.indexOf(a));
