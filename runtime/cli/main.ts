@@ -6,13 +6,14 @@ import { stateCommand } from "./state.js";
 import { recordCommand } from "./record.js";
 import { runCommand } from "./run.js";
 import { sendCommand } from "./send.js";
+import { initCommand } from "./init.js";
 import { UsageError, type Command, type Io } from "./common.js";
 import { ProgramError } from "../project/load.js";
 import { SessionError } from "../replay/session.js";
 
 const VERSION = "0.1.0";
 
-const COMMANDS: Command[] = [runCommand, checkCommand, testCommand, stateCommand, recordCommand, sendCommand];
+const COMMANDS: Command[] = [initCommand, runCommand, checkCommand, testCommand, stateCommand, recordCommand, sendCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

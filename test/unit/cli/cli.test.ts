@@ -31,7 +31,7 @@ describe("ofl --help and usage", () => {
     expect((await ofl([])).code).toBe(2);
   });
   test("each command has --help", async () => {
-    for (const c of ["check", "test"]) {
+    for (const c of ["init", "run", "check", "test", "state", "record", "send"]) {
       const r = await ofl([c, "--help"]);
       expect(r.code).toBe(0);
       expect(r.out).toMatch(new RegExp(`Usage: ofl ${c}`));
@@ -215,5 +215,24 @@ describe("ofl test", () => {
     const r = await ofl(["test", "test/conformance/errors/01_names_and_types.ofl"]);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/no test was run/);
+  });
+});
+
+describe("ofl init", () => {
+  test("creates a project whose tests pass at once; refuses an existing project", async () => {
+    const d = join(tmp(), "my plant");
+    const r = await ofl(["init", d]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/created my-plant/);
+    for (const f of ["ofl.json", "plant.ofl", "plant.test.ofl", "sessions/first-shift.jsonl", "README.md"]) expect(readFileSync(join(d, f), "utf8").length).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(join(d, "ofl.json"), "utf8"))).toEqual({ name: "my-plant" });
+    const check = await ofl(["check"], d);
+    expect(check.out).toMatch(/✓ my-plant: 2 files checked, 0 errors, 0 warnings/);
+    const test = await ofl(["test"], d);
+    expect(test.code).toBe(0);
+    expect(test.out.trim().split("\n").at(-1)).toBe("2 passed, 0 failed");
+    const again = await ofl(["init", d]);
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/already holds a project/);
   });
 });
