@@ -51,6 +51,8 @@ export const SOURCE_KINDS: Record<IrSource["kind"], SourceSpec> = {
       random_walk: { args: [req("start", "value"), req("step", "value"), req("min", "value"), req("max", "value"), req("every", "duration")] },
       sine: { args: [req("mean", "value"), req("amplitude", "value"), req("period", "duration"), req("every", "duration")] },
       sequence: { args: [], memberArgs: true },
+      /** an OFL extension: a cumulative counter (parts made), `start + step` every `every` */
+      counter: { args: [req("start", "value"), req("step", "value"), req("every", "duration")] },
     },
     command: { set: { args: [req("telemetry", "telemetry"), req("value", "commandValue")] } },
   },

@@ -1,5 +1,5 @@
 // The simulator source (language spec §4.2): `simulate(seed?)` with the generators
-// constant, random_walk, sine and sequence, and `set(telemetry, value)` commands that the
+// constant, random_walk, sine and sequence (and `counter`, an OFL extension), and `set(telemetry, value)` commands that the
 // simulated device obeys.
 //
 // Deterministic for a seed: the series of values depends only on the seed, the asset and the
@@ -53,6 +53,18 @@ export function makeGenerator(b: IrBinding, seed: number, assetUuid: string): Ge
     case "constant": {
       let value = b.named["value"] as Sample;
       return { everyMs: n("every", 1000), next: () => value, set: (v) => void (value = v) };
+    }
+    case "counter": {
+      let value = n("start");
+      const step = n("step", 1);
+      return {
+        everyMs: n("every", 1000),
+        next: (k) => {
+          if (k > 0) value += step;
+          return round(value);
+        },
+        set: (v) => void (typeof v === "number" ? (value = v) : undefined),
+      };
     }
     case "random_walk": {
       const step = n("step");
