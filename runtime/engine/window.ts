@@ -160,28 +160,27 @@ export class WindowSet {
     const sMax = Math.floor(t / hop) * hop;
     let s = sMax;
     while (s - hop > t - size && s - hop >= 0) s -= hop;
+    // skip the windows that would be closed already: acceptance needs stream < end + grace
+    while (s <= sMax && !(stream < s + size + grace)) s += hop;
+    if (s > sMax) return false;
+    const ws = this.wins;
+    // one forward walk over the open windows (sorted by start), from the first start >= s
+    let j = ws.length;
+    while (j > 0 && ws[j - 1]!.start >= s) j--;
     for (; s <= sMax; s += hop) {
-      const end = s + size;
-      if (!(stream < end + grace)) continue; // closed (or would be)
-      const win = this.find(s, end, end + grace);
+      while (j < ws.length && ws[j]!.start < s) j++;
+      let win = j < ws.length ? ws[j]! : undefined;
+      if (win === undefined || win.start !== s) {
+        win = new Win(s, s + size, s + size + grace);
+        ws.splice(j, 0, win);
+        this.arm(win);
+      }
+      j++;
       win.acc.add(v, seq);
       if (earliest === null) earliest = win;
     }
-    if (earliest === null) return false;
-    this.shown = accValue(this.fn, earliest.acc, this.countEvents);
+    this.shown = accValue(this.fn, earliest!.acc, this.countEvents);
     return true;
-  }
-
-  private find(start: number, end: number, closeAt: number): Win {
-    const ws = this.wins;
-    let i = ws.length;
-    // windows are mostly appended at the end: search backwards
-    while (i > 0 && ws[i - 1]!.start > start) i--;
-    if (i > 0 && ws[i - 1]!.start === start) return ws[i - 1]!;
-    const w = new Win(start, end, closeAt);
-    ws.splice(i, 0, w);
-    this.arm(w);
-    return w;
   }
 
   private addSession(t: number, v: Value, stream: number, seq: number): boolean {

@@ -176,6 +176,17 @@ describe("grace and late events", () => {
     ]);
   });
 
+  it("hopping with grace: a late event shows the earliest window that accepted it", () => {
+    const sim = new Sim(prog([["n", agg("count", sig("x"), hopping(30000, 10000, 5000))]]));
+    sim.tel("A", "x", 1, 1000).tel("A", "x", 1, 36000);
+    expect(sim.eval(st("n", "a"))).toBe(1); // [10,40) holds 36 s only
+    sim.tel("A", "x", 1, 25000); // [0,30) closed at 35 s; [10,40) and [20,50) accept it
+    expect(sim.eval(st("n", "a"))).toBe(2);
+    sim.tel("A", "x", 1, 4000); // only [0,30) could hold it: late
+    expect(sim.engine.lateCounts()["a.n"]).toBe(1);
+    expect(sim.eval(st("n", "a"))).toBe(2);
+  });
+
   it("windows never start before the epoch", () => {
     const sim = new Sim(prog([["n", agg("count", sig("x"), hopping(30000, 10000))]]));
     sim.tel("A", "x", 1, 0);
