@@ -482,8 +482,10 @@ export function startServer(opts: ServerOptions = {}): Connection {
       if (params.command === REPLAY_SESSION) {
         let session = arg;
         if (!session) {
-          const base = prog.root ?? dirname(doc.path);
-          const candidates = listFiles(base, ".jsonl").slice(0, 20);
+          let base = prog.root ?? dirname(doc.path);
+          let candidates = listFiles(base, ".jsonl");
+          if (candidates.length === 0 && !prog.root) candidates = listFiles((base = dirname(base)), ".jsonl");
+          candidates = candidates.slice(0, 20);
           if (candidates.length === 0) throw new TestRunError(`no session files (*.jsonl) under ${base}`);
           const pick = await connection.window.showInformationMessage("Replay which session?", ...candidates.map((c) => ({ title: relative(base, c) })));
           if (!pick) return null;
