@@ -147,7 +147,10 @@ function resolveCell(ref: IrRef, scope: Scope, r: Resolver): Cell | null {
 }
 
 function lit(v: Value): string {
-  if (typeof v === "number" && !Number.isFinite(v)) return "null";
+  if (typeof v === "number") {
+    if (!Number.isFinite(v)) return "null";
+    if (Object.is(v, -0)) return "-0";
+  }
   return JSON.stringify(v);
 }
 

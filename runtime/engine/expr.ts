@@ -382,18 +382,18 @@ function compileCall(fn: string, args: Fn[]): Fn {
       if (!a || !b) return NULL_FN;
       return () => {
         const x = a();
-        if (x === null) return null;
         const y = b();
-        return y === null ? null : fin(Math.pow(x as number, y as number));
+        return x === null || y === null ? null : fin(Math.pow(x as number, y as number));
       };
     case "min":
     case "max": {
       if (args.length === 0) return NULL_FN;
       const isMin = fn === "min";
       return () => {
+        // every argument is evaluated (age flips in any of them are registered)
+        const xs = args.map((f) => f());
         let best: Value = null;
-        for (let i = 0; i < args.length; i++) {
-          const x = args[i]!();
+        for (const x of xs) {
           if (x === null) return null;
           if (best === null || (isMin ? x < best : x > best)) best = x;
         }
@@ -404,11 +404,9 @@ function compileCall(fn: string, args: Fn[]): Fn {
       if (!a || !b || !c) return NULL_FN;
       return () => {
         const x = a();
-        if (x === null) return null;
         const lo = b();
-        if (lo === null) return null;
         const hi = c();
-        if (hi === null) return null;
+        if (x === null || lo === null || hi === null) return null;
         return x < lo ? lo : x > hi ? hi : x;
       };
   }

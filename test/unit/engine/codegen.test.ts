@@ -107,7 +107,7 @@ describe("codegen", () => {
           expect(rt2.nextFlip).toBe(rt1.nextFlip);
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: 3000 },
     );
   });
 
