@@ -542,3 +542,46 @@ describe("snapshot", () => {
     });
   });
 });
+
+describe("rule locals and cross-asset references", () => {
+  it("a rule's hidden locals (hoisted `for` and windows) are per rule instance", () => {
+    const p = program("p", {
+      models: [model("M", { telemetry: { x: F }, commands: [command("go", [{ name: "n", type: I }])] })],
+      assets: [asset("a", "M", "A"), asset("b", "M", "B")],
+      rules: [
+        rule("r", {
+          on: "M",
+          locals: [
+            state("$r$for0", forDef(gt(sig("x"), 0), 1000), B, true),
+            state("$r$win0", { k: "window", agg: { fn: "count", window: { kind: "tumbling", sizeMs: 10000, graceMs: 0 }, final: false, triggers: ["x"], arg: sig("x") } }, I, true),
+          ],
+          when: st("$r$for0"),
+          actions: [act("go", { n: st("$r$win0") })],
+        }),
+      ],
+    });
+    const sim = new Sim(p);
+    sim.tel("A", "x", 1, 0).tel("A", "x", 2, 500).tel("B", "x", 1, 600).clock(5000);
+    expect(sim.cmdList()).toEqual(["A.go@1000", "B.go@1600"]);
+    expect(sim.commands.map((k) => k.envelope.arguments)).toEqual([{ n: "2" }, { n: "1" }]);
+    expect(sim.records("Derived")).toEqual([]);
+    expect(sim.engine.lateCounts()).toEqual({ "a.$r$win0": 0, "b.$r$win0": 0 });
+  });
+
+  it("a state may read another asset; it follows that asset's changes", () => {
+    const p = program("p", {
+      models: [model("M", { telemetry: { x: F }, states: [state("sum", add(sig("x"), sig("x", "a")))] })],
+      assets: [asset("a", "M", "A"), asset("b", "M", "B")],
+    });
+    const sim = new Sim(p);
+    sim.tel("B", "x", 1, 0);
+    expect(sim.eval(st("sum", "b"))).toBe(null);
+    sim.tel("A", "x", 10, 1);
+    expect(sim.eval(st("sum", "b"))).toBe(11);
+    expect(sim.eval(st("sum", "a"))).toBe(20);
+    expect(sim.records("Derived")).toEqual([
+      ["A", "sum", "20", 1],
+      ["B", "sum", "11", 1],
+    ]);
+  });
+});
