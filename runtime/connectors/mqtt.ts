@@ -321,7 +321,7 @@ class MqttConnector implements Connector {
     this.attempts = 0;
     this.lastError = "";
     this.subscribed = 0;
-    this.ctx.log("info", `${this.ctx.asset.name}: connected to ${this.display}`);
+    this.log("info", `${this.ctx.asset.name}: connected to ${this.display}`);
     this.setAvailable(true);
     const client = this.client!;
     if (this.filters.length > 0) {
@@ -329,12 +329,12 @@ class MqttConnector implements Connector {
       for (const f of this.filters) subs[f] = { qos: this.qos };
       client.subscribe(subs, (err, granted) => {
         if (err) {
-          if (client.connected) this.ctx.log("error", `${this.ctx.asset.name}: subscribing on ${this.display} failed: ${this.scrub(err.message)}`);
+          if (client.connected) this.log("error", `${this.ctx.asset.name}: subscribing on ${this.display} failed: ${this.scrub(err.message)}`);
           return;
         }
         let ok = 0;
         for (const g of granted ?? []) {
-          if (g.qos === 128) this.ctx.log("error", `${this.ctx.asset.name}: ${this.display} refused the subscription to ${JSON.stringify(g.topic)}`);
+          if (g.qos === 128) this.log("error", `${this.ctx.asset.name}: ${this.display} refused the subscription to ${JSON.stringify(g.topic)}`);
           else ok++;
         }
         this.subscribed = ok;
@@ -348,7 +348,7 @@ class MqttConnector implements Connector {
     this.subscribed = 0;
     this.failPending("the connection to the broker was lost before it acknowledged the command (it may or may not have reached the broker)");
     if (this.stopped) return;
-    if (wasConnected) this.ctx.log("warn", `${this.ctx.asset.name}: connection to ${this.display} lost; reconnecting`);
+    if (wasConnected) this.log("warn", `${this.ctx.asset.name}: connection to ${this.display} lost; reconnecting`);
     if (this.available !== false) this.setAvailable(false);
     this.scheduleReconnect();
   }
@@ -358,7 +358,7 @@ class MqttConnector implements Connector {
     const msg = this.scrub(err.message || String(err));
     if (msg === this.lastError) return; // one line per distinct problem while it lasts
     this.lastError = msg;
-    this.ctx.log("warn", `${this.ctx.asset.name}: ${this.display}: ${msg}`);
+    this.log("warn", `${this.ctx.asset.name}: ${this.display}: ${msg}`);
   }
 
   private scheduleReconnect(): void {
@@ -399,8 +399,13 @@ class MqttConnector implements Connector {
     try {
       this.ctx.emit(batch);
     } catch (e) {
-      this.ctx.log("error", `${this.ctx.asset.name}: the runtime did not take ${batch.length} record(s): ${this.scrub((e as Error).message)}`);
+      this.log("error", `${this.ctx.asset.name}: the runtime did not take ${batch.length} record(s): ${this.scrub((e as Error).message)}`);
     }
+  }
+
+  /** Every log line goes through here: scrubbed of secrets. */
+  private log(level: "info" | "warn" | "error", message: string): void {
+    this.ctx.log(level, this.scrub(message));
   }
 
   private warn(key: string, message: string): void {
@@ -408,9 +413,9 @@ class MqttConnector implements Connector {
     const w = this.warned.get(key);
     if (w === undefined) {
       this.warned.set(key, { last: now, suppressed: 0 });
-      this.ctx.log("warn", message);
+      this.log("warn", message);
     } else if (now - w.last >= this.opt.warnIntervalMs) {
-      this.ctx.log("warn", w.suppressed > 0 ? `${message} (and ${w.suppressed} more like it since the last report)` : message);
+      this.log("warn", w.suppressed > 0 ? `${message} (and ${w.suppressed} more like it since the last report)` : message);
       w.last = now;
       w.suppressed = 0;
     } else w.suppressed++;
@@ -463,7 +468,7 @@ class MqttConnector implements Connector {
         }
         const v: AssetValue = { ID: b.target, VALUE: value, TAG: b.tag, TYPE: b.type, attributes: { timestamp } };
         if (error !== undefined) {
-          v.attributes.error = error;
+          v.attributes.error = this.scrub(error);
           v.attributes.topic = topic;
           this.warn(`${b.target}/json`, `${this.ctx.asset.name}.${b.target}: message on ${topic}: ${error}; its raw text is written as the value (dead-lettered unless it parses as the declared type)`);
         }
@@ -471,7 +476,7 @@ class MqttConnector implements Connector {
       }
     } catch (e) {
       // never let a bad message take the connector down
-      this.ctx.log("error", `${this.ctx.asset.name}: a message on ${topic} could not be handled: ${this.scrub((e as Error).message)}`);
+      this.log("error", `${this.ctx.asset.name}: a message on ${topic} could not be handled: ${this.scrub((e as Error).message)}`);
     }
   }
 
