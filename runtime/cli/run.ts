@@ -70,7 +70,7 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
     writeFileSync(runFile, JSON.stringify({ pid: process.pid, url: api.url, token, program: ir.program }) + "\n", { mode: 0o600 });
     await plant.start();
     for (const c of plant.connectorStatus()) io.out(`  ${c.asset} (${c.kind}): ${c.detail}\n`);
-    io.out(`api: ${api.url}/api/state${isLoopback(host) ? "" : `  (token: ${token})`}\n`);
+    io.out(`dashboard: ${api.url}/${isLoopback(host) ? "" : `?token=${token}`}  api: ${api.url}/api/state${isLoopback(host) ? "" : `  (token: ${token})`}\n`);
     io.out(`stop with Ctrl-C\n`);
 
     const status = setInterval(() => io.out(statusLine(plant) + "\n"), 5000);
