@@ -26,7 +26,8 @@ await build({
   format: "esm",
   target: "node20",
   sourcemap: "linked",
-  external: ["better-sqlite3"],
+  // native modules and large libraries load from node_modules, and only when used
+  external: ["better-sqlite3", "mqtt", "node-opcua-client", "node-opcua-server", "prettier", "prettier/*"],
   banner: { js: "import { createRequire as __oflCreateRequire } from 'node:module'; const require = __oflCreateRequire(import.meta.url);" },
   logLevel: "warning",
   plugins: [rawText],

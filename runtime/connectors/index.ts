@@ -9,8 +9,9 @@ export async function connectorFor(kind: IrSource["kind"]): Promise<ConnectorFac
     case "simulate":
       return simulateConnector;
     case "opcua":
-    case "mqtt":
       throw new Error(`the ${kind} connector is not available in this build`);
+    case "mqtt":
+      return (await import("./mqtt.js")).mqttConnector;
     case "openfactory":
       // an OpenFactory connector writes these records to the log itself: nothing to start
       return undefined;
