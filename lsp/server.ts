@@ -17,6 +17,7 @@ import {
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { findProjectRoot, listOflFiles } from "../runtime/project/load.js";
 import { checkParsed, parseText } from "./compiler.js";
+import { IncrementalParser } from "./incremental.js";
 import { makeAnalysis, makeDoc, isFresh, type Analysis, type Doc } from "./features/analysis.js";
 import { diagnosticsByFile } from "./features/diagnostics.js";
 import { complete } from "./features/completion.js";
@@ -76,6 +77,8 @@ export function startServer(opts: ServerOptions = {}): Connection {
   /** path → URI of open documents (the client's spelling of the URI wins) */
   const openUris = new Map<string, string>();
   const parseCache = new Map<string, Doc>();
+  /** per open document: its chunks, reused across versions */
+  const parsers = new Map<string, IncrementalParser>();
   const diskCache = new Map<string, { mtime: number; size: number; doc: Doc }>();
   let debounceMs = 15;
 
@@ -113,7 +116,9 @@ export function startServer(opts: ServerOptions = {}): Connection {
     if (cached && cached.version === td.version) return cached;
     const path = uriToPath(uri);
     const text = td.getText();
-    const doc = makeDoc(path, uri, td.version, text, parseText(text, path));
+    let parser = parsers.get(uri);
+    if (!parser) parsers.set(uri, (parser = new IncrementalParser()));
+    const doc = makeDoc(path, uri, td.version, text, parser.parse(text, path));
     parseCache.set(uri, doc);
     return doc;
   }
@@ -309,6 +314,7 @@ export function startServer(opts: ServerOptions = {}): Connection {
   documents.onDidClose((e) => {
     const uri = e.document.uri;
     parseCache.delete(uri);
+    parsers.delete(uri);
     const prog = programFor(uri);
     programOfUri.delete(uri);
     openUris.delete(uriToPath(uri));
