@@ -468,6 +468,7 @@ function renderVisible(force = false): void {
     requestAnimationFrame(() => {
       for (const c of fresh) c.drawChart();
       if (past) void loadPastCharts(fresh);
+      else void seedCharts(fresh);
     });
   }
 }
@@ -905,6 +906,34 @@ async function loadPastCharts(cards: Card[]): Promise<void> {
         c.drawChart();
       } catch {
         /* the chart stays empty */
+      }
+    }),
+  );
+}
+
+/** Live charts of a card seen for the first time start with the last minutes of the log (small plants). */
+const seeded = new Set<string>();
+async function seedCharts(cards: Card[]): Promise<void> {
+  if ((program?.assets.length ?? 0) > 200) return; // large plants: the charts fill from the feed
+  await Promise.all(
+    cards.map(async (c) => {
+      if (c.signal === "" || seeded.has(c.asset.name)) return;
+      seeded.add(c.asset.name);
+      try {
+        const h = await getJSON<HistoryInfo>(`/api/history?asset=${encodeURIComponent(c.asset.name)}&minutes=5`);
+        for (const [name, [ts, vs]] of Object.entries(h.series)) {
+          const r = ring(c.asset.name, name);
+          const first = r.n > 0 ? r.t[(r.head - r.n + r.cap) % r.cap]! : Infinity;
+          const old = new Ring(RING);
+          for (let i = 0; i < ts.length; i++) if (ts[i]! < first) old.push(ts[i]!, vs[i]!);
+          const [xs, ys] = r.arrays();
+          for (let i = 0; i < xs.length; i++) old.push(xs[i]! * 1000, ys[i]!);
+          rings.get(c.asset.name)!.set(name, old);
+        }
+        c.chartDirty = true;
+        if (!past) c.drawChart();
+      } catch {
+        seeded.delete(c.asset.name);
       }
     }),
   );
