@@ -435,6 +435,21 @@ describe("code lenses", () => {
   });
 });
 
+// ---------------------------------------------------------------- formatting
+
+describe("formatting", () => {
+  it("formats through compiler/format when it is there, and is off otherwise", async () => {
+    const uri = "untitled:fmt-1";
+    await c.open(uri, "model   M {telemetry t: float\n}\n");
+    const r = await c.request<{ range: Range; newText: string }[] | null>("textDocument/formatting", { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } });
+    if (initResult.capabilities["documentFormattingProvider"]) {
+      expect(r).not.toBeNull();
+      expect(r![0]!.newText).toMatch(/^model M \{\n\s+telemetry t: float\n\}\n$/);
+    } else expect(r).toBeNull();
+    await c.close(uri);
+  });
+});
+
 // ---------------------------------------------------------------- robustness
 
 describe("robustness", () => {
