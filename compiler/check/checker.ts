@@ -1307,6 +1307,12 @@ export class Checker {
         this.report("OFL5013", ctx.file, e.span, { detail: `a windowed aggregate keeps history and cannot be used in ${ctx.place}; declare a state and read it` });
         return ERROR;
       }
+      if (!ctx.self) {
+        this.report("OFL5013", ctx.file, e.span, {
+          detail: "a windowed aggregate takes the events of one asset: use it in a model's state or in a rule `on MODEL`, or aggregate across assets with a `view … over`",
+        });
+        return ERROR;
+      }
       if (e.args.length > 1 || e.args.some((a) => a.name)) {
         this.report("OFL3016", ctx.file, e.span, { fn: `\`${fn}\``, detail: "takes one positional argument" });
         return ERROR;
