@@ -1,22 +1,26 @@
 // Comment attachment for the OFL prettier plugin. prettier finds, for each comment, the
 // enclosing node and the nodes right before and after it (among the children `getVisitorKeys`
-// and `canAttachComment` allow); `attach` then decides, by one rule, where the comment goes:
+// and `canAttachComment` allow); `attach` decides where it goes, by position only:
 //
-//   - a comment that ends its line (`x > 5 // why`, `a, // first`, `model M { // note`) trails
-//     the node before it, printed as a line suffix, so it ends the line where that node ends;
+//   - a comment that ends its line trails the node before it when only whitespace and "glue"
+//     tokens lie between (`x > 5 // why`, `a, // first`, `a and // c`, `model M { // note`):
+//     the printer allows a line break right after each glue token, and prints the comment as a
+//     line suffix, so it stays at the end of that line;
 //   - any other comment is glued to a neighbour it touches (only whitespace and comments
 //     between), preferably the node after it (own-line notes above a member, `f(/*c*/ a)`),
-//     else the node before it (`a /*c*/ + b`);
+//     else the node before it (`a /*c*/ + b`, a note after the last member of a block);
 //   - a comment that touches neither (`stop( /*c*/ )`, `model M {\n // empty\n}`) is dangling
 //     on the enclosing node, whose printer prints it inside its braces or parentheses, or after it.
+//
+// The printer prints comments itself (`willPrintOwnComments`, print.ts `printOfl`), each behind a
+// `lineSuffixBoundary` so a pending `// …` is flushed first and comments never change order.
+// A printed comment sits next to the same tokens as in the input, so a second pass attaches it
+// the same way: the output is a fixed point (test/unit/format/property.test.ts inserts comments
+// between random tokens to check it).
 //
 // Keywords are not nodes, so the clauses of rules, alarms and commands (`when C`, `then a()`,
 // `requires C`…) are given nodes of their own by the parser (`Clause`, parse.ts): a note above
 // `when` belongs to the `when` clause, not to the expression after the keyword.
-//
-// Leading and trailing comments are printed by prettier's core around the node's own doc
-// (trailing line comments as `lineSuffix`, so `// error` stays at the end of its line). Because a
-// comment always stays next to the same token, a second pass attaches it the same way: stable.
 import type { Doc } from "prettier";
 import { builders } from "prettier/doc";
 import type { PComment, PFile } from "./parse.js";
@@ -157,23 +161,67 @@ function add(node: Node, c: PComment, leading: boolean, trailing: boolean): true
   return true;
 }
 
+/**
+ * Tokens an end-of-line comment may follow and still trail the node before them: the printer
+ * always allows a line break right after each (`a, // c`, `a and // c`, `f( // c`, `M { // c`).
+ */
+const GLUE = new Set([",", "(", "[", "{", "and", "or", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%"]);
+
+/** Whether text[from, to) holds only whitespace, comments and `GLUE` tokens: "none" (not even
+ *  whitespace-only… that is: a non-glue token), "trivia" (nothing but whitespace and comments)
+ *  or "glue" (at least one glue token). */
+function gap(file: PFile, from: number, to: number): "none" | "trivia" | "glue" {
+  let rest = "";
+  let i = from;
+  for (const c of file.allComments) {
+    if (c.span.end <= from || c.span.start >= to) continue;
+    rest += " " + file.text.slice(i, c.span.start);
+    i = c.span.end;
+  }
+  rest += " " + file.text.slice(i, to);
+  // split glued punctuation: `),` `({`
+  const words = rest.replace(/([,()[\]{}])/g, " $1 ").split(/\s+/).filter((w) => w !== "");
+  if (words.length === 0) return "trivia";
+  return words.every((w) => GLUE.has(w)) ? "glue" : "none";
+}
+
+const STATEMENT_KINDS = new Set([
+  "Use", "Unit", "Enum", "Model", "Asset", "View", "Rule", "Test",
+  "Attribute", "Telemetry", "State", "Alarm", "Command",
+  "Uuid", "AttributeAssign", "Source", "Binding",
+  "At", "Replay", "Expect", "ExpectMatch", "Clause",
+]);
+
+/** Nodes that start their own line: their leading comments go on lines of their own above them. */
+export function isStatement(node: { kind?: string }): boolean {
+  return !!node.kind && STATEMENT_KINDS.has(node.kind);
+}
+
 function attach(c: PComment, _text: string, _options: unknown, ast: PFile): true {
   const p = c.precedingNode as Node | undefined;
   const f = c.followingNode as Node | undefined;
   const e = c.enclosingNode as Node | undefined;
-  if (c.placement === "endOfLine") {
-    // printed as a line suffix: it goes back to the end of the line where `p` ends; but not into
-    // a bracketed list closed before the comment (`command go(a: int) // note`): breaking the
-    // list's group would move it, so it dangles on the enclosing node, printed after the list
-    if (p && closesBetween(ast, p.span!.end, c.span.start)) {
-      c.afterClose = true;
-      return add(e ?? (ast as unknown as Node), c, false, false);
-    }
-    if (p) return add(p, c, false, true);
-    if (f) return add(f, c, true, false);
+  const touchesF = !!f && onlyTrivia(ast, c.span.end, f.span!.start);
+  const before = p ? gap(ast, p.span!.end, c.span.start) : "none";
+  if (c.kind === "block") {
+    // printed in place, next to the node it touches (the one before it when it ends the line)
+    if (c.placement === "endOfLine" && before === "trivia") return add(p!, c, false, true);
+    if (touchesF) return add(f!, c, true, false);
+    if (before === "trivia") return add(p!, c, false, true);
+  } else if (c.placement === "ownLine") {
+    // a line comment on a line of its own: above the statement after it; else at the end of the
+    // line of the node right before it; else above the node after it
+    if (touchesF && isStatement(f!)) return add(f!, c, true, false);
+    if (before === "trivia") return add(p!, c, false, true);
+    if (touchesF) return add(f!, c, true, false);
   } else {
-    if (f && onlyTrivia(ast, c.span.end, f.span!.start)) return add(f, c, true, false);
-    if (p && onlyTrivia(ast, p.span!.end, c.span.start)) return add(p, c, false, true);
+    // a line comment ending a line: at the end of the line of the node before it (a line break is
+    // allowed after glue tokens, so it stays there); else above the node after it
+    if (before !== "none") {
+      c.glued = before === "glue";
+      return add(p!, c, false, true);
+    }
+    if (touchesF) return add(f!, c, true, false);
   }
   return add(e ?? (ast as unknown as Node), c, false, false);
 }

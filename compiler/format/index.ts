@@ -32,6 +32,8 @@ const oflPrinter: Printer<PFile> = {
   canAttachComment: canAttachComment as Printer["canAttachComment"],
   isBlockComment: isBlockComment as Printer["isBlockComment"],
   printComment: (path) => commentDoc(path.node as unknown as PComment),
+  // leading and trailing comments are printed by `printOfl` itself (see comments.ts)
+  willPrintOwnComments: () => true,
   handleComments: handleComments as unknown as Printer["handleComments"],
 };
 

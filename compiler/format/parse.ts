@@ -10,8 +10,8 @@ export interface PComment extends Comment {
   trailing?: boolean;
   printed?: boolean;
   placement?: "ownLine" | "endOfLine" | "remaining";
-  /** an end-of-line comment after a closed bracket list: printed after the list (comments.ts) */
-  afterClose?: boolean;
+  /** a trailing line comment with a glue token (`,` `and` `(`…) between it and its node */
+  glued?: boolean;
   enclosingNode?: unknown;
   precedingNode?: unknown;
   followingNode?: unknown;

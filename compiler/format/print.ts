@@ -2,10 +2,10 @@
 import type { AstPath, Doc, ParserOptions } from "prettier";
 import { builders } from "prettier/doc";
 import type * as A from "../ast/nodes.js";
-import { closesBetween, commentDoc, isNextLineEmpty } from "./comments.js";
+import { closesBetween, commentDoc, isNextLineEmpty, isStatement } from "./comments.js";
 import type { Clause, PComment, PFile } from "./parse.js";
 
-const { group, indent, align, line, softline, hardline, join, ifBreak, lineSuffix, breakParent } = builders;
+const { group, indent, align, line, softline, hardline, join, ifBreak, lineSuffix, lineSuffixBoundary, breakParent, trim } = builders;
 
 type Path = AstPath<any>;
 type Print = (selector?: string | number | (string | number)[] | AstPath) => Doc;
@@ -69,6 +69,11 @@ export function printString(value: string): string {
   return out + '"';
 }
 
+/** A `// …` at the end of the output line (one space after the code, whatever came before it). */
+function endOfLine(text: Doc): Doc {
+  return lineSuffix([trim, " ", text]);
+}
+
 /** Comments attached to a node as dangling (neither leading nor trailing) and not yet printed. */
 function danglingComments(path: Path): PComment[] {
   const node = path.node as { comments?: PComment[] };
@@ -85,16 +90,16 @@ function printDanglingLines(path: Path, options: Options): Doc {
       parts.push(hardline);
       if (/\n[ \t]*\n/.test(options.originalText.slice(cs[i - 1]!.span.end, c.span.start))) parts.push(hardline);
     }
-    parts.push(commentDoc(c));
+    parts.push(lineSuffixBoundary, commentDoc(c));
   });
   return parts;
 }
 
 /** Dangling comments of a node without a body: after it, on the same line. */
-function printDanglingAfter(path: Path, onlyAfterClose = false): Doc {
-  return danglingComments(path).filter((c) => !onlyAfterClose || c.afterClose).map((c) => {
+function printDanglingAfter(path: Path): Doc {
+  return danglingComments(path).map((c) => {
     c.printed = true;
-    return c.kind === "block" ? [" ", commentDoc(c)] : [lineSuffix([" ", commentDoc(c)]), breakParent];
+    return c.kind === "block" ? [lineSuffixBoundary, " ", commentDoc(c)] : [lineSuffixBoundary, endOfLine(commentDoc(c))];
   });
 }
 
@@ -135,11 +140,11 @@ function printArgs(path: Path, print: Print, key = "args"): Doc {
 
 /** Dangling comments inside empty parentheses: `stop(/* none *\/)`. */
 function printDanglingAfterInside(path: Path, inside: (c: PComment) => boolean = () => true): Doc {
-  const cs = danglingComments(path).filter((c) => !c.afterClose && inside(c));
+  const cs = danglingComments(path).filter(inside);
   return cs.map((c, i) => {
     c.printed = true;
     const sep = i > 0 ? " " : "";
-    return c.kind === "block" ? [sep, commentDoc(c)] : [sep, commentDoc(c), hardline];
+    return c.kind === "block" ? [lineSuffixBoundary, sep, commentDoc(c)] : [lineSuffixBoundary, sep, commentDoc(c), hardline];
   });
 }
 
@@ -171,11 +176,38 @@ function printWindow(path: Path, print: Print): Doc {
 }
 
 export function printOfl(path: Path, options: Options, print: Print): Doc {
-  const node = path.node as { kind: string };
+  const node = path.node as { kind: string; comments?: PComment[] };
   const printed = printNode(path, options, print);
-  // a comment inside a node that has no place of its own for it (e.g. `5 /*c*/ degC`)
-  if ((node as { comments?: PComment[] }).comments && node.kind !== "File") return [printed, printDanglingAfter(path)];
-  return printed;
+  if (!node.comments || node.kind === "File") return printed;
+  const file = root(path);
+  const statement = isStatement(node);
+  const leading: Doc[] = [];
+  const trailing: Doc[] = [];
+  for (const c of node.comments) {
+    if (c.printed || !(c.leading || c.trailing)) continue;
+    c.printed = true;
+    const text = commentDoc(c);
+    const isLine = c.kind !== "block";
+    if (statement && c.leading) {
+      // on lines of their own above the node (a blank line after one kept)
+      leading.push(lineSuffixBoundary, text, hardline, isNextLineEmpty(file, c.span.end) ? hardline : "");
+    } else if (statement && c.placement === "ownLine") {
+      // a note on its own line after the last member of a block
+      trailing.push(hardline, /\n[ \t]*\n[ \t]*$/.test(file.text.slice(0, c.span.start)) ? hardline : "", text);
+    } else if (statement && isLine) {
+      // `// error` after a member: a hardline always follows a statement
+      trailing.push(lineSuffixBoundary, endOfLine(text));
+    } else if (c.leading) {
+      leading.push(lineSuffixBoundary, text, isLine ? hardline : " ");
+    } else if (isLine) {
+      // at the end of the line; after glue (`a, // c`, `a and // c`) the line breaks right there
+      trailing.push(lineSuffixBoundary, endOfLine(text), c.glued ? breakParent : "");
+    } else {
+      trailing.push(lineSuffixBoundary, " ", text);
+    }
+  }
+  // a comment inside a node that has no place of its own for it (`5 /*c*/ degC`): after the node
+  return [leading, printed, printDanglingAfter(path), trailing];
 }
 
 function printNode(path: Path, options: Options, print: Print): Doc {
@@ -222,7 +254,8 @@ function printNode(path: Path, options: Options, print: Print): Doc {
       if (v.where) clauses.push([line, "where ", print("where")]);
       if (v.by) clauses.push([line, "by ", print("by")]);
       if (v.over) clauses.push([line, "over ", print("over"), v.final ? " final" : ""]);
-      return group(["view ", print("name"), " = ", print("aggregate"), "(", v.arg ? print("arg") : "", ")", indent(clauses)]);
+      const arg = v.arg ? group(["(", indent([softline, print("arg")]), softline, ")"]) : ["(", printDanglingAfterInside(path, (c) => c.span.start < v.from.span.start), ")"];
+      return group(["view ", print("name"), " = ", print("aggregate"), arg, indent(clauses)]);
     }
     case "Rule": {
       const r = node as A.RuleDecl & { clauses: Clause[] };
@@ -286,7 +319,7 @@ function printNode(path: Path, options: Options, print: Print): Doc {
               softline,
               ")",
             ]);
-      return ["command ", print("name"), params, printDanglingAfter(path, true), indent(path.map((cp: Path) => [hardline, print(cp)], "clauses"))];
+      return ["command ", print("name"), params, indent(path.map((cp: Path) => [hardline, print(cp)], "clauses"))];
     }
     case "PrimitiveType": {
       const t = node as A.PrimitiveType;
@@ -301,7 +334,7 @@ function printNode(path: Path, options: Options, print: Print): Doc {
     case "AttributeAssign":
       return [print("name"), " = ", print("value")];
     case "Source":
-      return ["source ", print("sourceKind"), printArgs(path, print), printDanglingAfter(path, true), " ", printBlock(path, options, print, "bindings")];
+      return ["source ", print("sourceKind"), printArgs(path, print), " ", printBlock(path, options, print, "bindings")];
     case "Binding": {
       const b = node as A.Binding;
       const siblings = ((path.parent as A.SourceBlock | undefined)?.bindings ?? [b]) as A.Binding[];
@@ -368,7 +401,7 @@ function printNode(path: Path, options: Options, print: Print): Doc {
     case "Member":
       return [print("object"), ".", print("member")];
     case "Index":
-      return [print("object"), "[", print("index"), "]"];
+      return [print("object"), group(["[", indent([softline, print("index")]), softline, "]"])];
     case "Call": {
       const c = node as A.CallExpr;
       return [print("callee"), printArgs(path, print), c.over ? [" over ", print("over"), c.final ? " final" : ""] : ""];
@@ -389,7 +422,7 @@ function printNode(path: Path, options: Options, print: Print): Doc {
     case "If":
       return group(["if ", print("cond"), indent([line, "then ", print("then"), line, "else ", print("else")])]);
     case "Paren":
-      return ["(", print("inner"), ")"];
+      return group(["(", indent([softline, print("inner")]), softline, ")"]);
     case "ErrorExpr":
       // never reached: files with syntax errors are not formatted
       return options.originalText.slice((node as A.ErrorExpr).span.start, (node as A.ErrorExpr).span.end);
