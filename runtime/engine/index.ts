@@ -58,6 +58,11 @@ export interface EngineOptions {
   senderUuid?: string;
   /** every record the engine writes, in order: derived values, alarm transitions, commands, rejected results, dead letters */
   onOutput: (rec: NewRecord) => void;
+  /**
+   * false: do not write derived-value records (replays and time travel that only look at
+   * decisions and state). Nothing else changes: states, timers and decisions are the same.
+   */
+  derivedOutputs?: boolean;
 }
 
 export interface AssetSnapshot {
@@ -582,6 +587,7 @@ export class Engine {
   private readonly timers = new TimerHeap<TimerEntry>();
   private started = false;
   private silent = false;
+  private readonly derivedOutputs: boolean;
   /** cause of commands in the current pass: a timer deadline, or NaN for the record below */
   private causeTimer = NaN;
   private causePartition = 0;
@@ -597,6 +603,7 @@ export class Engine {
     this.program = p;
     this.sender = opts.senderUuid ?? `OFL-${p.program}`;
     this.out = opts.onOutput;
+    this.derivedOutputs = opts.derivedOutputs !== false;
     this.resolver = {
       asset: (n) => this.byName.get(n),
       view: (n) => this.viewByName.get(n),
@@ -1063,7 +1070,7 @@ export class Engine {
    * `derivedValue` (runtime/wire/records.ts) directly, with the ISO time cached per ms.
    */
   derived(n: PointNode | ForNode | WindowNode): void {
-    if (this.silent || n.asset === null) return;
+    if (this.silent || n.asset === null || !this.derivedOutputs) return;
     const v = n.cell.v;
     const now = this.rt.now;
     const value: AssetValue = {

@@ -124,7 +124,7 @@ class Run {
   lastInputTime = 0;
 
   constructor(readonly ir: IrProgram) {
-    this.engine = new Engine({ program: ir, onOutput: (r) => this.keep(r) });
+    this.engine = new Engine({ program: ir, onOutput: (r) => this.keep(r), derivedOutputs: false });
   }
 
   private keep(r: NewRecord): void {

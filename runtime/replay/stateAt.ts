@@ -16,7 +16,7 @@ export interface StateAt {
 }
 
 export function stateAt(ir: IrProgram, records: Iterable<LogRecord>, atMs: number): StateAt {
-  const engine = new Engine({ program: ir, onOutput: () => {} });
+  const engine = new Engine({ program: ir, onOutput: () => {}, derivedOutputs: false });
   let replayed = 0;
   let next: LogRecord | undefined;
   for (const rec of records) {
