@@ -15,6 +15,7 @@
 import { format } from "node:util";
 import {
   AttributeIds,
+  ClientMonitoredItem,
   DataChangeFilter,
   DataChangeTrigger,
   DataType,
@@ -28,7 +29,6 @@ import {
   coerceNodeId,
   setErrorLogger,
   setWarningLogger,
-  type ClientMonitoredItem,
   type ClientSession,
   type ClientSubscription,
   type DataValue,
@@ -554,12 +554,28 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
           }
         : {}),
     });
-    /** the item, or the reason the device refused it (node-opcua resolves with a bad item) */
-    const create = async (withFilter: boolean): Promise<ClientMonitoredItem | string> => {
-      const mi = await sub.monitor({ nodeId, attributeId: AttributeIds.Value }, params(withFilter), TimestampsToReturn.Both);
-      const sc = (mi as unknown as { statusCode?: StatusCode }).statusCode;
-      return sc && !sc.isGood() ? sc.name : mi;
-    };
+    /**
+     * The item, or the reason the device refused it. The "changed" listener is attached before
+     * the item is created: the initial value may arrive in the same read as the creation answer.
+     */
+    const create = (withFilter: boolean): Promise<ClientMonitoredItem | string> =>
+      new Promise((done) => {
+        const timer = setTimeout(() => done(`no answer after ${ATTEMPT_TIMEOUT_MS} ms`), ATTEMPT_TIMEOUT_MS);
+        timer.unref?.();
+        let ready = false;
+        const mi = ClientMonitoredItem.create(sub, { nodeId, attributeId: AttributeIds.Value }, params(withFilter), TimestampsToReturn.Both);
+        mi.on("changed", (dv: DataValue) => onData(g, it, dv));
+        mi.on("initialized", () => {
+          ready = true;
+          clearTimeout(timer);
+          done(mi);
+        });
+        mi.on("err", (msg: string) => {
+          if (ready && g === gen) log("warn", `${label}: ${it.name}: ${msg}`);
+          clearTimeout(timer);
+          done(String(msg));
+        });
+      });
     let mi = await create(true).catch((e: unknown) => errorText(e));
     if (g !== gen) return false;
     if (typeof mi === "string" && it.deadband !== undefined && /filter|deadband/i.test(mi)) {
@@ -572,11 +588,6 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
       ctx.emit([record(telemetryValue(it.name, "UNAVAILABLE", it.tag, it.type, ctx.now()))]);
       return false;
     }
-    mi.on("changed", (dv: DataValue) => onData(g, it, dv));
-    mi.on("err", (msg: string) => {
-      if (g !== gen) return;
-      log("warn", `${label}: ${it.name}: ${msg}`);
-    });
     return true;
   };
 
