@@ -317,6 +317,7 @@ class MqttConnector implements Connector {
 
   private onConnect(): void {
     if (this.stopped) return;
+    this.coalesceAcks();
     this.connected = true;
     this.attempts = 0;
     this.lastError = "";
@@ -340,6 +341,29 @@ class MqttConnector implements Connector {
         this.subscribed = ok;
       });
     }
+  }
+
+  /**
+   * mqtt.js writes one PUBACK per QoS 1 message, each its own syscall. While a burst of incoming
+   * data is processed the socket is corked, and uncorked once the event loop has handled it: the
+   * acknowledgements of a burst leave in one write (at most one event-loop turn later).
+   */
+  private coalesceAcks(): void {
+    const stream = this.client?.stream as unknown as (NodeJS.ReadableStream & { cork?: () => void; uncork?: () => void; writableCorked?: number }) | undefined;
+    if (!stream || typeof stream.cork !== "function" || typeof stream.uncork !== "function") return;
+    const marked = stream as unknown as { __oflCork?: boolean };
+    if (marked.__oflCork) return;
+    marked.__oflCork = true;
+    let corked = false;
+    stream.on("data", () => {
+      if (corked) return;
+      corked = true;
+      stream.cork!();
+      setImmediate(() => {
+        corked = false;
+        stream.uncork!();
+      });
+    });
   }
 
   private onClose(): void {
@@ -441,6 +465,7 @@ class MqttConnector implements Connector {
       let parsed = 0; // 0 = not tried, 1 = JSON, -1 = not JSON
       let doc: unknown;
       let parseError = "";
+      let receivedIso: string | undefined;
       for (const b of bindings) {
         if ((b.json || b.time) && parsed === 0) {
           try {
@@ -460,12 +485,13 @@ class MqttConnector implements Connector {
             else error = `${b.json.text} does not resolve: ${r.why}`;
           } else error = `the payload is not JSON (${parseError})`;
         }
-        let timestamp: string = isoTime(now);
+        let timestamp: string | undefined;
         if (b.time && parsed === 1) {
           const r = evalJsonPath(b.time, doc);
           if (r.found) timestamp = deviceTime(r.value);
           else this.warn(`${b.target}/time`, `${this.ctx.asset.name}.${b.target}: time path ${b.time.text} does not resolve on ${topic} (${r.why}); using the receive time`);
         }
+        if (timestamp === undefined) timestamp = receivedIso ??= isoTime(now);
         const v: AssetValue = { ID: b.target, VALUE: value, TAG: b.tag, TYPE: b.type, attributes: { timestamp } };
         if (error !== undefined) {
           v.attributes.error = this.scrub(error);
@@ -557,6 +583,8 @@ function deviceTime(v: unknown): string {
   }
   if (typeof v === "string") {
     const t = parseTime(v);
+    // already in the wire's form (what toISOString() writes): keep the text, no re-formatting
+    if (t !== null && v.length === 24 && v.charCodeAt(19) === 46 /* . */ && v.charCodeAt(23) === 90 /* Z */) return v;
     if (t !== null && Math.abs(t) <= 8.64e15) return isoTime(t);
     if (/^-?\d{1,16}$/.test(v.trim())) return isoTime(Number(v.trim()));
     return v;

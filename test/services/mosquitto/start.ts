@@ -18,6 +18,8 @@ export interface MosquittoOptions {
   port?: number;
   /** user → password: the broker then refuses anonymous clients */
   users?: Record<string, string>;
+  /** more configuration lines (e.g. `max_queued_messages 0` for a benchmark) */
+  extraConfig?: string[];
 }
 
 export interface Mosquitto {
@@ -97,6 +99,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   } else {
     lines.push("allow_anonymous true");
   }
+  lines.push(...(opts.extraConfig ?? []));
   writeFileSync(conf, lines.join("\n") + "\n");
 
   let proc: ChildProcess | null = null;
