@@ -3,7 +3,8 @@
 // - completion: request round trip, idle and right after an edit (before the debounced check ran).
 // Targets: edit → diagnostics p95 < 50 ms; completion p95 < 30 ms. A benchmark, not a test.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -23,18 +24,27 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const fmt = (x) => Math.round(x * 10) / 10;
+/** CPU time (ms) the server process has used so far (Linux /proc; undefined elsewhere). */
+const cpuMs = (pid) => {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+};
 
 try {
   writeFileSync(join(dir, "ofl.json"), JSON.stringify({ name: "bench" }));
   let text = plantSource({ models: 41, assets: 300 });
   // a rule whose condition we complete in, and an expectation line
-  text += `\nrule bench_rule on M3 {\n  when temperature > 90 degC and \n  then stop()\n}\n`;
+  text += `\nrule bench_rule on M3 {\n  when temperature > 90 degC and hot\n  then stop()\n}\n`;
   const lines = text.split("\n");
   const path = join(dir, "plant.ofl");
   writeFileSync(path, text);
   const uri = pathToFileURL(path).href;
 
-  const proc = spawn(process.execPath, [join(root, "dist/ofl-lsp.mjs"), "--stdio"], { stdio: ["pipe", "pipe", "inherit"] });
+  const proc = spawn(process.execPath, [...(process.env.OFL_LSP_NODE_ARGS ? process.env.OFL_LSP_NODE_ARGS.split(" ") : []), join(root, "dist/ofl-lsp.mjs"), "--stdio"], { stdio: ["pipe", "pipe", "inherit"] });
   const conn = createProtocolConnection(new StreamMessageReader(proc.stdout), new StreamMessageWriter(proc.stdin));
   const waiting = new Map();
   conn.onNotification("textDocument/publishDiagnostics", (p) => {
@@ -63,7 +73,9 @@ try {
   const col = lines[line].length;
   const edit = (i) => (i % 2 === 0 ? { range: { start: { line, character: col }, end: { line, character: col } }, text: " " } : { range: { start: { line, character: col }, end: { line, character: col + 1 } }, text: "" });
   const editLatency = [];
+  let cpu0;
   for (let i = 0; i < EDITS + 20; i++) {
+    if (i === 20) cpu0 = cpuMs(proc.pid);
     const v = ++version;
     p = published(v);
     t0 = performance.now();
@@ -72,6 +84,7 @@ try {
     if (i >= 20) editLatency.push(t1 - t0);
     await new Promise((r) => setTimeout(r, 5));
   }
+  const cpu1 = cpuMs(proc.pid);
   if (version % 2 === 0) {
     const v = ++version;
     p = published(v);
@@ -82,7 +95,7 @@ try {
   // completion: in the rule condition (expression context: members, assets, functions, keywords)
   const ruleLine = lines.length - 4;
   const positions = [
-    { line: ruleLine, character: lines[ruleLine].length },
+    { line: ruleLine, character: lines[ruleLine].length - 3 },
     { line: 3, character: 2 },
   ];
   const idle = [];
@@ -95,7 +108,7 @@ try {
   const afterEdit = [];
   for (let i = 0; i < 60; i++) {
     const v = ++version;
-    const at = { line: ruleLine, character: lines[ruleLine].length };
+    const at = { line: ruleLine, character: lines[ruleLine].length - 3 };
     const change = i % 2 === 0 ? { range: { start: at, end: at }, text: "a1." } : { range: { start: at, end: { line: ruleLine, character: at.character + 3 } }, text: "" };
     const pub = published(v);
     await conn.sendNotification("textDocument/didChange", { textDocument: { uri, version: v }, contentChanges: [change] });
@@ -108,13 +121,21 @@ try {
   }
   await conn.sendRequest("shutdown", null);
   await conn.sendNotification("exit");
-  proc.kill();
+  await new Promise((r) => {
+    proc.on("exit", r);
+    setTimeout(() => {
+      proc.kill();
+      r();
+    }, 3000);
+  });
 
   const result = {
     name: "ofl-lsp on a 5,000-line file",
     lines: lines.length,
     firstDiagnosticsMs: fmt(firstMs),
     editToDiagnostics: { p50: fmt(pct(editLatency, 50)), p95: fmt(pct(editLatency, 95)), max: fmt(Math.max(...editLatency)), target: "p95 < 50 ms" },
+    serverCpuPerEditMs: cpu0 !== undefined && cpu1 !== undefined ? fmt((cpu1 - cpu0) / EDITS) : "n/a",
+    loadAverage: loadavg().map((x) => fmt(x)),
     completionIdle: { p50: fmt(pct(idle, 50)), p95: fmt(pct(idle, 95)), target: "p95 < 30 ms" },
     completionAfterEdit: { p50: fmt(pct(afterEdit, 50)), p95: fmt(pct(afterEdit, 95)), target: "p95 < 30 ms" },
   };

@@ -28,8 +28,16 @@ export function makeDoc(path: string, uri: string, version: number, text: string
   return { path, uri, version, text, lines: new LineMap(text), file: parsed.file, parseDiagnostics: parsed.diagnostics };
 }
 
+/** The index is built on first use: publishing diagnostics does not need it. */
 export function makeAnalysis(result: CheckResult, docs: Map<string, Doc>): Analysis {
-  return { result, docs, index: new DeclIndex(result) };
+  let index: DeclIndex | undefined;
+  return {
+    result,
+    docs,
+    get index(): DeclIndex {
+      return (index ??= new DeclIndex(result));
+    },
+  };
 }
 
 /** Whether an analysis was made from exactly this document text. */
