@@ -1,0 +1,198 @@
+// Starts Apache Kafka's own broker for tests: one node in KRaft mode (broker and controller) on
+// 127.0.0.1, its jars resolved from Maven Central by Maven (test/services/kafka/pom.xml, cached in
+// ~/.m2 and in test/services/kafka/lib). Resolves once the broker answers Kafka requests.
+//
+//   const kafka = await startKafka();   // in beforeAll; kafka.brokers = ["127.0.0.1:PORT"]
+//   await kafka.restart();              // broker restart tests (same port, same data)
+//   await kafka.close();                // in afterAll
+//
+// When the jars are missing, the helper runs Maven itself; when Java, Maven or the broker cannot
+// start, startKafka() throws: tests fail, they do not skip. `.ci/run` prefetches the jars.
+// OFL_KAFKA=HOST:PORT uses a broker that is already running instead (nothing is started).
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const KAFKA_LIB = join(HERE, "lib");
+const POM = join(HERE, "pom.xml");
+
+export interface KafkaBroker {
+  /** ["127.0.0.1:PORT"] */
+  brokers: string[];
+  port: number;
+  /** what the broker printed (for failing tests) */
+  output(): string;
+  /** stops the broker (SIGTERM, then SIGKILL after 10 s); data stays for start() */
+  stop(): Promise<void>;
+  /** starts it again after stop(), same port, same data */
+  start(): Promise<void>;
+  restart(): Promise<void>;
+  /** stops it and removes its data */
+  close(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      const port = typeof a === "object" && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ port, host });
+    sock.once("connect", () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once("error", () => resolve(false));
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The broker jars: copied by Maven into lib/ when absent (the first run downloads ~46 MB). */
+export function ensureKafkaJars(): string {
+  const have = existsSync(KAFKA_LIB) && readdirSync(KAFKA_LIB).some((f) => f.startsWith("kafka_2.13-"));
+  if (have) return KAFKA_LIB;
+  const mvn = spawnSync("mvn", ["-q", "-B", "-f", POM, "dependency:copy-dependencies", `-DoutputDirectory=${KAFKA_LIB}`], { encoding: "utf8", timeout: 600_000 });
+  if (mvn.error || mvn.status !== 0)
+    throw new Error(
+      `cannot fetch the Kafka broker jars with Maven (${mvn.error?.message ?? `exit ${mvn.status}`}): run \`mvn -q -f test/services/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory=test/services/kafka/lib\`\n${mvn.stdout ?? ""}${mvn.stderr ?? ""}`,
+    );
+  return KAFKA_LIB;
+}
+
+/** Starts a single-node KRaft broker on 127.0.0.1 (free ports), or uses OFL_KAFKA when set. */
+export async function startKafka(opts: { port?: number } = {}): Promise<KafkaBroker> {
+  const external = process.env.OFL_KAFKA;
+  if (external) {
+    const [host, p] = external.split(":");
+    if (!(await canConnect(Number(p), host))) throw new Error(`OFL_KAFKA=${external}: nothing answers there`);
+    const none = async (): Promise<void> => {};
+    return { brokers: [external], port: Number(p), output: () => "", stop: none, start: none, restart: none, close: none };
+  }
+  const lib = ensureKafkaJars();
+  const port = opts.port ?? (await freePort());
+  const controller = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "ofl-kafka-"));
+  const data = join(dir, "data");
+  mkdirSync(data);
+  const props = join(dir, "server.properties");
+  writeFileSync(
+    props,
+    [
+      "process.roles=broker,controller",
+      "node.id=1",
+      `controller.quorum.voters=1@127.0.0.1:${controller}`,
+      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      "controller.listener.names=CONTROLLER",
+      "inter.broker.listener.name=PLAINTEXT",
+      "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+      `log.dirs=${data}`,
+      "num.partitions=1",
+      "offsets.topic.replication.factor=1",
+      "offsets.topic.num.partitions=1",
+      "transaction.state.log.replication.factor=1",
+      "transaction.state.log.min.isr=1",
+      "group.initial.rebalance.delay.ms=0",
+      "auto.create.topics.enable=true",
+      "log.flush.interval.messages=9223372036854775807",
+      "num.network.threads=2",
+      "num.io.threads=2",
+      "background.threads=2",
+      "log.cleaner.dedupe.buffer.size=4194304",
+      "",
+    ].join("\n"),
+  );
+  // log4j: warnings only, to stdout (kept in `output()` for failing tests)
+  const log4j = join(dir, "log4j.properties");
+  writeFileSync(
+    log4j,
+    "log4j.rootLogger=WARN, stdout\nlog4j.appender.stdout=org.apache.log4j.ConsoleAppender\nlog4j.appender.stdout.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\nlog4j.logger.kafka=WARN\nlog4j.logger.org.apache.kafka=WARN\n",
+  );
+  const cp = `${lib}/*`;
+  const jvm = ["-Xmx512m", "-Xms128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", `-Dlog4j.configuration=file:${log4j}`, "-Djava.awt.headless=true"];
+  const format = spawnSync("java", [...jvm, "-cp", cp, "kafka.tools.StorageTool", "format", "-t", "ofl-test-cluster-0000001", "-c", props, "--ignore-formatted"], {
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  if (format.error || format.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`kafka-storage format failed (${format.error?.message ?? `exit ${format.status}`}): is Java 17 installed?\n${format.stdout}${format.stderr}`);
+  }
+
+  let proc: ChildProcess | undefined;
+  let out = "";
+  const launch = async (): Promise<void> => {
+    const child = spawn("java", [...jvm, "-cp", cp, "kafka.Kafka", props], { stdio: ["ignore", "pipe", "pipe"] });
+    proc = child;
+    let exited: number | null | undefined;
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    child.once("exit", (code) => (exited = code));
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline) {
+      if (exited !== undefined) throw new Error(`the Kafka broker exited (${exited}) while starting:\n${out.slice(-4000)}`);
+      if (await canConnect(port)) {
+        if (await answersMetadata(port)) return;
+      }
+      await sleep(200);
+    }
+    child.kill("SIGKILL");
+    throw new Error(`the Kafka broker did not answer on 127.0.0.1:${port} within 90 s:\n${out.slice(-4000)}`);
+  };
+  const stop = async (): Promise<void> => {
+    const p = proc;
+    proc = undefined;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const gone = new Promise<void>((r) => p.once("exit", () => r()));
+    p.kill("SIGTERM");
+    const t = setTimeout(() => p.kill("SIGKILL"), 10_000);
+    await gone;
+    clearTimeout(t);
+  };
+  await launch();
+  const broker: KafkaBroker = {
+    brokers: [`127.0.0.1:${port}`],
+    port,
+    output: () => out,
+    stop,
+    start: launch,
+    restart: async () => {
+      await stop();
+      await launch();
+    },
+    close: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return broker;
+}
+
+/** True when the broker answers a metadata request with itself as a broker (it is serving). */
+async function answersMetadata(port: number): Promise<boolean> {
+  const { Kafka, logLevel } = await import("kafkajs");
+  const admin = new Kafka({ clientId: "ofl-test-probe", brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 }).admin();
+  try {
+    await admin.connect();
+    const c = await admin.describeCluster();
+    return c.brokers.length > 0;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
