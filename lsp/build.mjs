@@ -40,8 +40,8 @@ export async function buildLsp({ outfile = join(root, "dist/ofl-lsp.mjs"), minif
     target: "node20",
     sourcemap: "linked",
     minify,
-    // prettier (used by the formatter) loads its plugins dynamically: it stays in node_modules
-    external: ["better-sqlite3", "prettier"],
+    // the formatter uses prettier/standalone and prettier/doc, which bundle cleanly
+    external: ["better-sqlite3"],
     banner: { js: "import { createRequire as __oflCreateRequire } from 'node:module'; const require = __oflCreateRequire(import.meta.url);" },
     logLevel: "warning",
     plugins: [rawText, formatModule],
