@@ -2,7 +2,11 @@
 // variables (Temperature, Execution, SpindleSpeed, PartCount, FeedOverride) and methods (Stop,
 // SetFeed(Double), SetMode(Int32)) on the object ns=1;s=Machine.
 import { DataType, StatusCodes, type StatusCode, type Variant } from "node-opcua-client";
+import { createRequire } from "node:module";
 import { OPCUAServer } from "node-opcua-server";
+
+/** node-opcua's minimal nodeset: the standard one takes seconds to load. */
+const MINI_NODESET = createRequire(import.meta.url).resolve("node-opcua-address-space/nodesets/mini.Nodeset2.xml");
 
 type Namespace = ReturnType<NonNullable<OPCUAServer["engine"]["addressSpace"]>["getOwnNamespace"]>;
 type UAVariable = ReturnType<Namespace["addVariable"]>;
@@ -53,6 +57,7 @@ export async function startDevice(opts: DeviceOptions = {}): Promise<Device> {
         }
       : undefined,
     serverInfo: { applicationName: { text: "OFL test mill" } },
+    nodeset_filename: [MINI_NODESET],
   });
   await server.initialize();
   const space = server.engine.addressSpace!;
