@@ -5,7 +5,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { dirname, join } from "node:path";
 
-const bundle = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "ofl.mjs");
+const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "dist");
+const bundle = join(dist, process.argv[2] === "lsp" ? "ofl-lsp.mjs" : "ofl.mjs");
 if (!existsSync(bundle)) {
   process.stderr.write("ofl: the command is not built yet; run `npm run build` in the ofl package folder\n");
   process.exit(2);
@@ -16,5 +17,15 @@ for (const stream of [process.stdout, process.stderr])
     if (e && e.code === "EPIPE") process.exit(process.exitCode ?? 0);
     throw e;
   });
-const { main } = await import(pathToFileURL(bundle).href);
-process.exitCode = await main(process.argv.slice(2));
+if (process.argv[2] === "lsp") {
+  // the language server speaks LSP on stdin/stdout (`ofl lsp --stdio`); it prints nothing else
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    process.stdout.write("Usage: ofl lsp --stdio\n\nThe OFL language server, for editors (the VS Code extension starts it).\nIt speaks the Language Server Protocol on standard input and output.\n");
+  } else {
+    const { startServer } = await import(pathToFileURL(bundle).href);
+    startServer();
+  }
+} else {
+  const { main } = await import(pathToFileURL(bundle).href);
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -3,6 +3,7 @@
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { buildLsp } from "../lsp/build.mjs";
 
 /** `import text from "./x.ofl?raw"` (as in Vite/vitest): the file's text as a string. */
 const rawText = {
@@ -32,3 +33,6 @@ await build({
   logLevel: "warning",
   plugins: [rawText],
 });
+
+// the language server (`ofl lsp --stdio`), a bundle of its own
+await buildLsp();

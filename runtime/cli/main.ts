@@ -24,6 +24,7 @@ function mainHelp(): string {
     "",
     "Commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    `  ${"lsp".padEnd(width)}  the language server for editors (\`ofl lsp --stdio\`)`,
     "",
     "Options:",
     "  -h, --help     show help (also `ofl <command> --help`)",
