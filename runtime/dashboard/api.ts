@@ -140,20 +140,23 @@ export class Projector {
 
   /** A record as a FeedEvent (and what it tells about freshness, alarms and commands). */
   event(rec: LogRecord, ev: WireEvent = classify(rec)): FeedEvent {
-    const base = { seq: rec.seq ?? -1, off: rec.offset, t: ev.kind === "bad" ? rec.ts : ev.time };
+    const seq = rec.seq ?? -1;
+    const base = { seq, off: rec.offset, t: ev.kind === "bad" ? rec.ts : ev.time };
     const asset = ev.key !== null ? this.byUuid.get(ev.key) : undefined;
     const a = asset?.name ?? ev.key ?? "";
     switch (ev.kind) {
       case "telemetry": {
+        // the hot path (most records): one object of one shape, no spreading
         const info = asset?.tel.get(ev.id);
-        if (!asset) return { ...base, k: "tel", a, id: ev.id, raw: ev.value, bad: "unknown_asset" };
-        if (!info) return { ...base, k: "tel", a, id: ev.id, raw: ev.value, bad: "unknown_signal" };
-        const v = parseTelemetryValue(info.type, info.range, ev.value, info.members, info.map);
-        if (v instanceof Rejection) return { ...base, k: "tel", a, id: ev.id, raw: ev.value, bad: v.reason };
+        const v = info ? parseTelemetryValue(info.type, info.range, ev.value, info.members, info.map) : undefined;
+        if (v === undefined || v instanceof Rejection) {
+          const bad = !asset ? "unknown_asset" : !info ? "unknown_signal" : (v as Rejection).reason;
+          return { seq, off: rec.offset, t: ev.time, k: "tel", a, id: ev.id, raw: ev.value, bad };
+        }
         let m = this.seen.get(a);
         if (!m) this.seen.set(a, (m = new Map()));
         m.set(ev.id, ev.time);
-        return { ...base, k: "tel", a, id: ev.id, v };
+        return { seq, off: rec.offset, t: ev.time, k: "tel", a, id: ev.id, v };
       }
       case "avail":
         return { ...base, k: "avail", a, v: ev.available };

@@ -19,7 +19,7 @@ export async function buildDashboard(outDir = join(root, "dist/dashboard")) {
     platform: "browser",
     format: "iife",
     target: ["chrome110", "firefox115", "safari16"],
-    minify: true,
+    minify: process.env.OFL_DASHBOARD_DEV !== "1",
     sourcemap: "linked",
     legalComments: "linked",
     logLevel: "warning",
