@@ -6,6 +6,8 @@
 // publish → last record durable), and checks that the log holds exactly the N values, each once.
 //
 //   node bench/mqtt-ingest.mjs [N=200000] [--broker mosquitto|aedes|both]   (default: both)
+//   NO_APPEND=1 node bench/mqtt-ingest.mjs …   the connector alone (records counted, not stored;
+//                                              the log check then reports them as missing)
 //
 // Mosquitto: the Debian `mosquitto` binary (`.ci/run` installs it), started with a temporary
 // config (`max_queued_messages 0`: the default queue of 1,000 per client would drop QoS 1
