@@ -36,3 +36,6 @@ await build({
 
 // the language server (`ofl lsp --stdio`), a bundle of its own
 await buildLsp();
+
+// the dashboard page that `ofl run` serves (plain DOM + uPlot), into dist/dashboard
+await (await import("../runtime/dashboard/build.mjs")).buildDashboard(join(root, "dist/dashboard"));
