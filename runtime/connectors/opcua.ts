@@ -625,7 +625,9 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
           session = s;
           s.on("session_closed", () => lost(g, "session closed by the device"));
           s.on("keepalive_failure", () => lost(g, "the session does not answer (keep-alive failed)"));
-          const publishing = items.length === 0 ? DEFAULT_SAMPLING_MS : Math.min(...items.map((i) => i.samplingMs));
+          // the fastest binding sets the pace; the device revises it up to its own minimum
+          // (node-opcua's client would read 0 as "default": ask for 1 ms instead)
+          const publishing = Math.max(1, items.length === 0 ? DEFAULT_SAMPLING_MS : Math.min(...items.map((i) => i.samplingMs)));
           const sub = await s.createSubscription2({
             requestedPublishingInterval: publishing,
             requestedLifetimeCount: 600,
