@@ -9,8 +9,10 @@
 //   - any other comment is glued to a neighbour it touches (only whitespace and comments
 //     between), preferably the node after it (own-line notes above a member, `f(/*c*/ a)`),
 //     else the node before it (`a /*c*/ + b`, a note after the last member of a block);
-//   - a comment that touches neither (`stop( /*c*/ )`, `model M {\n // empty\n}`) is dangling
-//     on the enclosing node, whose printer prints it inside its braces or parentheses, or after it.
+//   - a comment that touches neither goes before the next node (`accepted /*c*/ at 5s` prints
+//     `accepted at /*c*/ 5s`), or, when there is none (`stop( /*c*/ )`, `model M {\n // c\n}`),
+//     dangles on the enclosing node, whose printer prints it inside its braces or parentheses,
+//     or after it.
 //
 // The printer prints comments itself (`willPrintOwnComments`, print.ts `printOfl`), each behind a
 // `lineSuffixBoundary` so a pending `// …` is flushed first and comments never change order.
@@ -165,7 +167,7 @@ function add(node: Node, c: PComment, leading: boolean, trailing: boolean): true
  * Tokens an end-of-line comment may follow and still trail the node before them: the printer
  * always allows a line break right after each (`a, // c`, `a and // c`, `f( // c`, `M { // c`).
  */
-const GLUE = new Set([",", "(", "[", "{", "and", "or", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%"]);
+const GLUE = new Set([",", "{", "and", "or", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%"]);
 
 /** Whether text[from, to) holds only whitespace, comments and `GLUE` tokens: "none" (not even
  *  whitespace-only… that is: a non-glue token), "trivia" (nothing but whitespace and comments)
@@ -179,7 +181,7 @@ function gap(file: PFile, from: number, to: number): "none" | "trivia" | "glue" 
     i = c.span.end;
   }
   rest += " " + file.text.slice(i, to);
-  // split glued punctuation: `),` `({`
+  // split glued punctuation: `),`
   const words = rest.replace(/([,()[\]{}])/g, " $1 ").split(/\s+/).filter((w) => w !== "");
   if (words.length === 0) return "trivia";
   return words.every((w) => GLUE.has(w)) ? "glue" : "none";
@@ -197,6 +199,25 @@ export function isStatement(node: { kind?: string }): boolean {
   return !!node.kind && STATEMENT_KINDS.has(node.kind);
 }
 
+/** The first character after offset `from` that is not whitespace or inside a comment. */
+function nextSignificant(file: PFile, from: number): string {
+  let i = from;
+  for (;;) {
+    while (i < file.text.length && /\s/.test(file.text[i]!)) i++;
+    const c = file.allComments.find((x) => x.span.start === i);
+    if (!c) return file.text[i] ?? "";
+    i = c.span.end;
+  }
+}
+
+/** How a line comment trailing a node inside a statement is printed (see `PComment.breakHere`). */
+function lineTrailing(file: PFile, c: PComment, p: Node): void {
+  if (isStatement(p) || c.glued) return;
+  // before `)` `]` `}` `,` a line break is allowed (the comment stays at the end of its line);
+  // before anything else the comment ends its line where it stands
+  c.breakHere = !/^[)\]},]$/.test(nextSignificant(file, c.span.end));
+}
+
 function attach(c: PComment, _text: string, _options: unknown, ast: PFile): true {
   const p = c.precedingNode as Node | undefined;
   const f = c.followingNode as Node | undefined;
@@ -212,17 +233,24 @@ function attach(c: PComment, _text: string, _options: unknown, ast: PFile): true
     // a line comment on a line of its own: above the statement after it; else at the end of the
     // line of the node right before it; else above the node after it
     if (touchesF && isStatement(f!)) return add(f!, c, true, false);
-    if (before === "trivia") return add(p!, c, false, true);
+    if (before === "trivia") {
+      lineTrailing(ast, c, p!);
+      return add(p!, c, false, true);
+    }
     if (touchesF) return add(f!, c, true, false);
   } else {
     // a line comment ending a line: at the end of the line of the node before it (a line break is
     // allowed after glue tokens, so it stays there); else above the node after it
     if (before !== "none") {
       c.glued = before === "glue";
+      lineTrailing(ast, c, p!);
       return add(p!, c, false, true);
     }
     if (touchesF) return add(f!, c, true, false);
   }
+  // nothing touches: before the next node of the enclosing one (across keywords, so comments
+  // keep their order), or dangling when there is none
+  if (f) return add(f, c, true, false);
   return add(e ?? (ast as unknown as Node), c, false, false);
 }
 

@@ -12,6 +12,8 @@ export interface PComment extends Comment {
   placement?: "ownLine" | "endOfLine" | "remaining";
   /** a trailing line comment with a glue token (`,` `and` `(`…) between it and its node */
   glued?: boolean;
+  /** a trailing line comment inside a statement that ends its line where it stands */
+  breakHere?: boolean;
   enclosingNode?: unknown;
   precedingNode?: unknown;
   followingNode?: unknown;

@@ -199,9 +199,11 @@ export function printOfl(path: Path, options: Options, print: Print): Doc {
       trailing.push(lineSuffixBoundary, endOfLine(text));
     } else if (c.leading) {
       leading.push(lineSuffixBoundary, text, isLine ? hardline : " ");
+    } else if (isLine && c.breakHere) {
+      trailing.push(lineSuffixBoundary, " ", text, hardline);
     } else if (isLine) {
-      // at the end of the line; after glue (`a, // c`, `a and // c`) the line breaks right there
-      trailing.push(lineSuffixBoundary, endOfLine(text), c.glued ? breakParent : "");
+      // after glue (`a, // c`, `a and // c`) or before a closing bracket the line breaks right there
+      trailing.push(lineSuffixBoundary, endOfLine(text), breakParent);
     } else {
       trailing.push(lineSuffixBoundary, " ", text);
     }
@@ -369,7 +371,8 @@ function printNode(path: Path, options: Options, print: Print): Doc {
         print("expr"),
         x.verdict ? [" ", x.verdict.value] : "",
         x.at ? [" at ", print("at")] : "",
-        x.between ? [" between ", print(["between", 0]), " and ", print(["between", 1])] : "",
+        // `and` may be followed by a line break, as after the operator (comments.ts GLUE)
+        x.between ? group([" between ", print(["between", 0]), indent([" and", line, print(["between", 1])])]) : "",
       ];
     }
     case "ExpectMatch":
