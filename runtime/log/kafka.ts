@@ -1,0 +1,291 @@
+// The log on Apache Kafka (kafkajs). Same record shape as the embedded log (wire.md): key = the
+// asset uuid as UTF-8, value = JSON. Unlike `Log` (types.ts), which is synchronous because
+// SQLite and the engine are, this one is asynchronous: Kafka acknowledges a produce over the
+// network. The workers (runtime/worker/) use it directly; nothing here knows about programs.
+//
+// - `append`: the idempotent producer (acks = all, retries without end, at most 5 requests in
+//   flight: Kafka keeps them in order and never writes one twice), returns the records with their
+//   offsets. Headers (e.g. `ofl-cause`) ride along.
+// - `tail`: reads a topic from an offset, in order, then follows it live. A consumer group of its
+//   own (unique per call: a restarted worker never waits for a dead member's session to time out;
+//   nothing is committed, the position is kept here). After a broker restart kafkajs reconnects
+//   and rejoins; the reader then seeks back to where it was and drops anything it already saw.
+// - `readRange`, `endOffset`, `ensureTopics`: admin and bounded reads (deploy, tests, `ofl record`).
+import { randomUUID } from "node:crypto";
+import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type Producer, type KafkaConfig } from "kafkajs";
+import type { LogRecord, NewRecord } from "../wire/types.js";
+
+export interface KafkaLogOptions {
+  /** bootstrap brokers, `HOST:PORT` */
+  brokers: string[];
+  clientId?: string;
+  /** kafkajs log level (default: errors only) */
+  verbose?: boolean;
+  /** extra kafkajs client settings (ssl, sasl) */
+  client?: Partial<KafkaConfig>;
+}
+
+/** A record read from Kafka: a LogRecord plus its headers (UTF-8). */
+export interface KafkaRecord extends LogRecord {
+  headers: Record<string, string>;
+}
+
+/** A record to produce; `headers` optional. */
+export interface KafkaNewRecord extends NewRecord {
+  headers?: Record<string, string>;
+}
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  replication: number;
+  /** `delete` (default) or `compact` */
+  cleanupPolicy?: "delete" | "compact";
+  /** more topic configs (`retention.ms`…) */
+  config?: Record<string, string>;
+}
+
+export interface TailOptions {
+  topic: string;
+  /** first offset to deliver (partition 0) */
+  fromOffset: number;
+  /** a batch of records in offset order; the next batch waits for the promise */
+  onBatch(records: KafkaRecord[], info: { highWatermark: number }): Promise<void> | void;
+  /** reported when kafkajs loses the broker (it keeps retrying) */
+  onProblem?(message: string): void;
+}
+
+export interface Tail {
+  stop(): Promise<void>;
+  /** the next offset this reader will deliver */
+  position(): number;
+}
+
+export class KafkaLog {
+  readonly kafka: Kafka;
+  private producer: Producer | undefined;
+  private producing: Promise<Producer> | undefined;
+  private adminClient: Admin | undefined;
+  private readonly consumers = new Set<Consumer>();
+  private closed = false;
+
+  constructor(readonly opts: KafkaLogOptions) {
+    this.kafka = new Kafka({
+      clientId: opts.clientId ?? "ofl",
+      brokers: opts.brokers,
+      logLevel: opts.verbose ? logLevel.INFO : logLevel.NOTHING,
+      connectionTimeout: 3000,
+      retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 10 },
+      ...opts.client,
+    });
+  }
+
+  /** The idempotent producer, connected on first use. */
+  private async getProducer(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    if (!this.producing) {
+      this.producing = (async () => {
+        const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+        await p.connect();
+        this.producer = p;
+        return p;
+      })();
+      this.producing.catch(() => (this.producing = undefined));
+    }
+    return this.producing;
+  }
+
+  async admin(): Promise<Admin> {
+    if (!this.adminClient) {
+      const a = this.kafka.admin();
+      await a.connect();
+      this.adminClient = a;
+    }
+    return this.adminClient;
+  }
+
+  /**
+   * Produces records (acks = all), in the given order per topic, and returns them with their
+   * partition (0) and offsets. Values are JSON-encoded (a string value is written as JSON text
+   * too, as every OFL value is JSON).
+   */
+  async append(records: KafkaNewRecord[]): Promise<LogRecord[]> {
+    if (records.length === 0) return [];
+    const p = await this.getProducer();
+    const byTopic = new Map<string, { idx: number[]; messages: { key: string | null; value: string; timestamp: string; headers?: IHeaders; partition: number }[] }>();
+    records.forEach((r, i) => {
+      let t = byTopic.get(r.topic);
+      if (!t) byTopic.set(r.topic, (t = { idx: [], messages: [] }));
+      t.idx.push(i);
+      t.messages.push({ key: r.key, value: JSON.stringify(r.value), timestamp: String(Math.trunc(r.ts)), partition: 0, ...(r.headers ? { headers: r.headers } : {}) });
+    });
+    const meta = await p.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, t]) => ({ topic, messages: t.messages })) });
+    const out: LogRecord[] = new Array(records.length);
+    for (const [topic, t] of byTopic) {
+      const m = meta.find((x) => x.topicName === topic && x.partition === 0);
+      const base = m?.baseOffset !== undefined ? Number(m.baseOffset) : -1;
+      t.idx.forEach((i, k) => {
+        const r = records[i]!;
+        out[i] = { topic, partition: 0, offset: base < 0 ? -1 : base + k, ts: r.ts, key: r.key, value: r.value };
+      });
+    }
+    return out;
+  }
+
+  /** Creates the topics that do not exist; returns which were created and which existed. */
+  async ensureTopics(specs: TopicSpec[]): Promise<{ created: string[]; existing: string[] }> {
+    const a = await this.admin();
+    const have = new Set(await a.listTopics());
+    const missing = specs.filter((s) => !have.has(s.name));
+    if (missing.length > 0) {
+      await retrying(() => a.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.name,
+          numPartitions: s.partitions,
+          replicationFactor: s.replication,
+          configEntries: Object.entries({ "cleanup.policy": s.cleanupPolicy ?? "delete", ...s.config }).map(([name, value]) => ({ name, value })),
+        })),
+      }).catch((e: Error & { type?: string; errors?: { type?: string }[] }) => {
+        // another client created it meanwhile
+        const all = e.errors ?? [e];
+        if (!all.every((x) => x.type === "TOPIC_ALREADY_EXISTS")) throw e;
+        return false;
+      }));
+    }
+    return { created: missing.map((s) => s.name), existing: specs.filter((s) => have.has(s.name)).map((s) => s.name) };
+  }
+
+  /** The next offset of partition 0 of a topic (its high watermark); 0 when it does not exist. */
+  async endOffset(topic: string): Promise<number> {
+    const a = await this.admin();
+    return retrying(async () => {
+      const topics = await a.listTopics();
+      if (!topics.includes(topic)) return 0;
+      const offs = await a.fetchTopicOffsets(topic);
+      const p0 = offs.find((o) => o.partition === 0);
+      return p0 ? Number(p0.high) : 0;
+    });
+  }
+
+  /** Records of partition 0 in [from, to) (to: the end offset at call time). */
+  async readRange(topic: string, from = 0, to?: number): Promise<KafkaRecord[]> {
+    const end = to ?? (await this.endOffset(topic));
+    const out: KafkaRecord[] = [];
+    if (end <= from) return out;
+    await new Promise<void>((resolve, reject) => {
+      let tail: Tail | undefined;
+      let finished = false;
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
+        void tail?.stop().then(resolve, reject);
+      };
+      void this.tail({
+        topic,
+        fromOffset: from,
+        onBatch: (recs) => {
+          if (finished) return;
+          for (const r of recs) if (r.offset < end) out.push(r);
+          if (recs.length > 0 && recs[recs.length - 1]!.offset >= end - 1) finish();
+        },
+      }).then((t) => {
+        tail = t;
+        if (finished) void t.stop().then(resolve, reject);
+      }, reject);
+    });
+    return out;
+  }
+
+  /** Reads a topic's partition 0 from an offset, in order, and keeps following it. */
+  async tail(opts: TailOptions): Promise<Tail> {
+    const consumer = this.kafka.consumer({
+      groupId: `ofl-reader-${randomUUID()}`,
+      maxWaitTimeInMs: 100,
+      minBytes: 1,
+      maxBytes: 32 << 20,
+      maxBytesPerPartition: 16 << 20,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+      retry: { initialRetryTime: 200, maxRetryTime: 3000, retries: 30 },
+    });
+    this.consumers.add(consumer);
+    let next = opts.fromOffset;
+    let joins = 0;
+    let stopped = false;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      // a rejoin after a broker restart would start from the beginning (nothing is committed)
+      if (joins++ > 0 && !stopped) consumer.seek({ topic: opts.topic, partition: 0, offset: String(next) });
+    });
+    consumer.on(consumer.events.CRASH, (e) => opts.onProblem?.(`Kafka consumer: ${e.payload.error.message}${e.payload.restart ? " (restarting)" : ""}`));
+    await consumer.connect();
+    await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (batch.partition !== 0 || stopped) return;
+        const recs: KafkaRecord[] = [];
+        for (const m of batch.messages) {
+          const off = Number(m.offset);
+          if (off < next) continue; // seen already (a re-fetch after a rejoin)
+          recs.push(toRecord(batch.topic, m));
+        }
+        if (recs.length > 0) {
+          if (!isRunning() || isStale()) return;
+          await opts.onBatch(recs, { highWatermark: Number(batch.highWatermark) });
+          next = recs[recs.length - 1]!.offset + 1;
+          resolveOffset(String(next - 1));
+        }
+        await heartbeat();
+      },
+    });
+    consumer.seek({ topic: opts.topic, partition: 0, offset: String(opts.fromOffset) });
+    return {
+      position: () => next,
+      stop: async () => {
+        stopped = true;
+        this.consumers.delete(consumer);
+        await consumer.disconnect().catch(() => {});
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => {})));
+    if (this.producing) await this.producing.then((p) => p.disconnect()).catch(() => {});
+    if (this.adminClient) await this.adminClient.disconnect().catch(() => {});
+  }
+}
+
+/** Retries retriable Kafka errors (a leader not elected yet right after a topic is created, a broker restarting). */
+async function retrying<T>(f: () => Promise<T>, attempts = 40): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await f();
+    } catch (e) {
+      const err = e as { retriable?: boolean; name?: string };
+      const retriable = err.retriable === true || err.name === "KafkaJSNumberOfRetriesExceeded" || err.name === "KafkaJSConnectionError";
+      if (!retriable || i >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * (i + 1))));
+    }
+  }
+}
+
+function toRecord(topic: string, m: { key: Buffer | null; value: Buffer | null; offset: string; timestamp: string; headers?: IHeaders }): KafkaRecord {
+  const text = m.value === null ? null : m.value.toString("utf8");
+  let value: unknown = text;
+  if (text !== null) {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text; // not JSON: the engine dead-letters it as bad_json
+    }
+  }
+  const headers: Record<string, string> = {};
+  if (m.headers) for (const [k, v] of Object.entries(m.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
+  return { topic, partition: 0, offset: Number(m.offset), ts: Number(m.timestamp), key: m.key === null ? null : m.key.toString("utf8"), value, headers };
+}

@@ -1,0 +1,199 @@
+// A connector worker: one asset source (simulate, OPC UA, MQTT) over Kafka. It produces the
+// source's telemetry and availability records to `ofa_assets` (idempotent producer, key = asset
+// uuid) and carries the accepted commands the rule worker issues for this source's command
+// bindings to the device, at most once per correlation id, producing `<cmd>_RESULT` records.
+//
+// At most once: on start it reads `ofa_assets` from offset 0 to the end offset E seen at start,
+// collecting every correlation id with a result. A command of its own found there without a
+// result (the process stopped between issuing and answering) is answered `failed`, never
+// re-sent: fail safe, as `ofl run` does (runtime/run/plant.ts). Live, an id is marked dispatched
+// before the device is contacted. Commands the engine rejected (`header.verdict` = rejected) or
+// issued in shadow mode are never dispatched. Operator commands (`ofl send`) are not dispatched
+// over Kafka yet: their interlock verdict comes in a later record.
+import type { IrAsset, IrBinding, IrModel, IrProgram, IrSource } from "../../compiler/ir/types.js";
+import { connectorFor } from "../connectors/index.js";
+import type { Connector } from "../connectors/types.js";
+import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.js";
+import { resolveArg } from "../run/plant.js";
+import { ASSETS_TOPIC, classify, resultValue } from "../wire/records.js";
+import type { CommandResult, NewRecord } from "../wire/types.js";
+import { serveWorker, type WorkerSpec } from "./main.js";
+
+export interface ConnectorWorkerOptions {
+  program: IrProgram;
+  /** the asset's name */
+  asset: string;
+  /** index of the source among the asset's sources */
+  source: number;
+  log: KafkaLog;
+  env?: NodeJS.ProcessEnv;
+  now?: () => number;
+  report?: (level: "info" | "warn" | "error", message: string) => void;
+}
+
+export class ConnectorWorker {
+  readonly asset: IrAsset;
+  readonly model: IrModel;
+  readonly source: IrSource;
+  readonly stats = { produced: 0, dispatched: 0, failed: 0, interrupted: 0 };
+  /** correlation ids this worker dispatched, in order (tests) */
+  readonly dispatchedIds: string[] = [];
+  private connector: Connector | undefined;
+  private readonly commands: Map<string, IrBinding>;
+  private readonly answered = new Set<string>();
+  private queue: NewRecord[] = [];
+  private flushing = false;
+  private chain: Promise<unknown> = Promise.resolve();
+  private tail: Tail | undefined;
+  private stopped = false;
+  private readonly now: () => number;
+  private readonly say: NonNullable<ConnectorWorkerOptions["report"]>;
+  private caughtUp!: () => void;
+  /** resolves when the commands on the log at start have been read */
+  readonly ready: Promise<void>;
+
+  constructor(private readonly opts: ConnectorWorkerOptions) {
+    const asset = opts.program.assets.find((a) => a.name === opts.asset);
+    if (!asset) throw new Error(`no asset ${opts.asset} in program ${opts.program.program}`);
+    const source = asset.sources[opts.source];
+    if (!source) throw new Error(`asset ${opts.asset} has no source #${opts.source}`);
+    this.asset = asset;
+    this.source = source;
+    this.model = opts.program.models.find((m) => m.name === asset.model)!;
+    this.commands = new Map(source.bindings.filter((b) => b.direction === "command").map((b) => [b.target, b]));
+    this.now = opts.now ?? (() => Date.now());
+    this.say = opts.report ?? (() => {});
+    this.ready = new Promise((r) => (this.caughtUp = r));
+  }
+
+  async start(): Promise<void> {
+    const log = this.opts.log;
+    await log.ensureTopics([{ name: ASSETS_TOPIC, partitions: 1, replication: 1 }]);
+    const end = await log.endOffset(ASSETS_TOPIC);
+    const issued = new Map<string, { command: string }>();
+    let live = end === 0;
+    if (live) this.caughtUp();
+    const onBatch = (recs: KafkaRecord[]): void => {
+      for (const r of recs) {
+        if (r.key !== this.asset.uuid) {
+          if (!live && r.offset >= end - 1) live = this.catchUp(issued);
+          continue;
+        }
+        const ev = classify(r);
+        if (ev.kind === "command_result") {
+          this.answered.add(ev.result.correlation_id);
+          issued.delete(ev.result.correlation_id);
+        } else if (ev.kind === "command" && this.commands.has(ev.command)) {
+          const h = ev.envelope.header;
+          const id = h.correlation_id;
+          if (h.verdict !== "rejected" && h.shadow !== true && !this.answered.has(id)) {
+            if (live) {
+              this.answered.add(id);
+              this.dispatch(ev.command, ev.envelope.arguments ?? {}, id);
+            } else issued.set(id, { command: ev.command });
+          }
+        }
+        if (!live && r.offset >= end - 1) live = this.catchUp(issued);
+      }
+    };
+    this.tail = await log.tail({ topic: ASSETS_TOPIC, fromOffset: 0, onBatch, onProblem: (m) => this.say("warn", m) });
+
+    const factory = await connectorFor(this.source.kind);
+    if (!factory) return;
+    this.connector = factory({
+      asset: this.asset,
+      model: this.model,
+      source: this.source,
+      emit: (recs) => this.enqueue(recs),
+      now: this.now,
+      arg: (v) => resolveArg(v, this.opts.env ?? process.env),
+      log: (level, message) => this.say(level, `${this.asset.name} (${this.source.kind}): ${message}`),
+    });
+    await this.connector.start();
+  }
+
+  /** End of the start-up read: commands without a result are failed, not re-sent. */
+  private catchUp(issued: Map<string, { command: string }>): true {
+    const lost = [...issued].filter(([id]) => !this.answered.has(id));
+    for (const [id, c] of lost) {
+      this.answered.add(id);
+      this.stats.interrupted++;
+      this.result(c.command, { correlation_id: id, status: "failed", reason: "interrupted: the connector stopped before the device answered; not re-sent" });
+    }
+    if (lost.length > 0) this.say("warn", `${lost.length} command(s) issued before the last stop had no answer: marked failed, not re-sent`);
+    this.caughtUp();
+    return true;
+  }
+
+  private dispatch(command: string, args: Record<string, string>, id: string): void {
+    const c = this.connector;
+    if (!c) {
+      this.result(command, { correlation_id: id, status: "failed", reason: "the connector is not started" });
+      return;
+    }
+    this.stats.dispatched++;
+    this.dispatchedIds.push(id);
+    const params = this.model.commands.find((x) => x.name === command)?.params ?? [];
+    c.dispatch({ command, args, params, correlationId: id, binding: this.commands.get(command)! }).then(
+      (r) => {
+        const res: CommandResult = { correlation_id: id, status: r.status };
+        if (r.reason !== undefined) res.reason = r.reason;
+        if (r.result !== undefined) res.result = r.result;
+        if (r.status === "failed") this.stats.failed++;
+        this.result(command, res);
+      },
+      (e: Error) => {
+        this.stats.failed++;
+        this.result(command, { correlation_id: id, status: "failed", reason: e.message });
+      },
+    );
+  }
+
+  private result(command: string, res: CommandResult): void {
+    const t = this.now();
+    this.enqueue([{ topic: ASSETS_TOPIC, key: this.asset.uuid, ts: t, value: resultValue(command, res, t) }]);
+  }
+
+  /** Queues records; they are produced together on the next turn of the event loop, in order. */
+  private enqueue(recs: NewRecord[]): void {
+    if (this.stopped) return;
+    for (const r of recs) this.queue.push(r);
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => {
+        this.flushing = false;
+        const batch: KafkaNewRecord[] = this.queue;
+        this.queue = [];
+        if (batch.length === 0) return;
+        const p = this.chain.then(() => this.opts.log.append(batch));
+        this.chain = p.then(
+          () => (this.stats.produced += batch.length),
+          (e: Error) => this.say("error", `cannot produce ${batch.length} record(s): ${e.message}`),
+        );
+      });
+    }
+  }
+
+  status(): { connected: boolean; detail: string } {
+    return this.connector?.status() ?? { connected: false, detail: "not started" };
+  }
+
+  async stop(): Promise<void> {
+    await this.connector?.stop().catch(() => {});
+    await new Promise((r) => setImmediate(r));
+    this.stopped = true;
+    await this.chain;
+    await this.tail?.stop();
+  }
+}
+
+/** The bundled connector worker's entry (build/workers/connector-*.mjs). */
+export function runConnectorWorker(program: IrProgram, spec: WorkerSpec & { kind: "connector" }): Promise<void> {
+  return serveWorker(program, spec, async (log, report, env) => {
+    const w = new ConnectorWorker({ program, asset: spec.asset, source: spec.source, log, env, report });
+    await w.start();
+    await w.ready;
+    report("info", `${w.asset.name} (${w.source.kind}): ${w.status().detail}`);
+    return { stop: () => w.stop(), status: () => `produced ${w.stats.produced}, dispatched ${w.stats.dispatched} (${w.stats.failed} failed)` };
+  });
+}

@@ -1,0 +1,47 @@
+// The entry of a bundled worker (build/workers/*.mjs): reads its settings from the environment,
+// runs a rule worker or a connector worker until SIGTERM/SIGINT, and prints one status line every
+// OFL_STATUS_MS (default 10 s) to stderr. stdout gets `ready` once the worker has rebuilt its
+// state from the log (supervisors and tests wait for it).
+//
+// Environment:
+//   OFL_KAFKA       bootstrap brokers, HOST:PORT[,HOST:PORT…] (required)
+//   OFL_CLOCK_MS    rule worker: clock record period (default 100; 0: none)
+//   OFL_STATUS_MS   status line period (default 10000; 0: none)
+//   OFL_KAFKA_VERBOSE=1  kafkajs logs
+import type { IrProgram } from "../../compiler/ir/types.js";
+import { KafkaLog } from "../log/kafka.js";
+
+export type WorkerSpec = { kind: "rule"; name: string } | { kind: "connector"; name: string; asset: string; source: number };
+
+export interface Running {
+  stop(): Promise<void>;
+  status(): string;
+}
+
+/** Runs one worker until SIGTERM/SIGINT: `start` builds it over the log and resolves once it is live. */
+export async function serveWorker(
+  program: IrProgram,
+  spec: WorkerSpec,
+  start: (log: KafkaLog, report: (level: "info" | "warn" | "error", m: string) => void, env: NodeJS.ProcessEnv) => Promise<Running>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  const brokers = (env["OFL_KAFKA"] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const say = (level: string, m: string): void => void process.stderr.write(`[${new Date().toISOString()}] ${spec.name}: ${level === "info" ? "" : `${level}: `}${m}\n`);
+  if (brokers.length === 0) {
+    say("error", "OFL_KAFKA is not set (HOST:PORT of a Kafka broker)");
+    process.exit(2);
+  }
+  const log = new KafkaLog({ brokers, clientId: `ofl-${program.program}-${spec.name}`, verbose: env["OFL_KAFKA_VERBOSE"] === "1" });
+  const w = await start(log, (level, m) => say(level, m), env);
+  process.stdout.write("ready\n");
+  const statusMs = env["OFL_STATUS_MS"] === undefined ? 10_000 : Number(env["OFL_STATUS_MS"]);
+  const timer = statusMs > 0 ? setInterval(() => say("info", w.status()), statusMs) : undefined;
+  const shutdown = async (): Promise<void> => {
+    if (timer) clearInterval(timer);
+    await w.stop().catch(() => {});
+    await log.close();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void shutdown());
+  process.once("SIGINT", () => void shutdown());
+}

@@ -1,0 +1,186 @@
+// The rule and command worker: runtime/engine over Kafka, for what ksqlDB cannot express
+// (language.md §8). The same idea as the embedded runtime (runtime/embedded/runtime.ts): the log
+// is the authority, and the engine's state is a pure function of its input records.
+//
+// Start: the engine replays `ofa_assets` from offset 0 up to the end offset E seen at start, then
+// follows the topic live. Each output the engine writes is produced (idempotent producer) with a
+// header `ofl-cause: <offset of the input record that caused it>`. That header is how a restarted
+// worker knows, without a store or a consumer group of its own, which outputs already reached the
+// log: while replaying [0, E) it matches the outputs it recomputes against the recorded ones with
+// the same cause (same order: one partition, ordered idempotent producer), and at E produces only
+// those that were never written (the process died between consuming an input and producing all
+// its outputs). So a SIGKILL and restart gives the same records, once, and command correlation
+// ids (deterministic: program, rule, asset, input offset, action index) are identical.
+// Dead letters go to `ofl_deadletter`: at most one per input, so its last record's cause says
+// which were written.
+//
+// The worker also writes the clock (a clock record every `clockMs`) so that timers fire while
+// devices are silent, exactly as `ofl run` does; replays read those records back.
+import type { IrProgram } from "../../compiler/ir/types.js";
+import { Engine } from "../engine/index.js";
+import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.js";
+import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, clockValue } from "../wire/records.js";
+import { serveWorker, type WorkerSpec } from "./main.js";
+import type { NewRecord } from "../wire/types.js";
+
+export const CAUSE_HEADER = "ofl-cause";
+
+export interface RuleWorkerOptions {
+  program: IrProgram;
+  log: KafkaLog;
+  /** clock record period, ms (0: no clock; default 100) */
+  clockMs?: number;
+  /** the worker's uuid: sender of commands, key of clock records (default `OFL-<program>`) */
+  senderUuid?: string;
+  now?: () => number;
+  report?: (level: "info" | "warn" | "error", message: string) => void;
+}
+
+export class RuleWorker {
+  readonly engine: Engine;
+  readonly stats = { consumed: 0, produced: 0, rebuilt: 0, resent: 0, clock: 0 };
+  private readonly opts: RuleWorkerOptions;
+  private readonly sender: string;
+  private out: NewRecord[] = [];
+  private tail: Tail | undefined;
+  private clock: ReturnType<typeof setInterval> | undefined;
+  private lastClock = 0;
+  private stopped = false;
+  /** serializes appends (batches and clock ticks keep their order) */
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly now: () => number;
+  private readonly say: NonNullable<RuleWorkerOptions["report"]>;
+  private caughtUp!: () => void;
+  private failed!: (e: Error) => void;
+  /** resolves when the state is rebuilt (the end offset seen at start is reached) */
+  readonly ready: Promise<void>;
+
+  constructor(opts: RuleWorkerOptions) {
+    this.opts = opts;
+    this.sender = opts.senderUuid ?? `OFL-${opts.program.program}`;
+    this.now = opts.now ?? (() => Date.now());
+    this.say = opts.report ?? (() => {});
+    this.engine = new Engine({ program: opts.program, senderUuid: this.sender, onOutput: (r) => this.out.push(r) });
+    this.ready = new Promise((res, rej) => {
+      this.caughtUp = res;
+      this.failed = rej;
+    });
+    this.ready.catch(() => {});
+  }
+
+  /** Rebuilds from the log, produces what a previous run left unwritten, then runs live. */
+  async start(): Promise<void> {
+    const log = this.opts.log;
+    await log.ensureTopics([
+      { name: ASSETS_TOPIC, partitions: 1, replication: 1 },
+      { name: DEADLETTER_TOPIC, partitions: 1, replication: 1 },
+    ]);
+    const end = await log.endOffset(ASSETS_TOPIC);
+    const deadEnd = await log.endOffset(DEADLETTER_TOPIC);
+    let deadMax = -1;
+    if (deadEnd > 0) {
+      const last = await log.readRange(DEADLETTER_TOPIC, deadEnd - 1, deadEnd);
+      const c = last[0]?.headers[CAUSE_HEADER];
+      if (c !== undefined) deadMax = Number(c);
+    }
+    /** outputs recomputed during the rebuild and not (yet) found on the log, by cause */
+    const unconfirmed = new Map<number, NewRecord[]>();
+    let live = end === 0;
+    if (live) this.goLive();
+
+    const onBatch = async (recs: KafkaRecord[]): Promise<void> => {
+      const send: KafkaNewRecord[] = [];
+      for (const rec of recs) {
+        const o = rec.offset;
+        if (!live) {
+          const cause = rec.headers[CAUSE_HEADER];
+          if (cause !== undefined) {
+            const u = unconfirmed.get(Number(cause));
+            if (u && u.length > 0) {
+              u.shift();
+              if (u.length === 0) unconfirmed.delete(Number(cause));
+            }
+          }
+        }
+        this.out = [];
+        this.engine.process(classify(rec));
+        this.stats.consumed++;
+        for (const r of this.out) {
+          const withCause: KafkaNewRecord = { ...r, headers: { [CAUSE_HEADER]: String(o) } };
+          if (r.topic === DEADLETTER_TOPIC) {
+            if (o > deadMax) send.push(withCause);
+          } else if (!live) {
+            let u = unconfirmed.get(o);
+            if (!u) unconfirmed.set(o, (u = []));
+            u.push(withCause);
+          } else send.push(withCause);
+        }
+        this.out = [];
+        if (!live && o >= end - 1) {
+          // rebuilt: what is still unconfirmed never reached the log
+          const causes = [...unconfirmed.keys()].sort((a, b) => a - b);
+          for (const c of causes) for (const r of unconfirmed.get(c)!) send.push(r), this.stats.resent++;
+          unconfirmed.clear();
+          this.stats.rebuilt = end;
+          live = true;
+          if (this.stats.resent > 0) this.say("warn", `${this.stats.resent} output record(s) of the previous run never reached the log: produced now`);
+          this.goLive();
+        }
+      }
+      if (send.length > 0) await this.append(send);
+    };
+    this.tail = await log.tail({
+      topic: ASSETS_TOPIC,
+      fromOffset: 0,
+      onBatch: (recs) => onBatch(recs).catch((e: Error) => {
+        this.failed(e);
+        throw e;
+      }),
+      onProblem: (m) => this.say("warn", m),
+    });
+  }
+
+  private goLive(): void {
+    this.caughtUp();
+    const clockMs = this.opts.clockMs ?? 100;
+    if (clockMs > 0 && !this.clock && !this.stopped) {
+      this.clock = setInterval(() => this.tick(), clockMs);
+      this.clock.unref?.();
+    }
+  }
+
+  /** Appends a clock record (never going backwards). */
+  tick(): void {
+    const t = Math.max(this.now(), this.lastClock + 1);
+    this.lastClock = t;
+    this.stats.clock++;
+    void this.append([{ topic: ASSETS_TOPIC, key: this.sender, ts: t, value: clockValue(t) }], true).catch((e: Error) => this.say("warn", `clock: ${e.message}`));
+  }
+
+  private append(recs: KafkaNewRecord[], input = false): Promise<unknown> {
+    const p = this.chain.then(() => this.opts.log.append(recs));
+    this.chain = p.catch(() => {});
+    return p.then(() => {
+      if (!input) this.stats.produced += recs.length;
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.clock) clearInterval(this.clock);
+    await this.tail?.stop();
+    await this.chain;
+  }
+}
+
+/** The bundled rule worker's entry (build/workers/rule.mjs). */
+export function runRuleWorker(program: IrProgram, spec: WorkerSpec): Promise<void> {
+  return serveWorker(program, spec, async (log, report, env) => {
+    const clockMs = env["OFL_CLOCK_MS"] === undefined ? 100 : Number(env["OFL_CLOCK_MS"]);
+    const w = new RuleWorker({ program, log, clockMs, report });
+    await w.start();
+    await w.ready;
+    report("info", `rebuilt from ${w.stats.rebuilt} records${w.stats.resent ? ` (${w.stats.resent} unwritten outputs produced)` : ""}; live`);
+    return { stop: () => w.stop(), status: () => `consumed ${w.stats.consumed}, produced ${w.stats.produced}` };
+  });
+}
