@@ -53,6 +53,8 @@ const ATTEMPT_TIMEOUT_MS = 10_000;
 const CLOSE_TIMEOUT_MS = 2000;
 /** How long one method call or write may take before it is reported failed (never retried). */
 const CALL_TIMEOUT_MS = 10_000;
+/** Correlation ids remembered to refuse a second dispatch (the runtime keeps them across restarts). */
+const MAX_REMEMBERED_IDS = 100_000;
 
 // ---------------------------------------------------------------------------------------------
 // Secrets
@@ -412,6 +414,14 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
   const scrub = (s: string): string => scrubText(s, secrets);
   const log = (level: "info" | "warn" | "error", msg: string): void => ctx.log(level, scrub(msg));
 
+  /** `env(...)` arguments of the source whose variable is not set */
+  const unset: string[] = [];
+  for (const v of [...Object.values(named), ...positional]) {
+    if (v !== null && typeof v === "object" && "env" in v) {
+      const r = ctx.arg(v);
+      if (r === undefined || r === null) unset.push(v.env);
+    }
+  }
   const endpointRaw = resolve(named["endpoint"] ?? positional[0]);
   const securityRaw = resolve(named["security"] ?? positional[1]);
   const policyRaw = resolve(named["policy"] ?? positional[2]);
@@ -474,6 +484,7 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
   /** per session: method input argument types, write node value types */
   let argTypes = new Map<string, Promise<{ dataType: DataType | null; valueRank: number }[] | null>>();
   let nodeTypes = new Map<string, DataType>();
+  const dispatchedIds = new Set<string>();
 
   const record = (value: NewRecord["value"]): NewRecord => ({ topic: ASSETS_TOPIC, key: uuid, ts: ctx.now(), value });
 
@@ -748,6 +759,7 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
 
   return {
     async start(): Promise<void> {
+      if (unset.length > 0) throw new Error(`opcua: environment variable ${unset.join(", ")} is not set`);
       if (endpoint === "") throw new Error("opcua: the source has no endpoint");
       if (!/^opc\.tcp:\/\//i.test(endpoint)) throw new Error(scrub(`opcua: the endpoint "${endpoint}" is not an opc.tcp:// URL`));
       if (passwordRaw && !userRaw) throw new Error("opcua: a password needs a user");
@@ -760,6 +772,10 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
     async dispatch(cmd: CommandToDispatch): Promise<DispatchResult> {
       const s = session;
       if (stopped) return { status: "failed", reason: "the OPC UA connector is stopped" };
+      // at most once per correlation id, even if the runtime hands the same command twice
+      if (dispatchedIds.has(cmd.correlationId)) return { status: "failed", reason: `already dispatched (${cmd.correlationId})` };
+      dispatchedIds.add(cmd.correlationId);
+      if (dispatchedIds.size > MAX_REMEMBERED_IDS) dispatchedIds.delete(dispatchedIds.values().next().value!);
       if (s === null || available !== true) {
         return { status: "failed", reason: `not connected to ${scrub(endpoint)}${lastError ? ` (${lastError})` : ""}` };
       }
@@ -779,9 +795,11 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
     },
 
     async stop(): Promise<void> {
-      stopped = true;
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       retryTimer = undefined;
+      // the device is no longer observed: its values are unknown from now on
+      if (!stopped && available === true) setAvailable(false);
+      stopped = true;
       await drop(true);
     },
 

@@ -130,12 +130,26 @@ describe("opcua connector", () => {
     expect(r).toEqual({ status: "completed", result: { node_id: "ns=1;s=FeedOverride", value: 75.5 } });
     expect(dev.value("FeedOverride")).toBe(75.5);
     // a read-only node: failed with the status code's text, nothing retried
-    const ro = { ...command(ir, "feed_override", { value: "1" }) };
+    const ro = { ...command(ir, "feed_override", { value: "1" }, "c-read-only") };
     ro.binding = { ...ro.binding, named: { node_id: "ns=1;s=Temperature" } };
     const bad = await conn.dispatch(ro);
     expect(bad.status).toBe("failed");
     expect(bad.reason).toMatch(/^BadNotWritable|^BadUserAccessDenied/);
     expect(col.logs.filter((l) => l.includes(" error:"))).toEqual([]);
+  });
+
+  test("a correlation id is dispatched at most once", async () => {
+    const { ir, conn } = await connect(dev);
+    const n = dev.calls.length;
+    expect((await conn.dispatch(command(ir, "stop", {}, "same-id"))).status).toBe("completed");
+    expect(await conn.dispatch(command(ir, "stop", {}, "same-id"))).toEqual({ status: "failed", reason: "already dispatched (same-id)" });
+    expect(dev.calls.length).toBe(n + 1);
+  });
+
+  test("an unset env(...) argument makes start() fail, naming the variable", async () => {
+    const ir = millProgram(dev.endpoint, { sourceArgs: `, user: "op", password: env("OFL_TEST_UNSET_PASSWORD")` });
+    const conn = opcuaConnector(fakeCtx(ir, "mill").ctx);
+    await expect(conn.start()).rejects.toThrow("opcua: environment variable OFL_TEST_UNSET_PASSWORD is not set");
   });
 
   test("a device that refuses a call: failed with the status code text", async () => {
@@ -170,7 +184,7 @@ describe("opcua connector: connection loss", () => {
     expect(conn.status().connected).toBe(false);
     expect(col.logs.some((l) => l.includes(" warn:"))).toBe(true);
     // at most once: no session, no call, no retry later
-    const r = await conn.dispatch(command(ir, "stop", {}));
+    const r = await conn.dispatch(command(ir, "stop", {}, "while-down"));
     expect(r.status).toBe("failed");
     expect(r.reason).toContain("not connected");
 
@@ -182,7 +196,7 @@ describe("opcua connector: connection loss", () => {
     expect(dev2.calls).toEqual([]); // the failed stop was never retried
     dev2.set("Temperature", 56);
     await waitFor("56", () => last(col, "temperature")?.VALUE === "56");
-    const r2 = await conn.dispatch(command(ir, "stop", {}));
+    const r2 = await conn.dispatch(command(ir, "stop", {}, "after-restart"));
     expect(r2.status).toBe("completed");
     expect(dev2.calls.map((c) => c.method)).toEqual(["Stop"]);
     if (process.env.OPCUA_DEBUG) process.stderr.write(`DEBUG ${JSON.stringify(col.records.map((r) => [new Date(r.ts).toISOString(), (r.value as { ID: string }).ID, (r.value as { VALUE: string }).VALUE]))}\n${col.logs.join("\n")}\n`);
@@ -207,12 +221,13 @@ describe("opcua connector: connection loss", () => {
     await waitFor("33", () => last(col, "temperature")?.VALUE === "33");
   }, 60_000);
 
-  test("stop() disconnects and emits nothing after", async () => {
+  test("stop() emits UNAVAILABLE, disconnects and emits nothing after", async () => {
     const dev = await startDevice();
     stops.push(() => dev.stop());
     const { col, conn } = await connect(dev);
     await waitFor("temperature", () => col.of("temperature").length > 0);
     await conn.stop();
+    expect(col.values().at(-1)).toMatchObject({ ID: "avail", VALUE: "UNAVAILABLE" });
     const n = col.records.length;
     dev.set("Temperature", 99);
     await new Promise((r) => setTimeout(r, 300));
