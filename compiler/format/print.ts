@@ -97,9 +97,13 @@ function printDanglingLines(path: Path, options: Options): Doc {
 
 /** Dangling comments of a node without a body: after it, on the same line. */
 function printDanglingAfter(path: Path): Doc {
-  return danglingComments(path).map((c) => {
+  const cs = danglingComments(path);
+  return cs.map((c, i) => {
     c.printed = true;
-    return c.kind === "block" ? [lineSuffixBoundary, " ", commentDoc(c)] : [lineSuffixBoundary, endOfLine(commentDoc(c))];
+    const afterLine = i > 0 && cs[i - 1]!.kind !== "block";
+    if (c.kind === "block") return [lineSuffixBoundary, afterLine ? "" : " ", commentDoc(c)];
+    // a `// …` followed by another comment ends its line here
+    return i < cs.length - 1 ? [lineSuffixBoundary, afterLine ? "" : " ", commentDoc(c), hardline] : [lineSuffixBoundary, endOfLine(commentDoc(c))];
   });
 }
 
