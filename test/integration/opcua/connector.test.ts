@@ -1,5 +1,5 @@
 // The OPC UA connector against a real node-opcua server in-process (test/integration/opcua/device.ts).
-import { StatusCodes } from "node-opcua-client";
+import { MessageSecurityMode, StatusCodes } from "node-opcua-client";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { opcuaConnector } from "../../../runtime/connectors/opcua.js";
 import type { Connector, CommandToDispatch } from "../../../runtime/connectors/types.js";
@@ -136,6 +136,27 @@ describe("opcua connector", () => {
     expect(bad.status).toBe("failed");
     expect(bad.reason).toMatch(/^BadNotWritable|^BadUserAccessDenied/);
     expect(col.logs.filter((l) => l.includes(" error:"))).toEqual([]);
+  });
+
+  test("security SignAndEncrypt / Basic256Sha256: the session is encrypted, values and commands flow", async () => {
+    const { ir, col, conn } = await connect(dev, { sourceArgs: `, security: "SignAndEncrypt", policy: "Basic256Sha256"` });
+    await waitFor("temperature", () => col.of("temperature").length > 0);
+    expect(col.logs.some((l) => l.includes("security SignAndEncrypt/Basic256Sha256"))).toBe(true);
+    const modes = dev.server.endpoints.flatMap((e) => e.getChannels().map((ch) => MessageSecurityMode[ch.securityMode]));
+    expect(modes).toContain("SignAndEncrypt");
+    expect((await conn.dispatch(command(ir, "feed_override", { value: "42" }, "enc-write"))).status).toBe("completed");
+    expect(dev.value("FeedOverride")).toBe(42);
+  });
+
+  test("an unknown security mode or policy makes start() fail", async () => {
+    for (const [args, msg] of [
+      [`, security: "Encrypt"`, 'unknown security mode "Encrypt"'],
+      [`, security: "Sign", policy: "Rot13"`, 'unknown security policy "Rot13"'],
+      [`, security: "None", policy: "Basic256Sha256"`, "security None cannot use policy Basic256Sha256"],
+    ] as const) {
+      const conn = opcuaConnector(fakeCtx(millProgram(dev.endpoint, { sourceArgs: args }), "mill").ctx);
+      await expect(conn.start()).rejects.toThrow(msg);
+    }
   });
 
   test("a correlation id is dispatched at most once", async () => {
