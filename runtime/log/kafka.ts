@@ -33,6 +33,8 @@ export interface KafkaRecord extends LogRecord {
 /** A record to produce; `headers` optional. */
 export interface KafkaNewRecord extends NewRecord {
   headers?: Record<string, string>;
+  /** a null value (a tombstone on a compacted topic) instead of JSON `null` */
+  tombstone?: boolean;
 }
 
 export interface TopicSpec {
@@ -112,12 +114,12 @@ export class KafkaLog {
   async append(records: KafkaNewRecord[]): Promise<LogRecord[]> {
     if (records.length === 0) return [];
     const p = await this.getProducer();
-    const byTopic = new Map<string, { idx: number[]; messages: { key: string | null; value: string; timestamp: string; headers?: IHeaders; partition: number }[] }>();
+    const byTopic = new Map<string, { idx: number[]; messages: { key: string | null; value: string | null; timestamp: string; headers?: IHeaders; partition: number }[] }>();
     records.forEach((r, i) => {
       let t = byTopic.get(r.topic);
       if (!t) byTopic.set(r.topic, (t = { idx: [], messages: [] }));
       t.idx.push(i);
-      t.messages.push({ key: r.key, value: JSON.stringify(r.value), timestamp: String(Math.trunc(r.ts)), partition: 0, ...(r.headers ? { headers: r.headers } : {}) });
+      t.messages.push({ key: r.key, value: r.tombstone ? null : JSON.stringify(r.value), timestamp: String(Math.trunc(r.ts)), partition: 0, ...(r.headers ? { headers: r.headers } : {}) });
     });
     const meta = await p.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, t]) => ({ topic, messages: t.messages })) });
     const out: LogRecord[] = new Array(records.length);

@@ -1,0 +1,145 @@
+// ofl build's plan, the deploy diff, and the ksqlDB REST client against an HTTP stub that stands
+// in for ksqlDB's documented /ksql and /info endpoints (ksqldb-stub.ts; ksqlDB cannot run here).
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { buildCommand } from "../../../runtime/cli/build.js";
+import type { Io } from "../../../runtime/cli/common.js";
+import { applyActions, DeployError, diffPlan, memoryDeployState, planText } from "../../../runtime/deploy/deploy.js";
+import { KsqlDbClient, KsqlDbError } from "../../../runtime/deploy/ksqldb.js";
+import type { DeployPlan } from "../../../runtime/deploy/plan.js";
+import { startKsqlStub, type KsqlStub } from "./ksqldb-stub.js";
+
+const root = resolve(new URL(".", import.meta.url).pathname, "../../..");
+let out: string;
+let plan: DeployPlan;
+let printed = "";
+let stub: KsqlStub;
+
+function io(): Io {
+  return { out: (s) => void (printed += s), err: (s) => void (printed += s), cwd: root, color: false };
+}
+
+beforeAll(async () => {
+  out = mkdtempSync(join(tmpdir(), "ofl-build-"));
+  const code = await buildCommand.run([join(root, "examples/cnc-cell"), "--out", out, "--explain"], io());
+  expect(code, printed).toBe(0);
+  plan = JSON.parse(readFileSync(join(out, "plan.json"), "utf8"));
+  stub = await startKsqlStub();
+}, 60_000);
+
+afterAll(async () => {
+  rmSync(out, { recursive: true, force: true });
+  await stub?.close();
+});
+
+describe("ofl build", () => {
+  test("writes ordered statements, bundled workers, the plan, the stack and device files", () => {
+    const sql = readdirSync(join(out, "ksql")).filter((f) => f !== "all.sql");
+    expect(sql.length).toBe(plan.statements.length);
+    expect(plan.statements.map((s) => s.file)).toEqual([...plan.statements.map((s) => s.file)].sort());
+    for (const s of plan.statements) for (const d of s.dependsOn) if (d !== "ASSETS_STREAM") expect(plan.statements.findIndex((x) => x.name === d)).toBeLessThan(s.index - 1);
+    expect(plan.workers.map((w) => w.name)).toEqual(["rule", "connector-mill1-simulate", "connector-mill2-simulate"]);
+    for (const w of plan.workers) expect(existsSync(join(out, w.file))).toBe(true);
+    expect(plan.topics.find((t) => t.name === "ofa_assets")).toMatchObject({ partitions: 1, cleanupPolicy: "delete", createdBy: "deploy" });
+    expect(plan.topics.find((t) => t.name === "_ofl_deploy_state")).toMatchObject({ cleanupPolicy: "compact" });
+    expect(plan.properties).toEqual({ "ksql.streams.auto.offset.reset": "earliest" });
+    const stack = readFileSync(join(out, "stack.yml"), "utf8");
+    expect(stack).toContain("connector-mill1-simulate:");
+    expect(stack).toContain("OFL_KAFKA");
+    expect(readFileSync(join(out, "devices/dev_mill1.yml"), "utf8")).toContain('uuid: "CNC-001"');
+    expect(printed).toContain("Runs in the rule worker");
+    expect(printed).toMatch(/CncMill\.overheating\s+.*worker/);
+  });
+});
+
+describe("deploy plan", () => {
+  test("first deploy creates everything; a re-run changes nothing", async () => {
+    const state = memoryDeployState();
+    const first = diffPlan(plan, await state.load(plan.program));
+    expect(first.every((a) => a.op === "create")).toBe(true);
+    await applyActions(plan, first, new KsqlDbClient(stub.url), state);
+    expect(diffPlan(plan, await state.load(plan.program))).toEqual([]);
+    expect(planText(plan, [])).toMatch(/no changes/);
+    // every statement carried auto.offset.reset = earliest, and waited for the previous command
+    expect(stub.requests.every((r) => r.streamsProperties["ksql.streams.auto.offset.reset"] === "earliest")).toBe(true);
+    expect(stub.requests[1]!.commandSequenceNumber).toBe(1);
+  });
+
+  test("a changed aggregate is dropped and re-created with its readers; a changed projection is replaced; a removed object dropped", async () => {
+    const state = memoryDeployState();
+    const client = new KsqlDbClient(stub.url);
+    await applyActions(plan, diffPlan(plan, new Map()), client, state);
+    const agg = plan.statements.find((s) => !s.replaceable && s.kind === "table" && plan.statements.some((r) => r.dependsOn.includes(s.name)))!;
+    const proj = plan.statements.find((s) => s.replaceable && s.kind !== "set" && s.name !== "ASSETS_STREAM")!;
+    const changed: DeployPlan = {
+      ...plan,
+      statements: plan.statements
+        .filter((s) => s.name !== plan.statements[plan.statements.length - 1]!.name || s === agg)
+        .map((s) => (s === agg || s === proj ? { ...s, hash: `${s.hash}x`, sql: s.sql + " " } : s)),
+    };
+    const removed = plan.statements[plan.statements.length - 1]!;
+    const actions = diffPlan(changed, await state.load(plan.program));
+    const text = planText(changed, actions);
+    expect(actions.find((a) => a.op === "recreate" && a.statement.name === agg.name)).toBeTruthy();
+    const readers = plan.statements.filter((s) => s.dependsOn.includes(agg.name) && s.name !== removed.name);
+    for (const r of readers) expect(actions.find((a) => a.op === "recreate" && a.statement.name === r.name), text).toBeTruthy();
+    expect(actions.find((a) => a.op === "drop" && a.name === removed.name), text).toBeTruthy();
+    // drops come first, dependents before what they read
+    const firstCreate = actions.findIndex((a) => a.op !== "drop");
+    expect(actions.slice(firstCreate).every((a) => a.op !== "drop")).toBe(true);
+    expect(text).toMatch(/-\/\+ recreate/);
+    await applyActions(changed, actions, client, state);
+    expect(diffPlan(changed, await state.load(plan.program))).toEqual([]);
+  });
+});
+
+describe("ksqlDB REST client (against the stub)", () => {
+  test("info, healthcheck, basic auth from the URL", async () => {
+    const u = new URL(stub.url);
+    const c = new KsqlDbClient(`http://ofl:s3cret@${u.host}`);
+    expect((await c.info()).version).toBe("0.29.0");
+    expect((await c.healthcheck()).isHealthy).toBe(true);
+    expect(stub.auth.at(-1)).toBe(`Basic ${Buffer.from("ofl:s3cret").toString("base64")}`);
+  });
+
+  test("warning_entity for IF NOT EXISTS on an existing object; 503 with Retry-After is retried", async () => {
+    const c = new KsqlDbClient(stub.url);
+    await c.ksql("CREATE STREAM IF NOT EXISTS X_TEST (A VARCHAR) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON');");
+    stub.unavailable = 2;
+    const r = await c.ksql("CREATE STREAM IF NOT EXISTS X_TEST (A VARCHAR) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON');");
+    expect(r[0]!["@type"]).toBe("warning_entity");
+    expect(stub.unavailable).toBe(0);
+  });
+
+  test("a statement error names the statement, error_code and message; deploy stops at the first failure", async () => {
+    const state = memoryDeployState();
+    const target = plan.statements[3]!;
+    stub.refuse = target.name;
+    stub.requests.length = 0;
+    try {
+      await applyActions(plan, diffPlan(plan, new Map()), new KsqlDbClient(stub.url), state).then(
+        () => expect.unreachable(),
+        (e: Error) => {
+          expect(e).toBeInstanceOf(DeployError);
+          expect(e.message).toContain(`statement ${target.index} (${target.kind} ${target.name}`);
+          expect(e.message).toContain("error_code 40001");
+          expect(e.message).toContain("stub refuses");
+        },
+      );
+      expect(stub.requests.length).toBe(3); // the three before it (SET is not sent), nothing after
+      expect(state.objects.size).toBe(2);
+    } finally {
+      stub.refuse = undefined;
+    }
+  });
+
+  test("server down: a clear error", async () => {
+    const s = await startKsqlStub();
+    await s.close();
+    const err = await new KsqlDbClient(s.url).info().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KsqlDbError);
+    expect((err as KsqlDbError).message).toMatch(/cannot reach ksqlDB at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
+  });
+});
