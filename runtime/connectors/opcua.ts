@@ -27,6 +27,7 @@ import {
   UserTokenType,
   VariantArrayType,
   coerceNodeId,
+  setDebugLogger,
   setErrorLogger,
   setWarningLogger,
   type ClientSession,
@@ -74,7 +75,7 @@ export function scrubText(text: string, secrets: Iterable<string> = allSecrets):
 }
 
 let loggersInstalled = false;
-/** node-opcua's warnings and errors, scrubbed, on stderr (they would go to stdout unscrubbed). */
+/** node-opcua's warnings, errors and debug output, scrubbed, on stderr (they would go to stdout unscrubbed). */
 function installScrubbingLoggers(): void {
   if (loggersInstalled) return;
   loggersInstalled = true;
@@ -86,6 +87,8 @@ function installScrubbingLoggers(): void {
     };
   setWarningLogger(print("warning") as never);
   setErrorLogger(print("error") as never);
+  // only active when DEBUG names node-opcua files (or ALL); scrubbed all the same
+  setDebugLogger(print("debug") as never);
 }
 
 function errorText(e: unknown): string {
