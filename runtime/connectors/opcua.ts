@@ -65,7 +65,8 @@ const allSecrets = new Set<string>();
 /** Replaces every known secret (and its URL-encoded form) in a text by `***`. */
 export function scrubText(text: string, secrets: Iterable<string> = allSecrets): string {
   let out = text;
-  for (const s of secrets) {
+  // longest first: a secret containing another is replaced whole
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
     if (s.length === 0) continue;
     out = out.split(s).join("***");
     const enc = encodeURIComponent(s);

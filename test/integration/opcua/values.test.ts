@@ -66,4 +66,6 @@ test("arguments: wire text → the device's built-in type", () => {
 
 test("scrubbing: plain and URL-encoded secrets", () => {
   expect(scrubText("user:p@ss w0rd and p%40ss%20w0rd", ["p@ss w0rd"])).toBe("user:*** and ***");
+  // a user name inside the password does not leave the rest of the password behind
+  expect(scrubText("operator7 / operator7pw", ["operator7", "operator7pw"])).toBe("*** / ***");
 });
