@@ -213,11 +213,12 @@ export class KafkaLog {
     });
     this.consumers.add(consumer);
     let next = opts.fromOffset;
-    let joins = 0;
     let stopped = false;
     consumer.on(consumer.events.GROUP_JOIN, () => {
-      // a rejoin after a broker restart would start from the beginning (nothing is committed)
-      if (joins++ > 0 && !stopped) consumer.seek({ topic: opts.topic, partition: 0, offset: String(next) });
+      // on every join: the first one positions the reader; a rejoin after a broker restart would
+      // otherwise start from the beginning (nothing is committed). Records fetched before the
+      // seek applies are dropped below (offset < next).
+      if (!stopped) consumer.seek({ topic: opts.topic, partition: 0, offset: String(next) });
     });
     consumer.on(consumer.events.CRASH, (e) => opts.onProblem?.(`Kafka consumer: ${e.payload.error.message}${e.payload.restart ? " (restarting)" : ""}`));
     await consumer.connect();
@@ -243,7 +244,6 @@ export class KafkaLog {
         await heartbeat();
       },
     });
-    consumer.seek({ topic: opts.topic, partition: 0, offset: String(opts.fromOffset) });
     return {
       position: () => next,
       stop: async () => {

@@ -157,3 +157,31 @@ test("simulated tank → connector worker → rule worker → command → device
   expect(report.commands.recorded).toBe(commands.length);
   expect(report.passed).toBe(true);
 }, 170_000);
+
+test("ofl deploy on the real broker: topics created, statements submitted in order, a re-run does nothing, --plan shows it", async () => {
+  const { buildCommand } = await import("../../../runtime/cli/build.js");
+  const { deployCommand } = await import("../../../runtime/cli/deploy.js");
+  const { startKsqlStub } = await import("../../unit/deploy/ksqldb-stub.js");
+  const stub = await startKsqlStub(); // stands in for ksqlDB's /ksql and /info (it cannot run here)
+  let out = "";
+  const io = { out: (s: string) => void (out += s), err: (s: string) => void (out += s), cwd: dir, color: false };
+  try {
+    const build = join(dir, "build");
+    writeFileSync(join(dir, "tank.ofl"), (await import("./program.js")).TANK);
+    expect(await buildCommand.run([join(dir, "tank.ofl"), "--out", build], io), out).toBe(0);
+    const args = ["--build", build, "--kafka", kafka.brokers.join(","), "--ksqldb", stub.url];
+    expect(await deployCommand.run(args, io), out).toBe(0);
+    expect(out).toContain("created _ofl_deploy_state");
+    const n = stub.requests.length;
+    expect(n).toBeGreaterThan(3);
+    out = "";
+    expect(await deployCommand.run(args, io), out).toBe(0);
+    expect(out).toMatch(/ksqlDB: no changes/);
+    expect(stub.requests.length).toBe(n);
+    out = "";
+    expect(await deployCommand.run([...args, "--plan"], io), out).toBe(0);
+    expect(out).toMatch(/no changes/);
+  } finally {
+    await stub.close();
+  }
+}, 60_000);
