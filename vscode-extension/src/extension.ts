@@ -3,6 +3,13 @@
 // "OFL: Replay session". Everything else (diagnostics, hover, code lenses "▶ Run test", …) is the
 // server's; the client shows what the server's commands return in the "OFL" output channel (the
 // server's own log is in "OFL language server").
+//
+// The server's commands (`ofl.runTest`, `ofl.runFileTests`, `ofl.replaySession`) are registered as
+// VS Code commands by vscode-languageclient when the server advertises them; `ofl.replaySession` is
+// also the palette's "OFL: Replay session" (contributed in package.json, never registered here: a
+// second registration of one id fails). The middleware below completes its arguments: the active
+// document when none is given, and a session picked in VS Code's file dialog when no path is given
+// (from the palette, or from the code lens "Replay session…").
 import * as path from "node:path";
 import * as os from "node:os";
 import * as vscode from "vscode";
@@ -54,7 +61,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(
     output,
     vscode.commands.registerCommand("ofl.runTests", () => runTests()),
-    vscode.commands.registerCommand("ofl.replaySession", (uri?: vscode.Uri) => replaySession(uri)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration("ofl.server.path")) void restart(context);
     }),
@@ -79,7 +85,11 @@ export function serverOptions(context: vscode.ExtensionContext): ServerOptions {
   let file = configured.startsWith("~") ? path.join(os.homedir(), configured.slice(1)) : configured;
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (!path.isAbsolute(file) && (file.includes("/") || file.includes("\\")) && folder) file = path.join(folder.uri.fsPath, file);
-  if (/\.(mjs|cjs|js)$/i.test(file)) return { module: file, transport: TransportKind.stdio };
+  if (/\.(mjs|cjs|js)$/i.test(file)) {
+    // the `ofl` command's own script (bin/ofl.mjs) takes `lsp`; a server bundle takes only `--stdio`
+    const args = /^ofl\.(mjs|cjs|js)$/i.test(path.basename(file)) ? ["lsp"] : [];
+    return { module: file, args, transport: TransportKind.stdio };
+  }
   // the `ofl` command: `ofl lsp --stdio`
   return { command: file, args: ["lsp"], transport: TransportKind.stdio };
 }
@@ -94,6 +104,11 @@ function clientOptions(): LanguageClientOptions {
     middleware: {
       // every server command (ours and the code lenses' "▶ Run test", "Replay session…") reports here
       executeCommand: async (command, args, next) => {
+        if (command === REPLAY_SESSION) {
+          const full = await replayArguments(args);
+          if (!full) return null;
+          args = full;
+        }
         const result = (await next(command, args)) as CommandResult | null | undefined;
         if (SERVER_COMMANDS.has(command)) report(command, args, result);
         return result;
@@ -163,15 +178,22 @@ async function runTests(): Promise<void> {
   await execute(RUN_FILE_TESTS, [c.code2ProtocolConverter.asUri(doc.uri)]);
 }
 
-/** "OFL: Replay session": a .jsonl picked in a file dialog, then `ofl.replaySession [uri, path]`. */
-async function replaySession(sessionUri?: vscode.Uri): Promise<void> {
-  const doc = activeOflDocument();
-  if (!doc) return;
-  const c = await ready();
-  if (!c) return;
-  let session = sessionUri instanceof vscode.Uri ? sessionUri : undefined;
-  if (!session) {
-    const folder = vscode.workspace.getWorkspaceFolder(doc.uri)?.uri ?? (doc.uri.scheme === "file" ? vscode.Uri.file(path.dirname(doc.uri.fsPath)) : undefined);
+/**
+ * "OFL: Replay session" (`ofl.replaySession [uri?, path?]`): the arguments completed — the active
+ * document, a .jsonl picked in a file dialog — or undefined when there is nothing to replay.
+ */
+async function replayArguments(args: unknown[]): Promise<unknown[] | undefined> {
+  let [uri, session] = args as [unknown, unknown];
+  let docUri: vscode.Uri | undefined;
+  if (typeof uri !== "string") {
+    const doc = activeOflDocument();
+    if (!doc) return undefined;
+    docUri = doc.uri;
+    uri = client ? client.code2ProtocolConverter.asUri(doc.uri) : doc.uri.toString();
+  } else docUri = vscode.Uri.parse(uri);
+  if (session instanceof vscode.Uri) session = session.fsPath;
+  if (typeof session !== "string" || session === "") {
+    const folder = vscode.workspace.getWorkspaceFolder(docUri)?.uri ?? (docUri.scheme === "file" ? vscode.Uri.file(path.dirname(docUri.fsPath)) : undefined);
     const picked = await vscode.window.showOpenDialog({
       canSelectFiles: true,
       canSelectFolders: false,
@@ -181,10 +203,10 @@ async function replaySession(sessionUri?: vscode.Uri): Promise<void> {
       openLabel: "Replay",
       title: "Replay which session?",
     });
-    session = picked?.[0];
-    if (!session) return;
+    if (!picked?.[0]) return undefined;
+    session = picked[0].fsPath;
   }
-  await execute(REPLAY_SESSION, [c.code2ProtocolConverter.asUri(doc.uri), session.fsPath]);
+  return [uri, session];
 }
 
 /** Runs a server command through VS Code (so the middleware reports it), showing failures to call it. */

@@ -1,0 +1,80 @@
+// The built extension (dist/extension.js) activated under a stand-in for VS Code (fake-vscode.cjs):
+// the real vscode-languageclient starts the bundled server (dist/server.mjs) over stdio, and the
+// commands run tests and replay a session, reporting in the "OFL" output channel.
+// `npm run build && npm test` (the repository root must have been built with `npm ci` first).
+const { describe, it, before, after } = require("node:test");
+const assert = require("node:assert/strict");
+const { mkdtempSync, writeFileSync, readFileSync, rmSync } = require("node:fs");
+const { tmpdir } = require("node:os");
+const { join } = require("node:path");
+const { vscode, commands, fake } = require("./fake-vscode.cjs");
+
+const ext = join(__dirname, "..", "dist", "extension.js");
+const example = join(__dirname, "..", "..", "examples", "packaging-line");
+let extension;
+let project;
+
+const context = () => ({
+  subscriptions: [],
+  asAbsolutePath: (p) => join(__dirname, "..", p),
+  extensionPath: join(__dirname, ".."),
+  globalState: { get() {}, update: async () => {} },
+  workspaceState: { get() {}, update: async () => {} },
+});
+
+describe("the extension under a stand-in VS Code", () => {
+  before(async () => {
+    project = mkdtempSync(join(tmpdir(), "ofl-vscode-"));
+    writeFileSync(join(project, "ofl.json"), '{ "name": "smoke" }\n');
+    writeFileSync(
+      join(project, "plant.ofl"),
+      'model M { telemetry t: float<degC> state hot = t > 90 degC }\nasset m1: M {}\ntest "fails" {\n  at 0s m1.t = 80 degC\n  expect m1.hot at 0s\n}\ntest "passes" {\n  at 0s m1.t = 95 degC\n  expect m1.hot at 0s\n}\n',
+    );
+    const file = join(project, "plant.ofl");
+    fake.activeDocument = fake.document(file, readFileSync(file, "utf8"));
+    extension = require(ext);
+    await extension.activate(context());
+  });
+  after(async () => {
+    await extension?.deactivate();
+    rmSync(project, { recursive: true, force: true });
+  });
+
+  it("registers its commands and the server's", async () => {
+    const ids = await vscode.commands.getCommands();
+    for (const id of ["ofl.runTests", "ofl.runTest", "ofl.runFileTests", "ofl.replaySession"]) assert.ok(ids.includes(id), `${id} in ${ids}`);
+  });
+
+  it("OFL: Run tests runs the file's tests and lists them in the output", async () => {
+    fake.output.length = 0;
+    await vscode.commands.executeCommand("ofl.runTests");
+    const out = fake.output.join("\n");
+    assert.match(out, /✗ fails \(plant\.ofl:3\)/);
+    assert.match(out, /line 5: expect m1\.hot at 0s/);
+    assert.match(out, /✓ passes/);
+    assert.match(out, /1 passed, 1 failed/);
+  });
+
+  it("a code lens's ▶ Run test runs one test", async () => {
+    fake.output.length = 0;
+    const r = await vscode.commands.executeCommand("ofl.runTest", fake.activeDocument.uri.toString(), "passes");
+    assert.equal(r.results.length, 1);
+    assert.equal(r.results[0].status, "passed");
+    assert.match(fake.output.join("\n"), /1 passed, 0 failed/);
+  });
+
+  it("OFL: Replay session replays the picked .jsonl against the program", async () => {
+    const file = join(example, "line.test.ofl");
+    fake.open(fake.document(file, readFileSync(file, "utf8")));
+    fake.pick = join(example, "sessions", "shift.jsonl");
+    fake.output.length = 0;
+    await vscode.commands.executeCommand("ofl.replaySession");
+    assert.match(fake.output.join("\n"), /replay of .*shift\.jsonl/);
+    assert.match(fake.output.join("\n"), /decisions match/);
+  });
+
+  it("nothing is replayed when no session is picked", async () => {
+    fake.pick = undefined;
+    assert.equal(await vscode.commands.executeCommand("ofl.replaySession"), null);
+  });
+});
