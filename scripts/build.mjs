@@ -20,8 +20,13 @@ const rawText = {
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 await build({
-  entryPoints: [join(root, "runtime/cli/main.ts")],
-  outfile: join(root, "dist/ofl.mjs"),
+  entryPoints: { ofl: join(root, "runtime/cli/main.ts") },
+  outdir: join(root, "dist"),
+  outExtension: { ".js": ".mjs" },
+  // connectors load their client libraries (node-opcua, mqtt) in chunks of their own, only
+  // when a program uses them: `ofl check` never loads node-opcua
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   bundle: true,
   platform: "node",
   format: "esm",

@@ -7,13 +7,16 @@ import { recordCommand } from "./record.js";
 import { runCommand } from "./run.js";
 import { sendCommand } from "./send.js";
 import { initCommand } from "./init.js";
+import { fmtCommand } from "./fmt.js";
+import { buildCommand } from "./build.js";
+import { deployCommand } from "./deploy.js";
 import { UsageError, type Command, type Io } from "./common.js";
 import { ProgramError } from "../project/load.js";
 import { SessionError } from "../replay/session.js";
 
 const VERSION = "0.1.0";
 
-const COMMANDS: Command[] = [initCommand, runCommand, checkCommand, testCommand, stateCommand, recordCommand, sendCommand];
+const COMMANDS: Command[] = [initCommand, runCommand, checkCommand, testCommand, stateCommand, recordCommand, sendCommand, fmtCommand, buildCommand, deployCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

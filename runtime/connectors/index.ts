@@ -9,7 +9,7 @@ export async function connectorFor(kind: IrSource["kind"]): Promise<ConnectorFac
     case "simulate":
       return simulateConnector;
     case "opcua":
-      throw new Error(`the ${kind} connector is not available in this build`);
+      return (await import("./opcua.js")).opcuaConnector;
     case "mqtt":
       return (await import("./mqtt.js")).mqttConnector;
     case "openfactory":
