@@ -43,14 +43,20 @@ export async function bundleWorkers(entries: WorkerEntry[], opts: { minify?: boo
       minify: opts.minify !== false,
       legalComments: "none",
       logLevel: "silent",
-      // optional native add-ons of ws (mqtt): required inside try/catch, absent is fine
-      external: ["bufferutil", "utf-8-validate"],
+      // optional add-ons required inside try/catch, absent is fine: ws's native helpers (mqtt),
+      // proper-lockfile (node-opcua's certificate manager)
+      external: ["bufferutil", "utf-8-validate", "proper-lockfile"],
       banner: { js: "import { createRequire as __oflCreateRequire } from 'node:module'; const require = __oflCreateRequire(import.meta.url);" },
       plugins: [
         {
           name: "ofl-runtime",
           setup(b) {
             b.onResolve({ filter: /^ofl-runtime\/worker\/(rule|connector)$/ }, (a) => ({ path: join(worker, `${a.path.slice(RUNTIME_MODULE.length + 1)}.ts`) }));
+            // a connector worker carries only its own source's client library
+            b.onResolve({ filter: /^\.\/(opcua|mqtt)\.js$/ }, (a) =>
+              /connectors[\\/]index\.ts$/.test(a.importer) && a.path !== `./${e.sourceKind}.js` ? { path: a.path, namespace: "ofl-absent" } : undefined,
+            );
+            b.onLoad({ filter: /.*/, namespace: "ofl-absent" }, () => ({ contents: "export {};", loader: "js" }));
           },
         },
       ],
