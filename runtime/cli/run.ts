@@ -1,11 +1,12 @@
 // `ofl run [PATH] [--data DIR] [--clock 100ms] [--port N] [--host H]`
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { SqliteLog } from "../log/sqlite.js";
 import { Plant } from "../run/plant.js";
 import { isLoopback, serve } from "../run/server.js";
+import { parseServices, startServices, stopServices, type RunningService } from "../run/services.js";
 import { findProjectRoot } from "../project/load.js";
 import { compileOne, displayPath, UsageError, type Command, type Io } from "./common.js";
 
@@ -65,6 +66,15 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
       const code = (e as NodeJS.ErrnoException).code;
       throw new UsageError(code === "EADDRINUSE" ? `port ${port} is in use: choose another with --port (0 picks a free one)` : `cannot listen on ${host}:${port}: ${(e as Error).message}`);
     }
+    const root = projectFolder(resolve(io.cwd, positionals[0] ?? "."));
+    let services: RunningService[] = [];
+    try {
+      services = await startServices(parseServices(readConfig(root).services), root, (m) => io.out(`  ${m}\n`));
+    } catch (e) {
+      await api.close();
+      plant.runtime.close();
+      throw new UsageError((e as Error).message);
+    }
     const runFile = join(dataDir, "run.json");
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(runFile, JSON.stringify({ pid: process.pid, url: api.url, token, program: ir.program }) + "\n", { mode: 0o600 });
@@ -84,16 +94,27 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
     clearInterval(status);
     await plant.stop();
     await api.close();
+    await stopServices(services);
     rmSync(runFile, { force: true });
     io.out(`${statusLine(plant)}\nstopped; the log is in ${displayPath(io, dataDir)}\n`);
     return 0;
   },
 };
 
+/** The project folder of a path (or the folder of a single file). */
+function projectFolder(target: string): string {
+  const folder = existsSync(target) && statSync(target).isFile() ? dirname(target) : target;
+  return findProjectRoot(folder) ?? folder;
+}
+
 /** `.ofl/data` in the project folder (or beside a single file). */
 export function defaultDataDir(target: string): string {
-  const folder = existsSync(target) && statSync(target).isFile() ? dirname(target) : target;
-  return join(findProjectRoot(folder) ?? folder, ".ofl", "data");
+  return join(projectFolder(target), ".ofl", "data");
+}
+
+function readConfig(root: string): { services?: unknown } {
+  const path = join(root, "ofl.json");
+  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as { services?: unknown }) : {};
 }
 
 function duration(flag: string, s: string): number {

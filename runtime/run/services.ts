@@ -1,0 +1,88 @@
+// Helper processes a project asks `ofl run` to start alongside the plant (ofl.json
+// `"services"`): demo devices, simulators of a real PLC, a local broker. Each is started in the
+// project folder before the connectors, waited for until it prints its ready text, and stopped
+// (SIGTERM) when the plant stops.
+//
+//   "services": [{ "name": "opcua-demo", "command": ["node", "opcua-demo-server.mjs", "4841"],
+//                  "ready": "listening on" }]
+import { spawn, type ChildProcess } from "node:child_process";
+
+export interface ServiceSpec {
+  name: string;
+  command: string[];
+  /** text the service prints (stdout or stderr) once it is ready; default: ready at once */
+  ready?: string;
+}
+
+export interface RunningService {
+  spec: ServiceSpec;
+  child: ChildProcess;
+}
+
+/** Validates ofl.json's `services`; throws a one-line message on a mistake. */
+export function parseServices(raw: unknown): ServiceSpec[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new Error('ofl.json: "services" must be a list of {"name", "command": [...], "ready"?}');
+  return raw.map((s, i) => {
+    const o = s as Partial<ServiceSpec>;
+    if (typeof o?.name !== "string" || !Array.isArray(o.command) || o.command.length === 0 || o.command.some((c) => typeof c !== "string"))
+      throw new Error(`ofl.json: services[${i}] needs "name" (text) and "command" (a list of texts)`);
+    if (o.ready !== undefined && typeof o.ready !== "string") throw new Error(`ofl.json: services[${i}].ready must be text`);
+    return { name: o.name, command: o.command, ready: o.ready };
+  });
+}
+
+export async function startServices(specs: ServiceSpec[], cwd: string, report: (m: string) => void, timeoutMs = 15_000): Promise<RunningService[]> {
+  const running: RunningService[] = [];
+  for (const spec of specs) {
+    const [cmd, ...args] = spec.command;
+    const child = spawn(cmd === "node" ? process.execPath : cmd!, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    running.push({ spec, child });
+    const ok = await new Promise<boolean>((done) => {
+      if (!spec.ready) return done(true);
+      let seen = "";
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const watch = (d: Buffer): void => {
+        seen = (seen + d.toString()).slice(-4096);
+        if (seen.includes(spec.ready!)) {
+          clearTimeout(timer);
+          done(true);
+        }
+      };
+      child.stdout!.on("data", watch);
+      child.stderr!.on("data", watch);
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        report(`service ${spec.name} exited (${code}) before it was ready: ${seen.trim().split("\n").slice(-2).join(" / ")}`);
+        done(false);
+      });
+      child.once("error", (e) => {
+        clearTimeout(timer);
+        report(`service ${spec.name} cannot start: ${e.message}`);
+        done(false);
+      });
+    });
+    // keep draining its output so it never blocks on a full pipe
+    child.stdout!.resume();
+    child.stderr!.resume();
+    report(ok ? `service ${spec.name} started (pid ${child.pid})` : `service ${spec.name} is not ready; the plant runs without it`);
+  }
+  return running;
+}
+
+export async function stopServices(running: RunningService[]): Promise<void> {
+  await Promise.all(
+    running.map(
+      ({ child }) =>
+        new Promise<void>((done) => {
+          if (child.exitCode !== null || child.signalCode !== null) return done();
+          const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+          child.once("exit", () => {
+            clearTimeout(timer);
+            done();
+          });
+          child.kill("SIGTERM");
+        }),
+    ),
+  );
+}
