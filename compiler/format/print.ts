@@ -102,8 +102,9 @@ function printDanglingAfter(path: Path): Doc {
     c.printed = true;
     const afterLine = i > 0 && cs[i - 1]!.kind !== "block";
     if (c.kind === "block") return [lineSuffixBoundary, afterLine ? "" : " ", commentDoc(c)];
-    // a `// …` followed by another comment ends its line here
-    return i < cs.length - 1 ? [lineSuffixBoundary, afterLine ? "" : " ", commentDoc(c), hardline] : [lineSuffixBoundary, endOfLine(commentDoc(c))];
+    // a `// …` followed by another comment, or after one, ends its line here
+    if (i < cs.length - 1 || afterLine) return [lineSuffixBoundary, afterLine ? "" : " ", commentDoc(c), hardline];
+    return [lineSuffixBoundary, endOfLine(commentDoc(c))];
   });
 }
 
@@ -212,7 +213,14 @@ export function printOfl(path: Path, options: Options, print: Print): Doc {
       trailing.push(lineSuffixBoundary, " ", text);
     }
   }
-  // a comment inside a node that has no place of its own for it (`5 /*c*/ degC`): after the node
+  // a comment inside a node that has no place of its own for it: above a statement
+  // (`expect /*c*/ commands match recorded`), after anything else (`5 /*c*/ degC`)
+  if (statement) {
+    for (const c of danglingComments(path)) {
+      c.printed = true;
+      leading.push(lineSuffixBoundary, commentDoc(c), hardline);
+    }
+  }
   return [leading, printed, printDanglingAfter(path), trailing];
 }
 

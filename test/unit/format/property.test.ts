@@ -32,8 +32,8 @@ function gaps(text: string): Gap[] {
     const sep = text.slice(a.end, b.start);
     if (sep === "") continue; // touching tokens (`a.b`, `l/min`, `f(`) stay touching
     if (/comment/i.test(a.type) || /comment/i.test(b.type)) continue; // comments keep their lines
-    // ranges (`in -50..500`) print from their source text: a comment inside one moves after the
-    // member, and two such comments may take a second pass to settle (reported, not tested)
+    // ranges (`in -50..500`) print from their source text: a comment inside one moves above the
+    // member, which can reorder it with another comment of that member (a known limit, not tested)
     const inRange = a.type === "KwIn" || a.type === "DotDot" || b.type === "DotDot" || (a.type === "Minus" && toks[i - 1]?.type === "KwIn");
     const quantity = a.type === "Number" && b.type === "Ident"; // `90 degC`: the unit must stay on the number's line
     const blank = (sep.match(/\n/g)?.length ?? 0) >= 2; // blank lines are kept by the formatter: do not add or remove them
