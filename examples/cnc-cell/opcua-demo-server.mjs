@@ -24,7 +24,7 @@
 //   }
 //
 // Prints `OPC UA demo server listening on opc.tcp://127.0.0.1:PORT` once it accepts connections;
-// exits 0 on SIGTERM or SIGINT.
+// exits 0 on SIGTERM or SIGINT (and, with --exit-with-stdin, when its standard input closes).
 import { createRequire } from "node:module";
 import { DataType, StatusCodes } from "node-opcua-client";
 import { OPCUAServer } from "node-opcua-server";
@@ -75,6 +75,12 @@ async function shutdown(code) {
 }
 process.on("SIGTERM", () => void shutdown(0));
 process.on("SIGINT", () => void shutdown(0));
+// Started by `ofl run` (ofl.json "services") with --exit-with-stdin: the end of standard input
+// means the plant is gone (even after a SIGKILL), so the demo device goes too.
+if (process.argv.includes("--exit-with-stdin")) {
+  process.stdin.on("end", () => void shutdown(0));
+  process.stdin.resume();
+}
 
 let tick;
 

@@ -5,6 +5,9 @@
 //
 //   "services": [{ "name": "opcua-demo", "command": ["node", "opcua-demo-server.mjs", "4841"],
 //                  "ready": "listening on" }]
+//
+// A service's standard input is a pipe that closes when the plant's process ends, however it
+// ends: a service that exits on end-of-input never outlives the plant.
 import { spawn, type ChildProcess } from "node:child_process";
 
 export interface ServiceSpec {
@@ -36,31 +39,30 @@ export async function startServices(specs: ServiceSpec[], cwd: string, report: (
   const running: RunningService[] = [];
   for (const spec of specs) {
     const [cmd, ...args] = spec.command;
-    const child = spawn(cmd === "node" ? process.execPath : cmd!, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    // standard input stays an open pipe: a service may exit when it closes, i.e. when the plant
+    // is gone, even after a SIGKILL
+    const child = spawn(cmd === "node" ? process.execPath : cmd!, args, { cwd, stdio: ["pipe", "pipe", "pipe"] });
     running.push({ spec, child });
     const ok = await new Promise<boolean>((done) => {
-      if (!spec.ready) return done(true);
       let seen = "";
-      const timer = setTimeout(() => done(false), timeoutMs);
+      let settled = false;
+      const settle = (ready: boolean, problem?: string): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (problem) report(problem);
+        done(ready);
+      };
+      const timer = setTimeout(() => settle(false), spec.ready ? timeoutMs : 0);
+      if (!spec.ready) return settle(true);
       const watch = (d: Buffer): void => {
         seen = (seen + d.toString()).slice(-4096);
-        if (seen.includes(spec.ready!)) {
-          clearTimeout(timer);
-          done(true);
-        }
+        if (seen.includes(spec.ready!)) settle(true);
       };
       child.stdout!.on("data", watch);
       child.stderr!.on("data", watch);
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        report(`service ${spec.name} exited (${code}) before it was ready: ${seen.trim().split("\n").slice(-2).join(" / ")}`);
-        done(false);
-      });
-      child.once("error", (e) => {
-        clearTimeout(timer);
-        report(`service ${spec.name} cannot start: ${e.message}`);
-        done(false);
-      });
+      child.once("exit", (code) => settle(false, `service ${spec.name} exited (${code}) before it was ready: ${seen.trim().split("\n").slice(-2).join(" / ")}`));
+      child.once("error", (e) => settle(false, `service ${spec.name} cannot start: ${e.message}`));
     });
     // keep draining its output so it never blocks on a full pipe
     child.stdout!.resume();
