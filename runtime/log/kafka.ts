@@ -63,6 +63,9 @@ export interface Tail {
   position(): number;
 }
 
+/** bytes of record values per produce request (the broker's default limit is 1 MB per batch) */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
 export class KafkaLog {
   readonly kafka: Kafka;
   private producer: Producer | undefined;
@@ -113,6 +116,26 @@ export class KafkaLog {
    */
   async append(records: KafkaNewRecord[]): Promise<LogRecord[]> {
     if (records.length === 0) return [];
+    // a produce request's record batch must stay under the broker's message.max.bytes (1 MB by
+    // default): larger appends go as several requests, in order
+    const out: LogRecord[] = [];
+    let from = 0;
+    let bytes = 0;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      const size = (r.tombstone ? 0 : JSON.stringify(r.value).length) + (r.key?.length ?? 0) + 64;
+      if (i > from && bytes + size > MAX_REQUEST_BYTES) {
+        out.push(...(await this.appendChunk(records.slice(from, i))));
+        from = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    out.push(...(await this.appendChunk(from === 0 ? records : records.slice(from))));
+    return out;
+  }
+
+  private async appendChunk(records: KafkaNewRecord[]): Promise<LogRecord[]> {
     const p = await this.getProducer();
     const byTopic = new Map<string, { idx: number[]; messages: { key: string | null; value: string | null; timestamp: string; headers?: IHeaders; partition: number }[] }>();
     records.forEach((r, i) => {
