@@ -40,7 +40,8 @@ describe("ofl build", () => {
     expect(sql.length).toBe(plan.statements.length);
     expect(plan.statements.map((s) => s.file)).toEqual([...plan.statements.map((s) => s.file)].sort());
     for (const s of plan.statements) for (const d of s.dependsOn) if (d !== "ASSETS_STREAM") expect(plan.statements.findIndex((x) => x.name === d)).toBeLessThan(s.index - 1);
-    expect(plan.workers.map((w) => w.name)).toEqual(["rule", "connector-mill1-simulate", "connector-mill2-simulate"]);
+    expect(plan.workers[0]!.name).toBe("rule");
+    expect(plan.workers.map((w) => w.name)).toEqual(expect.arrayContaining(["connector-mill1-simulate", "connector-mill2-simulate"]));
     for (const w of plan.workers) expect(existsSync(join(out, w.file))).toBe(true);
     expect(plan.topics.find((t) => t.name === "ofa_assets")).toMatchObject({ partitions: 1, cleanupPolicy: "delete", createdBy: "deploy" });
     expect(plan.topics.find((t) => t.name === "_ofl_deploy_state")).toMatchObject({ cleanupPolicy: "compact" });
