@@ -3,27 +3,12 @@
 //   node bench/engine.mjs [events] [assets]
 // Scenarios: (1) latest values + pointwise states + rules (target >= 2,000,000 events/s);
 // (2) plus `for` and `age` timers; (3) plus windowed aggregates and views.
-import { build } from "esbuild";
 import * as fs from "node:fs";
-import * as os from "node:os";
-import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { importBundled } from "../scripts/bundle-modules.mjs";
 
-const root = join(fileURLToPath(import.meta.url), "../..");
 const N = Number(process.argv[2] ?? 1_000_000);
 const ASSETS = Number(process.argv[3] ?? 1000);
-const tmp = fs.mkdtempSync(join(os.tmpdir(), "ofl-bench-engine-"));
-const outfile = join(tmp, "engine.mjs");
-await build({
-  entryPoints: [join(root, "runtime/engine/index.ts")],
-  outfile,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  logLevel: "warning",
-});
-const { Engine } = await import(pathToFileURL(outfile).href);
+const { Engine } = await importBundled({ Engine: "runtime/engine/index.ts" });
 
 // ---------------------------------------------------------------- IR helpers
 const c = (value) => ({ k: "const", value });
@@ -188,5 +173,4 @@ for (const scenario of only) {
       `${N.toLocaleString()} events, ${ASSETS} assets, best of ${REPEAT}: ${best.toFixed(3)} s = ${Math.round(rate).toLocaleString()} events/s, ${outputs.toLocaleString()} outputs`,
   );
 }
-fs.rmSync(tmp, { recursive: true, force: true });
 if (process.env.BENCH_JSON) fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify(results, null, 2));

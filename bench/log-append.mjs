@@ -1,29 +1,14 @@
 // Benchmark: appending telemetry to the embedded log (SqliteLog: WAL, synchronous = FULL, one
 // fsynced transaction per batch). Bundles runtime/log/sqlite.ts with esbuild, so it runs on the
 // sources without a build step:  node bench/log-append.mjs [records]
-import { build } from "esbuild";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { importBundled } from "../scripts/bundle-modules.mjs";
 
-const root = join(fileURLToPath(import.meta.url), "../..");
 const N = Number(process.argv[2] ?? 1_000_000);
 const tmp = fs.mkdtempSync(join(os.tmpdir(), "ofl-bench-log-"));
-const sqlitePath = createRequire(import.meta.url).resolve("better-sqlite3");
-const outfile = join(tmp, "sqlite-log.mjs");
-await build({
-  entryPoints: [join(root, "runtime/log/sqlite.ts")],
-  outfile,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  logLevel: "warning",
-  plugins: [{ name: "ext", setup: (b) => b.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: sqlitePath, external: true })) }],
-});
-const { SqliteLog } = await import(pathToFileURL(outfile).href);
+const { SqliteLog } = await importBundled({ SqliteLog: "runtime/log/sqlite.ts" });
 
 const T0 = Date.parse("2026-11-20T08:00:00.000Z");
 const signals = ["temperature", "vibration", "spindle_speed", "feed_rate", "power"];

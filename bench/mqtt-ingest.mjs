@@ -13,14 +13,12 @@
 // config (`max_queued_messages 0`: the default queue of 1,000 per client would drop QoS 1
 // messages for a subscriber that falls behind). Aedes: in process (it shares the connector's
 // event loop, so it is the slower of the two). Bundles the TypeScript sources with esbuild.
-import { build } from "esbuild";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { importBundled } from "../scripts/bundle-modules.mjs";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 
-const root = join(fileURLToPath(import.meta.url), "../..");
 
 if (!isMainThread) await publisher(workerData);
 else await main();
@@ -137,38 +135,15 @@ async function main() {
 }
 
 async function bundle(tmp) {
-  const entry = join(tmp, "entry.ts");
-  const rel = (p) => JSON.stringify(join(root, p));
-  fs.writeFileSync(
-    entry,
-    [
-      `export { createMqttConnector } from ${rel("runtime/connectors/mqtt.ts")};`,
-      `export { SqliteLog } from ${rel("runtime/log/sqlite.ts")};`,
-      `export { startAedes } from ${rel("test/integration/mqtt/aedes.ts")};`,
-      `export { startMosquitto } from ${rel("test/services/mosquitto/start.ts")};`,
-    ].join("\n"),
+  return importBundled(
+    {
+      createMqttConnector: "runtime/connectors/mqtt.ts",
+      SqliteLog: "runtime/log/sqlite.ts",
+      startAedes: "test/integration/mqtt/aedes.ts",
+      startMosquitto: "test/services/mosquitto/start.ts",
+    },
+    join(tmp, "bench-mqtt.mjs"),
   );
-  const outfile = join(tmp, "bench-mqtt.mjs");
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "warning",
-    // packages load from this repository's node_modules
-    plugins: [
-      {
-        name: "deps",
-        setup: (b) =>
-          b.onResolve({ filter: /^[^./]/ }, (a) =>
-            a.path.startsWith("node:") ? { path: a.path, external: true } : { path: fileURLToPath(import.meta.resolve(a.path)), external: true },
-          ),
-      },
-    ],
-  });
-  return import(pathToFileURL(outfile).href);
 }
 
 /** the asset the connector reads: `temperature <- topic("bench/+/temp", json: "$.v", time: "$.ts")` */

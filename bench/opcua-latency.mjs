@@ -17,15 +17,14 @@
 // is a fast controller: MinSupportedSampleRate 0 and a minimum publishing interval of
 // `--device-publishing` ms (default 5). Bundles the TypeScript sources with esbuild, so it runs
 // without a build step.
-import { build } from "esbuild";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+import { importBundled } from "../scripts/bundle-modules.mjs";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 
-const root = join(fileURLToPath(import.meta.url), "../..");
 
 if (!isMainThread) await device(workerData);
 else await main();
@@ -89,49 +88,12 @@ async function device({ minPublishingMs }) {
 // ------------------------------------------------------------------------------------ main
 
 async function bundle() {
-  const tmp = fs.mkdtempSync(join(os.tmpdir(), "ofl-bench-opcua-"));
-  const entry = join(tmp, "entry.ts");
-  const rel = (p) => JSON.stringify(join(root, p));
-  fs.writeFileSync(
-    entry,
-    [
-      `export { compile } from ${rel("compiler/index.ts")};`,
-      `export { Engine } from ${rel("runtime/engine/index.ts")};`,
-      `export { classify } from ${rel("runtime/wire/records.ts")};`,
-      `export { opcuaConnector } from ${rel("runtime/connectors/opcua.ts")};`,
-    ].join("\n"),
-  );
-  const outfile = join(tmp, "bench-opcua.mjs");
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "warning",
-    plugins: [
-      {
-        // `import text from "./x.ofl?raw"` (the standard library)
-        name: "raw",
-        setup: (b) => {
-          b.onResolve({ filter: /\?raw$/ }, (a) => ({ path: join(a.resolveDir, a.path.replace(/\?raw$/, "")), namespace: "raw" }));
-          b.onLoad({ filter: /.*/, namespace: "raw" }, (a) => ({ contents: fs.readFileSync(a.path, "utf8"), loader: "text" }));
-        },
-      },
-      {
-        // packages load from this repository's node_modules
-        name: "deps",
-        setup: (b) =>
-          b.onResolve({ filter: /^[^./]/ }, (a) =>
-            a.path.startsWith("node:") ? { path: a.path, external: true } : { path: fileURLToPath(import.meta.resolve(a.path)), external: true },
-          ),
-      },
-    ],
+  return importBundled({
+    compile: "compiler/index.ts",
+    Engine: "runtime/engine/index.ts",
+    classify: "runtime/wire/records.ts",
+    opcuaConnector: "runtime/connectors/opcua.ts",
   });
-  const mod = await import(pathToFileURL(outfile).href);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  return mod;
 }
 
 function pct(sorted, p) {

@@ -4,11 +4,10 @@
 // state equals the uninterrupted run's.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { bundleModules } from "../../../scripts/bundle-modules.mjs";
 import { EmbeddedRuntime } from "../../../runtime/embedded/runtime.js";
 import { MemoryLog } from "../../../runtime/log/memory.js";
 import { SqliteLog } from "../../../runtime/log/sqlite.js";
@@ -24,20 +23,7 @@ const irPath = join(tmp, "ir.json");
 
 beforeAll(async () => {
   writeFileSync(irPath, JSON.stringify(ir));
-  const entry = join(tmp, "entry.ts");
-  writeFileSync(entry, `export { EmbeddedRuntime } from ${JSON.stringify(join(here, "../../../runtime/embedded/runtime.ts"))};\nexport { SqliteLog } from ${JSON.stringify(join(here, "../../../runtime/log/sqlite.ts"))};\n`);
-  const sqlite = createRequire(import.meta.url).resolve("better-sqlite3");
-  bundle = join(tmp, "runtime.mjs");
-  await build({
-    entryPoints: [entry],
-    outfile: bundle,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "warning",
-    plugins: [{ name: "sqlite", setup: (b) => void b.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: sqlite, external: true })) }],
-  });
+  bundle = await bundleModules({ EmbeddedRuntime: "runtime/embedded/runtime.ts", SqliteLog: "runtime/log/sqlite.ts" }, join(tmp, "runtime.mjs"));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

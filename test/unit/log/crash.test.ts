@@ -5,13 +5,13 @@ import * as os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SqliteLog } from "../../../runtime/log/sqlite.js";
-import { bundleSqliteLog } from "./bundle.js";
+import { bundleModules } from "../../../scripts/bundle-modules.mjs";
 
 const tmp = fs.mkdtempSync(join(os.tmpdir(), "ofl-crash-"));
 const child = join(fileURLToPath(import.meta.url), "../crash-child.mjs");
 let bundle = "";
 beforeAll(async () => {
-  bundle = await bundleSqliteLog(join(tmp, "sqlite-log.mjs"));
+  bundle = await bundleModules({ SqliteLog: "runtime/log/sqlite.ts" }, join(tmp, "sqlite-log.mjs"));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

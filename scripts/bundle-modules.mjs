@@ -1,0 +1,55 @@
+// Bundles TypeScript modules of this repository into one plain .mjs, for benchmarks and for
+// tests that run code in a child process (no TypeScript loader needed there):
+//
+//   const mod = await importBundled({ Engine: "runtime/engine/index.ts", SqliteLog: "runtime/log/sqlite.ts" });
+//
+// Packages (better-sqlite3, node-opcua, mqtt…) stay external and load from this repository's
+// node_modules by absolute path; `./x.ofl?raw` imports (the standard library) become text.
+import { build } from "esbuild";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(join(root, "package.json"));
+
+/** Writes the bundle of `exports` (name → repository-relative .ts path) to `outfile`. */
+export async function bundleModules(exports, outfile = join(mkdtempSync(join(tmpdir(), "ofl-bundle-")), "bundle.mjs")) {
+  const entry = `${outfile}.entry.ts`;
+  writeFileSync(entry, Object.entries(exports).map(([name, path]) => `export { ${name} } from ${JSON.stringify(join(root, path))};`).join("\n") + "\n");
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    logLevel: "warning",
+    banner: { js: "import { createRequire as __oflRequire } from 'node:module'; const require = __oflRequire(import.meta.url);" },
+    plugins: [
+      {
+        name: "repository-packages",
+        setup(b) {
+          b.onResolve({ filter: /^[^./]/ }, (a) => {
+            if (a.path.startsWith("node:") || a.kind === "entry-point") return undefined;
+            try {
+              return { path: pathToFileURL(require.resolve(a.path)).href, external: true };
+            } catch {
+              return undefined;
+            }
+          });
+          b.onResolve({ filter: /\?raw$/ }, (a) => ({ path: join(a.resolveDir, a.path.replace(/\?raw$/, "")), namespace: "raw" }));
+          b.onLoad({ filter: /.*/, namespace: "raw" }, (a) => ({ contents: readFileSync(a.path, "utf8"), loader: "text" }));
+        },
+      },
+    ],
+  });
+  return outfile;
+}
+
+/** Bundles and imports. */
+export async function importBundled(exports, outfile) {
+  return import(pathToFileURL(await bundleModules(exports, outfile)).href);
+}
