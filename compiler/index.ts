@@ -19,6 +19,8 @@ export { parse, lex, KEYWORDS } from "./syntax/index.js";
 export { registry, codeEntry } from "./diagnostics/registry.js";
 export { LineMap } from "./diagnostics/lineMap.js";
 export { renderDiagnostic, renderDiagnostics } from "./diagnostics/render.js";
+export { emitKsql, explainKsql, ksqlScript, type KsqlPlan, type KsqlPlacement } from "./emit/ksql/emit.js";
+export { ident as ksqlIdent } from "./emit/ksql/print.js";
 
 export interface InputFile {
   /** absolute (or project-relative) path; `std/…` is reserved for the standard library */

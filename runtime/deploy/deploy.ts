@@ -8,7 +8,7 @@
 // everything that reads from it (ksqlDB refuses to drop a source that queries read). Drops run
 // dependents first; creates in plan order. Every persistent query runs with
 // auto.offset.reset = earliest (plan.properties, sent with each statement).
-import { ident } from "../../compiler/emit/ksql/print.js";
+import { ksqlIdent as ident } from "../../compiler/index.js";
 import type { KafkaLog } from "../log/kafka.js";
 import { KsqlDbError, type KsqlDbClient } from "./ksqldb.js";
 import { DEPLOY_STATE_TOPIC, type DeployPlan, type PlanStatement } from "./plan.js";

@@ -2,7 +2,7 @@
 // ksqlDB statements, the Docker Swarm stack of the workers, OpenFactory device files.
 import { createHash } from "node:crypto";
 import type { IrProgram } from "../../compiler/ir/types.js";
-import type { KsqlPlan, KsqlPlacement } from "../../compiler/emit/ksql/emit.js";
+import type { KsqlPlan, KsqlPlacement } from "../../compiler/index.js";
 import type { WorkerEntry, WorkerEnv } from "../../compiler/emit/worker/emit.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC } from "../wire/types.js";
 
