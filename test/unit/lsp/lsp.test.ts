@@ -283,8 +283,8 @@ describe("definition, references, rename", () => {
     expect(edit.changes[testUri]!.length).toBe(2);
     expect(edit.changes[plantUri]!.every((e) => e.newText === "too_hot")).toBe(true);
     const en = await c.request<{ changes: Record<string, unknown[]> }>("textDocument/rename", { textDocument: { uri: plantUri }, position: markerIn(plantText, "STOPPED }", 1), newName: "HALTED" });
-    // declaration, two `set(execution, STOPPED)`, plus nothing else in the plant
-    expect(en.changes[plantUri]!.length).toBe(3);
+    // the declaration, two `set(execution, STOPPED)` and mill3's `map { …, 3: STOPPED }`
+    expect(en.changes[plantUri]!.length).toBe(4);
     const prep = await c.request<{ range: Range; placeholder: string }>("textDocument/prepareRename", { textDocument: { uri: plantUri }, position: markerIn(plantText, "mill1", 2) });
     expect(prep.placeholder).toBe("mill1");
   });
@@ -304,7 +304,7 @@ describe("symbols, semantic tokens, folding", () => {
   it("lists document symbols hierarchically", async () => {
     type Sym = { name: string; kind: number; children?: Sym[] };
     const syms = await c.request<Sym[]>("textDocument/documentSymbol", { textDocument: { uri: plantUri } });
-    expect(syms.map((s) => s.name)).toEqual(["Execution", "Machine", "CncMill", "mill1", "mill2", "active_mills", "hall_temp", "stop_hot_mill", "slow_down"]);
+    expect(syms.map((s) => s.name)).toEqual(["Execution", "Machine", "CncMill", "mill1", "mill2", "mill3", "active_mills", "hall_temp", "stop_hot_mill", "slow_down"]);
     const mill = syms.find((s) => s.name === "CncMill")!;
     expect(mill.children!.map((s) => s.name)).toEqual(expect.arrayContaining(["temperature", "overheating", "overtemp", "stop", "set_feed"]));
     expect(mill.children!.find((s) => s.name === "set_feed")!.children!.map((s) => s.name)).toEqual(["override"]);
