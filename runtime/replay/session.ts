@@ -158,72 +158,6 @@ function blank(t: string): boolean {
   return true;
 }
 
-/**
- * The fast path for the lines OFL itself writes (compact JSON, keys in the writer's order, no
- * escapes): a telemetry-shaped record read without the general JSON parser, 3–4× faster on
- * long replays. Anything else returns undefined and goes through JSON.parse.
- */
-export function fastRecord(t: string): LogRecord | undefined {
-  if (!t.startsWith('{"topic":"') || t.indexOf("\\") >= 0) return undefined;
-  let i = 10;
-  let j = t.indexOf('"', i);
-  const topic = t.slice(i, j);
-  if (!t.startsWith(',"partition":', j + 1)) return undefined;
-  i = j + 14;
-  j = t.indexOf(",", i);
-  const partition = digits(t, i, j);
-  if (partition < 0 || !t.startsWith('"offset":', j + 1)) return undefined;
-  i = j + 10;
-  j = t.indexOf(",", i);
-  const offset = digits(t, i, j);
-  if (offset < 0 || !t.startsWith('"ts":', j + 1)) return undefined;
-  i = j + 6;
-  j = t.indexOf(",", i);
-  const ts = digits(t, i, j);
-  if (ts < 0) return undefined;
-  let key: string | null;
-  if (t.startsWith('"key":null', j + 1)) {
-    key = null;
-    i = j + 11;
-  } else if (t.startsWith('"key":"', j + 1)) {
-    i = j + 8;
-    j = t.indexOf('"', i);
-    key = t.slice(i, j);
-    i = j + 1;
-  } else return undefined;
-  const fields = [',"value":{"ID":"', '","VALUE":"', '","TAG":"', '","TYPE":"', '","attributes":{"timestamp":"'];
-  const vals: string[] = [];
-  for (const f of fields) {
-    if (!t.startsWith(f, i)) return undefined;
-    i += f.length;
-    j = t.indexOf('"', i);
-    if (j < 0) return undefined;
-    vals.push(t.slice(i, j));
-    i = j;
-  }
-  if (i + 4 !== t.length || !t.endsWith('"}}}')) return undefined;
-  return {
-    topic,
-    partition,
-    offset,
-    ts,
-    key,
-    value: { ID: vals[0]!, VALUE: vals[1]!, TAG: vals[2]!, TYPE: vals[3]!, attributes: { timestamp: vals[4]! } },
-  };
-}
-
-/** A non-negative integer written in t[i, j), or -1. */
-function digits(t: string, i: number, j: number): number {
-  if (j <= i || j - i > 15) return -1;
-  let n = 0;
-  for (let k = i; k < j; k++) {
-    const c = t.charCodeAt(k) - 48;
-    if (c < 0 || c > 9) return -1;
-    n = n * 10 + c;
-  }
-  return n;
-}
-
 function isHeader(o: Record<string, unknown>): boolean {
   return o.ofl_session !== undefined && o.topic === undefined;
 }
@@ -275,11 +209,6 @@ export function openSession(path: string, opts: SessionOptions = {}): OpenSessio
     records: function* () {
       session.skipped.length = 0;
       for (const { line, text } of lines(path, chunkSize)) {
-        const fast = fastRecord(text);
-        if (fast) {
-          yield { line, record: fast };
-          continue;
-        }
         let reason: string;
         let parsed: unknown;
         let ok = true;
