@@ -120,6 +120,8 @@ class AssetRt implements AssetCells {
   lastPass = -1;
   passDeps: BaseNode[] = [];
   enumMaps: (EnumMap | undefined)[] = [];
+  /** `openfactory()` sources: a data item id written by another producer → telemetry index */
+  dataItems: Map<string, number> | undefined;
   stateNodes: StateLike[] = [];
   alarmNodes: AlarmNode[] = [];
   cmds = new Map<string, CmdRt>();
@@ -636,6 +638,12 @@ export class Engine {
       const model = this.models.get(ia.model);
       if (model === undefined) throw new Error(`engine: asset ${ia.name} has unknown model ${ia.model}`);
       const a = new AssetRt(i, ia.name, ia.uuid, model, { ...ia.attributes });
+      model.tel.forEach((t, ti) => {
+        for (const s of ia.sources)
+          for (const b of s.bindings)
+            if (s.kind === "openfactory" && b.direction === "telemetry" && b.target === t.name && typeof b.named["data_item_id"] === "string")
+              (a.dataItems ??= new Map()).set(b.named["data_item_id"], ti);
+      });
       for (const t of model.tel) {
         const c = new Cell(a, null);
         a.tel.set(t.name, c);
@@ -1332,7 +1340,7 @@ export class Engine {
           this.deadLetter(ev.key, "unknown_asset", `no asset has uuid ${JSON.stringify(ev.key)}`, ev.record, ev.time);
           return;
         }
-        const si = a.model.telIdx.get(ev.id);
+        const si = a.model.telIdx.get(ev.id) ?? a.dataItems?.get(ev.id);
         if (si === undefined) {
           this.deadLetter(ev.key, "unknown_signal", `${a.name} (${a.model.ir.name}) has no telemetry ${JSON.stringify(ev.id)}`, ev.record, ev.time);
           return;
