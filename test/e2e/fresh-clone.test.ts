@@ -1,0 +1,69 @@
+// A newcomer's first minutes, on a fresh clone of this repository: install from the lock file,
+// the README's two commands, `ofl init` plus `ofl test` in a new folder, and every example's
+// tests through the CLI.
+//
+// The README's test command (`npm test`) is run on a part of the suite (`npm test --
+// test/conformance test/examples`): the whole suite would include this test again.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+
+const repo = resolve(new URL(".", import.meta.url).pathname, "../..");
+const work = mkdtempSync(join(tmpdir(), "ofl-fresh-"));
+const clone = join(work, "ofl");
+
+function run(cmd: string, args: string[], cwd: string, timeout = 300_000): { status: number | null; out: string } {
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout, env: { ...process.env, CI: "true", NO_COLOR: "1" }, maxBuffer: 1 << 26 });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+beforeAll(() => {
+  execFileSync("git", ["clone", "--quiet", repo, clone], { stdio: "inherit" });
+  const install = run("npm", ["ci", "--no-audit", "--no-fund", "--prefer-offline"], clone, 600_000);
+  if (install.status !== 0) throw new Error(`npm ci failed in a fresh clone:\n${install.out.slice(-3000)}`);
+}, 660_000);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe("a fresh clone", () => {
+  test("the README's commands are the ones tested here", () => {
+    const readme = readFileSync(join(clone, "README.md"), "utf8");
+    expect(readme).toContain("npx ofl run examples/cnc-cell");
+    expect(readme).toContain("npm test");
+  });
+
+  test("README command 1: `ofl run examples/cnc-cell` runs the plant and stops cleanly", () => {
+    const data = join(work, "data");
+    const r = run("npx", ["ofl", "run", "examples/cnc-cell", "--port", "0", "--for", "4s", "--data", data], clone, 120_000);
+    expect(r.out).toMatch(/ofl run cnc-cell: 3 assets/);
+    expect(r.out).toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\//);
+    expect(r.out).toMatch(/stopped; the log is in/);
+    expect(r.status).toBe(0);
+  }, 150_000);
+
+  test("README command 2: `npm test` (on the conformance and example suites)", () => {
+    const r = run("npm", ["test", "--", "test/conformance", "test/examples"], clone, 300_000);
+    expect(r.out).toMatch(/Tests\s+\d+ passed/);
+    expect(r.status).toBe(0);
+  }, 320_000);
+
+  test("`ofl init` then `ofl test` in a new folder", () => {
+    const project = join(work, "my-plant");
+    const init = run(process.execPath, [join(clone, "bin/ofl.mjs"), "init", project], work);
+    expect(init.status).toBe(0);
+    const t = run(process.execPath, [join(clone, "bin/ofl.mjs"), "test"], project);
+    expect(t.out.trim().split("\n").at(-1)).toBe("2 passed, 0 failed");
+    expect(t.status).toBe(0);
+  }, 60_000);
+
+  test("every example's tests pass through the CLI", () => {
+    const examples = readdirSync(join(clone, "examples")).filter((d) => statSync(join(clone, "examples", d)).isDirectory());
+    expect(examples.sort()).toEqual(["cnc-cell", "environment", "packaging-line"]);
+    for (const ex of examples) {
+      const r = run(process.execPath, [join(clone, "bin/ofl.mjs"), "test", join("examples", ex)], clone);
+      expect(r.out.trim().split("\n").at(-1), ex).toMatch(/^\d+ passed, 0 failed$/);
+      expect(r.status, ex).toBe(0);
+    }
+  }, 120_000);
+});
