@@ -85,7 +85,8 @@ function installScrubbingLoggers(): void {
     (context: { filename?: string }, ...args: unknown[]): void => {
       const text = scrubText(format(...args));
       // node-opcua's start-up note about Node.js and RSA PKCS#1 v1.5 (W27) concerns only the
-      // deprecated Basic128Rsa15 policy; on every start it reads like a fault, so it is dropped
+      // deprecated policies that encrypt with it (Basic128Rsa15, Basic256); on every start it
+      // reads like a fault, so it is dropped
       if (/NODE-OPCUA-W27|security-revert=CVE-2023-46809/.test(text)) return;
       process.stderr.write(`node-opcua ${level} ${context?.filename ?? ""}: ${text}\n`);
     };
