@@ -96,7 +96,8 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
     await api.close();
     await stopServices(services);
     rmSync(runFile, { force: true });
-    io.out(`${statusLine(plant)}\nstopped; the log is in ${displayPath(io, dataDir)}\n`);
+    const st = plant.stats;
+    io.out(`stopped: ${st.records} records appended, ${st.commands} commands (${st.rejected} rejected, ${st.failed} failed); the log is in ${displayPath(io, dataDir)}\n`);
     return 0;
   },
 };

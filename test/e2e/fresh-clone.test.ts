@@ -38,7 +38,7 @@ describe("a fresh clone", () => {
     const r = run("npx", ["ofl", "run", "examples/cnc-cell", "--port", "0", "--for", "4s", "--data", data], clone, 120_000);
     expect(r.out).toMatch(/ofl run cnc-cell: 3 assets/);
     expect(r.out).toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\//);
-    expect(r.out).toMatch(/stopped; the log is in/);
+    expect(r.out).toMatch(/stopped: \d+ records appended, .*; the log is in/);
     expect(r.status).toBe(0);
   }, 150_000);
 

@@ -79,7 +79,7 @@ describe("ofl run", () => {
     expect(bad.out).toMatch(/OFL2017/);
     run.child.kill("SIGINT");
     expect(await run.exited).toBe(0);
-    expect(run.output()).toMatch(/stopped; the log is in/);
+    expect(run.output()).toMatch(/stopped: \d+ records appended, \d+ commands \(\d+ rejected, \d+ failed\); the log is in/);
     expect(existsSync(join(dir, ".ofl/data/run.json"))).toBe(false);
     const first = records(dir);
     const values = first.map((r) => r.value as { ID: string; VALUE: string });
