@@ -135,7 +135,7 @@ function statusLine(plant: Plant): string {
   const alarms = Object.entries(snap.assets).flatMap(([a, s]) => Object.entries(s.alarms).filter(([, on]) => on).map(([n]) => `${a}.${n}`));
   const connected = plant.connectorStatus();
   const up = connected.filter((c) => c.connected).length;
-  return `[${new Date(now).toISOString().slice(11, 19)}] ${rate} records/s, ${plant.stats.records} appended; sources ${up}/${connected.length} up; commands ${plant.stats.commands} (${plant.stats.rejected} rejected, ${plant.stats.failed} failed); alarms: ${alarms.length > 0 ? alarms.join(", ") : "none"}`;
+  return `[${new Date(now).toISOString().slice(11, 19)}] ${rate} records/s, ${plant.stats.records} appended; sources ${up}/${connected.length} up; commands ${plant.stats.commands} (${plant.stats.rejected} rejected, ${plant.stats.failed} failed)${plant.stats.last.length > 0 ? `, last: ${plant.stats.last.join("; ")}` : ""}; alarms: ${alarms.length > 0 ? alarms.join(", ") : "none"}`;
 }
 
 export type { Io };

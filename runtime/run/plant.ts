@@ -61,7 +61,7 @@ export class Plant {
   private lastClock = 0;
   private stopped = false;
   /** counters for the status line */
-  readonly stats = { records: 0, commands: 0, rejected: 0, dispatched: 0, failed: 0 };
+  readonly stats = { records: 0, commands: 0, rejected: 0, dispatched: 0, failed: 0, last: [] as string[] };
 
   constructor(private readonly opts: PlantOptions) {
     this.program = opts.program;
@@ -179,6 +179,9 @@ export class Plant {
     for (const c of commands) {
       const id = c.env.header.correlation_id;
       this.stats.commands++;
+      const asset = this.program.assets.find((a) => a.uuid === c.rec.key)?.name ?? c.rec.key;
+      const verdict = rejected.has(id) ? "rejected" : c.env.header.shadow === true ? "shadow" : "accepted";
+      this.stats.last = [...this.stats.last, `${asset}.${c.command}() ${verdict}${c.env.header.rule && c.env.header.rule !== "operator" ? ` by ${c.env.header.rule}` : ""}`].slice(-3);
       if (rejected.has(id)) {
         this.stats.rejected++;
         continue;
