@@ -8,7 +8,7 @@ import { Plant } from "../run/plant.js";
 import { isLoopback, serve } from "../run/server.js";
 import { parseServices, startServices, stopServices, type RunningService } from "../run/services.js";
 import { findProjectRoot } from "../project/load.js";
-import { compileOne, displayPath, UsageError, type Command, type Io } from "./common.js";
+import { compileOne, displayPath, UsageError, type Command } from "./common.js";
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -83,7 +83,8 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
     io.out(`dashboard: ${api.url}/${isLoopback(host) ? "" : `?token=${token}`}  api: ${api.url}/api/state${isLoopback(host) ? "" : `  (token: ${token})`}\n`);
     io.out(`stop with Ctrl-C\n`);
 
-    const status = setInterval(() => io.out(statusLine(plant) + "\n"), 5000);
+    const statusLine = statusPrinter(plant);
+    const status = setInterval(() => io.out(statusLine() + "\n"), 5000);
     status.unref();
     await new Promise<void>((done) => {
       const stop = (): void => done();
@@ -124,18 +125,20 @@ function duration(flag: string, s: string): number {
   return Number(d[1]) * UNIT_MS[d[2]!]!;
 }
 
-let lastRecords = 0;
-let lastAt = 0;
-function statusLine(plant: Plant): string {
-  const now = Date.now();
-  const rate = lastAt > 0 ? Math.round(((plant.stats.records - lastRecords) * 1000) / Math.max(1, now - lastAt)) : 0;
-  lastRecords = plant.stats.records;
-  lastAt = now;
-  const snap = plant.runtime.engine.snapshot();
-  const alarms = Object.entries(snap.assets).flatMap(([a, s]) => Object.entries(s.alarms).filter(([, on]) => on).map(([n]) => `${a}.${n}`));
-  const connected = plant.connectorStatus();
-  const up = connected.filter((c) => c.connected).length;
-  return `[${new Date(now).toISOString().slice(11, 19)}] ${rate} records/s, ${plant.stats.records} appended; sources ${up}/${connected.length} up; commands ${plant.stats.commands} (${plant.stats.rejected} rejected, ${plant.stats.failed} failed)${plant.stats.last.length > 0 ? `, last: ${plant.stats.last.join("; ")}` : ""}; alarms: ${alarms.length > 0 ? alarms.join(", ") : "none"}`;
+/** A status line printer: the rate is over the time since its previous line. */
+function statusPrinter(plant: Plant): () => string {
+  let lastRecords = plant.stats.records;
+  let lastAt = Date.now();
+  return () => {
+    const now = Date.now();
+    const rate = Math.round(((plant.stats.records - lastRecords) * 1000) / Math.max(1, now - lastAt));
+    lastRecords = plant.stats.records;
+    lastAt = now;
+    const snap = plant.runtime.engine.snapshot();
+    const alarms = Object.entries(snap.assets).flatMap(([a, s]) => Object.entries(s.alarms).filter(([, on]) => on).map(([n]) => `${a}.${n}`));
+    const connected = plant.connectorStatus();
+    const up = connected.filter((c) => c.connected).length;
+    return `[${new Date(now).toISOString().slice(11, 19)}] ${rate} records/s, ${plant.stats.records} appended; sources ${up}/${connected.length} up; commands ${plant.stats.commands} (${plant.stats.rejected} rejected, ${plant.stats.failed} failed)${plant.stats.last.length > 0 ? `, last: ${plant.stats.last.join("; ")}` : ""}; alarms: ${alarms.length > 0 ? alarms.join(", ") : "none"}`;
+  };
 }
 
-export type { Io };
