@@ -32,3 +32,53 @@ export function tankProgram(name = "tank"): IrProgram {
   if (!r.ir) throw new Error(r.diagnostics.map((d) => `${d.code} ${d.message}`).join("\n"));
   return r.ir;
 }
+
+/**
+ * The OPC UA cell (test/integration/kafka/opcua.test.ts): a mill on a real OPC UA server at
+ * `endpoint` (SignAndEncrypt) and a simulated mill that heats up; the same rule stops either
+ * once it is hot (an edge: once).
+ */
+export function millCell(endpoint: string): string {
+  return `
+enum Execution { READY, ACTIVE, INTERRUPTED, STOPPED }
+
+model Mill {
+  telemetry temperature: float<degC>
+  telemetry execution: Execution
+  state hot = temperature > 80 degC
+  alarm overtemp severity high
+    when temperature > 90 degC
+    clear when temperature < 85 degC
+  command stop()
+}
+
+asset mill: Mill {
+  uuid "MILL-1"
+  source opcua("${endpoint}", security: "SignAndEncrypt", policy: "Basic256Sha256") {
+    temperature <- node("ns=1;s=Temperature", sampling: 0ms)
+    execution   <- node("ns=1;s=Execution") map { 0: READY, 1: ACTIVE, 2: INTERRUPTED, 3: STOPPED }
+    stop        -> method("ns=1;s=Machine", "ns=1;s=Stop")
+  }
+}
+
+asset sim: Mill {
+  uuid "MILL-SIM"
+  source simulate(seed: 1) {
+    temperature <- counter(75, 1, every: 100ms)
+    execution   <- constant(ACTIVE, every: 1s)
+    stop        -> set(execution, STOPPED)
+  }
+}
+
+rule stop_hot on Mill {
+  when temperature > 80 degC
+  then stop()
+}
+`;
+}
+
+export function millCellProgram(endpoint: string): IrProgram {
+  const r = compile([{ path: "cell.ofl", text: millCell(endpoint) }], { name: "cell" });
+  if (!r.ir) throw new Error(r.diagnostics.map((d) => `${d.code} ${d.message}`).join("\n"));
+  return r.ir;
+}
