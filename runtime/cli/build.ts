@@ -56,7 +56,7 @@ Exit codes: 0 built, 1 the program has errors, 2 bad usage.`,
     if (values.explain) io.out(explainKsql(ksql) + "\n");
     const kb = (n: number): string => `${Math.round(n / 1024)} KB`;
     io.out(
-      `ofl build ${ir.program}: ${plan.statements.length} ksqlDB statements, ${plan.workers.length} workers (${plan.workers.map((w) => `${w.name} ${kb(w.bytes)}`).join(", ")}), ${plan.topics.length} topics → ${displayPath(io, out)}\n`,
+      `ofl build ${ir.program}: ${plan.statements.length} ksqlDB statements, ${plan.workers.length} worker${plan.workers.length === 1 ? "" : "s"} (${plan.workers.map((w) => `${w.name} ${kb(w.bytes)}`).join(", ")}), ${plan.topics.length} topics → ${displayPath(io, out)}\n`,
     );
     return 0;
   },
