@@ -32,13 +32,23 @@ no running plant.`,
     if (positionals.length > 2) throw new UsageError(`unexpected argument ${positionals[2]}`);
     const [program] = loadPrograms(path ? [path] : [], io.cwd);
     // check the command as a `send` line of a test, so it gets OFL's own names, types and units
-    const probe = { path: join(program!.root, "<ofl send>.ofl"), text: `test "ofl send" {\n  at 0s send ${text}\n}\n` };
-    const r = compile([...program!.files.filter((f) => f.text.length > 0), probe], { name: program!.name });
+    const prefix = `test "ofl send" {\n  at 0s send `;
+    const probe = { path: join(program!.root, "<ofl send>.ofl"), text: `${prefix}${text}\n}\n` };
+    const r = compile([...program!.files, probe], { name: program!.name });
     const errors = r.diagnostics.filter((d) => d.severity === "error");
     if (errors.length > 0 || !r.ir) {
-      const own = errors.filter((d) => d.file === probe.path);
-      io.err(renderDiagnostics(own.length > 0 ? own : errors, new Map([[probe.path, probe.text], ...program!.files.map((f) => [f.path, f.text] as [string, string])]), { color: false, displayPath: (p) => displayPath(io, p) }) + "\n");
+      // a mistake in the command is shown against the command as the user typed it
+      const label = "ofl send";
+      const own = errors
+        .filter((d) => d.file === probe.path)
+        .map((d) => ({ ...d, file: label, span: { start: clamp(d.span.start - prefix.length), end: clamp(d.span.end - prefix.length) } }));
+      const shown = own.length > 0 ? own : errors;
+      const texts = new Map<string, string>([[label, text], ...program!.files.map((f) => [f.path, f.text] as [string, string])]);
+      io.err(renderDiagnostics(shown, texts, { color: false, displayPath: (p) => displayPath(io, p) }) + "\n");
       return 1;
+      function clamp(n: number): number {
+        return Math.max(0, Math.min(text!.length, n));
+      }
     }
     const step = r.ir.tests.find((t) => t.file === probe.path)!.at[0]!.steps[0]!;
     if (step.k !== "send") throw new UsageError("expected a command: ASSET.COMMAND(ARGS)");
