@@ -1,9 +1,12 @@
-// `ofl record --data DIR [--since T] [--until T] > FILE`
+// `ofl record (--data DIR | --kafka HOST:PORT) [--since T] [--until T] > FILE`
+import { closeSync, openSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { SqliteLog } from "../log/sqlite.js";
 import { writeSessionSync } from "../replay/session.js";
+import { eventTime } from "../log/common.js";
 import { ASSETS_TOPIC, isoTime, parseTime } from "../wire/records.js";
+import type { LogRecord } from "../wire/types.js";
 import { UsageError, type Command } from "./common.js";
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
@@ -11,45 +14,47 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 
 export const recordCommand: Command = {
   name: "record",
-  summary: "write a session file (OFL form) from the embedded log",
-  help: `Usage: ofl record --data DIR [--since T] [--until T] [--out FILE]
+  summary: "write a session file (OFL form) from the embedded log or a Kafka topic",
+  help: `Usage: ofl record (--data DIR | --kafka HOST:PORT [--topic T]) [--since T] [--until T] [--out FILE]
 
-Writes the records of the embedded log in DIR (the \`ofl run\` data folder) as a session
-file in the OFL form (wire.md §4), to standard output or --out FILE. Replay it with
-\`ofl test --replay FILE\`.
+Writes the records of a log as a session file in the OFL form (wire.md §4), to standard
+output or --out FILE: the embedded log in DIR (the \`ofl run\` data folder), or a Kafka topic
+(default ofa_assets, partition 0) of a running deployment or OpenFactory cluster. Replay it
+with \`ofl test --replay FILE\`.
 
 T is an ISO-8601 UTC time (2026-11-20T08:00:00Z) or a duration back from now (90s, 15m,
-1h, 2d). Records are selected by event time, both ends included, and written in log order.
+1h, 2d). Records are selected by event time (attributes.timestamp, else the record time), both
+ends included, and written in log order.
 
 Options:
-  --data DIR    the embedded log folder (required)
-  --since T     first event time
-  --until T     last event time
-  --out FILE    write to FILE instead of standard output
-  -h, --help    show this help
+  --data DIR          the embedded log folder
+  --kafka HOST:PORT   Kafka bootstrap brokers, comma-separated
+  --topic T           with --kafka: the topic (default ofa_assets)
+  --since T           first event time
+  --until T           last event time
+  --out FILE          write to FILE instead of standard output
+  -h, --help          show this help
 
-Exit codes: 0 success, 2 bad usage or no log in DIR.`,
+Exit codes: 0 success, 1 Kafka cannot be read, 2 bad usage or no log in DIR.`,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { data: { type: "string" }, since: { type: "string" }, until: { type: "string" }, out: { type: "string" } },
+      options: {
+        data: { type: "string" },
+        kafka: { type: "string" },
+        topic: { type: "string" },
+        since: { type: "string" },
+        until: { type: "string" },
+        out: { type: "string" },
+      },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
-    if (!values.data) throw new UsageError("--data DIR is required");
+    if (!values.data === !values.kafka) throw new UsageError("give exactly one of --data DIR or --kafka HOST:PORT");
+    if (values.topic && !values.kafka) throw new UsageError("--topic goes with --kafka");
     const since = values.since === undefined ? undefined : timeArg("--since", values.since);
     const until = values.until === undefined ? undefined : timeArg("--until", values.until);
-    const dir = resolve(io.cwd, values.data);
-    let log: SqliteLog;
-    try {
-      log = SqliteLog.open(dir, { readonly: true });
-    } catch (e) {
-      throw new UsageError(`cannot open the log in ${dir}: ${(e as Error).message}`);
-    }
-    try {
-      const program = log.meta("program") ?? "ofl";
-      const records = log.readByTime({ topic: ASSETS_TOPIC, fromMs: since, toMs: until });
-      const { openSync, closeSync } = await import("node:fs");
+    const write = (records: Iterable<LogRecord>, program: string): void => {
       const fd = values.out ? openSync(resolve(io.cwd, values.out), "w") : 1;
       try {
         const n = writeSessionSync(records, fd, { program, recorded: isoTime(Date.now()) });
@@ -57,6 +62,37 @@ Exit codes: 0 success, 2 bad usage or no log in DIR.`,
       } finally {
         if (values.out) closeSync(fd);
       }
+    };
+    if (values.kafka) {
+      const topic = values.topic ?? ASSETS_TOPIC;
+      const { KafkaLog } = await import("../log/kafka.js");
+      const log = new KafkaLog({ brokers: values.kafka.split(",").map((b) => b.trim()), clientId: "ofl-record" });
+      try {
+        const all = await log.readRange(topic);
+        write(
+          all.filter((r) => {
+            const t = eventTime(r.value, r.ts);
+            return (since === undefined || t >= since) && (until === undefined || t <= until);
+          }),
+          "kafka",
+        );
+      } catch (e) {
+        io.err(`ofl record: cannot read ${topic} from ${values.kafka}: ${(e as Error).message}\n`);
+        return 1;
+      } finally {
+        await log.close();
+      }
+      return 0;
+    }
+    const dir = resolve(io.cwd, values.data!);
+    let log: SqliteLog;
+    try {
+      log = SqliteLog.open(dir, { readonly: true });
+    } catch (e) {
+      throw new UsageError(`cannot open the log in ${dir}: ${(e as Error).message}`);
+    }
+    try {
+      write(log.readByTime({ topic: ASSETS_TOPIC, fromMs: since, toMs: until }), log.meta("program") ?? "ofl");
       return 0;
     } finally {
       log.close();
