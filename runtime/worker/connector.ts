@@ -8,8 +8,10 @@
 // result (the process stopped between issuing and answering) is answered `failed`, never
 // re-sent: fail safe, as `ofl run` does (runtime/run/plant.ts). Live, an id is marked dispatched
 // before the device is contacted. Commands the engine rejected (`header.verdict` = rejected) or
-// issued in shadow mode are never dispatched. Operator commands (`ofl send`) are not dispatched
-// over Kafka yet: their interlock verdict comes in a later record.
+// issued in shadow mode are never dispatched. Operator commands (`ofl send`) carry no verdict:
+// the rule worker checks their interlock after they are on the topic, so one waits until a
+// clock record of the rule worker says it has processed that offset (`ofl-processed`); a
+// rejection would be on the topic before that clock record, so without one it is dispatched.
 import type { IrAsset, IrBinding, IrModel, IrProgram, IrSource } from "../../compiler/ir/types.js";
 import { connectorFor } from "../connectors/index.js";
 import type { Connector } from "../connectors/types.js";
@@ -18,6 +20,7 @@ import { resolveArg } from "../run/plant.js";
 import { ASSETS_TOPIC, classify, resultValue } from "../wire/records.js";
 import type { CommandResult, NewRecord } from "../wire/types.js";
 import { serveWorker, type WorkerSpec } from "./main.js";
+import { PROCESSED_HEADER } from "./headers.js";
 
 export interface ConnectorWorkerOptions {
   program: IrProgram;
@@ -71,11 +74,30 @@ export class ConnectorWorker {
     await log.ensureTopics([{ name: ASSETS_TOPIC, partitions: 1, replication: 1 }]);
     const end = await log.endOffset(ASSETS_TOPIC);
     const issued = new Map<string, { command: string }>();
+    /** operator commands for this source whose verdict the rule worker has not given yet */
+    const operator = new Map<string, { command: string; args: Record<string, string>; offset: number }>();
+    let processed = -1;
     let live = end === 0;
     if (live) this.caughtUp();
+    const release = (): void => {
+      for (const [id, c] of operator) {
+        if (c.offset > processed) continue;
+        operator.delete(id);
+        if (this.answered.has(id)) continue; // rejected by the interlock (or answered before)
+        if (live) {
+          this.answered.add(id);
+          this.dispatch(c.command, c.args, id);
+        } else issued.set(id, { command: c.command });
+      }
+    };
     const onBatch = (recs: KafkaRecord[]): void => {
       for (const r of recs) {
         if (r.key !== this.asset.uuid) {
+          const mark = r.headers[PROCESSED_HEADER];
+          if (mark !== undefined && Number(mark) > processed) {
+            processed = Number(mark);
+            release();
+          }
           if (!live && r.offset >= end - 1) live = this.catchUp(issued);
           continue;
         }
@@ -83,6 +105,10 @@ export class ConnectorWorker {
         if (ev.kind === "command_result") {
           this.answered.add(ev.result.correlation_id);
           issued.delete(ev.result.correlation_id);
+          operator.delete(ev.result.correlation_id);
+        } else if (ev.kind === "operator_command" && this.commands.has(ev.command)) {
+          const id = ev.envelope.header.correlation_id;
+          if (!this.answered.has(id)) operator.set(id, { command: ev.command, args: ev.envelope.arguments ?? {}, offset: r.offset });
         } else if (ev.kind === "command" && this.commands.has(ev.command)) {
           const h = ev.envelope.header;
           const id = h.correlation_id;

@@ -20,10 +20,11 @@ import type { IrProgram } from "../../compiler/ir/types.js";
 import { Engine } from "../engine/index.js";
 import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, clockValue } from "../wire/records.js";
+import { CAUSE_HEADER, PROCESSED_HEADER } from "./headers.js";
 import { serveWorker, type WorkerSpec } from "./main.js";
 import type { NewRecord } from "../wire/types.js";
 
-export const CAUSE_HEADER = "ofl-cause";
+export { CAUSE_HEADER, PROCESSED_HEADER };
 
 export interface RuleWorkerOptions {
   program: IrProgram;
@@ -45,6 +46,8 @@ export class RuleWorker {
   private tail: Tail | undefined;
   private clock: ReturnType<typeof setInterval> | undefined;
   private lastClock = 0;
+  /** the offset of the last ofa_assets record processed (-1 before any) */
+  private processed = -1;
   private stopped = false;
   /** serializes appends (batches and clock ticks keep their order) */
   private chain: Promise<unknown> = Promise.resolve();
@@ -104,6 +107,7 @@ export class RuleWorker {
         }
         this.out = [];
         this.engine.process(classify(rec));
+        this.processed = o;
         this.stats.consumed++;
         for (const r of this.out) {
           const withCause: KafkaNewRecord = { ...r, headers: { [CAUSE_HEADER]: String(o) } };
@@ -154,7 +158,8 @@ export class RuleWorker {
     const t = Math.max(this.now(), this.lastClock + 1);
     this.lastClock = t;
     this.stats.clock++;
-    void this.append([{ topic: ASSETS_TOPIC, key: this.sender, ts: t, value: clockValue(t) }], true).catch((e: Error) => this.say("warn", `clock: ${e.message}`));
+    const clock: KafkaNewRecord = { topic: ASSETS_TOPIC, key: this.sender, ts: t, value: clockValue(t), headers: { [PROCESSED_HEADER]: String(this.processed) } };
+    void this.append([clock], true).catch((e: Error) => this.say("warn", `clock: ${e.message}`));
   }
 
   private append(recs: KafkaNewRecord[], input = false): Promise<unknown> {

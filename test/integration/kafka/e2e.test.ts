@@ -21,6 +21,7 @@ import { replaySession } from "../../../runtime/replay/runner.js";
 import { sessionLine } from "../../../runtime/replay/session.js";
 import { CAUSE_HEADER } from "../../../runtime/worker/rule.js";
 import { classify } from "../../../runtime/wire/records.js";
+import { operatorCommandRecord } from "../../../runtime/wire/operator.js";
 import type { NewRecord } from "../../../runtime/wire/types.js";
 import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
 import { tankProgram } from "./program.js";
@@ -206,4 +207,32 @@ test("ofl record --kafka writes the topic as a session that replays to the same 
   expect(await recordCommand.run(["--kafka", kafka.brokers.join(","), "--until", new Date(first).toISOString(), "--out", file], io), err).toBe(0);
   expect(readFileSync(file, "utf8").trim().split("\n").length).toBeGreaterThan(1);
   expect(readFileSync(file, "utf8").trim().split("\n").length).toBeLessThan(lines.length);
+}, 60_000);
+
+test("operator commands over Kafka: accepted ones reach the device once, rejected ones never", async () => {
+  const connector = worker("connector-t1-simulate");
+  const rule = worker("rule");
+  const outputs = (): string => `--- connector\n${connector.output()}\n--- rule\n${rule.output()}`;
+  await Promise.all([connector.ready, rule.ready]);
+  const asset = ir.assets.find((a) => a.name === "t1")!;
+  const send = async (command: string): Promise<string> => {
+    const rec = operatorCommandRecord(ir, asset, command, [], Date.now(), await log.endOffset("ofa_assets"));
+    await log.append([{ topic: rec.topic, key: rec.key, ts: rec.ts, value: rec.value }]);
+    return JSON.parse((rec.value as { VALUE: string }).VALUE).header.correlation_id as string;
+  };
+  const accepted = await send("reset");
+  const rejected = await send("hold"); // its interlock (level > 5000) never holds
+  const t0 = Date.now();
+  for (;;) {
+    const byId = new Map(results(await topic()).map((r) => [r.id, r]));
+    if (byId.has(accepted) && byId.has(rejected)) break;
+    if (Date.now() - t0 > 20_000) throw new Error(`no answer to the operator commands\n${outputs()}`);
+    await sleep(200);
+  }
+  await sleep(500); // anything dispatched twice would have answered by now
+  for (const w of [connector, rule]) w.child.kill("SIGTERM");
+  await Promise.all([connector.exited, rule.exited]);
+  const res = results(await topic());
+  expect(res.filter((r) => r.id === accepted)).toEqual([{ id: accepted, status: "completed", result: { level: 0 } }]);
+  expect(res.filter((r) => r.id === rejected).map((r) => r.status)).toEqual(["rejected"]);
 }, 60_000);

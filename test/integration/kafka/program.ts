@@ -11,6 +11,7 @@ model Tank {
     when level >= 15
     clear when level < 5
   command reset()
+  command hold() requires level > 5000
 }
 
 asset t1: Tank {
@@ -18,6 +19,7 @@ asset t1: Tank {
   source simulate(seed: 1) {
     level <- counter(0, 1, every: 20ms)
     reset -> set(level, 0)
+    hold  -> set(level, 0)
   }
 }
 
