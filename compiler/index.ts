@@ -21,6 +21,7 @@ export { LineMap } from "./diagnostics/lineMap.js";
 export { renderDiagnostic, renderDiagnostics } from "./diagnostics/render.js";
 export { emitKsql, explainKsql, ksqlScript, type KsqlPlan, type KsqlPlacement } from "./emit/ksql/emit.js";
 export { ident as ksqlIdent } from "./emit/ksql/print.js";
+export { formatOfl } from "./format/index.js";
 
 export interface InputFile {
   /** absolute (or project-relative) path; `std/…` is reserved for the standard library */

@@ -1,7 +1,6 @@
 // Bundles the language server into dist/ofl-lsp.mjs (one file; `node dist/ofl-lsp.mjs --stdio`).
-// The formatter (compiler/format/index.ts, exporting formatOfl) is included when it exists.
 import { build } from "esbuild";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -13,20 +12,6 @@ const rawText = {
   setup(b) {
     b.onResolve({ filter: /\?raw$/ }, (args) => ({ path: join(args.resolveDir, args.path.replace(/\?raw$/, "")), namespace: "raw" }));
     b.onLoad({ filter: /.*/, namespace: "raw" }, (args) => ({ contents: readFileSync(args.path, "utf8"), loader: "text" }));
-  },
-};
-
-/** `ofl:format`: compiler/format/index.ts when present, else an empty module. */
-const formatModule = {
-  name: "ofl-format",
-  setup(b) {
-    b.onResolve({ filter: /^ofl:format$/ }, () => {
-      const path = join(root, "compiler/format/index.ts");
-      return existsSync(path) && /export\s+(async\s+)?(function|const|let)\s+formatOfl\b|export\s*\{[^}]*\bformatOfl\b/.test(readFileSync(path, "utf8"))
-        ? { path }
-        : { path: "ofl-format-absent", namespace: "ofl-format" };
-    });
-    b.onLoad({ filter: /.*/, namespace: "ofl-format" }, () => ({ contents: "export const formatOfl = undefined;", loader: "js" }));
   },
 };
 
@@ -44,7 +29,7 @@ export async function buildLsp({ outfile = join(root, "dist/ofl-lsp.mjs"), minif
     external: ["better-sqlite3"],
     banner: { js: "import { createRequire as __oflCreateRequire } from 'node:module'; const require = __oflCreateRequire(import.meta.url);" },
     logLevel: "warning",
-    plugins: [rawText, formatModule],
+    plugins: [rawText],
   });
   return outfile;
 }

@@ -28,7 +28,7 @@ import { semanticTokens, LEGEND } from "./features/semanticTokens.js";
 import { foldingRanges } from "./features/folding.js";
 import { codeActions } from "./features/codeActions.js";
 import { codeLenses, failureDiagnostics, replay, runTests, RUN_FILE_TESTS, RUN_TEST, REPLAY_SESSION, TestRunError } from "./features/codeLens.js";
-import { formatDocument, formatter } from "./features/format.js";
+import { formatDocument } from "./features/format.js";
 
 const REQUEST_FAILED = -32803;
 
@@ -277,7 +277,6 @@ export function startServer(opts: ServerOptions = {}): Connection {
   connection.onInitialize(async (params): Promise<InitializeResult> => {
     const io = params.initializationOptions as { debounceMs?: number } | undefined;
     if (io && typeof io.debounceMs === "number" && io.debounceMs >= 0) debounceMs = io.debounceMs;
-    const canFormat = !!(await formatter());
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -293,7 +292,7 @@ export function startServer(opts: ServerOptions = {}): Connection {
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         codeLensProvider: { resolveProvider: false },
         executeCommandProvider: { commands: [RUN_TEST, RUN_FILE_TESTS, REPLAY_SESSION] },
-        documentFormattingProvider: canFormat,
+        documentFormattingProvider: true,
       },
       serverInfo: { name: "ofl-lsp", version: "0.1.0" },
     };
@@ -459,7 +458,7 @@ export function startServer(opts: ServerOptions = {}): Connection {
     try {
       const doc = openDoc(params.textDocument.uri);
       if (!doc) return null;
-      return await formatDocument(doc.text, doc.lines, params.options);
+      return await formatDocument(doc.text, doc.lines);
     } catch (e) {
       log(`ofl-lsp: formatting failed: ${(e as Error)?.message}`);
       return null;
