@@ -7,7 +7,7 @@
 // Then the recorded topic is replayed with the embedded engine (`ofl test --replay` and the
 // Engine directly): the derived, alarm and command records on the topic are exactly what the
 // engine computes from the recorded inputs, and no correlation id was dispatched twice.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +24,7 @@ import { classify } from "../../../runtime/wire/records.js";
 import { operatorCommandRecord } from "../../../runtime/wire/operator.js";
 import type { NewRecord } from "../../../runtime/wire/types.js";
 import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
+import { startWorker, type Worker } from "./workers.js";
 import { tankProgram } from "./program.js";
 
 let kafka: KafkaBroker;
@@ -48,32 +49,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Worker {
-  child: ChildProcess;
-  output(): string;
-  ready: Promise<void>;
-  exited: Promise<void>;
-}
-
 function worker(name: string): Worker {
-  const child = spawn(process.execPath, [join(dir, `${name}.mjs`)], {
-    cwd: dir,
-    env: { PATH: process.env.PATH, OFL_KAFKA: kafka.brokers.join(","), OFL_CLOCK_MS: "50", OFL_STATUS_MS: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let out = "";
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (out.includes("ready\n")) resolve();
-    });
-    child.once("exit", (code, sig) => reject(new Error(`${name} exited (${code ?? sig}) before it was ready:\n${out}`)));
-  });
-  ready.catch(() => {});
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  return { child, output: () => out, ready, exited };
+  return startWorker(dir, name, kafka.brokers, children);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

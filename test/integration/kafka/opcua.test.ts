@@ -9,7 +9,7 @@
 //
 // Then the recorded topic is replayed with the embedded engine (`ofl test --replay` and the
 // Engine directly): the derived, alarm and command records on the topic are what it computes.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -25,6 +25,7 @@ import { CAUSE_HEADER } from "../../../runtime/worker/rule.js";
 import { classify } from "../../../runtime/wire/records.js";
 import type { CommandResult, NewRecord } from "../../../runtime/wire/types.js";
 import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
+import { startWorker, type Worker } from "./workers.js";
 import { MessageSecurityMode } from "node-opcua-client";
 import { startDevice, type Device } from "../opcua/device.js";
 import { millCellProgram } from "./program.js";
@@ -54,33 +55,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Worker {
-  child: ChildProcess;
-  output(): string;
-  ready: Promise<void>;
-  exited: Promise<void>;
-}
-
 function worker(name: string): Worker {
-  const child = spawn(process.execPath, [join(dir, `${name}.mjs`)], {
-    cwd: dir,
-    // HOME: an empty folder (node-opcua keeps its client certificate under ~/.config)
-    env: { PATH: process.env.PATH, HOME: join(dir, "home"), OFL_KAFKA: kafka.brokers.join(","), OFL_CLOCK_MS: "50", OFL_STATUS_MS: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let out = "";
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (out.includes("ready\n")) resolve();
-    });
-    child.once("exit", (code, sig) => reject(new Error(`${name} exited (${code ?? sig}) before it was ready:\n${out}`)));
-  });
-  ready.catch(() => {});
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  return { child, output: () => out, ready, exited };
+  return startWorker(dir, name, kafka.brokers, children);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
