@@ -167,6 +167,8 @@ export interface IrCommand {
   params: IrParam[];
   /** The interlock, evaluated for the asset with the parameters as `{k:"ref", kind:"param"}`. */
   requires?: IrExpr;
+  /** The interlock as written (one line), for rejection reasons. */
+  requiresText?: string;
   doc?: string;
 }
 

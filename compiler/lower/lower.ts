@@ -142,7 +142,10 @@ export class Lowering {
             name: x.name,
             params: x.params.map((p) => (p.range ? { name: p.name, type: irType(p.ty), range: p.range } : { name: p.name, type: irType(p.ty) })),
           };
-          if (x.decl.requires) cmd.requires = this.expr(x.decl.requires, scope);
+          if (x.decl.requires) {
+            cmd.requires = this.expr(x.decl.requires, scope);
+            cmd.requiresText = this.sourceText(x.owner.file, x.decl.requires.span);
+          }
           if (x.decl.doc) cmd.doc = x.decl.doc;
           out.commands.push(cmd);
           break;
@@ -449,6 +452,21 @@ export class Lowering {
       }
     }
     void file;
+  }
+
+  /** The source text of a span on one line, without its comments. */
+  private sourceText(file: string, span: A.Span): string {
+    const text = this.lineMap(file).text;
+    const comments = this.c.p.files.find((f) => f.path === file)?.comments ?? [];
+    let out = "";
+    let at = span.start;
+    for (const c of comments) {
+      if (c.span.start < span.start || c.span.end > span.end) continue;
+      out += text.slice(at, c.span.start) + " ";
+      at = c.span.end;
+    }
+    out += text.slice(at, span.end);
+    return out.replace(/\s+/g, " ").trim();
   }
 
   private lineMap(file: string): LineMap {

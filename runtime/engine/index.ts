@@ -756,7 +756,7 @@ export class Engine {
           names,
           box: names.map(() => null),
           requires: null,
-          requiresText: c.requires === undefined ? "" : describeExpr(c.requires),
+          requiresText: c.requires === undefined ? "" : (c.requiresText ?? describeExpr(c.requires)),
           members: c.params.map((x) => (x.type.t === "enum" ? this.enumMembers.get(x.type.name) : undefined)),
         };
         a.cmds.set(c.name, cr);

@@ -19,7 +19,7 @@ function commentTexts(text: string): string[] {
 function irJson(files: CorpusFile[], name: string): string | undefined {
   const r = compile(files, { name });
   if (!r.ir) return undefined;
-  return JSON.stringify(r.ir, (k, v: unknown) => (k === "line" ? undefined : k === "text" && typeof v === "string" ? v.replace(/\s+/g, "") : v));
+  return JSON.stringify(r.ir, (k, v: unknown) => (k === "line" ? undefined : (k === "text" || k === "requiresText") && typeof v === "string" ? v.replace(/\s+/g, "") : v));
 }
 
 function codes(files: CorpusFile[], name: string): string[] {

@@ -56,7 +56,7 @@ const WHITESPACE = [" ", "  ", "\t", "\n", "\n    ", " \n\t", "   \n"];
 
 function irJson(path: string, text: string): string | undefined {
   const r = compile([{ path, text }], { name: "p" });
-  return r.ir && JSON.stringify(r.ir, (k, v: unknown) => (k === "line" ? undefined : k === "text" && typeof v === "string" ? v.replace(/\s+|\/\*c\d+\*\/|\/\/ c\d+/g, "") : v));
+  return r.ir && JSON.stringify(r.ir, (k, v: unknown) => (k === "line" ? undefined : (k === "text" || k === "requiresText") && typeof v === "string" ? v.replace(/\s+|\/\*c\d+\*\/|\/\/ c\d+/g, "") : v));
 }
 
 describe("formatter properties", () => {
