@@ -224,55 +224,87 @@ export class KafkaLog {
 
   /** Reads a topic's partition 0 from an offset, in order, and keeps following it. */
   async tail(opts: TailOptions): Promise<Tail> {
-    const consumer = this.kafka.consumer({
-      groupId: `ofl-reader-${randomUUID()}`,
-      maxWaitTimeInMs: 100,
-      minBytes: 1,
-      maxBytes: 32 << 20,
-      maxBytesPerPartition: 16 << 20,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1000,
-      retry: { initialRetryTime: 200, maxRetryTime: 3000, retries: 30 },
-    });
-    this.consumers.add(consumer);
     let next = opts.fromOffset;
     let stopped = false;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      // on every join: the first one positions the reader; a rejoin after a broker restart would
-      // otherwise start from the beginning (nothing is committed). Records fetched before the
-      // seek applies are dropped below (offset < next).
-      if (!stopped) consumer.seek({ topic: opts.topic, partition: 0, offset: String(next) });
-    });
-    consumer.on(consumer.events.CRASH, (e) => opts.onProblem?.(`Kafka consumer: ${e.payload.error.message}${e.payload.restart ? " (restarting)" : ""}`));
-    await consumer.connect();
-    await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        if (batch.partition !== 0 || stopped) return;
-        const recs: KafkaRecord[] = [];
-        for (const m of batch.messages) {
-          const off = Number(m.offset);
-          if (off < next) continue; // seen already (a re-fetch after a rejoin)
-          recs.push(toRecord(batch.topic, m));
-        }
-        if (recs.length > 0) {
-          if (!isRunning() || isStale()) return;
-          await opts.onBatch(recs, { highWatermark: Number(batch.highWatermark) });
-          next = recs[recs.length - 1]!.offset + 1;
-          resolveOffset(String(next - 1));
-        }
-        await heartbeat();
-      },
-    });
+    let consumer: Consumer | undefined;
+    const open = async (): Promise<Consumer> => {
+      const c = this.kafka.consumer({
+        groupId: `ofl-reader-${randomUUID()}`,
+        maxWaitTimeInMs: 100,
+        minBytes: 1,
+        maxBytes: 32 << 20,
+        maxBytesPerPartition: 16 << 20,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1000,
+        retry: { initialRetryTime: 200, maxRetryTime: 3000, retries: 30 },
+      });
+      this.consumers.add(c);
+      c.on(c.events.GROUP_JOIN, () => {
+        // on every join: the first one positions the reader; a rejoin after a broker restart would
+        // otherwise start from the beginning (nothing is committed). Records fetched before the
+        // seek applies are dropped below (offset < next).
+        if (!stopped) c.seek({ topic: opts.topic, partition: 0, offset: String(next) });
+      });
+      c.on(c.events.CRASH, (e) => {
+        opts.onProblem?.(`Kafka consumer: ${e.payload.error.message}${e.payload.restart ? " (restarting)" : " (reopening)"}`);
+        // kafkajs gives up on errors it deems not retriable (e.g. no group coordinator while the
+        // broker restarts): a reader must keep following the log, so a new consumer takes over
+        // from the position reached
+        if (!e.payload.restart && !stopped) reopen(c);
+      });
+      await c.connect();
+      await c.subscribe({ topic: opts.topic, fromBeginning: true });
+      consumer = c; // the one whose batches count (a crashed one's are ignored)
+      await c.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          if (batch.partition !== 0 || stopped || c !== consumer) return;
+          const recs: KafkaRecord[] = [];
+          for (const m of batch.messages) {
+            const off = Number(m.offset);
+            if (off < next) continue; // seen already (a re-fetch after a rejoin)
+            recs.push(toRecord(batch.topic, m));
+          }
+          if (recs.length > 0) {
+            if (!isRunning() || isStale()) return;
+            await opts.onBatch(recs, { highWatermark: Number(batch.highWatermark) });
+            next = recs[recs.length - 1]!.offset + 1;
+            resolveOffset(String(next - 1));
+          }
+          await heartbeat();
+        },
+      });
+      return c;
+    };
+    const reopen = (old: Consumer): void => {
+      this.consumers.delete(old);
+      void old.disconnect().catch(() => {});
+      const retry = (): void => {
+        if (stopped) return;
+        open().then(
+          (c) => {
+            if (stopped) void c.disconnect().catch(() => {});
+          },
+          (e: Error) => {
+            opts.onProblem?.(`Kafka consumer: cannot reopen: ${e.message}; retrying`);
+            setTimeout(retry, 1000).unref?.();
+          },
+        );
+      };
+      setTimeout(retry, 500).unref?.();
+    };
+    await open();
     return {
       position: () => next,
       stop: async () => {
         stopped = true;
-        this.consumers.delete(consumer);
-        await consumer.disconnect().catch(() => {});
+        const c = consumer;
+        if (c) {
+          this.consumers.delete(c);
+          await c.disconnect().catch(() => {});
+        }
       },
     };
   }
