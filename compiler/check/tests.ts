@@ -1,6 +1,7 @@
 // Test blocks (language spec §4.5): `at` lines, `replay`, and the classification of `expect` lines.
 import type * as A from "../ast/nodes.js";
 import type { Checker, Ctx } from "./checker.js";
+import { exprText } from "./checker.js";
 import type { ClassifiedExpect, CmpOp, TestInfo } from "./symbols.js";
 import { TIMESTAMP, isTimeUnit, tyText } from "./types.js";
 
@@ -22,7 +23,7 @@ export function checkTest(c: Checker, t: TestInfo): void {
     const ms = testTime(c, at.time, ctx, "the time of an `at` line");
     if (ms !== undefined) {
       if (previous && ms < previous.ms)
-        c.report("OFL5005", file, at.time.span, { time: src(at.time), previous: src(previous.e) }, c.relatedTo(file, previous.e.span, "the earlier line"));
+        c.report("OFL5005", file, at.time.span, { time: exprText(at.time), previous: exprText(previous.e) }, c.relatedTo(file, previous.e.span, "the earlier line"));
       else previous = { ms, e: at.time };
       end = Math.max(end, ms);
       t.at.push({ ms, item: at });
@@ -59,7 +60,7 @@ function setStep(c: Checker, step: A.SetStep, ctx: Ctx): void {
   }
   const res = c.p.resolutions.get(target);
   if (target.kind !== "Member" || !res || res.k !== "member" || res.member.k !== "telemetry" || res.asset === null) {
-    c.report("OFL5006", ctx.file, target.span, { target: src(target) });
+    c.report("OFL5006", ctx.file, target.span, { target: exprText(target) });
     return;
   }
   if (step.value.kind === "Unavailable") {
@@ -67,7 +68,7 @@ function setStep(c: Checker, step: A.SetStep, ctx: Ctx): void {
     return;
   }
   // no range check: out-of-range test values are how quarantine is tested
-  c.constant(step.value, { ...ctx, place: "a test value" }, res.member.ty, `the value of \`${src(target)}\``);
+  c.constant(step.value, { ...ctx, place: "a test value" }, res.member.ty, `the value of \`${exprText(target)}\``);
 }
 
 function expectation(c: Checker, item: A.ExpectItem, ctx: Ctx): ClassifiedExpect | undefined {
@@ -97,7 +98,7 @@ function expectation(c: Checker, item: A.ExpectItem, ctx: Ctx): ClassifiedExpect
       }
       let reason: string | undefined;
       if (inner.args.length > 1 || (inner.args[0] && inner.args[0].value.kind !== "String")) {
-        c.report("OFL5012", file, inner.span, { name: inner.args[0] ? src(inner.args[0].value) : "", allowed: DEADLETTER_REASONS.join(", ") });
+        c.report("OFL5012", file, inner.span, { name: inner.args[0] ? exprText(inner.args[0].value) : "", allowed: DEADLETTER_REASONS.join(", ") });
         return undefined;
       }
       const r = inner.args[0]?.value;
@@ -170,19 +171,4 @@ export function testTime(c: Checker, e: A.Expr, ctx: Ctx, what: string): number 
 
 function isCall(e: A.Expr, name: string): boolean {
   return e.kind === "Call" && e.callee.kind === "Name" && e.callee.name.name === name;
-}
-
-function src(e: A.Expr): string {
-  switch (e.kind) {
-    case "Duration":
-    case "Timestamp":
-    case "Number":
-      return e.text;
-    case "Member":
-      return `${src(e.object)}.${e.member.name}`;
-    case "Name":
-      return e.name.name;
-    default:
-      return "…";
-  }
 }
