@@ -74,3 +74,12 @@ export function compileOne(paths: string[], io: Io): IrProgram | undefined {
   }
   return p.result.ir;
 }
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A command-line duration (`100ms`, `5s`, `2m`, `1h`, `1d`) in ms, or undefined. */
+export function durationMs(s: string): number | undefined {
+  const d = DURATION.exec(s);
+  return d ? Number(d[1]) * UNIT_MS[d[2]!]! : undefined;
+}

@@ -7,10 +7,8 @@ import { writeSessionSync } from "../replay/session.js";
 import { eventTime } from "../log/common.js";
 import { ASSETS_TOPIC, isoTime, parseTime } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
-import { UsageError, type Command } from "./common.js";
+import { durationMs, UsageError, type Command } from "./common.js";
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 export const recordCommand: Command = {
   name: "record",
@@ -102,8 +100,8 @@ Exit codes: 0 success, 1 Kafka cannot be read, 2 bad usage or no log in DIR.`,
 
 /** An ISO time, or a duration back from the wall clock (the CLI may read it; the engine never does). */
 function timeArg(flag: string, s: string): number {
-  const d = DURATION.exec(s);
-  if (d) return Date.now() - Number(d[1]) * UNIT_MS[d[2]!]!;
+  const back = durationMs(s);
+  if (back !== undefined) return Date.now() - back;
   const t = parseTime(s.replace(/^@/, ""));
   if (t === null) throw new UsageError(`${flag}: ${s} is neither an ISO-8601 time nor a duration such as 1h`);
   return t;

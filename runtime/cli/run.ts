@@ -8,10 +8,8 @@ import { Plant } from "../run/plant.js";
 import { isLoopback, serve } from "../run/server.js";
 import { parseServices, startServices, stopServices, type RunningService } from "../run/services.js";
 import { findProjectRoot } from "../project/load.js";
-import { compileOne, displayPath, UsageError, type Command } from "./common.js";
+import { compileOne, displayPath, durationMs, UsageError, type Command } from "./common.js";
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 export const runCommand: Command = {
   name: "run",
@@ -120,9 +118,9 @@ function readConfig(root: string): { services?: unknown } {
 }
 
 function duration(flag: string, s: string): number {
-  const d = DURATION.exec(s);
-  if (!d) throw new UsageError(`${flag}: ${s} is not a duration such as 100ms, 5s or 2m`);
-  return Number(d[1]) * UNIT_MS[d[2]!]!;
+  const ms = durationMs(s);
+  if (ms === undefined) throw new UsageError(`${flag}: ${s} is not a duration such as 100ms, 5s or 2m`);
+  return ms;
 }
 
 /** A status line printer: the rate is over the time since its previous line. */
