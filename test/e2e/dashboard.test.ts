@@ -66,7 +66,8 @@ describe("the dashboard of ofl run (headless Chromium)", () => {
     await page.goto(`${plant.url}/`);
     await page.waitForSelector("body[data-ready=true]", { timeout: 10_000 });
     await expect.poll(() => page.locator(".card").count()).toBe(3);
-    expect(await page.locator("#conn").getAttribute("data-state")).toBe("live");
+    // the feed connects just after the first render
+    await expect.poll(() => page.locator("#conn").getAttribute("data-state"), { timeout: 10_000 }).toBe("live");
     // units and freshness
     await expect.poll(() => page.locator('.card[data-asset="mill2"] td.v[data-name="spindle_speed"]').textContent()).toMatch(/\d rpm$/);
     await expect.poll(() => page.locator('.card[data-asset="mill2"] td.age[data-name="spindle_speed"]').getAttribute("data-fresh")).toBe("fresh");
