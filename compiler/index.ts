@@ -14,8 +14,15 @@ export type { Diagnostic, Severity, Range, Position, CodeEntry } from "./diagnos
 export type { IrProgram } from "./ir/types.js";
 export type * as Ir from "./ir/types.js";
 export type { SourceFile } from "./ast/nodes.js";
-export type { CheckedProgram } from "./check/symbols.js";
-export { parse, lex, KEYWORDS } from "./syntax/index.js";
+/** The AST node types (`Ast.Expr`, `Ast.AssetDecl`, …): plain data with spans. */
+export type * as Ast from "./ast/nodes.js";
+export type { CheckedProgram, GlobalSymbol, MemberInfo, ModelInfo, ParamInfo, UnitInfo, EnumInfo, TestInfo } from "./check/symbols.js";
+export { tyText, type Ty } from "./check/types.js";
+/** The names of the built-in functions and aggregates (for completion). */
+export { AGGREGATES, FUNCTIONS } from "./check/checker.js";
+/** The source kinds and their binding specs (for completion). */
+export { SOURCE_KINDS } from "./check/sources.js";
+export { parse, lex, KEYWORDS, type LexToken } from "./syntax/index.js";
 export { registry, codeEntry } from "./diagnostics/registry.js";
 export { LineMap } from "./diagnostics/lineMap.js";
 export { renderDiagnostic, renderDiagnostics } from "./diagnostics/render.js";
@@ -46,19 +53,38 @@ export interface CheckResult {
   checker: Checker;
 }
 
+/** A file as `parse` returns it. */
+export interface ParsedFile {
+  file: SourceFile;
+  diagnostics: Diagnostic[];
+}
+
 /** Parses and checks a program: the given files plus the standard library. */
 export function check(files: InputFile[], opts: { name: string }): CheckResult {
-  let diagnostics: Diagnostic[] = [];
-  const parsed: SourceFile[] = [];
-  for (const f of files) {
-    const r = parse(f.text, f.path);
-    parsed.push(r.file);
-    diagnostics = diagnostics.concat(r.diagnostics);
+  return checkParsed(
+    files.map((f) => parse(f.text, f.path)),
+    opts,
+  );
+}
+
+/**
+ * Checks already-parsed files plus the standard library (the language server keeps parse results
+ * per document version). The same result as `check()` on the files' texts. Never throws: a bug
+ * in the checker becomes one OFL1010 on the first file.
+ */
+export function checkParsed(files: ParsedFile[], opts: { name: string }): CheckResult {
+  let diagnostics: Diagnostic[] = files.flatMap((f) => f.diagnostics);
+  const checker = new Checker({ name: opts.name, files: [...standardLibrary(), ...files.map((f) => f.file)], prelude: PRELUDE });
+  let program: CheckedProgram;
+  try {
+    program = checker.run();
+    diagnostics = diagnostics.concat(checker.diagnostics);
+  } catch (e) {
+    program = checker.p;
+    diagnostics = diagnostics.concat(checker.diagnostics);
+    diagnostics.push(diag("OFL1010", files[0]?.file.path ?? "", { start: 0, end: 0 }, { detail: `in the checker: ${(e as Error).message}` }));
   }
-  const checker = new Checker({ name: opts.name, files: [...standardLibrary(), ...parsed], prelude: PRELUDE });
-  const program = checker.run();
-  diagnostics = diagnostics.concat(checker.diagnostics);
-  return { program, diagnostics: capPerFile(sortDiagnostics(diagnostics)), files: parsed, checker };
+  return { program, diagnostics: capPerFile(sortDiagnostics(diagnostics)), files: files.map((f) => f.file), checker };
 }
 
 /** Lowers a program that checked without errors to the IR. */

@@ -5,9 +5,9 @@
 // without a syntax diagnostic is the result used: then it equals the whole-file parse (the grammar
 // is a sequence of declarations and no declaration continues past a line that starts with a
 // declaration keyword). Otherwise the whole file is parsed, so diagnostics are exactly `ofl check`'s.
-import type * as A from "../compiler/ast/nodes.js";
+import type { Ast as A } from "../compiler/index.js";
 import type { Diagnostic } from "../compiler/index.js";
-import { parseText, type Parsed } from "./compiler.js";
+import { parse, type ParsedFile } from "../compiler/index.js";
 
 const DECL_LINE = /^(model|asset|view|rule|test|enum|unit|use)\b/;
 
@@ -85,10 +85,10 @@ export class IncrementalParser {
   private absolute = new Map<string, Chunk>();
   stats = { chunks: 0, reused: 0, full: 0 };
 
-  parse(text: string, path: string): Parsed {
-    if (text.length < 2000) return parseText(text, path);
+  parse(text: string, path: string): ParsedFile {
+    if (text.length < 2000) return parse(text, path);
     const starts = chunkStarts(text);
-    if (starts.length < 3) return parseText(text, path);
+    if (starts.length < 3) return parse(text, path);
     const nextRelative = new Map<string, Chunk>();
     const nextAbsolute = new Map<string, Chunk>();
     const decls: A.Decl[] = [];
@@ -104,7 +104,7 @@ export class IncrementalParser {
       if (!chunk) {
         let rel = this.relative.get(ctext);
         if (!rel) {
-          const r = parseText(ctext, path);
+          const r = parse(ctext, path);
           rel = { decls: r.file.decls, comments: r.file.comments, diagnostics: r.diagnostics };
         }
         nextRelative.set(ctext, rel);
@@ -123,7 +123,7 @@ export class IncrementalParser {
     this.absolute = nextAbsolute;
     if (!clean) {
       this.stats.full++;
-      return parseText(text, path);
+      return parse(text, path);
     }
     return { file: { kind: "File", path, text, decls, comments }, diagnostics: [] };
   }

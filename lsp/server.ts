@@ -16,7 +16,7 @@ import {
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { findProjectRoot, listOflFiles } from "../runtime/project/load.js";
-import { checkParsed, parseText } from "./compiler.js";
+import { checkParsed, parse } from "../compiler/index.js";
 import { IncrementalParser } from "./incremental.js";
 import { makeAnalysis, makeDoc, isFresh, type Analysis, type Doc } from "./features/analysis.js";
 import { diagnosticsByFile } from "./features/diagnostics.js";
@@ -139,7 +139,7 @@ export function startServer(opts: ServerOptions = {}): Connection {
     } catch {
       return undefined;
     }
-    const doc = makeDoc(path, pathToFileURL(path).href, -1, text, parseText(text, path));
+    const doc = makeDoc(path, pathToFileURL(path).href, -1, text, parse(text, path));
     diskCache.set(path, { mtime: st.mtimeMs, size: st.size, doc });
     return doc;
   }
@@ -194,7 +194,7 @@ export function startServer(opts: ServerOptions = {}): Connection {
       const d = docFor(p);
       if (d) docs.set(p, d);
     }
-    const result = checkParsed([...docs.values()].map((d) => ({ file: d.file, diagnostics: d.parseDiagnostics })), prog.name);
+    const result = checkParsed([...docs.values()].map((d) => ({ file: d.file, diagnostics: d.parseDiagnostics })), { name: prog.name });
     prog.lastCheckMs = performance.now() - t0;
     return makeAnalysis(result, docs);
   }

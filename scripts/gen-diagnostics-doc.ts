@@ -27,7 +27,7 @@ const FAMILIES: { prefix: RegExp; title: string; blurb: string }[] = [
 
 /** Why a code has no example in the registry (codes that `check()` on a small text cannot produce). */
 const NO_EXAMPLE: Record<string, string> = {
-  OFL1010: "An internal guard: it is produced only when the parser itself fails on a file. Please report the file that triggers it.",
+  OFL1010: "An internal guard: it is produced only when the parser or the checker itself fails on a file (the checker's failure is reported on the first file of the program). Please report the file that triggers it.",
   OFL1011: "Produced only by pathological input: thousands of nested parentheses or prefix operators.",
   OFL1100: "Produced by the command line (`ofl check`, `ofl test`) when it loads a file that cannot be read or is not valid UTF-8, e.g. `error[OFL1100]: the file is not valid UTF-8 (first invalid byte on line 3)`.",
   OFL1012: "Produced when a single file has more than 1000 diagnostics (typically a file that is not OFL at all): the first 1000 are listed, then one OFL1012 says how many more there were, e.g. `error[OFL1012]: 2417 more diagnostics in this file are not shown (at most 1000 per file)`.",

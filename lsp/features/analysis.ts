@@ -1,9 +1,9 @@
 // What every feature function receives: one document's parse (always current) and, when
 // available, the checked program it belongs to. No connection code here.
-import type * as A from "../../compiler/ast/nodes.js";
+import type { Ast as A } from "../../compiler/index.js";
 import type { CheckResult, Diagnostic } from "../../compiler/index.js";
 import { LineMap } from "../../compiler/index.js";
-import type { GlobalSymbol, MemberInfo, ParamInfo, UnitInfo, EnumInfo, TestInfo } from "../../compiler/check/symbols.js";
+import type { GlobalSymbol, MemberInfo, ParamInfo, UnitInfo, EnumInfo, TestInfo } from "../../compiler/index.js";
 
 /** One file as the server sees it: the current text and its parse. */
 export interface Doc {

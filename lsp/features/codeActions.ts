@@ -1,7 +1,7 @@
 // Quick fixes: did-you-mean (diagnostic data.suggestion) and "add missing member" for OFL2004.
 import type { CodeAction, Range } from "vscode-languageserver";
 import { CodeActionKind } from "vscode-languageserver";
-import type * as A from "../../compiler/ast/nodes.js";
+import type { Ast as A } from "../../compiler/index.js";
 import type { Diagnostic } from "../../compiler/index.js";
 import { nodePath } from "./nodeAt.js";
 import { toLspDiagnostic } from "./diagnostics.js";

@@ -3,10 +3,10 @@
 import type { CompletionItem } from "vscode-languageserver";
 import { CompletionItemKind } from "vscode-languageserver";
 import { KEYWORDS, lex } from "../../compiler/index.js";
-import type { LexToken } from "../../compiler/syntax/index.js";
-import type { CheckedProgram, MemberInfo, ModelInfo } from "../../compiler/check/symbols.js";
-import type { Ty } from "../../compiler/check/types.js";
-import { AGGREGATES, FUNCTIONS, SOURCE_KINDS } from "../compiler.js";
+import type { LexToken } from "../../compiler/index.js";
+import type { CheckedProgram, MemberInfo, ModelInfo } from "../../compiler/index.js";
+import type { Ty } from "../../compiler/index.js";
+import { AGGREGATES, FUNCTIONS, SOURCE_KINDS } from "../../compiler/index.js";
 import { memberSignature } from "./hover.js";
 import type { Analysis } from "./analysis.js";
 

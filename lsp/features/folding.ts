@@ -1,6 +1,6 @@
 // Folding ranges: declarations, members over several lines, source blocks, comments; parse-only.
 import type { FoldingRange } from "vscode-languageserver";
-import type * as A from "../../compiler/ast/nodes.js";
+import type { Ast as A } from "../../compiler/index.js";
 import type { LineMap } from "../../compiler/index.js";
 
 export function foldingRanges(file: A.SourceFile, lines: LineMap): FoldingRange[] {

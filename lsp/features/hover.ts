@@ -1,9 +1,9 @@
 // Hover: the declaration's signature (type, unit, range), its doc comment, and where it runs
 // in a deployment (spec §8).
 import type { Hover } from "vscode-languageserver";
-import type * as A from "../../compiler/ast/nodes.js";
-import { tyText, type Ty } from "../../compiler/check/types.js";
-import type { CheckedProgram, MemberInfo } from "../../compiler/check/symbols.js";
+import type { Ast as A } from "../../compiler/index.js";
+import { tyText, type Ty } from "../../compiler/index.js";
+import type { CheckedProgram, MemberInfo } from "../../compiler/index.js";
 import { nodePath } from "./nodeAt.js";
 import type { Analysis, DeclSite, Doc, Info } from "./analysis.js";
 

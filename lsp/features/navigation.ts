@@ -1,6 +1,6 @@
 // Go to definition, find references, rename — over the checker's identifier → declaration table.
 import type { Location, TextEdit, WorkspaceEdit, Range } from "vscode-languageserver";
-import type * as A from "../../compiler/ast/nodes.js";
+import type { Ast as A } from "../../compiler/index.js";
 import { KEYWORDS } from "../../compiler/index.js";
 import type { Analysis, Doc } from "./analysis.js";
 

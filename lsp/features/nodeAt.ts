@@ -1,5 +1,5 @@
 // Node-at-offset lookup over the plain-data AST (any object with a `span` is a node).
-import type * as A from "../../compiler/ast/nodes.js";
+import type { Ast as A } from "../../compiler/index.js";
 
 export type AnyNode = { span: A.Span; kind?: string } & Record<string, unknown>;
 

@@ -1,7 +1,7 @@
 // Semantic tokens: categories from the lexer; identifiers classified from the parse (declarations,
 // syntactic positions) and, when the checked program is current, from the checker's resolutions.
 import type { SemanticTokens, SemanticTokensLegend } from "vscode-languageserver";
-import type * as A from "../../compiler/ast/nodes.js";
+import type { Ast as A } from "../../compiler/index.js";
 import { lex, type LineMap } from "../../compiler/index.js";
 import { fileDecls, flatten, key, type Analysis, type DeclKind } from "./analysis.js";
 import { walk } from "./nodeAt.js";

@@ -1,7 +1,7 @@
 // Document symbols (hierarchical) and workspace symbols; parse-only.
 import type { DocumentSymbol, SymbolInformation } from "vscode-languageserver";
 import { SymbolKind } from "vscode-languageserver";
-import type * as A from "../../compiler/ast/nodes.js";
+import type { Ast as A } from "../../compiler/index.js";
 import type { LineMap } from "../../compiler/index.js";
 import { fileDecls, flatten, type DeclKind, type DeclSite } from "./analysis.js";
 

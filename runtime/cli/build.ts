@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { emitKsql, explainKsql, ksqlScript } from "../../compiler/index.js";
-import { emitWorkers } from "../../compiler/emit/worker/emit.js";
+import { emitWorkers } from "../deploy/entries.js";
 import { bundleWorkers } from "../deploy/bundle.js";
 import { deviceFile, DOCKERFILE, fileSlug, makePlan, stackFile } from "../deploy/plan.js";
 import { compileOne, displayPath, UsageError, type Command } from "./common.js";

@@ -1,8 +1,7 @@
 // `ofl fmt [PATH...] [--check]`
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { LineMap, parse } from "../../compiler/index.js";
-import { formatOfl } from "../../compiler/format/index.js";
+import { formatOfl, LineMap, parse } from "../../compiler/index.js";
 import { loadPrograms } from "../project/load.js";
 import { displayPath, UsageError, type Command } from "./common.js";
 

@@ -1,9 +1,9 @@
-// Bundles the worker entry points of compiler/emit/worker with esbuild: one self-contained ESM
+// Bundles the worker entry points of runtime/deploy/entries.ts with esbuild: one self-contained ESM
 // file per worker (kafkajs and the connector libraries included), run with plain `node`.
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { RUNTIME_MODULE, type WorkerEntry } from "../../compiler/emit/worker/emit.js";
+import { RUNTIME_MODULE, type WorkerEntry } from "./entries.js";
 
 /** The package root: the folder holding runtime/worker/main.ts (works from sources and from dist/). */
 export function packageRoot(): string {

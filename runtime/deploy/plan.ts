@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import type { IrProgram } from "../../compiler/ir/types.js";
 import type { KsqlPlan, KsqlPlacement } from "../../compiler/index.js";
-import type { WorkerEntry, WorkerEnv } from "../../compiler/emit/worker/emit.js";
+import type { WorkerEntry, WorkerEnv } from "./entries.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC } from "../wire/types.js";
 
 /** The compacted topic where `ofl deploy` keeps what it deployed (statement hashes). */

@@ -79,9 +79,9 @@ export const syntaxCodes: CodeEntry[] = [
   {
     code: "OFL1010",
     severity: "error",
-    title: "internal parser error",
-    template: "the parser failed on this file: {detail}",
-    explanation: "The parser met a case it does not handle. Please report it with the file that triggers it.",
+    title: "internal compiler error",
+    template: "the compiler failed on this file: {detail}",
+    explanation: "The parser or the checker met a case it does not handle. Please report it with the file that triggers it.",
   },
   {
     code: "OFL1011",

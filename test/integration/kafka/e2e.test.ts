@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { emitWorkers } from "../../../compiler/emit/worker/emit.js";
+import { emitWorkers } from "../../../runtime/deploy/entries.js";
 import type { IrProgram } from "../../../compiler/index.js";
 import { bundleWorkers } from "../../../runtime/deploy/bundle.js";
 import { Engine } from "../../../runtime/engine/index.js";

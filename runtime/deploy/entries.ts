@@ -1,6 +1,8 @@
-// IR → the entry points of the bundled workers (language.md §8). Pure: it returns TypeScript
-// source text; `ofl build` (runtime/cli/build.ts) bundles each entry with esbuild into one .mjs
-// that runs with plain `node` and no node_modules.
+// IR → the entry points of the bundled workers (language.md §8): the worker entry templates.
+// Pure: it returns TypeScript source text; `ofl build` (runtime/cli/build.ts) bundles each entry
+// with esbuild (bundle.ts) into one .mjs that runs with plain `node` and no node_modules. This is
+// runtime knowledge (module paths, environment variables), so it lives in runtime/deploy, not in
+// the compiler.
 //
 // - one rule worker per program (runtime/worker/rule.ts: the engine over Kafka: everything
 //   the ksqlDB plan places in the worker, plus derived values, alarms, commands, dead letters);
@@ -11,7 +13,7 @@
 // `ofl-runtime/worker/connector`, which the bundler resolves to runtime/worker/rule.ts and
 // connector.ts: the generated code never imports the compiler, and a rule worker carries no
 // connector library.
-import type { IrArg, IrProgram } from "../../ir/types.js";
+import type { IrArg, IrProgram } from "../../compiler/ir/types.js";
 
 export const RUNTIME_MODULE = "ofl-runtime/worker";
 export const RUNTIME_MODULES = { rule: `${RUNTIME_MODULE}/rule`, connector: `${RUNTIME_MODULE}/connector` } as const;
