@@ -49,8 +49,6 @@ export interface CheckResult {
   diagnostics: Diagnostic[];
   /** the parsed user files, by path */
   files: SourceFile[];
-  /** the checker, for lowering (internal) */
-  checker: Checker;
 }
 
 /** A file as `parse` returns it. */
@@ -84,12 +82,12 @@ export function checkParsed(files: ParsedFile[], opts: { name: string }): CheckR
     diagnostics = diagnostics.concat(checker.diagnostics);
     diagnostics.push(diag("OFL1010", files[0]?.file.path ?? "", { start: 0, end: 0 }, { detail: `in the checker: ${(e as Error).message}` }));
   }
-  return { program, diagnostics: capPerFile(sortDiagnostics(diagnostics)), files: files.map((f) => f.file), checker };
+  return { program, diagnostics: capPerFile(sortDiagnostics(diagnostics)), files: files.map((f) => f.file) };
 }
 
 /** Lowers a program that checked without errors to the IR. */
 export function lower(result: CheckResult): IrProgram {
-  return new Lowering(result.checker).run();
+  return new Lowering(result.program).run();
 }
 
 export interface CompileResult {
@@ -106,7 +104,11 @@ export function compile(files: InputFile[], opts: { name: string }): CompileResu
   return hasError ? { diagnostics: result.diagnostics, check: result } : { diagnostics: result.diagnostics, ir: lower(result), check: result };
 }
 
-/** At most this many diagnostics per file: past it, one OFL1012 says how many were left out. */
+/**
+ * At most this many diagnostics per file: past it, one OFL1012 says how many were left out.
+ * Invariant: the cap never changes whether a program has errors. OFL1012 is an error only when
+ * an error was left out; when only warnings were, it is a warning.
+ */
 export const MAX_DIAGNOSTICS_PER_FILE = 1000;
 
 function capPerFile(ds: Diagnostic[]): Diagnostic[] {
@@ -114,9 +116,13 @@ function capPerFile(ds: Diagnostic[]): Diagnostic[] {
   let file = "";
   let count = 0;
   let dropped = 0;
+  let droppedError = false;
   const flush = (): void => {
     if (dropped > 0)
-      out.push({ ...diag("OFL1012", file, { start: 0, end: 0 }, { count: dropped, max: MAX_DIAGNOSTICS_PER_FILE }) });
+      out.push({
+        ...diag("OFL1012", file, { start: 0, end: 0 }, { count: dropped, max: MAX_DIAGNOSTICS_PER_FILE }),
+        severity: droppedError ? "error" : "warning",
+      });
   };
   for (const d of ds) {
     if (d.file !== file) {
@@ -124,9 +130,13 @@ function capPerFile(ds: Diagnostic[]): Diagnostic[] {
       file = d.file;
       count = 0;
       dropped = 0;
+      droppedError = false;
     }
     if (++count <= MAX_DIAGNOSTICS_PER_FILE) out.push(d);
-    else dropped++;
+    else {
+      dropped++;
+      if (d.severity === "error") droppedError = true;
+    }
   }
   flush();
   return out;

@@ -19,7 +19,9 @@ import type {
   TestInfo,
   UnitInfo,
   ViewInfo,
+  WindowInfo,
 } from "./symbols.js";
+import { constValue } from "./symbols.js";
 import {
   BOOL,
   DURATION,
@@ -110,6 +112,8 @@ export class Checker {
       resolutions: new Map(),
       conversions: new Map(),
       unitOf: new Map(),
+      durations: new Map(),
+      windows: new Map(),
       references: [],
     };
     this.visibleStd = new Set(input.prelude ?? ["std/units", "std/core"]);
@@ -614,7 +618,13 @@ export class Checker {
     return ERROR;
   }
 
-  window(w: A.WindowSpec, ctx: Ctx): { sizeMs: number; hopMs?: number; graceMs: number } | undefined {
+  window(w: A.WindowSpec, ctx: Ctx): WindowInfo | undefined {
+    const info = this.windowInner(w, ctx);
+    if (info) this.p.windows.set(w, info);
+    return info;
+  }
+
+  private windowInner(w: A.WindowSpec, ctx: Ctx): WindowInfo | undefined {
     const what = w.window === "session" ? "a session gap" : "a window size";
     const size = this.constDuration(w.size, ctx, what);
     let ok = size !== undefined;
@@ -848,7 +858,9 @@ export class Checker {
       this.report("OFL3010", ctx.file, e.span, { what });
       return undefined;
     }
-    return Math.round(v * conversionFactor(t.unit, MILLIS) * 1e6) / 1e6;
+    const ms = Math.round(v * conversionFactor(t.unit, MILLIS) * 1e6) / 1e6;
+    this.p.durations.set(e, ms);
+    return ms;
   }
 
   /** The numeric value of a constant expression in its own type's unit, before conversions. */
@@ -878,35 +890,7 @@ export class Checker {
    * the type it was checked against): numbers, strings, bools, enum member names, ms.
    */
   constValue(e: A.Expr): Value | undefined {
-    const factor = this.p.conversions.get(e) ?? 1;
-    switch (e.kind) {
-      case "Number":
-      case "Quantity":
-        return e.value * factor;
-      case "Duration":
-      case "Timestamp":
-        return e.ms * factor;
-      case "String":
-      case "Bool":
-        return e.value;
-      case "Unavailable":
-        return null;
-      case "Paren": {
-        const v = this.constValue(e.inner);
-        return typeof v === "number" ? v * factor : v;
-      }
-      case "Unary": {
-        const v = this.constValue(e.operand);
-        return typeof v === "number" && e.op === "-" ? -v * factor : undefined;
-      }
-      case "Name":
-      case "Member": {
-        const r = this.p.resolutions.get(e);
-        return r?.k === "enumMember" ? r.member : undefined;
-      }
-      default:
-        return undefined;
-    }
+    return constValue(this.p, e);
   }
 
   // ------------------------------------------------------------------ expressions

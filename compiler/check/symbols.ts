@@ -109,7 +109,16 @@ export type Resolution =
   | { k: "function"; name: string }
   | { k: "self" };
 
-/** The checked program: symbols plus per-node facts for lowering, the LSP and the formatter. */
+export interface WindowInfo {
+  sizeMs: number;
+  hopMs?: number;
+  graceMs: number;
+}
+
+/**
+ * The checked program: symbols plus per-node facts for lowering, the LSP and the formatter.
+ * Invariant: everything lowering needs is in these tables; lowering never re-enters the checker.
+ */
 export interface CheckedProgram {
   name: string;
   files: A.SourceFile[];
@@ -129,6 +138,47 @@ export interface CheckedProgram {
   conversions: Map<A.Expr, number>;
   /** resolved unit of a quantity literal, type or range owner */
   unitOf: Map<A.UnitExpr, Unit>;
+  /** the value in ms of every constant duration the checker accepted (`for`, windows, `cooldown`, …) */
+  durations: Map<A.Expr, number>;
+  /** the size, hop and grace in ms of every window the checker accepted */
+  windows: Map<A.WindowSpec, WindowInfo>;
   /** identifier → declaration it refers to (for go to definition / references) */
   references: { file: string; span: A.Span; target: { file: string; span: A.Span }; name: string }[];
+}
+
+/**
+ * The value of a checked constant expression, converted where it is used (in the unit of
+ * the type it was checked against): numbers, strings, bools, enum member names, ms.
+ * A function of the program's side tables only (conversions, resolutions).
+ */
+export function constValue(p: CheckedProgram, e: A.Expr): Value | undefined {
+  const factor = p.conversions.get(e) ?? 1;
+  switch (e.kind) {
+    case "Number":
+    case "Quantity":
+      return e.value * factor;
+    case "Duration":
+    case "Timestamp":
+      return e.ms * factor;
+    case "String":
+    case "Bool":
+      return e.value;
+    case "Unavailable":
+      return null;
+    case "Paren": {
+      const v = constValue(p, e.inner);
+      return typeof v === "number" ? v * factor : v;
+    }
+    case "Unary": {
+      const v = constValue(p, e.operand);
+      return typeof v === "number" && e.op === "-" ? -v * factor : undefined;
+    }
+    case "Name":
+    case "Member": {
+      const r = p.resolutions.get(e);
+      return r?.k === "enumMember" ? r.member : undefined;
+    }
+    default:
+      return undefined;
+  }
 }

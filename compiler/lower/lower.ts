@@ -3,9 +3,8 @@
 // states, orders states by dependency and computes aggregate triggers.
 // Call it only on a program that checked without errors.
 import type * as A from "../ast/nodes.js";
-import type { Checker } from "../check/checker.js";
 import { AGGREGATES } from "../check/checker.js";
-import type { ClassifiedExpect, MemberInfo, ModelInfo, ViewInfo } from "../check/symbols.js";
+import { constValue, type CheckedProgram, type ClassifiedExpect, type MemberInfo, type ModelInfo, type ViewInfo, type WindowInfo } from "../check/symbols.js";
 import { isUnitless, type Ty } from "../check/types.js";
 import { LineMap } from "../diagnostics/lineMap.js";
 import {
@@ -80,10 +79,28 @@ interface Scope {
 
 export class Lowering {
   private readonly lineMaps = new Map<string, LineMap>();
-  constructor(private readonly c: Checker) {}
+  constructor(private readonly p: CheckedProgram) {}
+
+  /** A constant the checker accepted, in the unit where it is used. */
+  private constValue(e: A.Expr): Value | undefined {
+    return constValue(this.p, e);
+  }
+
+  /** A duration the checker accepted, in ms (its side table; lowering never re-checks). */
+  private duration(e: A.Expr): number {
+    const ms = this.p.durations.get(e);
+    if (ms === undefined) throw new Error(`lowering: no checked duration at offset ${e.span.start}`);
+    return ms;
+  }
+
+  private window(w: A.WindowSpec): WindowInfo {
+    const info = this.p.windows.get(w);
+    if (!info) throw new Error(`lowering: no checked window at offset ${w.span.start}`);
+    return info;
+  }
 
   run(): IrProgram {
-    const p = this.c.p;
+    const p = this.p;
     return {
       ir: IR_VERSION,
       program: p.name,
@@ -114,7 +131,7 @@ export class Lowering {
     for (const x of members) {
       switch (x.k) {
         case "attribute": {
-          const def = x.decl.default ? this.c.constValue(x.decl.default) : undefined;
+          const def = x.decl.default ? this.constValue(x.decl.default) : undefined;
           out.attributes.push(def === undefined ? { name: x.name, type: irType(x.ty) } : { name: x.name, type: irType(x.ty), default: def });
           break;
         }
@@ -160,7 +177,7 @@ export class Lowering {
   /** A state's definition: a stateful operator at the top stays there; nested ones are hoisted. */
   private topLevel(e: A.Expr, scope: Scope): IrExpr | IrStatefulDef {
     const inner = unparen(e);
-    if (!this.c.p.conversions.has(e) && inner === e) {
+    if (!this.p.conversions.has(e) && inner === e) {
       const def = this.statefulDef(e, scope);
       if (def) return def;
     }
@@ -169,13 +186,12 @@ export class Lowering {
 
   private statefulDef(e: A.Expr, scope: Scope): IrStatefulDef | undefined {
     if (e.kind === "For") {
-      const ms = this.c.constDuration(e.duration, { file: "", self: null, stateful: false, place: "" }, "");
-      return { k: "for", cond: this.expr(e.cond, scope), ms: ms ?? 0 };
+      return { k: "for", cond: this.expr(e.cond, scope), ms: this.duration(e.duration) };
     }
     if (e.kind === "Call" && e.over && e.callee.kind === "Name" && AGGREGATES.has(e.callee.name.name)) {
-      const w = this.c.window(e.over, { file: "", self: null, stateful: false, place: "" });
-      const window: IrWindow = { kind: e.over.window, sizeMs: w?.sizeMs ?? 1, graceMs: w?.graceMs ?? 0 };
-      if (w?.hopMs !== undefined) window.hopMs = w.hopMs;
+      const w = this.window(e.over);
+      const window: IrWindow = { kind: e.over.window, sizeMs: w.sizeMs, graceMs: w.graceMs };
+      if (w.hopMs !== undefined) window.hopMs = w.hopMs;
       const arg = e.args[0] ? this.expr(e.args[0].value, scope) : undefined;
       const agg = { fn: e.callee.name.name as IrAggFn, window, final: e.final, triggers: [] as string[] };
       return { k: "window", agg: arg ? { ...agg, arg } : agg };
@@ -185,7 +201,7 @@ export class Lowering {
 
   private hoist(def: IrStatefulDef, e: A.Expr, scope: Scope): IrRef {
     const name = `$${scope.owner}$${scope.counter.n++}`;
-    scope.states.push({ name, hidden: true, type: irType(this.c.p.types.get(e)), def, dependsOn: [] });
+    scope.states.push({ name, hidden: true, type: irType(this.p.types.get(e)), def, dependsOn: [] });
     return { k: "ref", asset: null, kind: "state", name };
   }
 
@@ -193,14 +209,14 @@ export class Lowering {
 
   expr(e: A.Expr, scope: Scope): IrExpr {
     const base = this.exprInner(e, scope);
-    const f = this.c.p.conversions.get(e);
+    const f = this.p.conversions.get(e);
     if (f === undefined || f === 1) return base;
     if (base.k === "const" && typeof base.value === "number") return { k: "const", value: base.value * f };
     return { k: "scale", factor: f, arg: base };
   }
 
   private exprInner(e: A.Expr, scope: Scope): IrExpr {
-    const p = this.c.p;
+    const p = this.p;
     switch (e.kind) {
       case "Number":
       case "Quantity":
@@ -265,7 +281,7 @@ export class Lowering {
   }
 
   private reference(e: A.Expr): IrExpr {
-    const r = this.c.p.resolutions.get(e);
+    const r = this.p.resolutions.get(e);
     if (!r) return { k: "const", value: null };
     switch (r.k) {
       case "member": {
@@ -310,7 +326,7 @@ export class Lowering {
   // ---------------------------------------------------------------- assets, views, rules
 
   private asset(name: string): IrAsset {
-    const a = this.c.p.assets.find((x) => x.name === name)!;
+    const a = this.p.assets.find((x) => x.name === name)!;
     const m = a.model!;
     const attributes: Record<string, Value> = {};
     const given = new Map<string, A.AttributeAssign>();
@@ -318,7 +334,7 @@ export class Lowering {
     for (const x of m.members.values()) {
       if (x.k !== "attribute") continue;
       const item = given.get(x.name);
-      const v = item ? this.c.constValue(item.value) : x.decl.default ? this.c.constValue(x.decl.default) : null;
+      const v = item ? this.constValue(item.value) : x.decl.default ? this.constValue(x.decl.default) : null;
       attributes[x.name] = v ?? null;
     }
     const out: IrAsset = { name: a.name, uuid: a.uuid, model: m.name, attributes, sources: a.sources ?? [] };
@@ -341,7 +357,7 @@ export class Lowering {
     if (d.where) out.where = this.expr(d.where, scope);
     if (d.by) out.by = d.by.name;
     if (d.over) {
-      const w = this.c.window(d.over, { file: v.file, self: null, stateful: false, place: "" })!;
+      const w = this.window(d.over);
       out.window = { kind: d.over.window, sizeMs: w.sizeMs, graceMs: w.graceMs };
       if (w.hopMs !== undefined) out.window.hopMs = w.hopMs;
       const model = this.model(v.model!);
@@ -351,7 +367,7 @@ export class Lowering {
   }
 
   private rule(name: string): IrRule {
-    const r = this.c.p.rules.find((x) => x.name === name)!;
+    const r = this.p.rules.find((x) => x.name === name)!;
     const d = r.decl;
     const scope: Scope = { owner: r.name, states: [], counter: { n: 0 }, model: r.model };
     const out: IrRule = {
@@ -360,7 +376,7 @@ export class Lowering {
       when: this.expr(d.when!, scope),
       locals: [],
       actions: d.actions.map((call) => {
-        const res = this.c.p.resolutions.get(call);
+        const res = this.p.resolutions.get(call);
         const cmd = res?.k === "command" ? res : undefined;
         return {
           asset: cmd?.asset ?? null,
@@ -374,16 +390,15 @@ export class Lowering {
     const model = r.model ? this.model(r.model) : undefined;
     for (const s of out.locals)
       if ("k" in s.def && s.def.k === "window") s.def.agg.triggers = this.triggers(s.def.agg.arg, r.model, [...(model?.states ?? []), ...out.locals]);
-    const ctx = { file: r.file, self: null, stateful: false, place: "" };
-    if (d.cooldown) out.cooldownMs = this.c.constDuration(d.cooldown, ctx, "");
-    if (d.repeatEvery) out.repeatMs = this.c.constDuration(d.repeatEvery, ctx, "");
+    if (d.cooldown) out.cooldownMs = this.duration(d.cooldown);
+    if (d.repeatEvery) out.repeatMs = this.duration(d.repeatEvery);
     return out;
   }
 
   // ---------------------------------------------------------------- tests
 
   private test(name: string, file: string): IrTest {
-    const t = this.c.p.tests.find((x) => x.name === name && x.file === file)!;
+    const t = this.p.tests.find((x) => x.name === name && x.file === file)!;
     const lines = this.lineMap(t.file);
     const out: IrTest = {
       name: t.name,
@@ -400,22 +415,22 @@ export class Lowering {
         line: lines.position(item.span.start).line,
         steps: item.steps.map((s) => {
           if (s.kind === "Send") {
-            const res = this.c.p.resolutions.get(s.call);
+            const res = this.p.resolutions.get(s.call);
             const cmd = res?.k === "command" ? res : undefined;
             return {
               k: "send" as const,
               asset: cmd?.asset ?? "",
               command: cmd?.command.name ?? "",
-              args: s.call.args.filter((a) => a.name).map((a) => ({ name: a.name!.name, value: this.c.constValue(a.value) ?? null })),
+              args: s.call.args.filter((a) => a.name).map((a) => ({ name: a.name!.name, value: this.constValue(a.value) ?? null })),
             };
           }
-          const res = this.c.p.resolutions.get(s.target);
+          const res = this.p.resolutions.get(s.target);
           const member = res?.k === "member" ? res : undefined;
           return {
             k: "set" as const,
             asset: member?.asset ?? "",
             signal: member?.member.name ?? "",
-            value: s.value.kind === "Unavailable" ? null : (this.c.constValue(s.value) ?? null),
+            value: s.value.kind === "Unavailable" ? null : (this.constValue(s.value) ?? null),
           };
         }),
       });
@@ -438,11 +453,11 @@ export class Lowering {
         return x.atMs !== undefined ? { k: "state", line, text, expr, atMs: x.atMs } : { k: "state", line, text, expr };
       }
       default: {
-        const res = this.c.p.resolutions.get(x.call);
+        const res = this.p.resolutions.get(x.call);
         const pattern: IrCommandPattern = {
           asset: x.asset,
           command: res?.k === "command" ? res.command.name : "",
-          args: x.call.args.filter((a) => a.name).map((a) => ({ name: a.name!.name, value: this.c.constValue(a.value) ?? null })),
+          args: x.call.args.filter((a) => a.name).map((a) => ({ name: a.name!.name, value: this.constValue(a.value) ?? null })),
           shadow: !!x.item.shadow,
         };
         if (x.item.verdict) pattern.verdict = x.item.verdict.value;
@@ -457,7 +472,7 @@ export class Lowering {
   /** The source text of a span on one line, without its comments. */
   private sourceText(file: string, span: A.Span): string {
     const text = this.lineMap(file).text;
-    const comments = this.c.p.files.find((f) => f.path === file)?.comments ?? [];
+    const comments = this.p.files.find((f) => f.path === file)?.comments ?? [];
     let out = "";
     let at = span.start;
     for (const c of comments) {
@@ -472,7 +487,7 @@ export class Lowering {
   private lineMap(file: string): LineMap {
     let m = this.lineMaps.get(file);
     if (!m) {
-      const f = this.c.p.files.find((x) => x.path === file);
+      const f = this.p.files.find((x) => x.path === file);
       m = new LineMap(f?.text ?? "");
       this.lineMaps.set(file, m);
     }

@@ -14,6 +14,6 @@ export const fileCodes: CodeEntry[] = [
     severity: "error",
     title: "too many diagnostics",
     template: "{count} more diagnostics in this file are not shown (at most {max} per file)",
-    explanation: "A file that is not OFL at all (a binary, a log pasted by mistake) would produce a diagnostic for nearly every character; past the limit they are counted, not listed.",
+    explanation: "A file that is not OFL at all (a binary, a log pasted by mistake) would produce a diagnostic for nearly every character; past the limit they are counted, not listed. The count is an error when an error was left out, and a warning when only warnings were: the cap never changes whether a program checks.",
   },
 ];
