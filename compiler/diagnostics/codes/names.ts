@@ -81,7 +81,7 @@ export const nameCodes: CodeEntry[] = [
     template: "{detail}",
     explanation:
       "A unit is declared once, either as a base unit (`unit W`) or as a linear scale of another (`unit kW = 1000 W`); scales must be positive and must not form a cycle.",
-    example: "unit a = 2 b\nunit b = 2 a",
+    example: "unit a = 2 a",
   },
   {
     code: "OFL2010",
@@ -108,7 +108,7 @@ export const nameCodes: CodeEntry[] = [
     template: "`{name}` is not an attribute of model `{model}`{hint}",
     explanation:
       "Inside an asset, `NAME = value` sets an attribute of the asset's model.",
-    example: "model M { attribute hall: string }\nasset a: M { hal = \"n\" }",
+    example: "model M { attribute hall: string = \"north\" }\nasset a: M { hal = \"n\" }",
   },
   {
     code: "OFL2013",
@@ -162,7 +162,7 @@ export const nameCodes: CodeEntry[] = [
     template: "{detail}",
     explanation:
       "`self` and bare member names need an asset in scope: inside a model, or in a rule `on MODEL`. Elsewhere, name the asset: `mill1.temperature`.",
-    example: "rule r { when self.t > 1 then a.stop() }",
+    example: "model M { telemetry t: int\n command stop() }\nasset a: M {}\nrule r { when self.t > 1 then a.stop() }",
   },
   {
     code: "OFL2019",

@@ -18,7 +18,7 @@ export const ruleCodes: CodeEntry[] = [
     template: "{detail}",
     explanation:
       "Command arguments are named (`set_feed(override: 50 percent)`), each parameter given exactly once, with its declared type.",
-    example: "model M { command go(level: int) }\nrule r on M { when true then go(7) }",
+    example: "model M { command go(level: int) }\nrule r on M { when true then go(level: 7, level: 8) }",
   },
   {
     code: "OFL5004",

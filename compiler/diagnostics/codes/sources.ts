@@ -72,7 +72,7 @@ export const sourceCodes: CodeEntry[] = [
     template: "`{name}` is a {what}: use `{arrow}`",
     explanation:
       "Telemetry is read with `<-`; commands are carried with `->`.",
-    example: "model M { command stop() }\nasset a: M { source simulate() { stop <- constant(1, every: 1s) } }",
+    example: "model M { telemetry t: int }\nasset a: M { source simulate() { t -> constant(1, every: 1s) } }",
   },
   {
     code: "OFL4009",

@@ -17,7 +17,7 @@ export const syntaxCodes: CodeEntry[] = [
     title: "unterminated string",
     template: "this string is not closed before the end of the line",
     explanation: 'A string literal starts with `"` and must end with `"` on the same line. Use `\\n` for a line break inside a string.',
-    example: 'asset a: M { uuid "A-1 }',
+    example: "model M {}\nasset a: M {\n  uuid \"A-1\n}",
   },
   {
     code: "OFL1003",
@@ -41,7 +41,7 @@ export const syntaxCodes: CodeEntry[] = [
     title: "invalid escape",
     template: "unknown escape sequence {escape} in a string",
     explanation: 'Strings accept the escapes `\\"`, `\\\\`, `\\n`, `\\t` and `\\u{HEX}` (a Unicode code point).',
-    example: 'asset a: M { uuid "A\\q" }',
+    example: "model M {}\nasset a: M { uuid \"A\\q\" }",
   },
   {
     code: "OFL1006",
@@ -49,7 +49,7 @@ export const syntaxCodes: CodeEntry[] = [
     title: "invalid timestamp",
     template: "{text} is not a valid ISO-8601 UTC timestamp",
     explanation: "Timestamps are written `@YYYY-MM-DDThh:mm[:ss[.mmm]]Z`, in UTC, with a real calendar date and time.",
-    example: "test \"t\" { expect known(a.x) at @2026-13-01T00:00:00Z }",
+    example: "model M { telemetry x: int }\nasset a: M {}\ntest \"t\" { expect known(a.x) at @2026-13-01T00:00:00Z }",
   },
   {
     code: "OFL1007",
@@ -74,7 +74,7 @@ export const syntaxCodes: CodeEntry[] = [
     template: "this rule already has a `{clause}` clause",
     explanation:
       "A rule has at most one `when`, `then`, `cooldown`, `repeat every` and `shadow` clause. List several actions in one `then`, separated by commas.",
-    example: "rule r on M {\n  when a\n  when b\n  then stop()\n}",
+    example: "model M { command stop() }\nrule r on M {\n  when true\n  when false\n  then stop()\n}",
   },
   {
     code: "OFL1010",

@@ -198,6 +198,6 @@ export const typeCodes: CodeEntry[] = [
     template: "{detail}",
     explanation:
       "A grouped view (`by ATTR`) is read with an index of the attribute's type, `hall_temp[\"north\"]`; an ungrouped view is read without one.",
-    example: "model M { attribute hall: string\n telemetry t: int }\nview v = sum(t) from M\nrule r { when v[\"n\"] > 1 then }",
+    example: "model M { attribute hall: string\n telemetry t: int\n command stop() }\nview v = sum(t) from M\nrule r on M { when v[\"n\"] > 1 then stop() }",
   },
 ];
