@@ -1,70 +1,33 @@
-// The test blocks of the conformance pass files (shared/conformance/pass/*.ofl), translated into
-// engine-level tests over hand-built IR equivalent to each program.
+// The test blocks of the conformance pass files (test/conformance/pass/*.ofl, mirrored from the
+// shared conformance cases) replayed at the engine level: each program is compiled from its
+// .ofl file (never rebuilt by hand, so it cannot drift from what the compiler produces), then
+// driven event by event with the scenario helpers, observing states, alarms and commands
+// between the records. test/conformance/conformance.test.ts runs the same files' test blocks
+// through `ofl test`; this file checks the engine's intermediate states too.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  act,
-  agg,
-  alarm,
-  alarmRef,
-  and,
-  asset,
-  c,
-  command,
-  E,
-  eq,
-  F,
-  forDef,
-  gt,
-  hopping,
-  I,
-  known,
-  lt,
-  model,
-  mul,
-  ne,
-  not,
-  program,
-  rule,
-  scale,
-  scenario,
-  session,
-  sig,
-  Sim,
-  st,
-  state,
-  tableView,
-  tumbling,
-  view,
-  windowView,
-  age,
-  B,
-  S,
-} from "./helpers.js";
-import type { IrExpr, Value } from "../../../compiler/ir/types.js";
+import { compile } from "../../../compiler/index.js";
+import { alarmRef, and, c, eq, gt, known, lt, ne, not, scenario, session, sig, Sim, st, age, mul, view } from "./helpers.js";
+import type { IrExpr, IrProgram, Value } from "../../../compiler/ir/types.js";
+
+const PASS = join(new URL(".", import.meta.url).pathname, "../../conformance/pass");
+
+/** The IR of a conformance pass file, compiled (its own test blocks dropped). */
+function conformance(file: string, name = "conformance"): IrProgram {
+  const path = join(PASS, file);
+  const r = compile([{ path, text: readFileSync(path, "utf8") }], { name });
+  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  return { ...r.ir!, tests: [] };
+}
 
 const s = (x: number) => x * 1000;
 const ex = (sim: Sim, e: IrExpr): Value => sim.eval(e);
 
 // ---------------------------------------------------------------- 01_latest_and_units
 describe("01 latest values and units", () => {
-  const prog = () =>
-    program("01", {
-      enums: { Execution: ["READY", "ACTIVE", "STOPPED"] },
-      models: [
-        model("Oven", {
-          telemetry: { temperature: [F, [-50, 500]], power: { t: "float", unit: "kW" }, execution: E("Execution") },
-          states: [
-            state("hot", gt(sig("temperature"), 200), B),
-            // power > 500 W: the compiler converts kW to W
-            state("heating", and(gt(scale(1000, sig("power")), 500), eq(sig("execution"), "ACTIVE")), B),
-            state("doubled", mul(sig("temperature"), c(2))),
-            state("idle", not(st("heating")), B),
-          ],
-        }),
-      ],
-      assets: [asset("oven1", "Oven", "OVEN-1")],
-    });
+  const prog = () => conformance("01_latest_and_units.ofl");
   const o = (n: string) => sig(n, "oven1");
   const os = (n: string) => st(n, "oven1");
 
@@ -116,24 +79,7 @@ describe("01 latest values and units", () => {
 // ---------------------------------------------------------------- 02_windows
 describe("02 windows", () => {
   const t = sig("t");
-  const prog = () =>
-    program("02", {
-      models: [
-        model("Sensor", {
-          telemetry: { t: F },
-          states: [
-            state("avg1m", agg("avg", t, tumbling(60000))),
-            state("avg1m_final", agg("avg", t, tumbling(60000), { final: true })),
-            state("n1m", agg("count", t, tumbling(60000)), I),
-            state("rise1m", agg("delta", t, tumbling(60000))),
-            state("low1m", agg("min", t, tumbling(60000))),
-            state("max2m", agg("max", t, hopping(120000, 60000))),
-            state("burst_sum", agg("sum", t, session(30000))),
-          ],
-        }),
-      ],
-      assets: [asset("s1", "Sensor", "S-1")],
-    });
+  const prog = () => conformance("02_windows.ofl");
   const v = (n: string) => st(n, "s1");
   const is = (x: Sim, n: string, want: Value) => expect(ex(x, v(n))).toBe(want);
   const set = (ms: number, val: number): [number, (x: Sim) => void] => [ms, (x) => x.tel("S-1", "t", val, ms)];
@@ -190,23 +136,7 @@ describe("02 windows", () => {
 
 // ---------------------------------------------------------------- 03_durations_and_rules
 describe("03 durations and rules", () => {
-  const prog = () =>
-    program("03", {
-      enums: { Execution: ["READY", "ACTIVE", "STOPPED"] },
-      models: [
-        model("Mill", {
-          telemetry: { temperature: F, execution: E("Execution") },
-          states: [state("overheating", forDef(gt(sig("temperature"), 90), 5000), B), state("silent", age(sig("temperature"), "gt", 30000), B)],
-          commands: [command("stop"), command("alert", [{ name: "level", type: I, range: [1, 3] }]), command("ping")],
-        }),
-      ],
-      assets: [asset("m1", "Mill", "M-1"), asset("m2", "Mill", "M-2")],
-      rules: [
-        rule("stop_hot", { on: "Mill", when: st("overheating"), actions: [act("stop")] }),
-        rule("warn_hot", { on: "Mill", when: gt(sig("temperature"), 80), actions: [act("alert", { level: c(1) })], cooldownMs: 60000 }),
-        rule("keep_pinging", { on: "Mill", when: st("silent"), actions: [act("ping")], repeatMs: 10000 }),
-      ],
-    });
+  const prog = () => conformance("03_durations_and_rules.ofl");
   const temp = (key: string, ms: number, v: number): [number, (x: Sim) => void] => [ms, (x) => x.tel(key, "temperature", v, ms)];
   const cmds = (x: Sim, key: string, name: string) => x.commands.filter((k) => k.key === key && k.command === name);
 
@@ -274,25 +204,7 @@ describe("03 durations and rules", () => {
 
 // ---------------------------------------------------------------- 04_interlocks_alarms_shadow
 describe("04 interlocks, alarms, shadow", () => {
-  const prog = () =>
-    program("04", {
-      enums: { Execution: ["READY", "ACTIVE", "INTERRUPTED"] },
-      models: [
-        model("Press", {
-          telemetry: { pressure: F, execution: E("Execution") },
-          alarms: [alarm("overpressure", gt(sig("pressure"), 200), lt(sig("pressure"), 150)), alarm("underpressure", lt(sig("pressure"), 10))],
-          commands: [
-            command("set_speed", [{ name: "percent", type: F, range: [0, 100] }], ne(sig("execution"), "INTERRUPTED")),
-            command("stop"),
-          ],
-        }),
-      ],
-      assets: [asset("p1", "Press", "PRESS-1")],
-      rules: [
-        rule("slow_on_alarm", { on: "Press", when: alarmRef("overpressure"), actions: [act("set_speed", { percent: c(20) })] }),
-        rule("candidate_stop", { on: "Press", shadow: true, when: gt(sig("pressure"), 180), actions: [act("stop")] }),
-      ],
-    });
+  const prog = () => conformance("04_interlocks_alarms_shadow.ofl");
   const p = (ms: number, v: number): [number, (x: Sim) => void] => [ms, (x) => x.tel("PRESS-1", "pressure", v, ms)];
   const active = (x: Sim, n: string) => ex(x, alarmRef(n, "p1"));
 
@@ -361,30 +273,7 @@ describe("04 interlocks, alarms, shadow", () => {
 
 // ---------------------------------------------------------------- 05_views
 describe("05 views", () => {
-  const prog = () =>
-    program("05", {
-      enums: { Execution: ["READY", "ACTIVE"] },
-      models: [
-        model("Machine", { attributes: { hall: S }, telemetry: { execution: E("Execution"), parts: I } }),
-        model("Thermo", { attributes: { hall: S }, telemetry: { temperature: F } }),
-        model("Supervisor", { commands: [command("slow_down")] }),
-      ],
-      assets: [
-        asset("a1", "Machine", "A-1", { hall: "north" }),
-        asset("a2", "Machine", "A-2", { hall: "north" }),
-        asset("a3", "Machine", "A-3", { hall: "south" }),
-        asset("t1", "Thermo", "T-1", { hall: "north" }),
-        asset("t2", "Thermo", "T-2", { hall: "north" }),
-        asset("t3", "Thermo", "T-3", { hall: "south" }),
-        asset("sup", "Supervisor", "SUP"),
-      ],
-      views: [
-        tableView("active", "count", "Machine", { where: eq(sig("execution"), "ACTIVE"), type: I }),
-        tableView("parts_by_hall", "sum", "Machine", { arg: sig("parts"), by: "hall", type: I }),
-        windowView("hall_temp", "avg", "Thermo", tumbling(60000), { arg: sig("temperature"), by: "hall" }),
-      ],
-      rules: [rule("hot_north", { when: gt(view("hall_temp", c("north")), 30), actions: [act("slow_down", {}, "sup")] })],
-    });
+  const prog = () => conformance("05_views.ofl");
 
   it("table views follow current values", () => {
     scenario(
@@ -437,18 +326,7 @@ describe("05 views", () => {
 
 // ---------------------------------------------------------------- 06_replay
 describe("06 replay (the mill-shift session, fed as classified events)", () => {
-  const prog = () =>
-    program("mill-line", {
-      models: [
-        model("Mill", {
-          telemetry: { temperature: [F, [0, 500]] },
-          states: [state("overheating", forDef(gt(sig("temperature"), 90), 5000), B), state("avg1m", agg("avg", sig("temperature"), tumbling(60000)))],
-          commands: [command("stop")],
-        }),
-      ],
-      assets: [asset("m1", "Mill", "M-1")],
-      rules: [rule("stop_hot", { on: "Mill", when: st("overheating"), actions: [act("stop")] })],
-    });
+  const prog = () => conformance("06_replay.ofl", "mill-line") // the session was recorded from a program named mill-line;
   const T0 = Date.parse("2026-11-20T08:00:00.000Z");
   /** the session's records, in file order; `null` marks a recorded output (ignored) */
   const session = (sim: Sim): [number, () => void][] => [
