@@ -250,8 +250,15 @@ describe("opcua connector: connection loss", () => {
     await conn.stop();
     expect(col.values().at(-1)).toMatchObject({ ID: "avail", VALUE: "UNAVAILABLE" });
     const n = col.records.length;
+    // the server has closed the session: no notification can come from it any more
+    await waitFor("the server to close the session", () => dev.server.engine.currentSessionCount === 0);
+    const sessions = dev.server.engine.cumulatedSessionCount;
     dev.set("Temperature", 99);
-    await new Promise((r) => setTimeout(r, 300));
+    // sentinel: a second connector connects, subscribes and receives 99; a stopped connector
+    // that reconnected or kept a subscription would have delivered it (or opened a session) by then
+    const { col: other } = await connect(dev);
+    await waitFor("99 through a second connector", () => last(other, "temperature")?.VALUE === "99");
+    expect(dev.server.engine.cumulatedSessionCount).toBe(sessions + 1);
     expect(col.records.length).toBe(n);
     expect(conn.status()).toEqual({ connected: false, detail: `${dev.endpoint} stopped` });
   });

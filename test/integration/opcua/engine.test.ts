@@ -25,6 +25,8 @@ rule warm on Mill {
 interface Plant {
   engine: Engine;
   outputs: NewRecord[];
+  /** correlation ids handed to the connector, in order, at the moment they are handed over */
+  issued: string[];
   dispatched: { command: string; args: Record<string, string>; result: DispatchResult }[];
   conn: Connector;
 }
@@ -33,6 +35,7 @@ interface Plant {
 function plant(ir: IrProgram): Plant {
   const outputs: NewRecord[] = [];
   const dispatched: Plant["dispatched"] = [];
+  const issued: string[] = [];
   let offset = 0;
   let conn: Connector;
   const engine = new Engine({ program: ir, onOutput: (r) => outputs.push(r) });
@@ -59,13 +62,14 @@ function plant(ir: IrProgram): Plant {
           correlationId: env.header.correlation_id,
           binding: source.bindings.find((b) => b.direction === "command" && b.target === name)!,
         };
+        issued.push(cmd.correlationId);
         void conn.dispatch(cmd).then((result) => dispatched.push({ command: name, args: env.arguments, result }));
       }
     }
   };
   const col = fakeCtx(ir, asset.name, {}, feed);
   conn = opcuaConnector(col.ctx);
-  return { engine, outputs, dispatched, conn };
+  return { engine, outputs, issued, dispatched, conn };
 }
 
 let dev: Device;
@@ -100,9 +104,10 @@ test("an interlock-rejected command never reaches the device; an accepted one do
   await waitFor("rejected set_feed", () => results("set_feed").find((r) => r.status === "rejected"));
   expect(commands("set_feed")).toHaveLength(1);
   expect(commands("set_feed")[0]!.header.verdict).toBe("rejected");
-  await new Promise((r) => setTimeout(r, 300));
-  expect(dev.calls).toEqual([]);
-  expect(p.dispatched).toEqual([]);
+  // a command is handed to the connector in the same synchronous step that records its verdict:
+  // nothing was handed over, so nothing can reach the device (checked there below, once a later
+  // accepted command has completed)
+  expect(p.issued).toEqual([]);
 
   // cool down, run, warm again: accepted, SetFeed(50.0) called on the device
   dev.set("Temperature", 70);
@@ -111,7 +116,9 @@ test("an interlock-rejected command never reaches the device; an accepted one do
   dev.set("Temperature", 85);
   await waitFor("SetFeed call", () => dev.calls.find((c) => c.method === "SetFeed"));
   expect(dev.calls).toEqual([{ method: "SetFeed", args: [{ dataType: "Double", value: 50 }] }]);
+  // sentinel: the accepted set_feed has completed; it was the first and only command handed over
   await waitFor("dispatch result", () => p.dispatched.length === 1);
+  expect(p.issued).toEqual([commands("set_feed")[1]!.header.correlation_id]);
   expect(p.dispatched[0]).toEqual({ command: "set_feed", args: { override: "50" }, result: { status: "completed", result: [50] } });
   // the device's new feed comes back as telemetry? (FeedOverride is not bound) — the write happened
   expect(dev.value("FeedOverride")).toBe(50);

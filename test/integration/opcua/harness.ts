@@ -1,5 +1,7 @@
 // A fake ConnectorContext that collects what the connector emits and logs, a compiled program
-// with an OPC UA asset, and a small wait helper.
+// with an OPC UA asset, and waitFor (the shared test/support/wait.ts, with the contexts' records
+// on a timeout).
+import { waitFor as waitUntil } from "../../support/wait.js";
 import { compile } from "../../../compiler/index.js";
 import type { IrProgram } from "../../../compiler/ir/types.js";
 import type { ConnectorContext } from "../../../runtime/connectors/types.js";
@@ -90,18 +92,12 @@ ${opts.rules ?? ""}
 /** What the last fake contexts saw, for failure messages. */
 const seen: Collected[] = [];
 
-export async function waitFor<T>(what: string, f: () => T | undefined | null | false, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== null && v !== false) return v;
-    if (Date.now() > end) {
-      const dump = seen
-        .slice(-2)
-        .map((c) => `${JSON.stringify(c.values().map((x) => [x.ID, x.VALUE]))}\n${c.logs.join("\n")}`)
-        .join("\n--\n");
-      throw new Error(`timed out waiting for ${what}\n${dump}`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** test/support/wait.ts's waitFor, with what the last fake contexts saw on a timeout. */
+export function waitFor<T>(what: string, f: () => T | undefined | null | false, timeoutMs = 15_000): Promise<T> {
+  const detail = (): string =>
+    seen
+      .slice(-2)
+      .map((c) => `${JSON.stringify(c.values().map((x) => [x.ID, x.VALUE]))}\n${c.logs.join("\n")}`)
+      .join("\n--\n");
+  return waitUntil(what, f, { timeoutMs, intervalMs: 10, detail });
 }
