@@ -25,6 +25,7 @@ import { operatorCommandRecord } from "../../../runtime/wire/operator.js";
 import type { NewRecord } from "../../../runtime/wire/types.js";
 import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
 import { startWorker, type Worker } from "./workers.js";
+import { waitFor } from "../../support/wait.js";
 import { tankProgram } from "./program.js";
 
 let kafka: KafkaBroker;
@@ -53,8 +54,6 @@ function worker(name: string): Worker {
   return startWorker(dir, name, kafka.brokers, children);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 async function topic(): Promise<KafkaRecord[]> {
   return log.readRange("ofa_assets", 0);
 }
@@ -67,13 +66,12 @@ function results(recs: KafkaRecord[]): { id: string; status: string; result?: un
 }
 
 async function untilCompleted(n: number, ms: number, what: () => string): Promise<void> {
-  const t0 = Date.now();
-  for (;;) {
-    const done = results(await topic()).filter((r) => r.status === "completed").length;
-    if (done >= n) return;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${n} completed commands (have ${done})\n${what()}`);
-    await sleep(300);
-  }
+  const done = async (): Promise<number> => results(await topic()).filter((r) => r.status === "completed").length;
+  await waitFor(`${n} completed commands`, async () => (await done()) >= n, {
+    timeoutMs: ms,
+    intervalMs: 300,
+    detail: async () => `(have ${await done()})\n${what()}`,
+  });
 }
 
 test("simulated tank → connector worker → rule worker → command → device, through SIGKILL and a broker restart", async () => {
@@ -86,7 +84,6 @@ test("simulated tank → connector worker → rule worker → command → device
   // SIGKILL the rule worker mid-stream; the device keeps reporting; restart it
   rule.child.kill("SIGKILL");
   await rule.exited;
-  await sleep(300);
   rule = worker("rule");
   await rule.ready;
   expect(rule.output()).toMatch(/rebuilt from [1-9]\d* records/);
@@ -197,16 +194,17 @@ test("operator commands over Kafka: accepted ones reach the device once, rejecte
     await log.append([{ topic: rec.topic, key: rec.key, ts: rec.ts, value: rec.value }]);
     return JSON.parse((rec.value as { VALUE: string }).VALUE).header.correlation_id as string;
   };
+  const answered = (ids: string[]) => async (): Promise<boolean> => {
+    const got = new Set(results(await topic()).map((r) => r.id));
+    return ids.every((id) => got.has(id));
+  };
   const accepted = await send("reset");
   const rejected = await send("hold"); // its interlock (level > 5000) never holds
-  const t0 = Date.now();
-  for (;;) {
-    const byId = new Map(results(await topic()).map((r) => [r.id, r]));
-    if (byId.has(accepted) && byId.has(rejected)) break;
-    if (Date.now() - t0 > 20_000) throw new Error(`no answer to the operator commands\n${outputs()}`);
-    await sleep(200);
-  }
-  await sleep(500); // anything dispatched twice would have answered by now
+  await waitFor("answers to the operator commands", answered([accepted, rejected]), { timeoutMs: 20_000, intervalMs: 200, detail: outputs });
+  // sentinel: a later command, answered; the connector dispatches in log order, so a second
+  // dispatch of the first one would have answered before it
+  const sentinel = await send("reset");
+  await waitFor("the answer to a later command", answered([sentinel]), { timeoutMs: 20_000, intervalMs: 200, detail: outputs });
   for (const w of [connector, rule]) w.child.kill("SIGTERM");
   await Promise.all([connector.exited, rule.exited]);
   const res = results(await topic());

@@ -25,7 +25,8 @@ import { CAUSE_HEADER } from "../../../runtime/worker/rule.js";
 import { classify } from "../../../runtime/wire/records.js";
 import type { CommandResult, NewRecord } from "../../../runtime/wire/types.js";
 import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
-import { startWorker, type Worker } from "./workers.js";
+import { startWorker, untilProcessed, type Worker } from "./workers.js";
+import { waitFor } from "../../support/wait.js";
 import { MessageSecurityMode } from "node-opcua-client";
 import { startDevice, type Device } from "../opcua/device.js";
 import { millCellProgram } from "./program.js";
@@ -59,16 +60,16 @@ function worker(name: string): Worker {
   return startWorker(dir, name, kafka.brokers, children);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 async function until(what: string, f: (recs: KafkaRecord[]) => boolean, ms: number, outputs: () => string): Promise<KafkaRecord[]> {
-  const t0 = Date.now();
-  for (;;) {
-    const recs = await log.readRange("ofa_assets", 0);
-    if (f(recs)) return recs;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}\n--- topic\n${recs.map((r) => JSON.stringify([r.key, r.value])).join("\n")}\n${outputs()}`);
-    await sleep(200);
-  }
+  let recs: KafkaRecord[] = [];
+  return waitFor(
+    what,
+    async () => {
+      recs = await log.readRange("ofa_assets", 0);
+      return f(recs) && recs;
+    },
+    { timeoutMs: ms, intervalMs: 200, detail: () => `--- topic\n${recs.map((r) => JSON.stringify([r.key, r.value])).join("\n")}\n${outputs()}` },
+  );
 }
 
 const telemetry = (recs: KafkaRecord[], key: string, id: string): string[] =>
@@ -120,7 +121,7 @@ test("OPC UA and simulated mills → connector workers → rule worker → stop 
   console.log(`temperature 95 → Stop called → result on the log in ${Date.now() - t1} ms`);
   // still hot: no new edge, no second call; cooler but still hot: the alarm clears, no call
   dev.set("Temperature", 96);
-  await sleep(50);
+  await until("temperature 96 from MILL-1", (recs) => telemetry(recs, "MILL-1", "temperature").includes("96"), 20_000, outputs);
   dev.set("Temperature", 84);
   await until(
     "execution 3 and temperature 84 from MILL-1, a completed stop on MILL-SIM",
@@ -128,12 +129,12 @@ test("OPC UA and simulated mills → connector workers → rule worker → stop 
     20_000,
     outputs,
   );
-  await sleep(500);
 
-  // the connectors first, so that the rule worker has seen every input when it stops
+  // the connectors first; then, sentinel: the rule worker has processed every record they wrote
+  // (a second command would be on the topic by then, and the checks below would see it)
   for (const w of [opcua, sim]) w.child.kill("SIGTERM");
   await Promise.all([opcua.exited, sim.exited]);
-  await sleep(500);
+  await untilProcessed(log, (await log.endOffset("ofa_assets")) - 1, outputs);
   rule.child.kill("SIGTERM");
   await rule.exited;
   const recs = await log.readRange("ofa_assets", 0);

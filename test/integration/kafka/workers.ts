@@ -2,6 +2,10 @@
 // a folder with no node_modules, with only the environment a deployment gives it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
+import type { KafkaLog } from "../../../runtime/log/kafka.js";
+import { PROCESSED_HEADER } from "../../../runtime/worker/headers.js";
+import { ASSETS_TOPIC } from "../../../runtime/wire/types.js";
+import { waitFor } from "../../support/wait.js";
 
 export interface Worker {
   child: ChildProcess;
@@ -31,4 +35,17 @@ export function startWorker(dir: string, name: string, brokers: string[], childr
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   return { child, output: () => out, ready, exited };
+}
+
+/**
+ * Sentinel: resolves once the rule worker has processed the `ofa_assets` record at `offset`,
+ * which its clock records say (header `ofl-processed`, written every OFL_CLOCK_MS). Anything the
+ * worker would derive from the records up to there is then on the topic.
+ */
+export async function untilProcessed(log: KafkaLog, offset: number, detail: () => string): Promise<void> {
+  await waitFor(
+    `the rule worker to process offset ${offset}`,
+    async () => (await log.readRange(ASSETS_TOPIC, Math.max(0, offset))).some((r) => Number(r.headers[PROCESSED_HEADER] ?? -1) >= offset),
+    { timeoutMs: 30_000, intervalMs: 100, detail },
+  );
 }
