@@ -9,7 +9,7 @@
 // source (cells and extras are addressed by index). No wall clock, no randomness.
 
 import type { IrExpr, IrRef, Value } from "../../compiler/ir/types.js";
-import { type AssetCells, type Cell, type Deps, type Fn, type Resolver, type Rt, type Scope, type ViewCells } from "./expr.js";
+import { type AssetCells, type Cell, type Deps, type Fn, type Resolver, type Rt, type Scope, type ViewCells } from "./cells.js";
 
 export type Code = (C: Cell[], X: unknown[], P: Value[] | null, rt: Rt) => Value;
 

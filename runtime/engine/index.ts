@@ -32,24 +32,14 @@ import {
   type WireEvent,
 } from "../wire/types.js";
 import { compileExpr, compileParts, type Code, type Parts } from "./codegen.js";
-import {
-  Cell,
-  describeExpr,
-  newDeps,
-  type AssetCells,
-  type Deps,
-  type Fn,
-  type Resolver,
-  type Rt,
-  type Scope,
-  type ViewCells,
-} from "./expr.js";
+import { Cell, newDeps, type AssetCells, type Deps, type Fn, type Resolver, type Rt, type Scope, type ViewCells } from "./cells.js";
+import { describeExpr } from "./describe.js";
 import { RankHeap, TimerHeap, type Timer } from "./heap.js";
 import { isSampleType, parseTelemetryValue, Rejection, valueText, type EnumMap } from "./values.js";
 import { Acc, accValue, WindowSet, type Win } from "./window.js";
 
 export { parseTelemetryValue, Rejection, isJsonNumber, valueText } from "./values.js";
-export { describeExpr } from "./expr.js";
+export { describeExpr } from "./describe.js";
 export type { Value };
 
 export interface EngineOptions {

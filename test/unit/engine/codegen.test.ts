@@ -5,7 +5,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { IrExpr, IrRef, Value } from "../../../compiler/ir/types.js";
 import { compileExpr, generatedCount } from "../../../runtime/engine/codegen.js";
-import { Cell, compileTree, newDeps, type AssetCells, type Resolver, type Rt, type Scope, type ViewCells } from "../../../runtime/engine/expr.js";
+import { Cell, newDeps, type AssetCells, type Resolver, type Rt, type Scope, type ViewCells } from "../../../runtime/engine/cells.js";
+import { compileTree } from "./oracle.js";
 
 const SIGNALS = ["a", "b", "c", "s", "e"];
 
