@@ -16,6 +16,8 @@ export type * as Ir from "./ir/types.js";
 export type { SourceFile } from "./ast/nodes.js";
 /** The AST node types (`Ast.Expr`, `Ast.AssetDecl`, …): plain data with spans. */
 export type * as Ast from "./ast/nodes.js";
+/** The AST's one shape table and the walks it drives (compiler/ast/children.ts). */
+export { CHILD_KEYS, forEachChild, shapeOf, walkAst, type Shape as AstShape } from "./ast/children.js";
 export type { CheckedProgram, GlobalSymbol, MemberInfo, ModelInfo, ParamInfo, UnitInfo, EnumInfo, TestInfo } from "./check/symbols.js";
 export { tyText, type Ty } from "./check/types.js";
 /** The names of the built-in functions and aggregates (for completion). */

@@ -25,6 +25,7 @@
 // `when` belongs to the `when` clause, not to the expression after the keyword.
 import type { Doc } from "prettier";
 import { builders } from "prettier/doc";
+import { CHILD_KEYS, walkAst, type Shape } from "../ast/children.js";
 import type { PComment, PFile } from "./parse.js";
 
 const { join, literalline } = builders;
@@ -35,26 +36,6 @@ interface Node {
   comments?: PComment[];
 }
 
-/** Keys never holding child nodes (spans, texts, keyword positions). */
-const SKIP_KEYS = new Set([
-  "kind",
-  "span",
-  "opSpan",
-  "pathSpan",
-  "factorSpan",
-  "comments",
-  "allComments",
-  "text",
-  "path",
-  "doc",
-  "shadow",
-  "no",
-  "verdict",
-  "enclosingNode",
-  "precedingNode",
-  "followingNode",
-]);
-
 /** Nodes printed from their source text, whose insides never hold a comment of their own. */
 const OPAQUE = new Set(["UnitExpr", "Range"]);
 const COMMENT_KINDS = new Set(["line", "block", "doc"]);
@@ -62,10 +43,24 @@ const COMMENT_KINDS = new Set(["line", "block", "doc"]);
 /** Keys a node with `clauses` (rule, alarm, command) reaches through its clauses instead. */
 const CLAUSE_KEYS = new Set(["when", "clearWhen", "requires", "actions", "cooldown", "repeatEvery"]);
 
+/** The shapes of the nodes without a `kind` (`Arg`, `Param`…), recorded when the file is parsed. */
+const kindless = new WeakMap<object, Shape>();
+
+/** Records the shape of every kindless node of a parsed file (parse.ts), for `getVisitorKeys`. */
+export function recordShapes(file: PFile): void {
+  walkAst(file, (n, shape) => {
+    if (!("kind" in n)) kindless.set(n, shape);
+  });
+}
+
+/** The child keys of a node: the AST's shape table (compiler/ast/children.ts), with clauses. */
 export function getVisitorKeys(node: Node): string[] {
+  if (node.kind === "Clause") return ["expr", "actions"];
   if (node.kind && OPAQUE.has(node.kind)) return [];
-  let keys = Object.keys(node).filter((k) => !SKIP_KEYS.has(k));
-  if ("clauses" in node) keys = keys.filter((k) => !CLAUSE_KEYS.has(k));
+  const shape = node.kind && node.kind in CHILD_KEYS ? (node.kind as Shape) : kindless.get(node);
+  if (!shape) return [];
+  let keys = Object.keys(CHILD_KEYS[shape]);
+  if ("clauses" in node) keys = [...keys.filter((k) => !CLAUSE_KEYS.has(k)), "clauses"];
   return node.kind === "Quantity" ? keys.filter((k) => k !== "unit") : keys;
 }
 

@@ -1,6 +1,7 @@
 // The prettier parser of the OFL plugin: compiler/syntax `parse`, refusing files with syntax errors.
 import type { CallExpr, Comment, Expr, SourceFile, Span } from "../ast/nodes.js";
 import { lex, parse } from "../syntax/index.js";
+import { recordShapes } from "./comments.js";
 
 /** A comment as prettier handles it: our `Comment` plus the fields prettier's comment machinery sets. */
 export interface PComment extends Comment {
@@ -114,6 +115,7 @@ export function parseForPrettier(text: string, options?: { filepath?: string }):
   const root = file as PFile;
   root.allComments = comments.slice();
   addClauses(root);
+  recordShapes(root);
   return root;
 }
 

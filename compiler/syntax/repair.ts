@@ -1,20 +1,23 @@
 // Error recovery can leave a node half-built: a sub-rule that was skipped returns undefined.
 // This pass, run on every parse, gives every node its required fields (an ErrorExpr for a
 // missing expression, an empty name for a missing identifier, [] for a missing list) and drops
-// null list entries, so later stages can trust the shapes of compiler/ast/nodes.ts.
+// null or malformed list entries, so later stages can trust the shapes of compiler/ast/nodes.ts.
 // The syntax error itself has already been reported.
+//
+// It is driven by the AST's one shape table (compiler/ast/children.ts): which fields hold
+// children, of which category, optional or not, lists or not. Only the few scalar fields that
+// recovery can leave unset (flags, keyword spans, a unit factor) are fixed here by kind.
+import { CATEGORIES, childFields, isKindless, type Category, type KindlessShape, type ParsedSpec, type Shape } from "../ast/children.js";
 import type * as A from "../ast/nodes.js";
 
 type Any = Record<string, unknown> & { kind?: string; span?: A.Span };
 
+/** Shapes that carry no span of their own. */
+const NO_SPAN = new Set<Shape>(["File", "UnitFactor", "UnitDefinition"]);
+
 export function repairFile(file: A.SourceFile): void {
   const whole: A.Span = { start: 0, end: file.text.length };
-  file.decls = list(file.decls).filter((d) => d && typeof d === "object") as A.Decl[];
-  for (const d of file.decls) decl(d as unknown as Any, whole);
-}
-
-function list<T>(x: T[] | undefined | null): T[] {
-  return Array.isArray(x) ? x.filter((v) => v !== null && v !== undefined) : [];
+  node(file as unknown as Any, "File", whole);
 }
 
 function validSpan(s: unknown, fallback: A.Span): A.Span {
@@ -22,272 +25,100 @@ function validSpan(s: unknown, fallback: A.Span): A.Span {
   return x && typeof x.start === "number" && typeof x.end === "number" ? x : { start: fallback.start, end: fallback.start };
 }
 
-function spanOf(n: Any | undefined, fallback: A.Span): A.Span {
-  const s = n?.span;
-  return s && typeof s.start === "number" && typeof s.end === "number" ? s : { start: fallback.start, end: fallback.start };
+/** Whether `v` can stand as a child of category or shape `of`. */
+function fits(v: unknown, of: Category | KindlessShape): v is Any {
+  if (!v || typeof v !== "object" || Array.isArray(v)) return false;
+  const x = v as Any;
+  switch (of) {
+    case "Ident":
+      return typeof x["name"] === "string";
+    case "String":
+      return typeof x["value"] === "string";
+    case "UnitFactor":
+      return !!x["name"] && typeof x["power"] === "number";
+    case "MapEntry":
+      return !!x["key"] && !!x["member"];
+    default:
+      return isKindless(of) || (CATEGORIES[of] as readonly string[]).includes(x.kind as string);
+  }
 }
 
-function ident(n: Any, field: string, at: A.Span): void {
-  const v = n[field] as Any | undefined;
-  if (!v || typeof v !== "object" || typeof v["name"] !== "string") n[field] = { kind: "Ident", name: "", span: { start: at.start, end: at.start } };
-  else v.span = spanOf(v, at);
+/** What a missing required child becomes, placed at the parent's span `at`. */
+function placeholder(of: Category | KindlessShape, at: A.Span): Any | undefined {
+  const end = { start: at.end, end: at.end };
+  switch (of) {
+    case "Expr":
+      return { kind: "ErrorExpr", span: end };
+    case "Ident":
+      return { kind: "Ident", name: "", span: { start: at.start, end: at.start } };
+    case "Type":
+      return { kind: "NamedType", name: { kind: "Ident", name: "", span: end }, span: end };
+    case "UnitExpr":
+      return { kind: "UnitExpr", factors: [], span: end };
+    case "String":
+      return { kind: "String", value: "", span: end };
+    case "Call":
+      return { kind: "Call", callee: { kind: "ErrorExpr", span: at }, args: [], final: false, span: at };
+    case "BindingCall":
+      return { span: end };
+    default:
+      return undefined;
+  }
 }
 
-function exprField(n: Any, field: string, at: A.Span, optional = false): void {
-  const v = n[field] as Any | undefined;
-  if (!v || typeof v !== "object" || typeof v.kind !== "string") {
-    if (!optional || (v !== undefined && v !== null)) n[field] = { kind: "ErrorExpr", span: { start: at.end, end: at.end } };
-    else delete n[field];
+function shapeFor(v: Any, of: Category | KindlessShape): Shape {
+  return isKindless(of) ? of : (v.kind as Shape);
+}
+
+function field(n: Any, key: string, spec: ParsedSpec, at: A.Span): void {
+  const v = n[key];
+  if (spec.list) {
+    if (v === undefined && spec.optional) return;
+    const items = (Array.isArray(v) ? v : []).filter((x) => fits(x, spec.of)) as Any[];
+    n[key] = items;
+    for (const x of items) node(x, shapeFor(x, spec.of), at);
     return;
   }
-  expr(v, at);
+  if (fits(v, spec.of)) return node(v, shapeFor(v, spec.of), at);
+  // missing, or not what the field holds: a placeholder when required (or when something
+  // unusable was there), else nothing
+  const p = spec.optional && (v === undefined || v === null) ? undefined : placeholder(spec.of, at);
+  if (p) {
+    n[key] = p;
+    node(p, shapeFor(p, spec.of), at);
+  } else if (spec.optional) delete n[key];
 }
 
-function expr(e: Any, parent: A.Span): void {
-  const at = (e.span = spanOf(e, parent));
-  switch (e.kind) {
-    case "Member":
-      exprField(e, "object", at);
-      ident(e, "member", at);
-      return;
-    case "Index":
-      exprField(e, "object", at);
-      exprField(e, "index", at);
-      return;
+function node(n: Any, shape: Shape, parent: A.Span): void {
+  const at = NO_SPAN.has(shape) ? parent : (n.span = validSpan(n.span, parent));
+  scalars(n, shape, at);
+  for (const [key, spec] of childFields(shape)) field(n, key, spec, at);
+}
+
+/** The scalar fields recovery can leave unset. */
+function scalars(n: Any, shape: Shape, at: A.Span): void {
+  switch (shape) {
     case "Call":
-      exprField(e, "callee", at);
-      e["args"] = list(e["args"] as A.Arg[]);
-      for (const a of e["args"] as unknown as Any[]) arg(a, at);
-      e["final"] = e["final"] === true;
-      if (e["over"]) window(e["over"] as Any, at);
-      else delete e["over"];
-      return;
-    case "Unary":
-      exprField(e, "operand", at);
+    case "View":
+      n["final"] = n["final"] === true;
       return;
     case "Binary":
-      exprField(e, "left", at);
-      exprField(e, "right", at);
-      e["opSpan"] = validSpan(e["opSpan"], at);
+      n["opSpan"] = validSpan(n["opSpan"], at);
       return;
-    case "For":
-      exprField(e, "cond", at);
-      exprField(e, "duration", at);
-      return;
-    case "If":
-      exprField(e, "cond", at);
-      exprField(e, "then", at);
-      exprField(e, "else", at);
-      return;
-    case "Paren":
-      exprField(e, "inner", at);
-      return;
-    case "Quantity":
-      unitExpr(e, "unit", at);
-      return;
-    case "Name":
-      ident(e, "name", at);
-      return;
-    default:
-      return;
-  }
-}
-
-function arg(a: Any, at: A.Span): void {
-  a.span = spanOf(a, at);
-  if (a["name"]) ident(a, "name", a.span);
-  exprField(a, "value", a.span);
-}
-
-function window(w: Any, at: A.Span): void {
-  w.span = spanOf(w, at);
-  exprField(w, "size", w.span);
-  exprField(w, "every", w.span, true);
-  exprField(w, "grace", w.span, true);
-}
-
-function unitExpr(n: Any, field: string, at: A.Span): void {
-  const u = n[field] as Any | undefined;
-  if (!u || typeof u !== "object") {
-    n[field] = { kind: "UnitExpr", factors: [], span: { start: at.end, end: at.end } };
-    return;
-  }
-  u.span = spanOf(u, at);
-  u["factors"] = list(u["factors"] as Any[]).filter((f) => (f as Any)["name"] && typeof (f as Any)["power"] === "number");
-}
-
-function typeRef(n: Any, field: string, at: A.Span): void {
-  const t = n[field] as Any | undefined;
-  if (!t || typeof t !== "object" || (t.kind !== "PrimitiveType" && t.kind !== "NamedType")) {
-    n[field] = { kind: "NamedType", name: { kind: "Ident", name: "", span: { start: at.end, end: at.end } }, span: { start: at.end, end: at.end } };
-    return;
-  }
-  t.span = spanOf(t, at);
-  if (t.kind === "NamedType") ident(t, "name", t.span);
-  else if (t["unit"]) unitExpr(t, "unit", t.span);
-}
-
-function decl(d: Any, whole: A.Span): void {
-  const at = (d.span = spanOf(d, whole));
-  switch (d.kind) {
     case "Use":
-      d["path"] = typeof d["path"] === "string" ? d["path"] : "";
-      d["pathSpan"] = validSpan(d["pathSpan"], at);
+      n["path"] = typeof n["path"] === "string" ? n["path"] : "";
+      n["pathSpan"] = validSpan(n["pathSpan"], at);
       return;
-    case "Unit": {
-      ident(d, "name", at);
-      const def = d["definition"] as Any | undefined;
-      if (def) {
-        if (typeof def["factor"] !== "number") def["factor"] = 1;
-        def["factorSpan"] = validSpan(def["factorSpan"], at);
-        unitExpr(def, "unit", at);
-      }
+    case "UnitDefinition":
+      if (typeof n["factor"] !== "number") n["factor"] = 1;
+      n["factorSpan"] = validSpan(n["factorSpan"], at);
       return;
-    }
-    case "Enum":
-      ident(d, "name", at);
-      d["members"] = list(d["members"] as Any[]).filter((m) => typeof (m as Any)["name"] === "string");
-      return;
-    case "Model":
-      ident(d, "name", at);
-      if (d["extends"]) ident(d, "extends", at);
-      d["members"] = list(d["members"] as Any[]);
-      for (const m of d["members"] as Any[]) member(m, at);
-      return;
-    case "Asset":
-      ident(d, "name", at);
-      ident(d, "model", at);
-      d["items"] = list(d["items"] as Any[]);
-      for (const i of d["items"] as Any[]) assetItem(i, at);
-      return;
-    case "View":
-      ident(d, "name", at);
-      ident(d, "aggregate", at);
-      ident(d, "from", at);
-      exprField(d, "arg", at, true);
-      exprField(d, "where", at, true);
-      if (d["by"]) ident(d, "by", at);
-      if (d["over"]) window(d["over"] as Any, at);
-      d["final"] = d["final"] === true;
-      return;
-    case "Rule":
-      ident(d, "name", at);
-      if (d["on"]) ident(d, "on", at);
-      exprField(d, "when", at, true);
-      exprField(d, "cooldown", at, true);
-      exprField(d, "repeatEvery", at, true);
-      d["actions"] = list(d["actions"] as Any[]).filter((a) => (a as Any).kind === "Call");
-      for (const a of d["actions"] as Any[]) expr(a, at);
-      return;
-    case "Test": {
-      const name = d["name"] as Any | undefined;
-      if (!name || typeof name["value"] !== "string") d["name"] = { kind: "String", value: "", span: { start: at.start, end: at.start } };
-      d["items"] = list(d["items"] as Any[]);
-      for (const i of d["items"] as Any[]) testItem(i, at);
+    case "Expect": {
+      // `between T1 and T2`: two times or none
+      const b = n["between"];
+      if (b !== undefined && !(Array.isArray(b) && b.length === 2)) delete n["between"];
+      else if (Array.isArray(b)) n["between"] = b.map((x: unknown) => (fits(x, "Expr") ? x : placeholder("Expr", at)));
       return;
     }
-  }
-}
-
-function member(m: Any, parent: A.Span): void {
-  const at = (m.span = spanOf(m, parent));
-  ident(m, "name", at);
-  switch (m.kind) {
-    case "Attribute":
-      typeRef(m, "type", at);
-      exprField(m, "default", at, true);
-      return;
-    case "Telemetry":
-      typeRef(m, "type", at);
-      return;
-    case "State":
-      if (m["type"]) typeRef(m, "type", at);
-      exprField(m, "expr", at);
-      return;
-    case "Alarm":
-      ident(m, "severity", at);
-      exprField(m, "when", at);
-      exprField(m, "clearWhen", at, true);
-      return;
-    case "Command":
-      m["params"] = list(m["params"] as Any[]);
-      for (const p of m["params"] as Any[]) {
-        p.span = spanOf(p, at);
-        ident(p, "name", p.span);
-        typeRef(p, "type", p.span);
-      }
-      exprField(m, "requires", at, true);
-      return;
-  }
-}
-
-function assetItem(i: Any, parent: A.Span): void {
-  const at = (i.span = spanOf(i, parent));
-  switch (i.kind) {
-    case "Uuid": {
-      const v = i["value"] as Any | undefined;
-      if (!v || typeof v["value"] !== "string") i["value"] = { kind: "String", value: "", span: { start: at.end, end: at.end } };
-      return;
-    }
-    case "AttributeAssign":
-      ident(i, "name", at);
-      exprField(i, "value", at);
-      return;
-    case "Source":
-      ident(i, "sourceKind", at);
-      i["args"] = list(i["args"] as Any[]);
-      for (const a of i["args"] as Any[]) arg(a, at);
-      i["bindings"] = list(i["bindings"] as Any[]);
-      for (const b of i["bindings"] as Any[]) {
-        b.span = spanOf(b, at);
-        ident(b, "target", b.span);
-        const call = (b["call"] as Any | undefined) ?? (b["call"] = { span: { start: b.span.end, end: b.span.end } } as Any);
-        call.span = spanOf(call, b.span);
-        ident(call, "name", call.span);
-        call["args"] = list(call["args"] as Any[]);
-        for (const a of call["args"] as Any[]) arg(a, call.span);
-        if (b["map"]) b["map"] = list(b["map"] as Any[]).filter((e) => (e as Any)["key"] && (e as Any)["member"]);
-      }
-      return;
-  }
-}
-
-function testItem(i: Any, parent: A.Span): void {
-  const at = (i.span = spanOf(i, parent));
-  switch (i.kind) {
-    case "At":
-      exprField(i, "time", at);
-      i["steps"] = list(i["steps"] as Any[]);
-      for (const s of i["steps"] as Any[]) {
-        s.span = spanOf(s, at);
-        if (s.kind === "Send") {
-          const call = s["call"] as Any | undefined;
-          if (!call || call.kind !== "Call") s["call"] = { kind: "Call", callee: { kind: "ErrorExpr", span: s.span }, args: [], final: false, span: s.span };
-          else expr(call, s.span);
-        } else {
-          exprField(s, "target", s.span);
-          exprField(s, "value", s.span);
-        }
-      }
-      return;
-    case "Replay": {
-      const p = i["path"] as Any | undefined;
-      if (!p || typeof p["value"] !== "string") i["path"] = { kind: "String", value: "", span: { start: at.end, end: at.end } };
-      return;
-    }
-    case "Expect":
-      exprField(i, "expr", at);
-      exprField(i, "at", at, true);
-      if (i["between"]) {
-        const b = i["between"] as Any[];
-        if (!Array.isArray(b) || b.length !== 2) delete i["between"];
-        else {
-          const holder = { a: b[0], b: b[1] } as Any;
-          exprField(holder, "a", at);
-          exprField(holder, "b", at);
-          i["between"] = [holder["a"], holder["b"]];
-        }
-      }
-      return;
   }
 }

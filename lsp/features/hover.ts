@@ -2,7 +2,7 @@
 // in a deployment (spec §8).
 import type { Hover } from "vscode-languageserver";
 import type { Ast as A } from "../../compiler/index.js";
-import { tyText, type Ty } from "../../compiler/index.js";
+import { forEachChild, tyText, type Ty } from "../../compiler/index.js";
 import type { CheckedProgram, MemberInfo } from "../../compiler/index.js";
 import { nodePath } from "./nodeAt.js";
 import type { Analysis, DeclSite, Doc, Info } from "./analysis.js";
@@ -158,12 +158,8 @@ export function placement(p: CheckedProgram, m: MemberInfo): string {
 
 function workerReason(p: CheckedProgram, e: A.Expr, seen: Set<MemberInfo>): string | undefined {
   let reason: string | undefined;
-  const visit = (x: unknown): void => {
-    if (reason || !x || typeof x !== "object") return;
-    if (Array.isArray(x)) {
-      for (const y of x) visit(y);
-      return;
-    }
+  const visit = (x: object): void => {
+    if (reason) return;
     const n = x as A.Expr;
     if (n.kind === "For") {
       reason = "a duration condition `for`";
@@ -188,7 +184,7 @@ function workerReason(p: CheckedProgram, e: A.Expr, seen: Set<MemberInfo>): stri
         return;
       }
     }
-    for (const k in n) if (k !== "span") visit((n as unknown as Record<string, unknown>)[k]);
+    forEachChild(n, visit);
   };
   visit(e);
   return reason;
@@ -196,14 +192,13 @@ function workerReason(p: CheckedProgram, e: A.Expr, seen: Set<MemberInfo>): stri
 
 function hasWindow(e: A.Expr): boolean {
   let found = false;
-  const visit = (x: unknown): void => {
-    if (found || !x || typeof x !== "object") return;
-    if (Array.isArray(x)) return x.forEach(visit);
+  const visit = (x: object): void => {
+    if (found) return;
     if ((x as A.Expr).kind === "Call" && (x as A.CallExpr).over) {
       found = true;
       return;
     }
-    for (const k in x) if (k !== "span") visit((x as Record<string, unknown>)[k]);
+    forEachChild(x, visit);
   };
   visit(e);
   return found;
