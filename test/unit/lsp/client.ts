@@ -42,6 +42,8 @@ export function offsetAt(text: string, pos: Position): number {
 export class LspClient {
   readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
   readonly messages: { type: number; message: string }[] = [];
+  /** answers `window/showMessageRequest` (default: the first action); may throw to refuse */
+  onShowMessageRequest: (p: { message: string; actions?: { title: string }[] }) => unknown = (p) => p.actions?.[0] ?? null;
   readonly stderr: string[] = [];
   init: { capabilities: Record<string, unknown> } = { capabilities: {} };
   /** extra observers of published diagnostics (jsonrpc allows one handler per method) */
@@ -70,7 +72,7 @@ export class LspClient {
     });
     conn.onNotification("window/showMessage", (p: { type: number; message: string }) => void c.messages.push(p));
     conn.onNotification("window/logMessage", (p: { type: number; message: string }) => void c.stderr.push(p.message));
-    conn.onRequest("window/showMessageRequest", (p: { actions?: { title: string }[] }) => p.actions?.[0] ?? null);
+    conn.onRequest("window/showMessageRequest", (p: { message: string; actions?: { title: string }[] }) => c.onShowMessageRequest(p));
     conn.onRequest("client/registerCapability", () => null);
     conn.listen();
     c.init = await conn.sendRequest("initialize", {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import fc from "fast-check";
 import { LspClient, ROOT, marked, positionAt, offsetAt } from "./client.js";
+import { ResponseError } from "vscode-languageserver-protocol/node";
 
 type Range = { start: { line: number; character: number }; end: { line: number; character: number } };
 type Item = { label: string; kind?: number; detail?: string };
@@ -406,6 +407,9 @@ describe("code lenses", () => {
     opened.clear();
     const ok = await c.request<{ results: { status: string }[] }>("workspace/executeCommand", { command: "ofl.runTest", arguments: [testUri, "a hot mill is stopped after five seconds"] });
     expect(ok.results.map((r) => r.status)).toEqual(["passed"]);
+    // the summary is a notification (window/showMessage, sent before the result): nothing to
+    // answer, so a closed window cannot make it fail
+    expect(c.messages.at(-1)).toEqual({ type: 3, message: 'test "a hot mill is stopped after five seconds" passed' });
     const s = await scratch(`test "wrong" {\n  at 0s mill1.temperature = 85 degC\n  expect mill1.temperature == 86 degC\n}\n`, "failing.test.ofl");
     const res = await c.request<{ results: { status: string; failures: { line: number }[] }[] }>("workspace/executeCommand", { command: "ofl.runTest", arguments: [s.uri, "wrong"] });
     expect(res.results[0]!.status).toBe("failed");
@@ -432,6 +436,18 @@ describe("code lenses", () => {
     // without a path, the server asks which session (the client answers with the first)
     const picked = await c.request<{ report: { passed: boolean } }>("workspace/executeCommand", { command: "ofl.replaySession", arguments: [uri] });
     expect(picked.report).toBeDefined();
+    // a question the client cancels (its window closed: RequestCancelled) is no choice, not a failure
+    c.onShowMessageRequest = () => {
+      throw new ResponseError(-32800, "Canceled");
+    };
+    try {
+      const cancelled = await c.request("workspace/executeCommand", { command: "ofl.replaySession", arguments: [uri] });
+      expect(cancelled).toBeNull();
+    } finally {
+      c.onShowMessageRequest = (p) => p.actions?.[0] ?? null;
+    }
+    expect(c.stderr.join("")).toMatch(/Replay which session\? not answered: Canceled/);
+    expect(c.stderr.join("")).not.toMatch(/Unhandled|unhandled/);
   });
 });
 
