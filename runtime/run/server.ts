@@ -20,6 +20,8 @@
 // refuses to start without a token, and every request, the page included, needs it (header, or
 // `?token=` for the page and the event stream, which browsers cannot give headers).
 import { randomBytes, timingSafeEqual } from "node:crypto";
+import { isIPv4, isIPv6 } from "node:net";
+import { networkInterfaces } from "node:os";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -38,6 +40,12 @@ export interface ServerOptions {
   token: string;
   /** the built page (index.html, dashboard.js, dashboard.css); default: dist/dashboard */
   dashboardDir?: string;
+  /**
+   * Host names (beyond the loopback ones) that requests may name in their Host header, e.g. the
+   * plant PC's DNS name when listening beyond loopback (`ofl run --allow-host`, ofl.json
+   * `"allowedHosts"`). Without them a browser can only reach the plant by IP address.
+   */
+  allowedHosts?: string[];
 }
 
 export interface PlantServer {
@@ -46,8 +54,68 @@ export interface PlantServer {
   close(): Promise<void>;
 }
 
+/** Whether a listen address (or a Host header's name) is loopback: 127.0.0.0/8 literals, `localhost`, `::1`. */
 export function isLoopback(host: string): boolean {
-  return host === "127.0.0.1" || host === "localhost" || host === "::1" || host.startsWith("127.");
+  const h = host.toLowerCase();
+  if (h === "localhost") return true;
+  if (isIPv4(h)) return h.startsWith("127.");
+  const v6 = h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h;
+  return isIPv6(v6) && normalIPv6(v6) === "::1";
+}
+
+/** `::1`, `0:0:0:0:0:0:0:1` → `::1` (the WHATWG URL parser's canonical form). */
+function normalIPv6(a: string): string {
+  try {
+    return new URL(`http://[${a}]/`).hostname.slice(1, -1);
+  } catch {
+    return a;
+  }
+}
+
+/**
+ * The names a request may give in its Host header (DNS rebinding: a hostile page whose name
+ * resolves to this machine sends its own name, never one of these): loopback literals and
+ * `localhost` always; when listening beyond loopback, the address listened on (or, on a wildcard
+ * address, every address of this machine); and the names the operator allows.
+ */
+export class HostCheck {
+  private readonly names = new Set<string>();
+
+  constructor(listen: string, allowed: readonly string[] = []) {
+    for (const n of allowed) {
+      const name = hostName(n.trim().toLowerCase()) ?? hostName(`[${n.trim().toLowerCase()}]`);
+      if (name === null || name === "") throw new Error(`allowed host ${JSON.stringify(n)} is not a host name or an IP address`);
+      this.names.add(canonical(name));
+    }
+    const l = listen.toLowerCase();
+    if (l === "0.0.0.0" || l === "::" || l === "[::]") {
+      for (const list of Object.values(networkInterfaces()))
+        for (const a of list ?? []) this.names.add(a.family === "IPv6" ? `[${normalIPv6(a.address.replace(/%.*$/, ""))}]` : a.address);
+    } else if (isIPv4(l)) this.names.add(l);
+    else if (isIPv6(l)) this.names.add(`[${normalIPv6(l)}]`);
+    else this.names.add(l);
+  }
+
+  /** Whether a Host header value names this server. */
+  allows(header: string | undefined): boolean {
+    if (header === undefined) return true; // HTTP/1.0 without Host: no browser, nothing to rebind
+    const name = hostName(header.toLowerCase());
+    if (name === null) return false;
+    return isLoopback(name) || this.names.has(canonical(name));
+  }
+}
+
+/** The name of a Host header (`name`, `a.b.c.d`, `[v6]`, each with an optional port), or null. */
+function hostName(h: string): string | null {
+  const m = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::\d{1,5})?$/.exec(h);
+  if (!m) return null;
+  const name = m[1]!;
+  if (name.startsWith("[") && !isIPv6(name.slice(1, -1))) return null;
+  return name;
+}
+
+function canonical(name: string): string {
+  return name.startsWith("[") ? `[${normalIPv6(name.slice(1, -1))}]` : name;
 }
 
 /** The smallest token accepted beyond loopback (`ofl run` makes 32 hex digits). */
@@ -60,7 +128,8 @@ export async function serve(plant: Plant, opts: ServerOptions): Promise<PlantSer
   const open = isLoopback(opts.host);
   if (!open && (typeof opts.token !== "string" || opts.token.length < MIN_TOKEN))
     throw new InsecureBindError(`refusing to listen on ${opts.host}: beyond loopback every request needs a token (at least ${MIN_TOKEN} characters)`);
-  const ctx = new Ctx(plant, opts, open);
+  const hosts = new HostCheck(opts.host, opts.allowedHosts);
+  const ctx = new Ctx(plant, opts, open, hosts);
   const server = createServer((req, res) => {
     ctx.handle(req, res).catch((e: Error) => {
       if (!res.headersSent) send(res, 500, { error: e.message });
@@ -117,6 +186,7 @@ class Ctx {
     readonly plant: Plant,
     readonly opts: ServerOptions,
     readonly open: boolean,
+    private readonly hosts: HostCheck,
   ) {
     this.tokenBuf = Buffer.from(opts.token ?? "");
     this.projector = new Projector(plant.program, plant.runtime.log);
@@ -134,6 +204,17 @@ class Ctx {
     this.clients.clear();
   }
 
+  /** An Origin header that names this server (`http://` + an allowed host). */
+  private sameOrigin(origin: string): boolean {
+    let u: URL;
+    try {
+      u = new URL(origin);
+    } catch {
+      return false;
+    }
+    return u.protocol === "http:" && this.hosts.allows(u.host);
+  }
+
   private tokenMatches(given: string | null | undefined): boolean {
     if (!given || this.tokenBuf.length === 0) return false;
     const b = Buffer.from(given);
@@ -146,9 +227,14 @@ class Ctx {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // first, before anything is read: a request naming another host (DNS rebinding) or sent by a
+    // page of another origin is refused, and the connection closed (its body is never read)
+    if (!this.hosts.allows(req.headers.host))
+      return refuse(res, 403, { error: `this plant does not answer to the host name ${JSON.stringify(req.headers.host)}: address it as 127.0.0.1, localhost or [::1], or allow the name (ofl run --allow-host NAME, ofl.json "allowedHosts")` });
+    const origin = req.headers.origin;
+    if (req.method !== "GET" && req.method !== "HEAD" && origin !== undefined && !this.sameOrigin(origin))
+      return refuse(res, 403, { error: `requests from pages of ${JSON.stringify(origin)} are refused: only this plant's own page may change anything` });
     const url = new URL(req.url ?? "/", "http://x");
-    if (this.open && !loopbackHost(req.headers.host))
-      return send(res, 403, { error: "this plant listens on loopback: address it as 127.0.0.1, localhost or [::1]" });
     const byHeader = this.headerToken(req);
     const byQuery = this.tokenMatches(url.searchParams.get("token"));
     if (req.method === "POST") {
@@ -434,12 +520,6 @@ function frame(event: string, id: number, data: unknown): string {
   return `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-/** Whether a Host header names a loopback address (the page's requests, not a rebound DNS name). */
-function loopbackHost(host: string | undefined): boolean {
-  if (!host) return true; // HTTP/1.0 clients: nothing to rebind
-  const name = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d+$/, "");
-  return isLoopback(name.toLowerCase());
-}
 
 function findPageDir(given: string | undefined): string | undefined {
   const candidates = given
@@ -475,6 +555,14 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on("end", () => resolve(body));
     req.on("error", reject);
   });
+}
+
+/** Answers and closes the connection: whatever the client still sends is never read. */
+function refuse(res: ServerResponse, status: number, body: unknown): void {
+  res.shouldKeepAlive = false;
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff", connection: "close" });
+  res.end(JSON.stringify(body));
+  res.once("finish", () => res.req.socket.destroySoon?.());
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
