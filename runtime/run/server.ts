@@ -132,7 +132,9 @@ export async function serve(plant: Plant, opts: ServerOptions): Promise<PlantSer
   const ctx = new Ctx(plant, opts, open, hosts);
   const server = createServer((req, res) => {
     ctx.handle(req, res).catch((e: Error) => {
-      if (!res.headersSent) send(res, 500, { error: e.message });
+      // a fault of the server, not of the request: said on the plant's terminal, not to the client
+      process.stderr.write(`ofl run: internal error answering ${req.method} ${(req.url ?? "").split("?")[0]}: ${e.stack ?? e.message}\n`);
+      if (!res.headersSent) send(res, 500, { error: "internal error: see the plant's terminal" });
       else res.end();
     });
   });
@@ -451,12 +453,8 @@ class Ctx {
 
   private async command(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const plant = this.plant;
-    let body: { asset?: unknown; command?: unknown; args?: unknown };
-    try {
-      body = JSON.parse(await readBody(req)) as typeof body;
-    } catch {
-      return send(res, 400, { error: "the body must be JSON: {\"asset\", \"command\", \"args\"}" });
-    }
+    const body = await jsonBody(req, res, '{"asset", "command", "args": {NAME: VALUE}}');
+    if (!body) return;
     const asset = plant.program.assets.find((a) => a.name === body.asset);
     if (!asset) return send(res, 404, { error: `no asset named ${JSON.stringify(body.asset)}` });
     const model = plant.program.models.find((m) => m.name === asset.model)!;
@@ -484,12 +482,8 @@ class Ctx {
 
   private async ack(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const plant = this.plant;
-    let body: { asset?: unknown; alarm?: unknown };
-    try {
-      body = JSON.parse(await readBody(req)) as typeof body;
-    } catch {
-      return send(res, 400, { error: "the body must be JSON: {\"asset\", \"alarm\"}" });
-    }
+    const body = await jsonBody(req, res, '{"asset", "alarm"}');
+    if (!body) return;
     const asset = plant.program.assets.find((a) => a.name === body.asset);
     if (!asset) return send(res, 404, { error: `no asset named ${JSON.stringify(body.asset)}` });
     const model = plant.program.models.find((m) => m.name === asset.model)!;
@@ -544,17 +538,61 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** The largest request body read (commands and acknowledgements are a few hundred bytes). */
+export const MAX_BODY = 1 << 20;
+
+class BodyTooLarge extends Error {}
+class BadBody extends Error {}
+
+/**
+ * A request's body as a JSON object. Stops reading at MAX_BODY (the announced Content-Length is
+ * refused at once, a longer stream as soon as it passes the limit): BodyTooLarge. Not JSON, or
+ * JSON but not an object (`null`, a list, a number): BadBody.
+ */
+function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (c: string) => {
-      body += c;
-      if (body.length > 1 << 20) reject(new Error("body too large"));
-    });
-    req.on("end", () => resolve(body));
+    const announced = Number(req.headers["content-length"] ?? "0");
+    if (announced > MAX_BODY) return reject(new BodyTooLarge());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer): void => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        req.off("data", onData);
+        req.off("end", onEnd);
+        req.pause(); // not one more byte: the answer is sent and the connection closed
+        chunks.length = 0;
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(c);
+    };
+    const onEnd = (): void => {
+      let v: unknown;
+      try {
+        v = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      } catch {
+        return reject(new BadBody("the body is not JSON"));
+      }
+      if (v === null || typeof v !== "object" || Array.isArray(v)) return reject(new BadBody(`the body is ${v === null ? "null" : Array.isArray(v) ? "a list" : `a ${typeof v}`}, not a JSON object`));
+      resolve(v as Record<string, unknown>);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
     req.on("error", reject);
   });
+}
+
+/** Reads a POST's JSON object, or answers 413 (too large) / 400 (not a JSON object) and returns null. */
+async function jsonBody(req: IncomingMessage, res: ServerResponse, shape: string): Promise<Record<string, unknown> | null> {
+  try {
+    return await readJsonObject(req);
+  } catch (e) {
+    if (e instanceof BodyTooLarge) refuse(res, 413, { error: `the body is larger than ${MAX_BODY} bytes; expected ${shape}` });
+    else if (e instanceof BadBody) send(res, 400, { error: `${e.message}; expected ${shape}` });
+    else throw e;
+    return null;
+  }
 }
 
 /** Answers and closes the connection: whatever the client still sends is never read. */

@@ -16,9 +16,16 @@ export interface RawResponse {
  * the response once the server has answered and closed (or after the whole body was sent and the
  * response read).
  */
-export function rawRequest(port: number, head: string, opts: { bodyBytes?: number; sendBody?: boolean; body?: string } = {}): Promise<RawResponse> {
+export function rawRequest(port: number, head: string, opts: { bodyBytes?: number; sendBody?: boolean; body?: string; bodyPrefix?: string } = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const sock = connect(port, "127.0.0.1");
+    const timer = setTimeout(() => {
+      if (done) return;
+      done = true;
+      sock.destroy();
+      reject(new Error(`no complete response within 20 s (sent ${sent} body bytes)`));
+    }, 20_000);
+    sock.on("close", () => clearTimeout(timer));
     const chunks: Buffer[] = [];
     let sent = 0;
     let done = false;
@@ -41,6 +48,10 @@ export function rawRequest(port: number, head: string, opts: { bodyBytes?: numbe
       const len = headers["content-length"];
       if (len !== undefined && Buffer.byteLength(body) < Number(len)) return; // more to come
       if (len !== undefined) body = Buffer.from(body).subarray(0, Number(len)).toString("utf8");
+      if (headers["transfer-encoding"] === "chunked") {
+        if (!body.endsWith("0\r\n\r\n") && !sock.destroyed) return; // more to come
+        body = dechunk(body);
+      }
       done = true;
       sock.destroy();
       resolve({ status: Number(statusLine!.split(" ")[1]), headers, body, sent });
@@ -52,7 +63,7 @@ export function rawRequest(port: number, head: string, opts: { bodyBytes?: numbe
     sock.on("error", () => finish()); // reset by the server once it answered: read what came
     sock.on("close", () => finish());
     sock.on("connect", () => {
-      sock.write(`${head}\r\n\r\n`);
+      sock.write(`${head}\r\n\r\n${opts.bodyPrefix ?? ""}`);
       if (opts.body !== undefined) {
         sock.write(opts.body);
         sent = Buffer.byteLength(opts.body);
@@ -70,4 +81,17 @@ export function rawRequest(port: number, head: string, opts: { bodyBytes?: numbe
       pump();
     });
   });
+}
+
+function dechunk(s: string): string {
+  let out = "";
+  let i = 0;
+  for (;;) {
+    const eol = s.indexOf("\r\n", i);
+    if (eol < 0) return out;
+    const n = parseInt(s.slice(i, eol), 16);
+    if (!(n > 0)) return out;
+    out += s.slice(eol + 2, eol + 2 + n);
+    i = eol + 2 + n + 2;
+  }
 }

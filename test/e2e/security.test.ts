@@ -273,3 +273,63 @@ describe("issue 11 #12: DNS rebinding (the Host and Origin checks)", () => {
     }
   }, 60_000);
 });
+
+describe("issue 11 #14: request bodies", () => {
+  const token = "b".repeat(32);
+  const post = (port: number, path: string, extra: string) => `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json${extra}`;
+
+  test("a body announced beyond 1 MB is answered 413 at once, without reading it", async () => {
+    const plant = secretPlant();
+    const s = await serve(plant, { host: "127.0.0.1", port: 0, token });
+    try {
+      const r = await rawRequest(portOf(s), post(portOf(s), "/api/command", "\r\nContent-Length: 300000000"), { sendBody: false });
+      expect(r.status).toBe(413);
+      expect(JSON.parse(r.body).error).toMatch(/larger than 1048576 bytes/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("a streamed (chunked) upload is cut at 1 MB: 413, the connection closed, the rest never read", async () => {
+    const plant = secretPlant();
+    const s = await serve(plant, { host: "127.0.0.1", port: 0, token });
+    try {
+      // one chunk of 96 MB announced, streamed as fast as the socket takes it
+      const size = 96 * 1024 * 1024;
+      const r = await rawRequest(portOf(s), post(portOf(s), "/api/ack", "\r\nTransfer-Encoding: chunked"), { bodyPrefix: `${size.toString(16)}\r\n`, bodyBytes: size });
+      expect(r.status).toBe(413);
+      expect(r.headers["connection"]).toBe("close");
+      // what the client could push before the server closed: the 1 MB read plus the kernel's
+      // socket buffers, far from the 96 MB a server reading on would take
+      expect(r.sent).toBeLessThan(32 * 1024 * 1024);
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
+
+  test("a body that is JSON but not an object (null, a list, a number) is 400 with the reason, never 500", async () => {
+    const plant = secretPlant();
+    const s = await serve(plant, { host: "127.0.0.1", port: 0, token });
+    const port = portOf(s);
+    try {
+      for (const [body, what] of [["null", "null"], ["[]", "a list"], ["5", "a number"], ['"x"', "a string"]] as const) {
+        for (const path of ["/api/command", "/api/ack"]) {
+          const r = await rawRequest(port, post(port, path, `\r\nContent-Length: ${body.length}\r\nConnection: close`), { body });
+          expect(r.status, `${path} ${body}`).toBe(400);
+          expect(JSON.parse(r.body).error, `${path} ${body}`).toBe(`the body is ${what}, not a JSON object; expected ${path === "/api/ack" ? '{"asset", "alarm"}' : '{"asset", "command", "args": {NAME: VALUE}}'}`);
+        }
+      }
+      const bad = await rawRequest(port, post(port, "/api/command", `\r\nContent-Length: 3\r\nConnection: close`), { body: "{x}" });
+      expect(bad.status).toBe(400);
+      expect(JSON.parse(bad.body).error).toMatch(/^the body is not JSON/);
+      // just under the limit is read and obeyed (the sentinel: the command is on the log)
+      const cmd = JSON.stringify({ asset: "t1", command: "drain", args: {} });
+      const padded = cmd + " ".repeat((1 << 20) - cmd.length);
+      const ok = await rawRequest(port, post(port, "/api/command", `\r\nContent-Length: ${padded.length}\r\nConnection: close`), { body: padded });
+      expect(ok.status).toBe(200);
+      expect(commandsOn(plant)).toEqual(["drain({})"]);
+    } finally {
+      await s.close();
+    }
+  });
+});
