@@ -26,7 +26,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import type { Value } from "../../compiler/ir/types.js";
+import type { IrCommand, IrProgram, Value } from "../../compiler/ir/types.js";
+import { parseTelemetryValue, Rejection, valueText } from "../engine/index.js";
 import { historyInfo, parseAt, programInfo, Projector, rangeInfo, stateInfoAt } from "../dashboard/api.js";
 import type { FeedEvent, FeedMessage, TickMessage } from "../dashboard/protocol.js";
 import { operatorCommandRecord } from "../wire/operator.js";
@@ -460,14 +461,10 @@ class Ctx {
     const model = plant.program.models.find((m) => m.name === asset.model)!;
     const cmd = model.commands.find((c) => c.name === body.command);
     if (!cmd) return send(res, 404, { error: `asset ${asset.name} has no command ${JSON.stringify(body.command)}` });
-    const given = (body.args && typeof body.args === "object" ? body.args : {}) as Record<string, unknown>;
-    const args: { name: string; value: Value }[] = [];
-    for (const [name, value] of Object.entries(given)) {
-      if (value !== null && typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean")
-        return send(res, 400, { error: `argument ${name} must be a number, a string or a boolean` });
-      args.push({ name, value });
-    }
-    // the interlocks and ranges are the engine's: an unknown or missing argument is rejected there
+    const checked = commandArgs(plant.program, asset.name, cmd, body.args);
+    if (typeof checked === "string") return send(res, 400, { error: checked });
+    const args = checked;
+    // missing arguments, ranges and interlocks are the engine's: a rejection is logged with its reason
     plant.flush(); // whatever is queued first, so the command's offset is the next one
     const offset = plant.runtime.log.endOffset(ASSETS_TOPIC);
     const rec = operatorCommandRecord(plant.program, asset, cmd.name, args, Date.now(), offset);
@@ -501,6 +498,56 @@ class Ctx {
     if (!stored) return send(res, 500, { error: "the acknowledgement was not appended to the log" });
     return send(res, 200, { asset: asset.name, alarm: alarm.name, state: "ACKNOWLEDGED", offset: stored.offset });
   }
+}
+
+/**
+ * A command's arguments as given to POST /api/command, checked against the command's declaration
+ * before anything is logged: every name must be a declared parameter, every value of its type
+ * (JSON numbers for numbers and durations in the declared unit, true/false for bools, text for
+ * strings, an enum's member name, an ISO time or epoch ms for timestamps; null: not given).
+ * Returns the arguments, or why they are refused.
+ */
+export function commandArgs(ir: IrProgram, asset: string, cmd: IrCommand, raw: unknown): { name: string; value: Value }[] | string {
+  const where = `${asset}.${cmd.name}`;
+  if (raw === undefined) return [];
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return `${where}: args must be an object {NAME: VALUE}`;
+  const out: { name: string; value: Value }[] = [];
+  const declared = cmd.params.length === 0 ? "it takes no arguments" : `its arguments are ${cmd.params.map((p) => p.name).join(", ")}`;
+  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+    const p = cmd.params.find((x) => x.name === name);
+    if (!p) return `${where} has no argument ${JSON.stringify(name)}: ${declared}`;
+    if (value === null) continue;
+    const t = p.type;
+    const type = t.t === "enum" ? t.name : t.t === "int" || t.t === "float" ? `${t.t}${t.unit ? `<${t.unit}>` : ""}` : t.t;
+    const wrong = (what: string): string => `${where}: argument ${name} must be ${what}, not ${JSON.stringify(value)}`;
+    switch (t.t) {
+      case "int":
+      case "float":
+      case "duration":
+        if (typeof value !== "number") return wrong(t.t === "duration" ? "a number of milliseconds" : `a number (${type})`);
+        break;
+      case "bool":
+        if (typeof value !== "boolean") return wrong("true or false");
+        break;
+      case "string":
+        if (typeof value !== "string") return wrong("text");
+        break;
+      case "enum":
+        if (typeof value !== "string") return wrong(`a member of ${t.name}`);
+        break;
+      case "timestamp":
+        if (typeof value !== "string" && typeof value !== "number") return wrong("an ISO-8601 time or epoch milliseconds");
+        break;
+      default:
+        return wrong(`a ${type}`);
+    }
+    // the engine's own parser: integers, finite numbers, enum members, times
+    const members = t.t === "enum" ? new Set(ir.enums.find((e) => e.name === t.name)?.members ?? []) : undefined;
+    const v = parseTelemetryValue(t, undefined, valueText(value as Value), members);
+    if (v instanceof Rejection) return `${where}: argument ${name}: ${v.detail}`;
+    out.push({ name, value: value as Value });
+  }
+  return out;
 }
 
 const SECURITY_HEADERS = {
