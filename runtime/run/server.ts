@@ -23,6 +23,7 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";
 import { networkInterfaces } from "node:os";
 import { existsSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -33,7 +34,9 @@ import type { FeedEvent, FeedMessage, TickMessage } from "../dashboard/protocol.
 import { operatorCommandRecord } from "../wire/operator.js";
 import { alarmValue, ASSETS_TOPIC } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
+import { SqliteLog } from "../log/sqlite.js";
 import type { Plant } from "./plant.js";
+import { findWorkerScript, TimeTravel, TimeTravelBusy, type JobResult, type TimeTravelJob, type TimeTravelOptions } from "./timeTravel.js";
 
 export interface ServerOptions {
   host: string;
@@ -47,6 +50,13 @@ export interface ServerOptions {
    * `"allowedHosts"`). Without them a browser can only reach the plant by IP address.
    */
   allowedHosts?: string[];
+  /**
+   * Time travel and history (`/api/state?at=`, `/api/history`) run in worker threads over a
+   * read-only handle of the log file (a SqliteLog), never on the plant's event loop: how many
+   * workers, how many requests may wait (then 503). A log without a file (MemoryLog, tests)
+   * is read in-thread.
+   */
+  timeTravel?: TimeTravelOptions;
 }
 
 export interface PlantServer {
@@ -148,12 +158,13 @@ export async function serve(plant: Plant, opts: ServerOptions): Promise<PlantSer
   return {
     server,
     url: `http://${host}:${addr.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        ctx.close();
+    close: async () => {
+      await ctx.close();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections?.();
-      }),
+      });
+    },
   };
 }
 
@@ -184,6 +195,9 @@ class Ctx {
   private readonly unsubscribe: () => void;
   private readonly pageDir: string | undefined;
   private readonly tokenBuf: Buffer;
+  /** worker threads for time travel and history (a log on a file); undefined: read in-thread */
+  private readonly timeTravel: TimeTravel | undefined;
+  private readonly timeTravelMissing: boolean = false;
 
   constructor(
     readonly plant: Plant,
@@ -197,9 +211,46 @@ class Ctx {
     this.projector.scan(plant.runtime.log.read({ topic: ASSETS_TOPIC }));
     this.unsubscribe = plant.onAppend((recs) => this.appended(recs));
     this.pageDir = findPageDir(opts.dashboardDir);
+    const log = plant.runtime.log;
+    if (log instanceof SqliteLog) {
+      const script = findWorkerScript();
+      // without the built worker, time travel would run on the plant's event loop: refused instead
+      if (script) this.timeTravel = new TimeTravel(plant.program, dirname(log.path), script, opts.timeTravel);
+      else this.timeTravelMissing = true;
+    }
   }
 
-  close(): void {
+  /** Answers a time-travel or history job: in a worker when the log is a file, else here. */
+  private async travel(req: IncomingMessage, res: ServerResponse, job: TimeTravelJob, notFound?: string): Promise<void> {
+    let text: JobResult;
+    if (this.timeTravelMissing) return send(res, 503, { error: "time travel is not built: run `npm run build` (it writes dist/time-travel-worker.mjs)" });
+    if (this.timeTravel) {
+      try {
+        text = await this.timeTravel.run(job, () => res.destroyed || req.socket.destroyed);
+      } catch (e) {
+        if (req.socket.destroyed) return; // the client went away: nobody to answer
+        if (e instanceof TimeTravelBusy) {
+          res.setHeader("retry-after", "1");
+          return send(res, 503, { error: e.message });
+        }
+        throw e;
+      }
+    } else {
+      const log = this.plant.runtime.log;
+      if (job.kind === "state") text = JSON.stringify(stateInfoAt(this.plant.program, log, job.atMs));
+      else {
+        const h = historyInfo(this.plant.program, log, job.asset, job.fromMs, job.toMs);
+        text = h ? JSON.stringify(h) : null;
+      }
+    }
+    if (res.destroyed) return;
+    if (text === null) return send(res, 404, { error: notFound ?? "not found" });
+    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+    res.end(text);
+  }
+
+  async close(): Promise<void> {
+    await this.timeTravel?.close();
     this.unsubscribe();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.tickTimer) clearInterval(this.tickTimer);
@@ -284,8 +335,8 @@ class Ctx {
         }
         const atMs = parseAt(at);
         if (atMs === null) return send(res, 400, { error: `at: ${JSON.stringify(at)} is not an ISO-8601 time such as 2026-11-20T08:05:00Z` });
-        plant.flush();
-        return send(res, 200, stateInfoAt(plant.program, plant.runtime.log, atMs));
+        plant.flush(); // what is queued is part of the log asked about
+        return this.travel(req, res, { kind: "state", atMs, endSeq: plant.runtime.log.endSeq() });
       }
       case "/api/range": {
         const r = rangeInfo(plant.runtime.log);
@@ -301,9 +352,9 @@ class Ctx {
         const atMs = at === null ? null : parseAt(at);
         if (at !== null && atMs === null) return send(res, 400, { error: `at: ${JSON.stringify(at)} is not an ISO-8601 time` });
         const to = atMs ?? (Number.isFinite(st) ? st : Date.now());
-        const h = historyInfo(plant.program, plant.runtime.log, asset, to - minutes * 60_000, to);
-        if (!h) return send(res, 404, { error: `no asset named ${JSON.stringify(asset)}` });
-        return send(res, 200, h);
+        if (!plant.program.assets.some((a) => a.name === asset)) return send(res, 404, { error: `no asset named ${JSON.stringify(asset)}` });
+        plant.flush();
+        return this.travel(req, res, { kind: "history", asset, fromMs: to - minutes * 60_000, toMs: to, endSeq: plant.runtime.log.endSeq() });
       }
       case "/api/events":
         return this.events(req, res, url);
