@@ -17,6 +17,7 @@ const all = [
   ["kafka", "rule worker throughput and command latency on a real Kafka broker (issue 5)"],
   ["lsp", "language server: edit → diagnostics, completion (issue 6)"],
   ["dashboard", "dashboard with 1,000 assets: first render, memory, feed (issue 7)"],
+  ["control-under-load", "ingest → decision → device over MQTT while 5 time-travel requests replay an 800,000-record log (issue 11 #10)"],
 ];
 const wanted = process.argv.slice(2);
 const chosen = wanted.length > 0 ? all.filter(([n]) => wanted.includes(n)) : all;

@@ -1,6 +1,8 @@
 // The time-travel worker thread (see timeTravel.ts): its own read-only handle of the log, the
 // dashboard's state-at-T and history functions over the records that were on the log when the
 // question was asked, the answer as JSON text. Bundled as dist/time-travel-worker.mjs.
+import { readlinkSync } from "node:fs";
+import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import type { IrProgram } from "../../compiler/ir/types.js";
 import { historyInfo, stateInfoAt } from "../dashboard/api.js";
@@ -10,6 +12,16 @@ import type { LogRecord } from "../wire/types.js";
 import type { TimeTravelJob } from "./timeTravel.js";
 
 const { ir, logDir } = workerData as { ir: IrProgram; logDir: string };
+
+// Below the plant in the CPU's queue: on Linux a thread has its own id and niceness, so this
+// lowers only this worker (nice 10), never the thread that ingests, decides and dispatches.
+// Elsewhere (no /proc/thread-self) the worker keeps the process's priority.
+try {
+  const tid = Number(/task\/(\d+)$/.exec(readlinkSync("/proc/thread-self"))?.[1]);
+  if (tid > 0) setPriority(tid, Math.max(getPriority(tid), 10));
+} catch {
+  /* not Linux, or not allowed: same priority as the plant */
+}
 let log: SqliteLog | undefined;
 
 parentPort!.on("message", (m: { id: number; job: TimeTravelJob }) => {
