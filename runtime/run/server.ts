@@ -30,7 +30,7 @@ import { fileURLToPath } from "node:url";
 import type { IrCommand, IrProgram, Value } from "../../compiler/ir/types.js";
 import { parseTelemetryValue, Rejection, valueText } from "../engine/index.js";
 import { historyInfo, parseAt, programInfo, Projector, rangeInfo, stateInfoAt } from "../dashboard/api.js";
-import type { FeedEvent, FeedMessage, TickMessage } from "../dashboard/protocol.js";
+import type { FeedEvent, TickMessage } from "../dashboard/protocol.js";
 import { operatorCommandRecord } from "../wire/operator.js";
 import { alarmValue, ASSETS_TOPIC } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
@@ -57,6 +57,8 @@ export interface ServerOptions {
    * is read in-thread.
    */
   timeTravel?: TimeTravelOptions;
+  /** the live feed's limits (`/api/events`) */
+  feed?: FeedOptions;
 }
 
 export interface PlantServer {
@@ -172,21 +174,58 @@ interface Client {
   res: ServerResponse;
   /** the next seq this client needs */
   seq: number;
+  /** bytes of its catch-up message it may still have unread beyond the limit (0 once it drained) */
+  grace: number;
+  /** since when (ms) bytes have been waiting for it without a pause: its socket does not drain */
+  stalledSince: number | undefined;
+}
+
+/** A non-clock record of the live feed, kept for catch-up; its JSON text made once, when first needed. */
+interface FeedEntry {
+  seq: number;
+  ev: FeedEvent;
+  json?: string;
+}
+
+export interface FeedOptions {
+  /** live-feed clients at once; more are answered 503 (default 100) */
+  maxClients?: number;
+  /** bytes queued for a client that does not read before it is dropped (default 512 kB) */
+  maxBufferedBytes?: number;
+  /** a client whose queue has not emptied for this long is dropped too (default 10 s) */
+  maxStalledMs?: number;
 }
 
 /** SSE flush period: appended batches are gathered and sent together (at most 20 messages/s). */
 const FEED_MS = 50;
 const TICK_MS = 1000;
-/** a client further behind than this (bytes queued) is dropped; it reconnects and resyncs */
-const MAX_BUFFERED = 8 << 20;
-/** catch-up beyond this many records: the client is told to reload the state instead */
+export const FEED_MAX_CLIENTS = 100;
+export const FEED_MAX_BUFFERED = 512 << 10;
+export const FEED_MAX_STALLED_MS = 10_000;
+/** the live feed keeps this many events for catch-up (`?from=`, Last-Event-ID); older: reload */
 const MAX_CATCH_UP = 20_000;
+
+const entryJson = (e: FeedEntry): string => (e.json ??= JSON.stringify(e.ev));
+
+/** A `records` message from entries' JSON texts (FeedMessage, without serializing it again). */
+function recordsFrame(from: number, seq: number, streamTime: number | null, entries: FeedEntry[]): string {
+  let ev = "";
+  for (let i = 0; i < entries.length; i++) ev += (i > 0 ? "," : "") + entryJson(entries[i]!);
+  return `id: ${seq}\nevent: records\ndata: {"from":${from},"seq":${seq},"streamTime":${JSON.stringify(streamTime)},"ev":[${ev}]}\n\n`;
+}
 
 class Ctx {
   readonly instance = randomBytes(8).toString("hex");
   readonly projector: Projector;
   private readonly clients = new Set<Client>();
-  private pending: FeedEvent[] = [];
+  private pending: FeedEntry[] = [];
+  /** the last MAX_CATCH_UP entries; every non-clock record with seq >= ringFrom is in it */
+  private ring: FeedEntry[] = [];
+  private ringFrom: number;
+  private readonly maxClients: number;
+  private readonly maxBuffered: number;
+  private readonly maxStalledMs: number;
+  readonly feedStats = { refused: 0, dropped: 0 };
   private pendingSeq = -1;
   private pendingFrom = -1;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
@@ -209,13 +248,20 @@ class Ctx {
     this.projector = new Projector(plant.program, plant.runtime.log);
     // freshness, acknowledgements and the latest commands: from the whole log, once
     this.projector.scan(plant.runtime.log.read({ topic: ASSETS_TOPIC }));
+    this.ringFrom = plant.runtime.log.endSeq();
+    this.maxClients = Math.max(0, opts.feed?.maxClients ?? FEED_MAX_CLIENTS);
+    this.maxBuffered = Math.max(1024, opts.feed?.maxBufferedBytes ?? FEED_MAX_BUFFERED);
+    this.maxStalledMs = Math.max(100, opts.feed?.maxStalledMs ?? FEED_MAX_STALLED_MS);
     this.unsubscribe = plant.onAppend((recs) => this.appended(recs));
     this.pageDir = findPageDir(opts.dashboardDir);
     const log = plant.runtime.log;
     if (log instanceof SqliteLog) {
       const script = findWorkerScript();
       // without the built worker, time travel would run on the plant's event loop: refused instead
-      if (script) this.timeTravel = new TimeTravel(plant.program, dirname(log.path), script, opts.timeTravel);
+      if (script) {
+        this.timeTravel = new TimeTravel(plant.program, dirname(log.path), script, opts.timeTravel);
+        this.timeTravel.warm();
+      }
       else this.timeTravelMissing = true;
     }
   }
@@ -320,6 +366,7 @@ class Ctx {
           streamTime: Number.isFinite(st) ? new Date(st).toISOString() : null,
           records: plant.runtime.log.endSeq(),
           connectors: plant.connectorStatus(),
+          ...this.health(),
         });
       }
       case "/api/program":
@@ -395,9 +442,14 @@ class Ctx {
   // ------------------------------------------------------------------ the live feed
 
   private events(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (this.clients.size >= this.maxClients) {
+      this.feedStats.refused++;
+      res.setHeader("retry-after", "5");
+      return refuse(res, 503, { error: `the live feed has ${this.clients.size} clients, its limit: try again later` });
+    }
     const end = this.plant.runtime.log.endSeq();
     const fromText = url.searchParams.get("from") ?? (typeof req.headers["last-event-id"] === "string" ? req.headers["last-event-id"] : null);
-    let from = fromText === null || fromText === "" ? end : Number(fromText);
+    const from = fromText === null || fromText === "" ? end : Number(fromText);
     res.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",
@@ -405,24 +457,28 @@ class Ctx {
       "x-accel-buffering": "no",
     });
     res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify({ instance: this.instance, seq: end })}\n\n`);
-    if (!Number.isInteger(from) || from < 0 || from > end || end - from > MAX_CATCH_UP) {
-      // another log, or too far behind: the page reloads its state and continues from there
+    let grace = 0;
+    if (!Number.isInteger(from) || from < this.ringFrom || from > end) {
+      // another log, or further behind than the feed keeps: the page reloads its state and
+      // continues from there (never a read of the log on the plant's thread)
       res.write(`event: reset\ndata: ${JSON.stringify({ seq: end })}\n\n`);
-      from = end;
     } else if (from < end) {
-      const ev: FeedEvent[] = [];
-      const p = new Projector(this.plant.program, this.plant.runtime.log);
-      for (const r of this.plant.runtime.log.read({ fromSeq: from })) {
-        if (r.seq! >= end) break;
-        const e = p.event(r);
-        if (e.k !== "clock") ev.push(e);
+      // catch-up from what the feed keeps: the events already made, their text made once
+      let lo = 0;
+      let hi = this.ring.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.ring[mid]!.seq < from) lo = mid + 1;
+        else hi = mid;
       }
-      this.write(res, { from, seq: end, streamTime: this.streamTime(), ev });
+      const text = recordsFrame(from, end, this.streamTime(), this.ring.slice(lo));
+      grace = Buffer.byteLength(text);
+      res.write(text);
     }
-    const client: Client = { res, seq: end };
+    const client: Client = { res, seq: end, grace, stalledSince: undefined };
     this.clients.add(client);
     this.ensureTick();
-    const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
+    const ping = setInterval(() => this.send(client, PING), 15_000);
     ping.unref();
     req.on("close", () => {
       clearInterval(ping);
@@ -440,8 +496,16 @@ class Ctx {
     if (this.pendingFrom < 0 && recs.length > 0 && recs[0]!.seq !== undefined) this.pendingFrom = recs[0]!.seq;
     for (const r of recs) {
       const ev = this.projector.event(r);
-      if (ev.k !== "clock") this.pending.push(ev);
       if (r.seq !== undefined) this.pendingSeq = r.seq + 1;
+      if (ev.k === "clock") continue;
+      const e: FeedEntry = { seq: ev.seq, ev };
+      this.ring.push(e);
+      if (this.clients.size > 0) this.pending.push(e);
+    }
+    if (this.ring.length > 2 * MAX_CATCH_UP) {
+      const cut = this.ring.length - MAX_CATCH_UP;
+      this.ringFrom = this.ring[cut - 1]!.seq + 1;
+      this.ring = this.ring.slice(cut);
     }
     if (this.clients.size === 0) {
       this.pending = [];
@@ -464,12 +528,12 @@ class Ctx {
     const seq = this.pendingSeq >= 0 ? this.pendingSeq : this.plant.runtime.log.endSeq();
     const from = this.pendingFrom >= 0 ? this.pendingFrom : seq;
     this.pendingFrom = -1;
-    const msg: FeedMessage = { from, seq, streamTime: this.streamTime(), ev };
-    const text = frame("records", seq, msg);
+    // encoded once for every client
+    const buf = Buffer.from(recordsFrame(from, seq, this.streamTime(), ev));
     for (const c of this.clients) {
       if (c.seq >= seq) continue; // caught up past these already
       c.seq = seq;
-      this.send(c, text);
+      this.send(c, buf);
     }
   }
 
@@ -481,24 +545,38 @@ class Ctx {
       const snap = this.plant.runtime.engine.snapshot();
       const seq = this.plant.runtime.log.endSeq();
       const msg: TickMessage = { seq, streamTime: snap.streamTime, views: snap.views as TickMessage["views"] };
-      const text = `event: tick\ndata: ${JSON.stringify(msg)}\n\n`;
-      for (const c of this.clients) this.send(c, text);
+      const buf = Buffer.from(`event: tick\ndata: ${JSON.stringify(msg)}\n\n`);
+      for (const c of this.clients) this.send(c, buf);
     }, TICK_MS);
     this.tickTimer.unref?.();
   }
 
-  private write(res: ServerResponse, msg: FeedMessage): void {
-    res.write(frame("records", msg.seq, msg));
-  }
-
-  private send(c: Client, text: string): void {
-    if (c.res.writableLength > MAX_BUFFERED) {
-      // too slow to follow: dropped; it reconnects, and catches up or reloads its state
-      this.clients.delete(c);
+  /**
+   * Writes to a feed client, or drops it when it does not read: more than maxBuffered bytes
+   * still queued in this process when the next message comes (beyond its catch-up message,
+   * until that drained; so at most the limit plus one message wait for it), or bytes queued
+   * without a pause for maxStalledMs (the kernel's socket buffers are full and not draining).
+   * Memory per client stays bounded; a dropped page reconnects and catches up, or reloads.
+   */
+  private send(c: Client, buf: Buffer): void {
+    const queued = c.res.writableLength;
+    if (c.grace > 0 && queued <= this.maxBuffered) c.grace = 0;
+    if (queued === 0) c.stalledSince = undefined;
+    else c.stalledSince ??= Date.now();
+    if (queued > this.maxBuffered + c.grace || (c.stalledSince !== undefined && Date.now() - c.stalledSince > this.maxStalledMs)) {
+      if (this.clients.delete(c)) this.feedStats.dropped++;
       c.res.destroy();
       return;
     }
-    c.res.write(text);
+    c.res.write(buf);
+  }
+
+  /** The live feed's and time travel's figures (GET /api/health). */
+  health(): { feed: Record<string, number>; timeTravel: Record<string, number> | null } {
+    return {
+      feed: { clients: this.clients.size, maxClients: this.maxClients, maxBufferedBytes: this.maxBuffered, maxStalledMs: this.maxStalledMs, ...this.feedStats },
+      timeTravel: this.timeTravel ? { ...this.timeTravel.load, ...this.timeTravel.stats } : null,
+    };
   }
 
   // ------------------------------------------------------------------ operator actions
@@ -608,9 +686,7 @@ const SECURITY_HEADERS = {
   "x-frame-options": "DENY",
 };
 
-function frame(event: string, id: number, data: unknown): string {
-  return `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-}
+const PING = Buffer.from(": ping\n\n");
 
 
 function findPageDir(given: string | undefined): string | undefined {

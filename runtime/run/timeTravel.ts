@@ -77,6 +77,11 @@ export class TimeTravel {
     this.slots = Array.from({ length: n }, () => ({ worker: undefined, busy: undefined, seq: 0 }));
   }
 
+  /** Starts the workers now (they load the engine and open the log), so the first request does not wait for that. */
+  warm(): void {
+    for (const s of this.slots) s.worker ??= this.spawn(s);
+  }
+
   /** Runs a job in a worker; `cancelled()` is asked before it starts (the client went away). */
   run(job: TimeTravelJob, cancelled: () => boolean = () => false): Promise<JobResult> {
     if (this.closed) return Promise.reject(new TimeTravelFailed("the server is closing"));
@@ -108,6 +113,7 @@ export class TimeTravel {
   private spawn(slot: Slot): Worker {
     const w = new Worker(this.script, { workerData: { ir: this.ir, logDir: this.logDir }, name: "ofl time travel" });
     w.unref();
+    w.postMessage({ id: 0, warm: true });
     w.on("message", (m: { id: number; result?: JobResult; error?: string }) => {
       const p = slot.busy;
       if (!p || m.id !== slot.seq) return;

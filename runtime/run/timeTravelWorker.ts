@@ -24,9 +24,10 @@ try {
 }
 let log: SqliteLog | undefined;
 
-parentPort!.on("message", (m: { id: number; job: TimeTravelJob }) => {
+parentPort!.on("message", (m: { id: number; job: TimeTravelJob; warm?: boolean }) => {
   try {
     log ??= SqliteLog.open(logDir, { readonly: true });
+    if (m.warm) return; // the log is open: ready for the first question
     const prefix = logPrefix(log, m.job.endSeq);
     const job = m.job;
     let result: string | null;
