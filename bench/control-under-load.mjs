@@ -35,6 +35,8 @@ const mqtt = (await import(join(root, "node_modules/mqtt/build/index.js"))).defa
 
 // TCP_NODELAY at the broker: without it Nagle and delayed ACKs add ~40 ms to every hop
 const broker = await startMosquitto({ extraConfig: ["set_tcp_nodelay true"] });
+let child;
+try {
 const dir = join(tmp, "plant");
 const data = join(dir, "data");
 mkdirSync(dir, { recursive: true });
@@ -77,7 +79,7 @@ let t = performance.now();
 console.log(`log: ${N.toLocaleString("en")} records written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
 t = performance.now();
-const child = spawn(process.execPath, [ofl, "run", dir, "--data", data, "--port", "0", "--clock", "100ms"], { stdio: ["ignore", "pipe", "pipe"] });
+child = spawn(process.execPath, [ofl, "run", dir, "--data", data, "--port", "0", "--clock", "100ms"], { stdio: ["ignore", "pipe", "pipe"] });
 let out = "";
 child.stdout.on("data", (d) => (out += d));
 child.stderr.on("data", (d) => (out += d));
@@ -111,12 +113,12 @@ async function trigger() {
   const got = new Promise((resolve) => (waiter = resolve));
   const start = performance.now();
   await device.publishAsync("plant/p1/temp", JSON.stringify({ v: 95 }), { qos: 1 });
-  const ok = await Promise.race([got.then(() => true), new Promise((r) => setTimeout(() => r(false), 30_000))]);
+  const ok = await Promise.race([got.then(() => true), new Promise((r) => setTimeout(() => r(false), 120_000))]);
   const ms = performance.now() - start;
   waiter = null;
+  if (!ok) throw new Error("no command within 120 s");
   await device.publishAsync("plant/p1/temp", JSON.stringify({ v: 20 }), { qos: 1 });
   await new Promise((r) => setTimeout(r, 20));
-  if (!ok) throw new Error("no command within 30 s");
   return ms;
 }
 
@@ -135,15 +137,21 @@ console.log(`idle:              ${fmt(idle)}  (publish → stop() at the device)
 
 // 5 viewers, each keeping one time-travel request running
 let stop = false;
-const travel = { done: 0, busy: 0, ms: [] };
+const travel = { done: 0, busy: 0, failed: 0, ms: [] };
 const viewers = Array.from({ length: CLIENTS }, async (_, k) => {
   let seed = k + 1;
   while (!stop) {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
     const at = new Date(t0 + Math.floor((seed / 2 ** 31) * N) * 10).toISOString();
     const s = performance.now();
-    const r = await fetch(`${url}/api/state?at=${at}`);
-    await r.arrayBuffer();
+    let r;
+    try {
+      r = await fetch(`${url}/api/state?at=${at}`);
+      await r.arrayBuffer();
+    } catch {
+      travel.failed++; // e.g. reset by the server's request timeout while its event loop was blocked
+      continue;
+    }
     if (r.status === 503) {
       travel.busy++;
       await new Promise((res) => setTimeout(res, 1000));
@@ -160,11 +168,16 @@ const duringPhase = travel.done;
 await Promise.all(viewers);
 console.log(`5 time travels:    ${fmt(loaded)}  (target p99 < 50 ms)`);
 const mean = travel.ms.length ? travel.ms.reduce((a, b) => a + b, 0) / travel.ms.length : NaN;
-console.log(`time travel: ${duringPhase} answered during the phase (${travel.done} in all), ${(mean / 1000).toFixed(1)} s from request to answer on average (one worker: they queue), ${travel.busy} refused (503)`);
+console.log(`time travel: ${duringPhase} answered during the phase (${travel.done} in all), ${(mean / 1000).toFixed(1)} s from request to answer on average (one worker: they queue), ${travel.busy} refused (503)${travel.failed ? `, ${travel.failed} failed (connection reset)` : ""}`);
 
 await device.endAsync();
-child.kill("SIGINT");
-await new Promise((r) => child.once("exit", r));
-await broker.close();
-rmSync(tmp, { recursive: true, force: true });
 if (loaded.p99 >= 50) process.exitCode = 1;
+} finally {
+  // whatever happened: no plant and no broker left behind
+  if (child && child.exitCode === null) {
+    child.kill("SIGINT");
+    await new Promise((r) => child.once("exit", r));
+  }
+  await broker.close();
+  rmSync(tmp, { recursive: true, force: true });
+}

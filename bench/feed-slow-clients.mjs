@@ -35,6 +35,7 @@ for (let i = 0; i < ASSETS; i++)
 writeFileSync(join(dir, "plant.ofl"), src);
 
 const child = spawn(process.execPath, [ofl, "run", dir, "--data", join(dir, "data"), "--port", "0", "--clock", "100ms"], { stdio: ["ignore", "pipe", "pipe"] });
+process.on("exit", () => child.exitCode === null && child.kill("SIGKILL")); // never left behind
 let out = "";
 child.stdout.on("data", (d) => (out += d));
 child.stderr.on("data", (d) => (out += d));

@@ -261,8 +261,7 @@ class Ctx {
       if (script) {
         this.timeTravel = new TimeTravel(plant.program, dirname(log.path), script, opts.timeTravel);
         this.timeTravel.warm();
-      }
-      else this.timeTravelMissing = true;
+      } else this.timeTravelMissing = true;
     }
   }
 
