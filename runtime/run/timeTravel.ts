@@ -21,7 +21,7 @@ export type TimeTravelJob =
 export interface TimeTravelOptions {
   /** worker threads (default 1) */
   workers?: number;
-  /** requests waiting beyond the running ones before new ones are refused (default 16) */
+  /** requests waiting beyond the running ones before new ones are refused (default 64: a page asks one per chart it shows) */
   queue?: number;
 }
 
@@ -73,7 +73,7 @@ export class TimeTravel {
     opts: TimeTravelOptions = {},
   ) {
     const n = Math.max(1, Math.floor(opts.workers ?? 1));
-    this.maxQueue = Math.max(0, Math.floor(opts.queue ?? 16));
+    this.maxQueue = Math.max(0, Math.floor(opts.queue ?? 64));
     this.slots = Array.from({ length: n }, () => ({ worker: undefined, busy: undefined, seq: 0 }));
   }
 
