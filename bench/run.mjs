@@ -17,6 +17,8 @@ const all = [
   ["kafka", "rule worker throughput and command latency on a real Kafka broker (issue 5)"],
   ["lsp", "language server: edit → diagnostics, completion (issue 6)"],
   ["dashboard", "dashboard with 1,000 assets: first render, memory, feed (issue 7)"],
+  ["control-under-load", "ingest → decision → device over MQTT while 5 time-travel requests replay an 800,000-record log (issue 11 #10)"],
+  ["feed-slow-clients", "500 live-feed clients that never read: the plant's answer time, a reader's rate, memory (issue 11 #11)"],
 ];
 const wanted = process.argv.slice(2);
 const chosen = wanted.length > 0 ? all.filter(([n]) => wanted.includes(n)) : all;

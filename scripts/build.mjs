@@ -20,7 +20,9 @@ const rawText = {
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 await build({
-  entryPoints: { ofl: join(root, "runtime/cli/main.ts") },
+  // the time-travel worker thread (runtime/run/timeTravel.ts) is an entry of its own:
+  // dist/time-travel-worker.mjs, beside dist/ofl.mjs
+  entryPoints: { ofl: join(root, "runtime/cli/main.ts"), "time-travel-worker": join(root, "runtime/run/timeTravelWorker.ts") },
   outdir: join(root, "dist"),
   outExtension: { ".js": ".mjs" },
   // connectors load their client libraries (node-opcua, mqtt) in chunks of their own, only

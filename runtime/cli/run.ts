@@ -14,7 +14,7 @@ import { compileOne, displayPath, durationMs, UsageError, type Command } from ".
 export const runCommand: Command = {
   name: "run",
   summary: "run a plant: durable log, engine, connectors, clock and HTTP API",
-  help: `Usage: ofl run [PATH] [--data DIR] [--clock 100ms] [--port N] [--host H] [--for D]
+  help: `Usage: ofl run [PATH] [--data DIR] [--clock 100ms] [--port N] [--host H] [--allow-host NAME] [--for D]
 
 Runs the program on this machine: opens (or creates) the durable log in DIR, rebuilds the
 engine's state from it, starts every asset's sources (simulated, OPC UA, MQTT), appends a
@@ -28,6 +28,10 @@ Options:
   --port N       the HTTP port (default 4000; 0 picks a free one)
   --host H       the address to listen on (default 127.0.0.1; anything else requires the
                  token printed at start for every request)
+  --allow-host NAME  a host name browsers may use to reach the plant beyond loopback (e.g. the
+                 plant PC's DNS name; repeatable; also ofl.json "allowedHosts"). Requests naming
+                 any other host are refused (403): loopback names and this machine's addresses
+                 are always allowed
   --for D        stop by itself after D (e.g. 30s), for demos and scripts
   -h, --help     show this help
 
@@ -41,6 +45,7 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
         clock: { type: "string" },
         port: { type: "string" },
         host: { type: "string" },
+        "allow-host": { type: "string", multiple: true },
         for: { type: "string" },
       },
     });
@@ -56,15 +61,22 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
     const plant = new Plant({ program: ir, log, clockMs, report: (level, m) => io.err(`${level === "info" ? "" : `${level}: `}${m}\n`) });
     io.out(`ofl run ${ir.program}: ${ir.assets.length} asset${ir.assets.length === 1 ? "" : "s"}, log ${displayPath(io, dataDir)} (${plant.runtime.rebuilt} records replayed)\n`);
     const token = randomBytes(16).toString("hex");
+    const root = projectFolder(resolve(io.cwd, positionals[0] ?? "."));
+    let allowedHosts: string[];
+    try {
+      allowedHosts = [...(values["allow-host"] ?? []), ...parseAllowedHosts(readConfig(root).allowedHosts)];
+    } catch (e) {
+      plant.runtime.close();
+      throw new UsageError((e as Error).message);
+    }
     let api;
     try {
-      api = await serve(plant, { host, port, token });
+      api = await serve(plant, { host, port, token, allowedHosts });
     } catch (e) {
       plant.runtime.close();
       const code = (e as NodeJS.ErrnoException).code;
       throw new UsageError(code === "EADDRINUSE" ? `port ${port} is in use: choose another with --port (0 picks a free one)` : `cannot listen on ${host}:${port}: ${(e as Error).message}`);
     }
-    const root = projectFolder(resolve(io.cwd, positionals[0] ?? "."));
     let services: RunningService[] = [];
     try {
       services = await startServices(parseServices(readConfig(root).services), root, (m) => io.out(`  ${m}\n`));
@@ -112,9 +124,16 @@ export function defaultDataDir(target: string): string {
   return join(projectFolder(target), ".ofl", "data");
 }
 
-function readConfig(root: string): { services?: unknown } {
+function readConfig(root: string): { services?: unknown; allowedHosts?: unknown } {
   const path = join(root, "ofl.json");
-  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as { services?: unknown }) : {};
+  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as { services?: unknown; allowedHosts?: unknown }) : {};
+}
+
+/** ofl.json `"allowedHosts": ["plant-pc.example", …]` (names the HTTP server answers to). */
+function parseAllowedHosts(raw: unknown): string[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw) || raw.some((h) => typeof h !== "string")) throw new Error('ofl.json: "allowedHosts" must be a list of host names');
+  return raw as string[];
 }
 
 function duration(flag: string, s: string): number {

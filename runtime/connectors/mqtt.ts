@@ -274,6 +274,9 @@ class MqttConnector implements Connector {
     const client = mqtt.connect(brokerUrl, clientOpts);
     this.client = client;
     client.on("connect", () => {
+      // no Nagle: a command written just after a PUBACK would otherwise wait for the broker's
+      // delayed TCP ACK (~40 ms on Linux) before it leaves (bench/control-under-load.mjs)
+      (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
       this.onConnect();
       firstOutcome?.();
       firstOutcome = null;

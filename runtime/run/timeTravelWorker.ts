@@ -1,0 +1,65 @@
+// The time-travel worker thread (see timeTravel.ts): its own read-only handle of the log, the
+// dashboard's state-at-T and history functions over the records that were on the log when the
+// question was asked, the answer as JSON text. Bundled as dist/time-travel-worker.mjs.
+import { readlinkSync } from "node:fs";
+import { getPriority, setPriority } from "node:os";
+import { parentPort, workerData } from "node:worker_threads";
+import type { IrProgram } from "../../compiler/ir/types.js";
+import { historyInfo, stateInfoAt } from "../dashboard/api.js";
+import { SqliteLog } from "../log/sqlite.js";
+import type { Log, ReadOptions, TimeRangeOptions } from "../log/types.js";
+import type { LogRecord } from "../wire/types.js";
+import type { TimeTravelJob } from "./timeTravel.js";
+
+const { ir, logDir } = workerData as { ir: IrProgram; logDir: string };
+
+// Below the plant in the CPU's queue: on Linux a thread has its own id and niceness, so this
+// lowers only this worker (nice 10), never the thread that ingests, decides and dispatches.
+// Elsewhere (no /proc/thread-self) the worker keeps the process's priority.
+try {
+  const tid = Number(/task\/(\d+)$/.exec(readlinkSync("/proc/thread-self"))?.[1]);
+  if (tid > 0) setPriority(tid, Math.max(getPriority(tid), 10));
+} catch {
+  /* not Linux, or not allowed: same priority as the plant */
+}
+let log: SqliteLog | undefined;
+
+parentPort!.on("message", (m: { id: number; job: TimeTravelJob; warm?: boolean }) => {
+  try {
+    log ??= SqliteLog.open(logDir, { readonly: true });
+    if (m.warm) return; // the log is open: ready for the first question
+    const prefix = logPrefix(log, m.job.endSeq);
+    const job = m.job;
+    let result: string | null;
+    if (job.kind === "state") result = JSON.stringify(stateInfoAt(ir, prefix, job.atMs));
+    else {
+      const h = historyInfo(ir, prefix, job.asset, job.fromMs, job.toMs);
+      result = h ? JSON.stringify(h) : null;
+    }
+    parentPort!.postMessage({ id: m.id, result });
+  } catch (e) {
+    parentPort!.postMessage({ id: m.id, error: (e as Error).message });
+  }
+});
+
+/** The log as it was when it held `endSeq` records: later appends are not read. */
+export function logPrefix(log: Log, endSeq: number): Log {
+  function* upTo(it: Iterable<LogRecord>): Generator<LogRecord> {
+    for (const r of it) {
+      if (r.seq !== undefined && r.seq >= endSeq) return;
+      yield r;
+    }
+  }
+  return {
+    append: () => {
+      throw new Error("read-only");
+    },
+    read: (opts?: ReadOptions) => upTo(log.read(opts)),
+    // in seq order too (Log.readByTime)
+    readByTime: (opts?: TimeRangeOptions) => upTo(log.readByTime(opts)),
+    endOffset: (topic: string) => log.endOffset(topic),
+    endSeq: () => Math.min(endSeq, log.endSeq()),
+    subscribe: () => () => {},
+    close: () => {},
+  };
+}
