@@ -9,8 +9,8 @@
 // session and subscription are up, `avail AVAILABLE`, and the new monitored items report fresh
 // values. Commands are never retried (at most once): a dispatch without a session fails at once.
 //
-// Secrets (the password, and any argument read from the environment) never reach a log line, an
-// error or a record: every message passes `scrub`, and node-opcua's own warning/error loggers are
+// Secrets (the password, and the user name when read from the environment) never reach a log
+// line, an error or a record: every message passes `scrub`, and node-opcua's own warning/error loggers are
 // routed through a process-wide scrubber that knows every secret of every OPC UA source.
 import { format } from "node:util";
 import {
@@ -408,17 +408,17 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
   installScrubbingLoggers();
   const named = ctx.source.named;
   const positional = ctx.source.positional;
-  // secrets first: anything read from the environment, and the password whatever its origin
+  // secrets are what the spec marks secret: the password whatever its origin, and the user name
+  // when it comes from the environment (as mqtt). Other `env(...)` arguments (the endpoint, the
+  // security mode, a node id) are configuration and are shown as they are.
   const secrets = new Set<string>();
-  const resolve = (v: IrArg | undefined): ReturnType<ConnectorContext["arg"]> => {
-    if (v === undefined) return undefined;
-    const r = ctx.arg(v);
-    if (v !== null && typeof v === "object" && "env" in v && r !== null && r !== undefined && String(r) !== "") {
-      secrets.add(String(r));
-      allSecrets.add(String(r));
-    }
-    return r;
+  const secret = (r: ReturnType<ConnectorContext["arg"]>): void => {
+    if (r === null || r === undefined || String(r) === "") return;
+    secrets.add(String(r));
+    allSecrets.add(String(r));
   };
+  const resolve = (v: IrArg | undefined): ReturnType<ConnectorContext["arg"]> => (v === undefined ? undefined : ctx.arg(v));
+  const fromEnv = (v: IrArg | undefined): boolean => v !== null && typeof v === "object" && v !== undefined && "env" in v;
   const scrub = (s: string): string => scrubText(s, secrets);
   const log = (level: "info" | "warn" | "error", msg: string): void => ctx.log(level, scrub(msg));
 
@@ -433,12 +433,11 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
   const endpointRaw = resolve(named["endpoint"] ?? positional[0]);
   const securityRaw = resolve(named["security"] ?? positional[1]);
   const policyRaw = resolve(named["policy"] ?? positional[2]);
-  const userRaw = resolve(named["user"] ?? positional[3]);
+  const userArg = named["user"] ?? positional[3];
+  const userRaw = resolve(userArg);
   const passwordRaw = resolve(named["password"] ?? positional[4]);
-  if (passwordRaw !== undefined && passwordRaw !== null && String(passwordRaw) !== "") {
-    secrets.add(String(passwordRaw));
-    allSecrets.add(String(passwordRaw));
-  }
+  secret(passwordRaw);
+  if (fromEnv(userArg)) secret(userRaw);
   const endpoint = endpointRaw === undefined || endpointRaw === null ? "" : String(endpointRaw);
   const label = `opcua ${scrub(endpoint)}`;
   const uuid = ctx.asset.uuid;
