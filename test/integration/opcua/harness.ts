@@ -1,5 +1,8 @@
 // A fake ConnectorContext that collects what the connector emits and logs, a compiled program
 // with an OPC UA asset, and a small wait helper.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { compile } from "../../../compiler/index.js";
 import type { IrProgram } from "../../../compiler/ir/types.js";
 import type { ConnectorContext } from "../../../runtime/connectors/types.js";
@@ -15,7 +18,16 @@ export interface Collected {
   of(id: string): AssetValue[];
 }
 
-export function fakeCtx(ir: IrProgram, assetName: string, env: Record<string, string> = {}, onEmit?: (r: NewRecord[]) => void): Collected {
+/** One data folder (the project PKI: client certificate, server pins) for the contexts of a test file. */
+export const SHARED_DATA_DIR = mkdtempSync(join(tmpdir(), "ofl-opcua-data-"));
+
+export function fakeCtx(
+  ir: IrProgram,
+  assetName: string,
+  env: Record<string, string> = {},
+  onEmit?: (r: NewRecord[]) => void,
+  dataDir: string = SHARED_DATA_DIR,
+): Collected {
   const asset = ir.assets.find((a) => a.name === assetName)!;
   const model = ir.models.find((m) => m.name === asset.model)!;
   const source = asset.sources.find((s) => s.kind === "opcua")!;
@@ -30,6 +42,7 @@ export function fakeCtx(ir: IrProgram, assetName: string, env: Record<string, st
       onEmit?.(rs);
     },
     now: () => Date.now(),
+    dataDir,
     arg: (v) => {
       if (v !== null && typeof v === "object") {
         if ("env" in v) return env[(v as { env: string }).env] ?? process.env[(v as { env: string }).env];
