@@ -219,6 +219,8 @@ rule r on M { when temperature > 50 degC then stop() }
     source,
     emit: feed,
     now: () => Date.now(),
+    // the project PKI (client certificate, server pins) in a folder of its own
+    dataDir: fs.mkdtempSync(join(os.tmpdir(), "ofl-bench-opcua-")),
     arg: (v) => (v !== null && typeof v === "object" ? undefined : v),
     log: (level, message) => logs.push(`${level}: ${message}`),
   });

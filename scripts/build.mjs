@@ -35,7 +35,7 @@ await build({
   target: "node20",
   sourcemap: "linked",
   // native modules and large libraries load from node_modules, and only when used
-  external: ["better-sqlite3", "mqtt", "node-opcua-client", "node-opcua-server", "prettier", "prettier/*", "esbuild", "kafkajs"],
+  external: ["better-sqlite3", "mqtt", "node-opcua-certificate-manager", "node-opcua-client", "node-opcua-server", "prettier", "prettier/*", "esbuild", "kafkajs"],
   banner: { js: "import { createRequire as __oflCreateRequire } from 'node:module'; const require = __oflCreateRequire(import.meta.url);" },
   logLevel: "warning",
   plugins: [rawText],

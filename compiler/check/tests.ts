@@ -5,7 +5,7 @@ import { exprText } from "./checker.js";
 import type { ClassifiedExpect, CmpOp, TestInfo } from "./symbols.js";
 import { TIMESTAMP, isTimeUnit, tyText } from "./types.js";
 
-export const DEADLETTER_REASONS = ["bad_json", "unknown_asset", "unknown_signal", "wrong_type", "not_finite", "out_of_range"];
+export const DEADLETTER_REASONS = ["bad_json", "unknown_asset", "unknown_signal", "future_time", "wrong_type", "not_finite", "out_of_range"];
 const CMP: Record<string, CmpOp> = { "==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge" };
 
 export function checkTest(c: Checker, t: TestInfo): void {

@@ -332,4 +332,9 @@ export interface IrProgram {
   views: IrView[];
   rules: IrRule[];
   tests: IrTest[];
+  /**
+   * How far (ms) a telemetry record's event time may be ahead of its receive time before it is
+   * dead-lettered `future_time` (language spec §7.6); ofl.json `future_tolerance`. Absent: 5 min.
+   */
+  futureToleranceMs?: number;
 }

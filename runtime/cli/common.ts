@@ -39,6 +39,8 @@ export interface CompiledProgram {
 export function compilePrograms(paths: string[], io: Io): CompiledProgram[] {
   return loadPrograms(paths, io.cwd).map((loaded) => {
     const result = compile(loaded.files, { name: loaded.name });
+    // ofl.json settings the runtime needs travel with the program (the Kafka workers get the IR)
+    if (result.ir && loaded.futureToleranceMs !== undefined) result.ir.futureToleranceMs = loaded.futureToleranceMs;
     const unreadable: Diagnostic[] = loaded.unreadable.map((u) => ({
       code: "OFL1100",
       severity: "error",

@@ -58,7 +58,7 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
     if (!ir) return 1;
     const dataDir = resolve(io.cwd, values.data ?? defaultDataDir(resolve(io.cwd, positionals[0] ?? ".")));
     const log = SqliteLog.open(dataDir, { program: ir.program });
-    const plant = new Plant({ program: ir, log, clockMs, report: (level, m) => io.err(`${level === "info" ? "" : `${level}: `}${m}\n`) });
+    const plant = new Plant({ program: ir, log, clockMs, dataDir, report: (level, m) => io.err(`${level === "info" ? "" : `${level}: `}${m}\n`) });
     io.out(`ofl run ${ir.program}: ${ir.assets.length} asset${ir.assets.length === 1 ? "" : "s"}, log ${displayPath(io, dataDir)} (${plant.runtime.rebuilt} records replayed)\n`);
     const token = randomBytes(16).toString("hex");
     const root = projectFolder(resolve(io.cwd, positionals[0] ?? "."));

@@ -9,10 +9,12 @@
 // session and subscription are up, `avail AVAILABLE`, and the new monitored items report fresh
 // values. Commands are never retried (at most once): a dispatch without a session fails at once.
 //
-// Secrets (the password, and any argument read from the environment) never reach a log line, an
-// error or a record: every message passes `scrub`, and node-opcua's own warning/error loggers are
+// Secrets (the password, and the user name when read from the environment) never reach a log
+// line, an error or a record: every message passes `scrub`, and node-opcua's own warning/error loggers are
 // routed through a process-wide scrubber that knows every secret of every OPC UA source.
+import { join } from "node:path";
 import { format } from "node:util";
+import { OPCUACertificateManager } from "node-opcua-certificate-manager";
 import {
   AttributeIds,
   ClientMonitoredItem,
@@ -35,12 +37,14 @@ import {
   type DataValue,
   type NodeId,
   type StatusCode,
+  StatusCodes,
   type UserIdentityInfo,
   type Variant,
 } from "node-opcua-client";
 import type { IrArg, IrBinding, IrParam, IrTelemetry, IrType } from "../../compiler/ir/types.js";
 import { availValue, telemetryValue } from "../wire/records.js";
 import { ASSETS_TOPIC, type NewRecord } from "../wire/types.js";
+import { pkiFolder, ServerTrust, type TrustDecision } from "./opcua-trust.js";
 import type { CommandToDispatch, Connector, ConnectorContext, ConnectorFactory, ConnectorStatus, DispatchResult } from "./types.js";
 
 /** Sampling interval of a `node(...)` binding without `sampling:` (ms). */
@@ -75,6 +79,9 @@ export function scrubText(text: string, secrets: Iterable<string> = allSecrets):
   return out;
 }
 
+const SERVER_CERT_NOISE =
+  /^(serverCertificate = |\[NODE-OPCUA-W25\] client's server certificate verification|\s+(clientCertificateManager\.rootDir =|server certificate chain contains|\[\d+\/\d+\] |thumbprint: |issuer: |SKI: |AKI: |validity: |verify that the server certificate))/;
+
 let loggersInstalled = false;
 /** node-opcua's warnings, errors and debug output, scrubbed, on stderr (they would go to stdout unscrubbed). */
 function installScrubbingLoggers(): void {
@@ -88,6 +95,9 @@ function installScrubbingLoggers(): void {
       // deprecated policies that encrypt with it (Basic128Rsa15, Basic256); on every start it
       // reads like a fault, so it is dropped
       if (/NODE-OPCUA-W27|security-revert=CVE-2023-46809/.test(text)) return;
+      // a refused server certificate: node-opcua prints ~13 lines (and the certificate in base64)
+      // per attempt; the connector's own error names the thumbprint and how to trust it, once
+      if (context?.filename === "client_base_impl" && SERVER_CERT_NOISE.test(text)) return;
       process.stderr.write(`node-opcua ${level} ${context?.filename ?? ""}: ${text}\n`);
     };
   setWarningLogger(print("warning") as never);
@@ -408,17 +418,17 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
   installScrubbingLoggers();
   const named = ctx.source.named;
   const positional = ctx.source.positional;
-  // secrets first: anything read from the environment, and the password whatever its origin
+  // secrets are what the spec marks secret: the password whatever its origin, and the user name
+  // when it comes from the environment (as mqtt). Other `env(...)` arguments (the endpoint, the
+  // security mode, a node id) are configuration and are shown as they are.
   const secrets = new Set<string>();
-  const resolve = (v: IrArg | undefined): ReturnType<ConnectorContext["arg"]> => {
-    if (v === undefined) return undefined;
-    const r = ctx.arg(v);
-    if (v !== null && typeof v === "object" && "env" in v && r !== null && r !== undefined && String(r) !== "") {
-      secrets.add(String(r));
-      allSecrets.add(String(r));
-    }
-    return r;
+  const secret = (r: ReturnType<ConnectorContext["arg"]>): void => {
+    if (r === null || r === undefined || String(r) === "") return;
+    secrets.add(String(r));
+    allSecrets.add(String(r));
   };
+  const resolve = (v: IrArg | undefined): ReturnType<ConnectorContext["arg"]> => (v === undefined ? undefined : ctx.arg(v));
+  const fromEnv = (v: IrArg | undefined): boolean => v !== null && typeof v === "object" && v !== undefined && "env" in v;
   const scrub = (s: string): string => scrubText(s, secrets);
   const log = (level: "info" | "warn" | "error", msg: string): void => ctx.log(level, scrub(msg));
 
@@ -433,14 +443,16 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
   const endpointRaw = resolve(named["endpoint"] ?? positional[0]);
   const securityRaw = resolve(named["security"] ?? positional[1]);
   const policyRaw = resolve(named["policy"] ?? positional[2]);
-  const userRaw = resolve(named["user"] ?? positional[3]);
+  const userArg = named["user"] ?? positional[3];
+  const userRaw = resolve(userArg);
   const passwordRaw = resolve(named["password"] ?? positional[4]);
-  if (passwordRaw !== undefined && passwordRaw !== null && String(passwordRaw) !== "") {
-    secrets.add(String(passwordRaw));
-    allSecrets.add(String(passwordRaw));
-  }
+  secret(passwordRaw);
+  if (fromEnv(userArg)) secret(userRaw);
   const endpoint = endpointRaw === undefined || endpointRaw === null ? "" : String(endpointRaw);
   const label = `opcua ${scrub(endpoint)}`;
+  // the project's own PKI and server pins, next to the log (opcua-trust.ts)
+  const pkiDir = pkiFolder(ctx.dataDir ?? join(process.cwd(), ".ofl", "data"));
+  const trust = new ServerTrust(pkiDir);
   const uuid = ctx.asset.uuid;
 
   const telemetry = new Map<string, IrTelemetry>(ctx.model.telemetry.map((t) => [t.name, t]));
@@ -487,19 +499,65 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
   let nextDelay = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let lastError = "";
+  /** the thumbprint last refused (logged once per thumbprint, not per retry) */
+  let lastRefused: string | null = null;
   let available: boolean | undefined;
   let security: ReturnType<typeof parseSecurity> | undefined;
   /** per session: method input argument types, write node value types */
   let argTypes = new Map<string, Promise<{ dataType: DataType | null; valueRank: number }[] | null>>();
   let nodeTypes = new Map<string, DataType>();
   const dispatchedIds = new Set<string>();
+  /** the project PKI's manager for this connector's clients (created by start) */
+  let certificates: OPCUACertificateManager | null = null;
+  /** the trust verdict on the server certificate of the current attempt */
+  let verdict: TrustDecision | null = null;
+  /** the thumbprint of the server certificate of the current session (secured sessions) */
+  let serverThumbprint: string | null = null;
+
+  /**
+   * The project's PKI (DATA/pki/opcua), whose certificate check is the endpoint's pin: node-opcua
+   * asks it about the certificate the server offers before it opens a secure channel with it.
+   */
+  const certificateManager = (): OPCUACertificateManager => {
+    if (certificates) return certificates;
+    const cm = new OPCUACertificateManager({ rootFolder: pkiDir, automaticallyAcceptUnknownCertificate: false });
+    cm.referenceCounter++; // each client's disconnect() disposes it once: keep it for the connector's life
+    const base = cm.checkCertificate.bind(cm) as (chain: Buffer | Buffer[]) => Promise<StatusCode>;
+    const check = async (chain: Buffer | Buffer[]): Promise<StatusCode> => {
+      const first = Array.isArray(chain) ? chain[0] : chain;
+      if (!first || first.length === 0) return StatusCodes.BadCertificateInvalid;
+      const d = trust.decide(endpoint, first, new Date(ctx.now()).toISOString());
+      verdict = d;
+      if (!d.ok) {
+        await cm.rejectCertificate(first).catch(() => undefined);
+        return StatusCodes.BadCertificateUntrusted;
+      }
+      await cm.trustCertificate(first).catch(() => undefined);
+      // validity dates, key usage, issuer chain: node-opcua's own checks
+      return base(chain);
+    };
+    (cm as unknown as { checkCertificate: unknown }).checkCertificate = (chain: Buffer | Buffer[], cb?: (e: Error | null, s?: StatusCode) => void) => {
+      const p = check(chain);
+      if (typeof cb !== "function") return p;
+      p.then(
+        (s) => cb(null, s),
+        (e: Error) => cb(e),
+      );
+      return undefined;
+    };
+    certificates = cm;
+    return cm;
+  };
 
   const record = (value: NewRecord["value"]): NewRecord => ({ topic: ASSETS_TOPIC, key: uuid, ts: ctx.now(), value });
 
   const setAvailable = (yes: boolean): void => {
     if (available === yes) return;
     available = yes;
-    ctx.emit([record(availValue(yes, ctx.now()))]);
+    const v = availValue(yes, ctx.now());
+    // the server certificate a secured session trusts is on the log: a change is visible there
+    if (yes && serverThumbprint !== null) v.attributes.server_thumbprint = serverThumbprint;
+    ctx.emit([record(v)]);
   };
 
   const onData = (g: number, it: Item, dv: DataValue): void => {
@@ -615,8 +673,11 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
     if (stopped) return false;
     const g = ++gen;
     const sec = security!;
+    verdict = null;
     const c = OPCUAClient.create({
       clientName: `OFL ${uuid}`,
+      // the project's PKI, never node-opcua's shared one in the home folder
+      clientCertificateManager: certificateManager(),
       endpointMustExist: false,
       securityMode: sec.mode,
       securityPolicy: sec.policy,
@@ -664,8 +725,11 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
         "connect",
       );
     } catch (e) {
+      // (set by the certificate check, asynchronously: TypeScript's narrowing cannot see it)
+      const v = verdict as TrustDecision | null;
+      const refused = v !== null && !v.ok ? v : null;
       if (g === gen) {
-        lastError = scrub(errorText(e));
+        lastError = refused ? scrub(refused.message) : scrub(errorText(e));
         client = null;
         session = null;
         subscription = null;
@@ -673,19 +737,29 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
       }
       await closeQuietly(c, s);
       if (stopped) return false;
-      if (available !== false) log("warn", `${label}: cannot connect: ${lastError}; retrying`);
+      if (refused) {
+        // refused is logged once per thumbprint offered, as an error: it needs an operator
+        if (refused.thumbprint !== lastRefused) log("error", `${label}: ${lastError}`);
+        lastRefused = refused.thumbprint;
+      } else if (available !== false) log("warn", `${label}: cannot connect: ${lastError}; retrying`);
       setAvailable(false);
       return false;
     }
     // up: the device is available, and the monitored items report fresh values
     failures = 0;
     lastError = "";
+    lastRefused = null;
+    const trusted = verdict as TrustDecision | null;
+    serverThumbprint = trusted !== null && trusted.ok ? trusted.thumbprint : null;
+    if (trusted !== null && trusted.ok && trusted.firstUse) {
+      log("info", `${label}: trusted on first use: server certificate thumbprint ${trusted.thumbprint}, pinned in ${trust.file}; another certificate will be refused`);
+    }
     setAvailable(true);
     const sub = subscription!;
     const ok = await Promise.all(items.map((it) => monitor(g, sub, it).catch(() => false)));
     if (g !== gen) return true; // lost meanwhile: `lost` has scheduled the next attempt
     monitored = ok.filter(Boolean).length;
-    log("info", `${label} connected (security ${sec.text}${userRaw ? ", user identity" : ""}), ${monitored} monitored item${monitored === 1 ? "" : "s"}`);
+    log("info", `${label} connected (security ${sec.text}${serverThumbprint ? `, server certificate ${serverThumbprint}` : ""}${userRaw ? ", user identity" : ""}), ${monitored} monitored item${monitored === 1 ? "" : "s"}`);
     return true;
   };
 
@@ -809,6 +883,12 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
       if (!stopped && available === true) setAvailable(false);
       stopped = true;
       await drop(true);
+      const cm = certificates;
+      certificates = null;
+      if (cm) {
+        cm.referenceCounter = 0;
+        await cm.dispose().catch(() => undefined);
+      }
     },
 
     status(): ConnectorStatus {

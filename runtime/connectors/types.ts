@@ -22,6 +22,12 @@ export interface ConnectorContext {
   now(): number;
   /** Resolves a source or binding argument: literals as they are, `{ env }` from the environment. */
   arg(value: unknown): string | number | boolean | null | undefined;
+  /**
+   * The plant's data folder (`ofl run --data`, a Kafka connector worker's `OFL_DATA`), where a
+   * connector keeps what must survive restarts next to the log (the OPC UA PKI and server pins).
+   * Absent: `.ofl/data` under the working directory.
+   */
+  dataDir?: string;
   /** Progress and problems for the terminal (never a secret). */
   log(level: "info" | "warn" | "error", message: string): void;
 }

@@ -8,7 +8,7 @@ import { describeExpr, parseTelemetryValue, Rejection } from "../engine/index.js
 import type { EngineSnapshot } from "../engine/index.js";
 import type { Log } from "../log/types.js";
 import { stateAt, unitText } from "../replay/stateAt.js";
-import { ASSETS_TOPIC, classify, parseTime } from "../wire/records.js";
+import { ASSETS_TOPIC, classify, DEFAULT_FUTURE_TOLERANCE_MS, isFutureTime, parseTime } from "../wire/records.js";
 import type { LogRecord, WireEvent } from "../wire/types.js";
 import type {
   AlarmState,
@@ -148,9 +148,10 @@ export class Projector {
       case "telemetry": {
         // the hot path (most records): one object of one shape, no spreading
         const info = asset?.tel.get(ev.id);
-        const v = info ? parseTelemetryValue(info.type, info.range, ev.value, info.members, info.map) : undefined;
+        const future = info !== undefined && isFutureTime(ev.time, rec.ts, this.ir.futureToleranceMs ?? DEFAULT_FUTURE_TOLERANCE_MS);
+        const v = info && !future ? parseTelemetryValue(info.type, info.range, ev.value, info.members, info.map) : undefined;
         if (v === undefined || v instanceof Rejection) {
-          const bad = !asset ? "unknown_asset" : !info ? "unknown_signal" : (v as Rejection).reason;
+          const bad = !asset ? "unknown_asset" : !info ? "unknown_signal" : future ? "future_time" : (v as Rejection).reason;
           return { seq, off: rec.offset, t: ev.time, k: "tel", a, id: ev.id, raw: ev.value, bad };
         }
         let m = this.seen.get(a);

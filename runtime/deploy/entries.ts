@@ -85,7 +85,13 @@ export function emitWorkers(ir: IrProgram): WorkerEntry[] {
         source: i,
         sourceKind: s.kind,
         entry: entry({ kind: "connector", name, asset: a.name, source: i }),
-        env: [...COMMON_ENV, ...[...envs].sort().map((e) => ({ name: e, required: true, description: `read by the ${s.kind} source of ${a.name}` }))],
+        env: [
+          ...COMMON_ENV,
+          ...(s.kind === "opcua"
+            ? [{ name: "OFL_DATA", required: false, default: ".ofl/data", description: "folder of the OPC UA PKI and trusted server certificates (pki/opcua): keep it on a persistent volume" }]
+            : []),
+          ...[...envs].sort().map((e) => ({ name: e, required: true, description: `read by the ${s.kind} source of ${a.name}` })),
+        ],
       });
     });
   }

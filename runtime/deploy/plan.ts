@@ -114,10 +114,13 @@ export function stackFile(plan: DeployPlan): string {
     `version: "3.8"`,
     `services:`,
   ];
+  const volumes: string[] = [];
   for (const w of plan.workers) {
     lines.push(`  ${w.name}:`, `    image: ${q(image)}`, `    command: ["node", "/ofl/${w.name}.mjs"]`, `    environment:`);
     for (const e of w.env) {
       if (e.name === "OFL_KAFKA") lines.push(`      OFL_KAFKA: "\${OFL_KAFKA:?set OFL_KAFKA to the Kafka bootstrap brokers}"`);
+      // an OPC UA connector keeps its PKI and server pins there: a volume, so a restart keeps them
+      else if (e.name === "OFL_DATA") lines.push(`      OFL_DATA: "/ofl-data"`);
       else if (e.required) lines.push(`      ${e.name}: "\${${e.name}:?${e.description}}"`);
       else lines.push(`      ${e.name}: "\${${e.name}:-${e.default ?? ""}}"`);
     }
@@ -128,7 +131,12 @@ export function stackFile(plan: DeployPlan): string {
       `      restart_policy: { condition: any, delay: 2s, window: 30s }`,
       `    stop_grace_period: 15s`,
     );
+    if (w.env.some((e) => e.name === "OFL_DATA")) {
+      lines.push(`    volumes:`, `      - ${w.name}-data:/ofl-data`);
+      volumes.push(`${w.name}-data`);
+    }
   }
+  if (volumes.length > 0) lines.push(`volumes:`, ...volumes.map((v) => `  ${v}:`));
   lines.push(`networks:`, `  default:`, `    name: \${OFL_NETWORK:-factory-net}`, `    external: true`);
   return lines.join("\n") + "\n";
 }
@@ -136,6 +144,8 @@ export function stackFile(plan: DeployPlan): string {
 export const DOCKERFILE = `# The OFL workers: self-contained bundles, plain node, no node_modules.
 FROM node:20-alpine
 COPY workers/ /ofl/
+# OPC UA connector workers keep their PKI here (a volume in stack.yml; it starts owned by node)
+RUN mkdir -p /ofl-data && chown node:node /ofl-data
 USER node
 `;
 

@@ -19,7 +19,7 @@ import type {
   Value,
 } from "../../compiler/ir/types.js";
 import { correlationId, offsetCause, timerCause } from "../wire/correlation.js";
-import { commandValue, deadLetterValue, isoTime, resultValue } from "../wire/records.js";
+import { commandValue, deadLetterValue, DEFAULT_FUTURE_TOLERANCE_MS, futureTimeDetail, isFutureTime, isoTime, resultValue } from "../wire/records.js";
 import {
   ASSETS_TOPIC,
   DEADLETTER_TOPIC,
@@ -589,10 +589,13 @@ export class Engine {
   private isoMs = NaN;
   private isoText = "";
   private readonly resolver: Resolver;
+  /** language spec §7.6: telemetry further ahead of its receive time is dead-lettered future_time */
+  private readonly futureToleranceMs: number;
 
   constructor(opts: EngineOptions) {
     const p = opts.program;
     this.program = p;
+    this.futureToleranceMs = p.futureToleranceMs ?? DEFAULT_FUTURE_TOLERANCE_MS;
     this.sender = opts.senderUuid ?? `OFL-${p.program}`;
     this.out = opts.onOutput;
     this.derivedOutputs = opts.derivedOutputs !== false;
@@ -1336,6 +1339,10 @@ export class Engine {
           return;
         }
         const info = a.model.tel[si]!;
+        if (isFutureTime(ev.time, ev.record.ts, this.futureToleranceMs)) {
+          this.deadLetter(ev.key, "future_time", `${a.name}.${info.name}: ${futureTimeDetail(ev.time, ev.record.ts, this.futureToleranceMs)}`, ev.record, ev.time);
+          return;
+        }
         const v = parseTelemetryValue(info.type, info.range, ev.value, info.members, info.members === undefined ? undefined : a.enumMaps[si]);
         if (v instanceof Rejection) {
           this.deadLetter(ev.key, v.reason, `${a.name}.${info.name}: ${v.detail}`, ev.record, ev.time);

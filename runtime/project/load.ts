@@ -17,6 +17,11 @@ export interface LoadedProgram {
   /** files that could not be decoded: reported as diagnostics by the caller */
   unreadable: { path: string; message: string }[];
   config: ProjectConfig;
+  /**
+   * ofl.json `future_tolerance` in ms (language spec §7.6): how far a telemetry record's event
+   * time may be ahead of its receive time; undefined: the default (5 min).
+   */
+  futureToleranceMs?: number;
 }
 
 export interface ProjectConfig {
@@ -59,7 +64,8 @@ export function loadProgram(path: string): LoadedProgram {
     if (error) unreadable.push({ path: p, message: error });
     else files.push({ path: p, text: text! });
   }
-  return { name: config.name ?? basename(root), root, isProject: !!projectRoot, files, unreadable, config };
+  const futureToleranceMs = projectRoot ? readFutureTolerance(config, join(projectRoot, "ofl.json")) : undefined;
+  return { name: config.name ?? basename(root), root, isProject: !!projectRoot, files, unreadable, config, futureToleranceMs };
 }
 
 /** The nearest folder at or above `from` holding an ofl.json. */
@@ -85,6 +91,23 @@ function readConfig(path: string): ProjectConfig {
   if (cfg.name !== undefined && (typeof cfg.name !== "string" || !/^[A-Za-z0-9_-]+$/.test(cfg.name)))
     throw new ProgramError(`${path}: "name" must be a string of letters, digits, "_" and "-"`);
   return cfg;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** ofl.json `future_tolerance`: a duration text (`30s`, `5m`, `2h`), in whole ms. */
+function readFutureTolerance(cfg: ProjectConfig, path: string): number | undefined {
+  const raw = cfg["future_tolerance"];
+  if (raw === undefined) return undefined;
+  const d = typeof raw === "string" ? DURATION.exec(raw.trim()) : null;
+  const ms = d ? Number(d[1]) * UNIT_MS[d[2]!]! : NaN;
+  if (!Number.isFinite(ms) || !Number.isInteger(ms)) {
+    throw new ProgramError(
+      `${path}: "future_tolerance" must be a duration text in whole milliseconds, like "30s", "5m" or "2h" (got ${JSON.stringify(raw)})`,
+    );
+  }
+  return ms;
 }
 
 /** Every .ofl file under a folder, sorted, skipping hidden folders, node_modules and build output. */

@@ -10,7 +10,7 @@ import { dirname, resolve } from "node:path";
 import type { IrCmpOp, IrCommandPattern, IrExpectation, IrExpr, IrProgram, IrTest, Value } from "../../compiler/ir/types.js";
 import { Engine, valueText } from "../engine/index.js";
 import { operatorCommandRecord } from "../wire/operator.js";
-import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, isInput, telemetryValue } from "../wire/records.js";
+import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, isFutureRecord, isInput, telemetryValue } from "../wire/records.js";
 import type { CommandEnvelope, LogRecord, NewRecord, WireEvent } from "../wire/types.js";
 import { openSession, type SessionOptions } from "./session.js";
 
@@ -88,7 +88,7 @@ export function runTest(ir: IrProgram, test: IrTest, opts: RunOptions = {}): Tes
     for (const rec of records) {
       const ev = classify(rec);
       run.feed(ev);
-      if (isInput(ev) && ev.kind !== "bad") {
+      if (isInput(ev) && ev.kind !== "bad" && !isFutureRecord(ev, ir.futureToleranceMs)) {
         while (next < observations.length && ev.time > observations[next]!.x.atMs!) observe(observations[next++]!);
       }
       run.process(ev);
@@ -141,7 +141,7 @@ class Run {
   feed(ev: WireEvent): void {
     if (ev.kind === "command") this.recorded.push(fromEnvelope(ev.key, ev.command, ev.envelope));
     if (ev.kind === "alarm") this.recordedAlarms.push({ key: ev.key, id: ev.id, value: ev.value, time: ev.time });
-    if (isInput(ev) && ev.kind !== "bad") this.lastInputTime = Math.max(this.lastInputTime, ev.time);
+    if (isInput(ev) && ev.kind !== "bad" && !isFutureRecord(ev, this.ir.futureToleranceMs)) this.lastInputTime = Math.max(this.lastInputTime, ev.time);
   }
 
   process(ev: WireEvent): void {

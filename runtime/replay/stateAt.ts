@@ -3,7 +3,7 @@
 // replaying the engine over the log: never a cache.
 import type { IrProgram, IrType } from "../../compiler/ir/types.js";
 import { Engine, type EngineSnapshot } from "../engine/index.js";
-import { classify, isInput } from "../wire/records.js";
+import { classify, isFutureRecord, isInput } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
 
 export interface StateAt {
@@ -21,7 +21,7 @@ export function stateAt(ir: IrProgram, records: Iterable<LogRecord>, atMs: numbe
   let next: LogRecord | undefined;
   for (const rec of records) {
     const ev = classify(rec);
-    if (isInput(ev) && ev.kind !== "bad" && ev.time > atMs) {
+    if (isInput(ev) && ev.kind !== "bad" && ev.time > atMs && !isFutureRecord(ev, ir.futureToleranceMs)) {
       next = rec;
       break;
     }

@@ -28,6 +28,8 @@ export interface PlantOptions {
   report?: (level: "info" | "warn" | "error", message: string) => void;
   /** start connectors (false: a plant fed only through `ingest`, for tests and replays) */
   connect?: boolean;
+  /** the data folder: connectors keep files there (the OPC UA PKI); see ConnectorContext.dataDir */
+  dataDir?: string;
 }
 
 interface Attached {
@@ -104,6 +106,7 @@ export class Plant {
             source,
             emit: (recs) => this.enqueue(recs),
             now: this.now,
+            dataDir: this.opts.dataDir,
             arg: (v) => resolveArg(v, this.opts.env ?? process.env),
             log: (level, message) => this.say(level, `${asset.name} (${source.kind}): ${message}`),
           });

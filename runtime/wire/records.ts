@@ -130,6 +130,36 @@ function parseTimeSlow(s: string): number | null {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Time from the future (language spec §7.6)
+
+/** How far a telemetry record's event time may be ahead of its receive time by default (5 min). */
+export const DEFAULT_FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+/**
+ * Whether a telemetry record is dead-lettered `future_time` (language spec §7.6): its event time
+ * is more than `toleranceMs` ahead of its receive time, the record's `ts` (a live source stamps
+ * it when it appends the record). Exactly `toleranceMs` ahead is accepted. Only values on the
+ * record decide, so a replay of the log repeats the decision. A `ts` that is not a finite number
+ * (never the case on a log: appends require one) decides nothing.
+ */
+export function isFutureTime(eventTime: number, receivedTs: number, toleranceMs: number = DEFAULT_FUTURE_TOLERANCE_MS): boolean {
+  return eventTime - receivedTs > toleranceMs;
+}
+
+/** The `future_time` dead letter's detail: both times, how far ahead, the tolerance. */
+export function futureTimeDetail(eventTime: number, receivedTs: number, toleranceMs: number): string {
+  return `event time ${isoTime(eventTime)} is ${durationText(eventTime - receivedTs)} ahead of its receive time ${isoTime(receivedTs)} (tolerance ${durationText(toleranceMs)})`;
+}
+
+/** ms → the largest exact unit of the language (`5m`, `1500ms`, `2d`). */
+export function durationText(ms: number): string {
+  for (const [u, n] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
+    if (ms !== 0 && ms % n === 0) return `${ms / n}${u}`;
+  }
+  return `${ms}ms`;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Classification
 
 /** A field by name in any case: `ID`, `id`, `Id`… (wire.md §1). Exact upper and lower case first. */
@@ -288,6 +318,15 @@ function classifyDeadLetter(rec: LogRecord): WireEvent {
     source: typeof v.source === "string" ? v.source : "",
     record: rec,
   };
+}
+
+/**
+ * Whether an event is telemetry the engine dead-letters `future_time` (language spec §7.6): it
+ * must not bound a time-travel prefix or a test's end time (it never moves stream time).
+ * `toleranceMs`: the program's `futureToleranceMs` (undefined: the default).
+ */
+export function isFutureRecord(e: WireEvent, toleranceMs: number | undefined): boolean {
+  return e.kind === "telemetry" && isFutureTime(e.time, e.record.ts, toleranceMs ?? DEFAULT_FUTURE_TOLERANCE_MS);
 }
 
 /** Whether an event is an input of the engine (wire.md §4): telemetry, avail, clock, operator commands. */

@@ -25,6 +25,7 @@ export type DeadLetterReason =
   | "bad_json"
   | "unknown_asset"
   | "unknown_signal"
+  | "future_time"
   | "wrong_type"
   | "not_finite"
   | "out_of_range";

@@ -30,6 +30,8 @@ export interface ConnectorWorkerOptions {
   source: number;
   log: KafkaLog;
   env?: NodeJS.ProcessEnv;
+  /** where the connector keeps its files (the OPC UA PKI): `OFL_DATA`, else `.ofl/data` under the working directory */
+  dataDir?: string;
   now?: () => number;
   report?: (level: "info" | "warn" | "error", message: string) => void;
 }
@@ -132,6 +134,7 @@ export class ConnectorWorker {
       source: this.source,
       emit: (recs) => this.enqueue(recs),
       now: this.now,
+      dataDir: this.opts.dataDir ?? (this.opts.env ?? process.env).OFL_DATA,
       arg: (v) => resolveArg(v, this.opts.env ?? process.env),
       log: (level, message) => this.say(level, `${this.asset.name} (${this.source.kind}): ${message}`),
     });

@@ -324,4 +324,30 @@ describe("opcua connector: user identity and secrets", () => {
       for (const s of spies) s.mockRestore();
     }
   }, 60_000);
+
+  test("only secrets are masked: an env() endpoint and security mode None show as they are; the env() user and the password never", async () => {
+    const dev = await startDevice({ users: { [USER]: PASSWORD } });
+    stops.push(() => dev.stop());
+    const env = { OFL_TEST_OPCUA_ENDPOINT: dev.endpoint, OFL_TEST_OPCUA_SECURITY: "None", OFL_TEST_OPCUA_USER: USER, OFL_TEST_OPCUA_PASSWORD: PASSWORD };
+    const ir = millProgram("set below", { sourceArgs: `, security: env("OFL_TEST_OPCUA_SECURITY"), user: env("OFL_TEST_OPCUA_USER"), password: env("OFL_TEST_OPCUA_PASSWORD")` });
+    const src = ir.assets[0]!.sources[0]!;
+    if ("endpoint" in src.named) src.named["endpoint"] = { env: "OFL_TEST_OPCUA_ENDPOINT" };
+    else src.positional[0] = { env: "OFL_TEST_OPCUA_ENDPOINT" };
+    const col = fakeCtx(ir, "mill", env);
+    const conn = opcuaConnector(col.ctx);
+    stops.push(() => conn.stop());
+    await conn.start();
+    await waitFor("temperature", () => col.of("temperature").length > 0);
+    expect(dev.sessions).toContain(USER);
+    expect(conn.status().detail).toBe(`${dev.endpoint} connected, 4 monitored items`);
+    const connected = col.logs.find((l) => l.includes(" connected ("));
+    expect(connected).toMatch(new RegExp(` info: opcua ${dev.endpoint.replace(/\./g, "\\.")} connected \\(security None, user identity\\), 4 monitored items$`));
+    dev.set("Temperature", 55);
+    await waitFor("55", () => last(col, "temperature")?.VALUE === "55");
+    await conn.stop();
+    const everything = [JSON.stringify(col.records), col.logs.join("\n"), JSON.stringify(conn.status())].join("\n");
+    expect(everything).not.toContain("***");
+    expect(everything).not.toContain(PASSWORD);
+    expect(everything).not.toContain(USER);
+  }, 60_000);
 });

@@ -3,6 +3,7 @@
 // SetFeed(Double), SetMode(Int32)) on the object ns=1;s=Machine.
 import { DataType, StatusCodes, type StatusCode, type Variant } from "node-opcua-client";
 import { createRequire } from "node:module";
+import { OPCUACertificateManager } from "node-opcua-certificate-manager";
 import { OPCUAServer } from "node-opcua-server";
 
 /** node-opcua's minimal nodeset: the standard one takes seconds to load. */
@@ -24,6 +25,11 @@ export interface DeviceOptions {
   /** initial values */
   temperature?: number;
   execution?: number;
+  /**
+   * the server's own PKI folder: a device with its own folder has its own certificate (created
+   * there on first start); default: node-opcua's shared one
+   */
+  pkiDir?: string;
 }
 
 export interface Device {
@@ -57,6 +63,7 @@ export async function startDevice(opts: DeviceOptions = {}): Promise<Device> {
         }
       : undefined,
     serverInfo: { applicationName: { text: "OFL test mill" } },
+    ...(opts.pkiDir ? { serverCertificateManager: new OPCUACertificateManager({ rootFolder: opts.pkiDir, automaticallyAcceptUnknownCertificate: true }) } : {}),
     nodeset_filename: [MINI_NODESET],
   });
   await server.initialize();

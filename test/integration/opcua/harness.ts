@@ -1,6 +1,9 @@
 // A fake ConnectorContext that collects what the connector emits and logs, a compiled program
 // with an OPC UA asset, and waitFor (the shared test/support/wait.ts, with the contexts' records
 // on a timeout).
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { waitFor as waitUntil } from "../../support/wait.js";
 import { compile } from "../../../compiler/index.js";
 import type { IrProgram } from "../../../compiler/ir/types.js";
@@ -17,7 +20,16 @@ export interface Collected {
   of(id: string): AssetValue[];
 }
 
-export function fakeCtx(ir: IrProgram, assetName: string, env: Record<string, string> = {}, onEmit?: (r: NewRecord[]) => void): Collected {
+/** One data folder (the project PKI: client certificate, server pins) for the contexts of a test file. */
+export const SHARED_DATA_DIR = mkdtempSync(join(tmpdir(), "ofl-opcua-data-"));
+
+export function fakeCtx(
+  ir: IrProgram,
+  assetName: string,
+  env: Record<string, string> = {},
+  onEmit?: (r: NewRecord[]) => void,
+  dataDir: string = SHARED_DATA_DIR,
+): Collected {
   const asset = ir.assets.find((a) => a.name === assetName)!;
   const model = ir.models.find((m) => m.name === asset.model)!;
   const source = asset.sources.find((s) => s.kind === "opcua")!;
@@ -32,6 +44,7 @@ export function fakeCtx(ir: IrProgram, assetName: string, env: Record<string, st
       onEmit?.(rs);
     },
     now: () => Date.now(),
+    dataDir,
     arg: (v) => {
       if (v !== null && typeof v === "object") {
         if ("env" in v) return env[(v as { env: string }).env] ?? process.env[(v as { env: string }).env];
