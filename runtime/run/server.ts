@@ -1,7 +1,7 @@
 // The HTTP API of a running plant (`ofl run`) and its dashboard, bound to 127.0.0.1 by default.
 //
 //   GET  /                      the dashboard page (runtime/dashboard/, built into dist/dashboard/)
-//   GET  /api/health            program, stream time, records, connectors
+//   GET  /api/health            program, stream time, records, connectors, feed and time-travel counters
 //   GET  /api/program           assets, models (units, ranges), views, alarms, commands: no sources
 //   GET  /api/state             every asset, view and alarm now (the engine's snapshot), with
 //                               freshness, acknowledgements, the latest commands and the log seq
