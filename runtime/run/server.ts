@@ -1,24 +1,27 @@
 // The HTTP API of a running plant (`ofl run`) and its dashboard, bound to 127.0.0.1 by default.
 //
 //   GET  /                      the dashboard page (runtime/dashboard/, built into dist/dashboard/)
-//   GET  /api/health            program, stream time, records, connectors
+//   GET  /api/health            program, stream time, records, connectors, feed and time-travel counters
 //   GET  /api/program           assets, models (units, ranges), views, alarms, commands: no sources
 //   GET  /api/state             every asset, view and alarm now (the engine's snapshot), with
 //                               freshness, acknowledgements, the latest commands and the log seq
 //   GET  /api/state?at=ISO      time travel: the engine's replay of the log up to T, and the
-//                               records around T
+//                               records around T (in a worker thread: timeTravel.ts)
 //   GET  /api/range             the first event time on the log, the stream time (the slider)
-//   GET  /api/history?asset=A&minutes=N   numeric series of one asset from the log (charts)
+//   GET  /api/history?asset=A&minutes=N   numeric series of one asset from the log (charts; worker)
 //   GET  /api/events[?from=SEQ] server-sent events: every appended record, classified; resumes
-//                               from SEQ or the Last-Event-ID header
+//                               from SEQ or the Last-Event-ID header (bounded: FeedOptions)
 //   POST /api/command           {asset, command, args:{name:value}} → the verdict and the device's answer
 //   POST /api/ack               {asset, alarm} → appends the alarm's ACKNOWLEDGED record
 //
 // The token: POSTs need it in the header (`Authorization: Bearer TOKEN`), always. On loopback,
-// reading is open and the page is served with the token in it (the local user can command);
-// requests must then name a loopback host (no DNS rebinding). On any other address the server
-// refuses to start without a token, and every request, the page included, needs it (header, or
-// `?token=` for the page and the event stream, which browsers cannot give headers).
+// reading is open and the page is served with the token in it (the local user can command). On
+// any other address the server refuses to start without a token, and every request, the page
+// included, needs it (header, or `?token=` for the page and the event stream, which browsers
+// cannot give headers). Every request must name an allowed host (HostCheck: no DNS rebinding),
+// a POST with an Origin must come from one, bodies stop at 1 MB. Nothing a viewer does runs on
+// this thread for long: time travel and history go to workers, the feed is capped and drops
+// clients that do not read. The promises for users: docs/security.md.
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";
 import { networkInterfaces } from "node:os";
