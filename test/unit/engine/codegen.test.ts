@@ -1,5 +1,6 @@
-// The code generator (codegen.ts) against the closure-tree reference compiler (expr.ts):
-// random expressions over random cell values give the same value and the same age flip.
+// The code generator (runtime/engine/codegen.ts) against the closure-tree test oracle
+// (oracle.ts): random expressions over random cell values give the same value, and the
+// generator's next `age` flip is the oracle's (never later).
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
