@@ -148,10 +148,16 @@ export function isKindless(of: string): of is KindlessShape {
   return !(of in CATEGORIES);
 }
 
-/** The child fields of a shape, parsed, in source order. */
-export function childFields(shape: Shape): [string, ParsedSpec][] {
-  const t = CHILD_KEYS[shape] as Record<string, ChildSpec> | undefined;
-  return t ? Object.entries(t).map(([k, s]) => [k, parseSpec(s)]) : [];
+const fieldCache = new Map<Shape, readonly [string, ParsedSpec][]>();
+/** The child fields of a shape, parsed, in source order (computed once per shape). */
+export function childFields(shape: Shape): readonly [string, ParsedSpec][] {
+  let f = fieldCache.get(shape);
+  if (!f) {
+    const t = CHILD_KEYS[shape] as Record<string, ChildSpec> | undefined;
+    f = t ? Object.entries(t).map(([k, s]): [string, ParsedSpec] => [k, parseSpec(s)]) : [];
+    fieldCache.set(shape, f);
+  }
+  return f;
 }
 
 /** The shape of a node: its `kind`, or the kindless shape its parent's field says. */

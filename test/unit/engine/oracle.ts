@@ -130,42 +130,43 @@ export function compileTree(e: IrExpr, scope: Scope, deps: Deps, rt: Rt, r: Reso
       deps.report.push(cell);
       const d = c(e.duration);
       const op = e.op;
+      // language.md §3: `age(x)` is the time since x last reported (unknown before the first
+      // report), compared with a duration; §5: time has millisecond resolution, and an `age`
+      // comparison is a timer that fires at the first instant its value changes. Written from
+      // that definition, not from the code generator: the value at instant t is
+      // cmp(t - last, d); the flip is the first whole millisecond after now where it differs.
+      const cmp = (age: number, dv: number): boolean => {
+        switch (op) {
+          case "gt":
+            return age > dv;
+          case "ge":
+            return age >= dv;
+          case "lt":
+            return age < dv;
+          case "le":
+            return age <= dv;
+          case "eq":
+            return age === dv;
+          case "ne":
+            return age !== dv;
+        }
+      };
       return () => {
         const last = cell.reportTime;
         const dv = d();
         if (last === -Infinity || dv === null) return null;
-        const T = last + (dv as number);
         const now = rt.now;
-        // the instants at which the comparison can flip: ceil(T) for >=/<, floor(T)+1 for >/<=
-        const up = Math.ceil(T);
-        const after = Math.floor(T) + 1;
-        let res: boolean;
-        let flip = Infinity;
-        switch (op) {
-          case "gt":
-            res = now > T;
-            if (now < after) flip = after;
+        const res = cmp(now - last, dv as number);
+        // the value can change only where t - last meets d: at the whole milliseconds around
+        // last + d (and the one after, for == and !=); the first of those after now that
+        // differs is the flip
+        const T = last + (dv as number);
+        for (const t of [Math.floor(T), Math.ceil(T), Math.floor(T) + 1, Math.ceil(T) + 1]) {
+          if (t > now && t < rt.nextFlip && cmp(t - last, dv as number) !== res) {
+            rt.nextFlip = t;
             break;
-          case "le":
-            res = now <= T;
-            if (now < after) flip = after;
-            break;
-          case "ge":
-            res = now >= T;
-            if (now < up) flip = up;
-            break;
-          case "lt":
-            res = now < T;
-            if (now < up) flip = up;
-            break;
-          case "eq":
-          case "ne":
-            res = op === "eq" ? now === T : now !== T;
-            if (now < up) flip = up;
-            else if (now < after) flip = after;
-            break;
+          }
         }
-        if (flip < rt.nextFlip) rt.nextFlip = flip;
         return res;
       };
     }
