@@ -237,44 +237,109 @@ interface ExprCtx {
   inlining: Set<string>;
 }
 
-function attrExpr(ctx: ExprCtx, name: string): Expr {
-  const whens = ctx.assets
-    .filter((a) => a.attributes[name] !== null && a.attributes[name] !== undefined)
-    .map((a) => ({ when: eq(ASSET_UUID, lit(a.uuid)), then: asDouble(constant(a.attributes[name]!)) }));
-  if (whens.length === 0) return lit(null);
-  return caseWhen(whens);
+/**
+ * A translated expression. ksqlDB has no three-valued logic (SqlToJavaVisitor, 0.29): a
+ * comparison with a NULL operand compiles to `false` (nullCheckPrefix), AND/OR/NOT compile to
+ * Java `&&`/`||`/`!`, arithmetic to Java operators over boxed numbers, and a CASE's WHEN is
+ * unboxed (SearchedCaseFunction: `clause.operand.get()`): a NULL there, or a NULL unboxed by an
+ * operator, throws, and CompiledExpression.evaluate makes the whole column NULL. So every
+ * expression is built as a pair: `e`, the raw SQL, valid (never throws, never compares a NULL)
+ * whenever `nul` is false; and `nul`, the SQL condition under which the OFL value is unknown
+ * (`null`: never unknown; `"self"`: `e` is already NULL-safe and NULL exactly when unknown).
+ * `full(x)` is the NULL-safe column; `isTrue(x)` a condition safe in a WHEN or WHERE.
+ */
+interface TE {
+  e: Expr;
+  nul: Expr | null | "self";
+  type: SqlType;
+  /** NOT of this value without repeating it (AND/OR chains swap their results) */
+  neg?: () => TE;
 }
 
 const NULL_DOUBLE = typedNull(DOUBLE);
+
+function attrExpr(ctx: ExprCtx, name: string): TE {
+  const has = ctx.assets.filter((a) => a.attributes[name] !== null && a.attributes[name] !== undefined);
+  const whens = has.map((a) => ({ when: eq(ASSET_UUID, lit(a.uuid)), then: asDouble(constant(a.attributes[name]!)) }));
+  const v0 = has[0]?.attributes[name];
+  const type: SqlType = typeof v0 === "string" ? VARCHAR : typeof v0 === "boolean" ? BOOLEAN : DOUBLE;
+  if (whens.length === 0) return { e: typedNull(type), nul: "self", type };
+  // an attribute every asset has is never unknown
+  return { e: caseWhen(whens), nul: has.length === ctx.assets.length ? null : "self", type };
+}
 
 /** Numeric literal arguments of GREATEST/LEAST must share the DOUBLE type of the columns. */
 function asDouble(e: Expr): Expr {
   return e.k === "lit" && typeof e.value === "number" ? dbl(e.value) : e;
 }
 
-/** `x IS NULL OR …` over the operands that can be NULL (literals other than NULL cannot). */
-function anyNull(xs: Expr[]): Expr {
-  const maybe = xs.filter((x) => !(x.k === "lit" && x.value !== null));
-  return maybe.length === 0 ? lit(false) : or(...maybe.map(isNull));
+/** The condition "x is unknown" (null: never). */
+function nullCond(x: TE): Expr | null {
+  return x.nul === "self" ? isNull(x.e) : x.nul;
 }
 
-/** Division and remainder: unknown for a zero divisor (the guard is left out for a non-zero literal). */
-function divide(op: "/" | "%", l: Expr, r: Expr): Expr {
-  const body = bin(op, asDouble(l), asDouble(r));
-  if (r.k === "lit" && typeof r.value === "number" && r.value !== 0) return body;
-  return caseWhen([{ when: eq(r, lit(0)), then: NULL_DOUBLE }], body);
+/** A value strict in its operands: unknown when any operand is (`extra`: further unknown conditions, tested last). */
+function strict(operands: TE[], e: Expr, type: SqlType, ...extra: Expr[]): TE {
+  const conds = [...operands.map(nullCond).filter((c): c is Expr => c !== null), ...extra];
+  return { e, nul: conds.length === 0 ? null : or(...conds), type };
 }
 
-function tx(e: IrExpr, ctx: ExprCtx): Expr {
+/** The NULL-safe SQL of a value: NULL when unknown. */
+function full(x: TE): Expr {
+  if (x.nul === null || x.nul === "self") return x.e;
+  return caseWhen([{ when: x.nul, then: typedNull(x.type) }], x.e);
+}
+
+/** A condition that is TRUE only when the boolean `x` is known and true (safe in WHEN/WHERE). */
+function isTrue(x: TE): Expr {
+  if (x.nul === null) return x.e;
+  // a comparison with NULL is `false` in ksqlDB, never NULL; the && short-circuits before e
+  if (x.nul === "self") return eq(x.e, lit(true));
+  return and(negate(x.nul), x.e);
+}
+
+/** NOT c, as `x IS NOT NULL` when c is `x IS NULL`. */
+function negate(c: Expr): Expr {
+  return c.k === "isNull" ? { ...c, negated: !c.negated } : not(c);
+}
+
+function isFalse(x: TE): Expr {
+  if (x.nul === "self") return eq(x.e, lit(false));
+  return x.nul === null ? not(x.e) : and(negate(x.nul), not(x.e));
+}
+
+/** Operands of a chain of the same logical operator, flattened (each appears twice in the CASE). */
+function flatten(e: IrExpr, op: "and" | "or"): IrExpr[] {
+  return e.k === "binary" && e.op === op ? [...flatten(e.left, op), ...flatten(e.right, op)] : [e];
+}
+
+/** Kleene AND/OR as the engine computes them, from explicit CASEs. */
+function logical(op: "and" | "or", xs: TE[], negated = false): TE {
+  const decisive = op === "and" ? isFalse : isTrue;
+  const unknown = xs.map(nullCond).filter((c): c is Expr => c !== null);
+  // `negated`: NOT of the chain, by swapping the results (NOT unknown stays unknown)
+  const whens = [{ when: or(...xs.map(decisive)), then: lit((op === "or") !== negated) }];
+  if (unknown.length > 0) whens.push({ when: or(...unknown), then: typedNull(BOOLEAN) });
+  return { e: caseWhen(whens, lit((op === "and") !== negated)), nul: unknown.length > 0 ? "self" : null, type: BOOLEAN, neg: () => logical(op, xs, !negated) };
+}
+
+const CMP: Record<string, "=" | "<>" | "<" | "<=" | ">" | ">="> = { eq: "=", ne: "<>", lt: "<", le: "<=", gt: ">", ge: ">=" };
+const ARITH: Record<string, "+" | "-" | "*"> = { add: "+", sub: "-", mul: "*" };
+
+function tx(e: IrExpr, ctx: ExprCtx): TE {
   switch (e.k) {
     case "const":
-      return constant(e.value);
+      if (e.value === null) return { e: NULL_DOUBLE, nul: "self", type: DOUBLE };
+      return { e: constant(e.value), nul: null, type: typeof e.value === "boolean" ? BOOLEAN : typeof e.value === "string" ? VARCHAR : DOUBLE };
     case "ref": {
       if (e.asset !== null) worker(`reads another asset (${e.asset}.${e.name}): ksqlDB would need a cross-asset join`);
       switch (e.kind) {
-        case "signal":
+        case "signal": {
           ctx.signals.add(e.name);
-          return col(e.name);
+          const tel = ctx.model.telemetry.find((t) => t.name === e.name);
+          const c = col(signalCol(e.name));
+          return { e: c, nul: "self", type: tel ? sqlType(tel.type) : DOUBLE };
+        }
         case "attr":
           return attrExpr(ctx, e.name);
         case "alarm":
@@ -299,86 +364,77 @@ function tx(e: IrExpr, ctx: ExprCtx): Expr {
     }
     case "view":
       worker(`reads the view \`${e.name}\`, which is not per asset`);
-    case "unary":
-      return e.op === "not" ? not(tx(e.arg, ctx)) : { k: "unary", op: "-", arg: tx(e.arg, ctx) };
+    case "unary": {
+      const a = tx(e.arg, ctx);
+      if (e.op === "not" && a.neg) return a.neg();
+      return e.op === "not" ? strict([a], not(a.e), BOOLEAN) : strict([a], { k: "unary", op: "-", arg: a.e }, DOUBLE);
+    }
     case "binary": {
-      // an unknown constant operand (other than of and/or) makes the result unknown: fold it,
-      // since ksqlDB cannot type a bare NULL operand
-      const isNullConst = (x: IrExpr): boolean => x.k === "const" && x.value === null;
-      if (e.op !== "and" && e.op !== "or" && (isNullConst(e.left) || isNullConst(e.right))) {
-        tx(e.left, ctx);
-        tx(e.right, ctx);
-        return typedNull(["eq", "ne", "lt", "le", "gt", "ge"].includes(e.op) ? BOOLEAN : DOUBLE);
-      }
+      if (e.op === "and" || e.op === "or") return logical(e.op, flatten(e, e.op).map((x) => tx(x, ctx)));
       const l = tx(e.left, ctx);
       const r = tx(e.right, ctx);
-      switch (e.op) {
-        case "and":
-          return bin("AND", l, r);
-        case "or":
-          return bin("OR", l, r);
-        case "eq":
-          return bin("=", l, r);
-        case "ne":
-          return bin("<>", l, r);
-        case "lt":
-          return bin("<", l, r);
-        case "le":
-          return bin("<=", l, r);
-        case "gt":
-          return bin(">", l, r);
-        case "ge":
-          return bin(">=", l, r);
-        case "add":
-          return bin("+", l, r);
-        case "sub":
-          return bin("-", l, r);
-        case "mul":
-          return bin("*", l, r);
-        // a division by zero is not finite: unknown in OFL (NaN/Infinity never enter state)
-        case "div":
-          return divide("/", l, r);
-        case "mod":
-          return divide("%", l, r);
-      }
-      break;
+      const cmp = CMP[e.op];
+      if (cmp) return strict([l, r], bin(cmp, asDouble(l.e), asDouble(r.e)), BOOLEAN);
+      const ar = ARITH[e.op];
+      if (ar) return strict([l, r], bin(ar, l.e, r.e), DOUBLE);
+      // division and remainder by zero are not finite: unknown in OFL (NaN/Infinity never enter state);
+      // the zero test comes last, when the divisor is known (Java `||` short-circuits)
+      const op = e.op === "div" ? "/" : "%";
+      const body = bin(op, asDouble(l.e), asDouble(r.e));
+      if (r.e.k === "lit" && typeof r.e.value === "number" && r.e.value !== 0) return strict([l, r], body, DOUBLE);
+      return strict([l, r], body, DOUBLE, eq(r.e, lit(0)));
     }
-    case "scale":
-      return bin("*", tx(e.arg, ctx), lit(e.factor));
-    case "if":
+    case "scale": {
+      const a = tx(e.arg, ctx);
+      return strict([a], bin("*", a.e, lit(e.factor)), DOUBLE);
+    }
+    case "if": {
+      // the engine takes the `then` branch only when the condition is known and true
+      const c = tx(e.cond, ctx);
+      const t = tx(e.then, ctx);
+      const f = tx(e.else, ctx);
       // CASE branches must share a type: numeric literals are DOUBLE, like every number here
-      return caseWhen([{ when: tx(e.cond, ctx), then: asDouble(tx(e.then, ctx)) }], asDouble(tx(e.else, ctx)));
-    case "known":
-      return isNotNull(tx(e.arg, ctx));
+      return { e: caseWhen([{ when: isTrue(c), then: asDouble(full(t)) }], asDouble(full(f))), nul: "self", type: t.type };
+    }
+    case "known": {
+      const a = tx(e.arg, ctx);
+      const n = nullCond(a);
+      return { e: n === null ? lit(true) : negate(n), nul: null, type: BOOLEAN };
+    }
     case "call": {
       const a = e.args.map((x) => tx(x, ctx));
+      const r = a.map((x) => x.e);
       switch (e.fn) {
+        // ksqlDB's ABS/FLOOR/CEIL/SQRT/POWER/SIGN/ROUND return NULL for a NULL argument; strict() never passes one
         case "abs":
-          return call("ABS", a[0]!);
+          return strict(a, call("ABS", r[0]!), DOUBLE);
         case "floor":
-          return call("FLOOR", a[0]!);
+          return strict(a, call("FLOOR", r[0]!), DOUBLE);
         case "ceil":
-          return call("CEIL", a[0]!);
+          return strict(a, call("CEIL", r[0]!), DOUBLE);
         case "sqrt":
-          return caseWhen([{ when: bin("<", a[0]!, lit(0)), then: NULL_DOUBLE }], call("SQRT", a[0]!));
+          return strict(a, call("SQRT", r[0]!), DOUBLE, bin("<", r[0]!, lit(0)));
         case "pow":
-          return call("POWER", a[0]!, a[1]!);
+          return strict(a, call("POWER", r[0]!, r[1]!), DOUBLE);
         case "round":
           // OFL rounds half away from zero; ksqlDB's ROUND rounds half up (-2.5 → -2)
-          return cast(bin("*", call("SIGN", a[0]!), call("ROUND", call("ABS", a[0]!))), DOUBLE);
+          return strict(a, cast(bin("*", call("SIGN", r[0]!), call("ROUND", call("ABS", r[0]!))), DOUBLE), DOUBLE);
         case "min":
         case "max":
           // GREATEST/LEAST skip NULLs; OFL's min/max are unknown when an argument is
-          return caseWhen([{ when: anyNull(a), then: NULL_DOUBLE }], call(e.fn === "min" ? "LEAST" : "GREATEST", ...a.map(asDouble)));
+          return strict(a, call(e.fn === "min" ? "LEAST" : "GREATEST", ...r.map(asDouble)), DOUBLE);
         case "clamp": {
-          const [x, lo, hi] = (a as [Expr, Expr, Expr]).map(asDouble) as [Expr, Expr, Expr];
-          return caseWhen(
-            [
-              { when: anyNull([x, lo, hi]), then: NULL_DOUBLE },
-              { when: bin("<", x, lo), then: lo },
-              { when: bin(">", x, hi), then: hi },
-            ],
-            x,
+          const [x, lo, hi] = r.map(asDouble) as [Expr, Expr, Expr];
+          return strict(
+            a,
+            caseWhen(
+              [
+                { when: bin("<", x, lo), then: lo },
+                { when: bin(">", x, hi), then: hi },
+              ],
+              x,
+            ),
+            DOUBLE,
           );
         }
       }
@@ -401,7 +457,9 @@ function visibleName(s: IrState): string {
 // ---------------------------------------------------------------- aggregates
 
 /** `table`: aggregating a table (views without a window): only table-capable functions. */
-function aggregate(fn: IrAggFn, arg: Expr | undefined, table: boolean): Expr {
+function aggregate(fn: IrAggFn, argTe: TE | undefined, table: boolean): Expr {
+  // aggregate functions skip NULL inputs: the argument is the NULL-safe column
+  const arg = argTe ? full(argTe) : undefined;
   const a = (): Expr => arg ?? worker(`\`${fn}\` needs an argument`);
   const streamOnly = (name: string): void => {
     if (table) worker(`${name} cannot aggregate a table in ksqlDB (current values across assets)`);
@@ -415,7 +473,10 @@ function aggregate(fn: IrAggFn, arg: Expr | undefined, table: boolean): Expr {
       // SUM/COUNT over known values: AVG's handling of NULL is not documented
       return caseWhen([{ when: eq(call("COUNT", a()), lit(0)), then: NULL_DOUBLE }], bin("/", call("SUM", a()), call("COUNT", a())));
     case "stddev":
-      return caseWhen([{ when: bin("<", call("COUNT", a()), lit(2)), then: NULL_DOUBLE }], call("STDDEV_SAMP", a()));
+      // STDDEV_SAMPLE (0.25+; a TableUdaf, so tables too) is the square root of the sample
+      // variance; STDDEV_SAMP in 0.29 returns the variance itself (StandardDeviationSampUdaf.map:
+      // M2 / (count - 1), no sqrt). Both skip NULL inputs; STDDEV_SAMPLE gives 0.0 under 2 values.
+      return caseWhen([{ when: bin("<", call("COUNT", a()), lit(2)), then: NULL_DOUBLE }], call("STDDEV_SAMPLE", a()));
     case "min":
       streamOnly("MIN");
       return call("MIN", a());
@@ -432,10 +493,12 @@ function aggregate(fn: IrAggFn, arg: Expr | undefined, table: boolean): Expr {
       streamOnly("EARLIEST_BY_OFFSET/LATEST_BY_OFFSET");
       return bin("-", call("LATEST_BY_OFFSET", a(), lit(true)), call("EARLIEST_BY_OFFSET", a(), lit(true)));
     case "ratio": {
-      const c = a();
+      // unknown conditions are skipped, as in the engine: the CASE is NULL for them (no ELSE),
+      // and a WHEN never tests a bare boolean (a NULL one would throw: see TE)
+      const c = argTe ?? worker("`ratio` needs an argument");
       const v = caseWhen([
-        { when: c, then: dbl(1) },
-        { when: not(c), then: dbl(0) },
+        { when: isTrue(c), then: dbl(1) },
+        { when: isFalse(c), then: dbl(0) },
       ]);
       return caseWhen([{ when: eq(call("COUNT", v), lit(0)), then: NULL_DOUBLE }], bin("/", call("SUM", v), call("COUNT", v)));
     }
@@ -606,7 +669,7 @@ class Emitter {
       accepted.push(and(eq(ID, lit(t.name)), or(eq(VALUE, UNAVAILABLE), validText(t, VALUE, members(t), maps.flatMap((x) => x.map)))));
       proj.push({
         expr: caseWhen([{ when: and(eq(ID, lit(t.name)), bin("<>", VALUE, UNAVAILABLE)), then: typedText(t, VALUE, members(t), maps) }]),
-        alias: t.name,
+        alias: signalCol(t.name),
       });
     }
     for (const t of m.telemetry) {
@@ -680,7 +743,8 @@ class Emitter {
       const text = col(textCol(t.name));
       // the text is already validated and mapped: only the type conversion is left
       const typed = t.type.t === "bool" ? eq(text, lit("true")) : t.type.t === "string" || t.type.t === "enum" ? text : cast(text, DOUBLE);
-      lproj.push({ expr: caseWhen([{ when: eq(text, UNAVAILABLE), then: typedNull(sqlType(t.type)) }], typed), alias: t.name });
+      // never reported (NULL) is unknown too: without the IS NULL test a bool would read `false`
+      lproj.push({ expr: caseWhen([{ when: or(isNull(text), eq(text, UNAVAILABLE)), then: typedNull(sqlType(t.type)) }], typed), alias: signalCol(t.name) });
     }
     this.push({
       name: latestName,
@@ -768,7 +832,7 @@ class Emitter {
         });
         return;
       }
-      const x = tx(def as IrExpr, ctx);
+      const x = full(tx(def as IrExpr, ctx));
       const from = this.latestTable.get(m.name)!;
       const name = this.objectName(m.name, s.name);
       this.push({
@@ -832,7 +896,9 @@ class Emitter {
       const assets = this.assetsOf(m.name);
       const ctx: ExprCtx = { model: m, assets, signals: new Set(), inlining: new Set() };
       const arg = v.arg ? tx(v.arg, ctx) : undefined;
-      const where = v.where ? tx(v.where, ctx) : undefined;
+      const whereTe = v.where ? tx(v.where, ctx) : undefined;
+      // a row is in the view when the condition is known and true (the engine: `=== true`)
+      const where = whereTe ? isTrue(whereTe) : undefined;
       const group: Expr = v.by === undefined ? col("ALL_KEY") : attrGroup(assets, v.by);
       const name = this.objectName("VIEW", v.name);
       const value = aggregate(v.fn, arg, v.window === undefined);
@@ -911,6 +977,11 @@ function textCol(signal: string): string {
   return `${signal}__TEXT`;
 }
 
+/** The column of a signal's typed value. */
+function signalCol(signal: string): string {
+  return signal;
+}
+
 /** The group of an asset: its attribute's value as text (static per asset, so inlined). */
 function attrGroup(assets: IrAsset[], attr: string): Expr {
   const whens = assets
@@ -976,4 +1047,15 @@ export function explainKsql(plan: KsqlPlan): string {
     lines.push(`  ${String(i + 1).padStart(2)}. ${what}${how}${deps}`);
   });
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The NULL-safe ksqlDB expression of a pointwise state, as the emitter puts it in the state's
+ * table (before the text conversion). For tests that evaluate it under ksqlDB's semantics.
+ */
+export function ksqlStateExpr(ir: IrProgram, model: string, state: string): Expr {
+  const m = ir.models.find((x) => x.name === model)!;
+  const s = m.states.find((x) => x.name === state)!;
+  const ctx: ExprCtx = { model: m, assets: ir.assets.filter((a) => a.model === model), signals: new Set(), inlining: new Set([s.name]) };
+  return full(tx(s.def as IrExpr, ctx));
 }
