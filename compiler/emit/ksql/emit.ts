@@ -973,13 +973,20 @@ class Emitter {
   }
 }
 
+// Signal columns carry a prefix no emitted or system column has (issue 13, item 4): a signal
+// may be called `id`, `event_ts`, `asset_uuid`, `all_key`, `rowtime`, `windowstart`, … — the
+// columns the emitter adds (ASSET_UUID, ID, EVENT_TS, ALL_KEY, VIEW_GROUP, VALUE, TAG, TYPE,
+// ATTRIBUTES) and ksqlDB's pseudo and window columns (ROWTIME, ROWKEY, ROWPARTITION, ROWOFFSET,
+// WINDOWSTART, WINDOWEND: SystemColumns.java) never start with `S_` or `T_`.
+
+/** The column of a signal's text (validated, mapped; 'UNAVAILABLE' as a sentinel). */
 function textCol(signal: string): string {
-  return `${signal}__TEXT`;
+  return `T_${signal}`;
 }
 
 /** The column of a signal's typed value. */
 function signalCol(signal: string): string {
-  return signal;
+  return `S_${signal}`;
 }
 
 /** The group of an asset: its attribute's value as text (static per asset, so inlined). */

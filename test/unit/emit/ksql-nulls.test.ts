@@ -28,7 +28,7 @@ function ksqlEval(e: Expr, row: Record<string, V>): V {
   };
   switch (e.k) {
     case "col":
-      return row[e.name.toUpperCase()] ?? null; // identifiers are upper-cased when printed
+      return row[e.name.toUpperCase().replace(/^S_/, "")] ?? null; // signal columns are S_<NAME> once printed
     case "lit":
       return e.value;
     case "cast": {
@@ -287,18 +287,18 @@ describe("aggregates and latest values over unknown (emitted SQL)", () => {
   test("ratio skips unknown conditions and never tests a bare boolean in a WHEN", () => {
     const s = sql(['model M { telemetry p: bool', '  state r = ratio(p) over tumbling 1m }', 'asset x: M { uuid "X" }'].join("\n"));
     // unknown p: the CASE has no branch for it, so COUNT/SUM skip the row (the engine skips unknown)
-    expect(s).toContain("CASE WHEN P = TRUE THEN 1.0E0 WHEN P = FALSE THEN 0.0E0 END");
-    expect(s).not.toMatch(/WHEN P THEN/);
+    expect(s).toContain("CASE WHEN S_P = TRUE THEN 1.0E0 WHEN S_P = FALSE THEN 0.0E0 END");
+    expect(s).not.toMatch(/WHEN S_P THEN/);
   });
 
   test("a never-reported signal is unknown in the latest values, not false", () => {
     const s = sql(['model M { telemetry p: bool }', 'asset x: M { uuid "X" }'].join("\n"));
-    expect(s).toContain("CASE WHEN P__TEXT IS NULL OR P__TEXT = 'UNAVAILABLE' THEN CAST(NULL AS BOOLEAN) ELSE P__TEXT = 'true' END AS P");
+    expect(s).toContain("CASE WHEN T_P IS NULL OR T_P = 'UNAVAILABLE' THEN CAST(NULL AS BOOLEAN) ELSE T_P = 'true' END AS S_P");
   });
 
   test("stddev is STDDEV_SAMPLE (the square root), not STDDEV_SAMP (the variance in 0.29)", () => {
     const s = sql(['model M { telemetry a: float', '  state sd = stddev(a) over tumbling 1m }', 'asset x: M { uuid "X" }'].join("\n"));
-    expect(s).toContain("STDDEV_SAMPLE(A)");
+    expect(s).toContain("STDDEV_SAMPLE(S_A)");
     expect(s).not.toContain("STDDEV_SAMP(");
   });
 });
