@@ -90,7 +90,12 @@ export const ASSETS_STREAM = "ASSETS_STREAM";
 export const ASSETS_TOPIC = "ofa_assets";
 /** `attributes.timestamp`: ISO-8601 UTC; milliseconds optional on input. Java DateTimeFormatter. */
 export const TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss[.SSS]X";
-const JSON_NUMBER = "^-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?$";
+/**
+ * A JSON number, anchored on the whole text: `\\z` (end of input), not `$`, which in Java
+ * (java.util.regex, what REGEXP_EXTRACT compiles: udf/string/RegexpExtract.java) also matches
+ * before a final line terminator, so `"12\\n"` would pass where the engine rejects it.
+ */
+export const JSON_NUMBER = "^-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?\\z";
 const MAX_SAFE = 9007199254740991;
 
 export function programPrefix(program: string): string {
@@ -177,15 +182,23 @@ const ID = col("ID");
 const ASSET_UUID = col("ASSET_UUID");
 const UNAVAILABLE = lit("UNAVAILABLE");
 
-/** A condition: `text` is a valid value of the telemetry (else the engine dead-letters it). */
-function validText(tel: IrTelemetry, text: Expr, enumMembers: string[] | undefined, maps: [string, string][]): Expr {
+function isNumeric(tel: IrTelemetry): boolean {
+  return tel.type.t === "int" || tel.type.t === "float" || tel.type.t === "duration" || tel.type.t === "timestamp";
+}
+
+/**
+ * A condition: `text` is a valid value of the telemetry (else the engine dead-letters it), or
+ * null when every text is. For numbers, the JSON-number syntax is checked once per row by the
+ * caller (`numberSyntax`), before this: here only what the CAST makes checkable.
+ */
+function validText(tel: IrTelemetry, text: Expr, enumMembers: string[] | undefined, maps: { uuid: string; map: [string, string][] }[]): Expr | null {
   const asNumber = cast(text, DOUBLE);
   switch (tel.type.t) {
     case "int":
     case "float":
     case "duration":
     case "timestamp": {
-      const parts: Expr[] = [isNotNull(call("REGEXP_EXTRACT", lit(JSON_NUMBER), text))];
+      const parts: Expr[] = [];
       if (tel.type.t === "int") {
         parts.push(eq(asNumber, call("FLOOR", asNumber)));
         parts.push(bin("<=", call("ABS", asNumber), lit(MAX_SAFE)));
@@ -194,17 +207,30 @@ function validText(tel: IrTelemetry, text: Expr, enumMembers: string[] | undefin
         parts.push(bin(">=", asNumber, lit(tel.range[0])));
         parts.push(bin("<=", asNumber, lit(tel.range[1])));
       }
-      return and(...parts);
+      return parts.length === 0 ? null : and(...parts);
     }
     case "bool":
       return inList(text, [lit("true"), lit("false")]);
     case "string":
-      return lit(true);
+      return null;
     case "enum": {
-      const raws = [...(enumMembers ?? []), ...maps.map(([raw]) => raw)];
-      return enumMembers === undefined ? lit(true) : inList(text, [...new Set(raws)].map(lit));
+      if (enumMembers === undefined) return null;
+      // a raw value of a binding's map is valid only for the asset whose binding it is
+      const alts: Expr[] = [inList(text, enumMembers.map(lit))];
+      for (const m of maps) {
+        const raws = [...new Set(m.map.map(([raw]) => raw))].filter((r) => !enumMembers.includes(r));
+        if (raws.length > 0) alts.push(and(eq(ASSET_UUID, lit(m.uuid)), inList(text, raws.map(lit))));
+      }
+      return or(...alts);
     }
   }
+}
+
+/** One JSON-number check per row: rows of numeric signals must match it (UNAVAILABLE aside). */
+function numberSyntax(numeric: string[]): Expr | null {
+  if (numeric.length === 0) return null;
+  const isNum = numeric.length === 1 ? eq(ID, lit(numeric[0]!)) : inList(ID, numeric.map(lit));
+  return or(not(isNum), eq(VALUE, UNAVAILABLE), isNotNull(call("REGEXP_EXTRACT", lit(JSON_NUMBER), VALUE)));
 }
 
 /** The typed value of a valid text (never UNAVAILABLE). */
@@ -666,7 +692,8 @@ class Emitter {
     if (allKey) proj.push({ expr: lit("all"), alias: "ALL_KEY" });
     for (const t of m.telemetry) {
       const maps = mapsOf(t);
-      accepted.push(and(eq(ID, lit(t.name)), or(eq(VALUE, UNAVAILABLE), validText(t, VALUE, members(t), maps.flatMap((x) => x.map)))));
+      const valid = validText(t, VALUE, members(t), maps);
+      accepted.push(valid === null ? eq(ID, lit(t.name)) : and(eq(ID, lit(t.name)), or(eq(VALUE, UNAVAILABLE), valid)));
       proj.push({
         expr: caseWhen([{ when: and(eq(ID, lit(t.name)), bin("<>", VALUE, UNAVAILABLE)), then: typedText(t, VALUE, members(t), maps) }]),
         alias: signalCol(t.name),
@@ -698,7 +725,13 @@ class Emitter {
         select: {
           projections: proj,
           from: events,
-          where: and(inList(ASSET_UUID, assets.map((a) => lit(a.uuid))), or(...accepted)),
+          // Java && evaluates left to right: the number syntax (one REGEXP_EXTRACT per row of a
+          // numeric signal) comes before any CAST of the text
+          where: and(
+            ...[inList(ASSET_UUID, assets.map((a) => lit(a.uuid))), numberSyntax(m.telemetry.filter(isNumeric).map((t) => t.name)), or(...accepted)].filter(
+              (x): x is Expr => x !== null,
+            ),
+          ),
           emit: "CHANGES",
         },
       },

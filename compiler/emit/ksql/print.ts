@@ -129,7 +129,9 @@ export function printExpr(e: Expr): string {
       // left-associative: the right operand needs parentheses at equal precedence; an AND
       // under an OR is parenthesized too, for the reader
       const min = e.op === "OR" ? 3 : p;
-      return `${wrap(e.left, e.op === "OR" ? 3 : p)} ${e.op} ${wrap(e.right, Math.max(min, p + 1))}`;
+      // a chain of ORs reads flat (OR is associative): only an AND under an OR gets parentheses
+      const left = e.op === "OR" && e.left.k === "binary" && e.left.op === "OR" ? printExpr(e.left) : wrap(e.left, e.op === "OR" ? 3 : p);
+      return `${left} ${e.op} ${wrap(e.right, Math.max(min, p + 1))}`;
     }
     case "unary":
       return e.op === "NOT" ? `NOT ${wrap(e.arg, 5)}` : `-${wrap(e.arg, ATOM)}`;

@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { basename, join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
-import { emitKsql, explainKsql, ksqlScript, programPrefix, type KsqlPlan } from "../../../compiler/emit/ksql/emit.js";
+import { emitKsql, explainKsql, JSON_NUMBER, ksqlScript, programPrefix, type KsqlPlan } from "../../../compiler/emit/ksql/emit.js";
+import { isJsonNumber } from "../../../runtime/engine/values.js";
 import { ident, KSQL_RESERVED, printExpr, printStatement, str } from "../../../compiler/emit/ksql/print.js";
 import { lit } from "../../../compiler/emit/ksql/ast.js";
 
@@ -264,5 +265,49 @@ describe("names and escaping", () => {
       expect(tel).toContain(`AS T_${n.toUpperCase()}`);
     }
     expect(plan.statements.find((s) => s.name.endsWith("_M_TOTAL"))!.sql).toContain("S_ID + S_ROWTIME");
+  });
+});
+
+describe("telemetry validation (issue 13, items 5 and 9)", () => {
+  const program = [
+    "enum Exec { READY, ACTIVE }",
+    "model M {",
+    "  telemetry exec: Exec",
+    "  telemetry t: float in -50..500",
+    "  telemetry n: int",
+    "  telemetry ok: bool",
+    "}",
+    'asset a: M { uuid "A"',
+    '  source opcua("opc.tcp://127.0.0.1:4841") { exec <- node("ns=1;s=Exec") map { 0: READY, 1: ACTIVE } } }',
+    'asset b: M { uuid "B" }',
+  ].join("\n");
+
+  test("a binding's enum map is accepted only from its own asset", () => {
+    const r = compile([{ path: "/virtual/maps.ofl", text: program }], { name: "maps" });
+    if (r.diagnostics.some((d) => d.severity === "error")) throw new Error(JSON.stringify(r.diagnostics));
+    const tel = emitKsql(r.ir!).statements.find((s) => s.name.endsWith("_M_TELEMETRY"))!.sql;
+    const where = tel.slice(tel.indexOf("\nWHERE "));
+    expect(where).toContain("(ID = 'exec' AND (VALUE = 'UNAVAILABLE' OR VALUE IN ('READY', 'ACTIVE') OR (ASSET_UUID = 'A' AND VALUE IN ('0', '1'))))");
+    // the raw values appear nowhere else in the filter (asset B cannot send them)
+    expect(where.match(/'0'/g)!.length).toBe(1);
+    // and only asset A's rows are mapped
+    expect(tel).toContain("WHEN ASSET_UUID = 'A' AND VALUE = '0' THEN 'READY'");
+  });
+
+  test("the number syntax is checked once per row, anchored on the whole text, before any CAST", () => {
+    const r = compile([{ path: "/virtual/maps.ofl", text: program }], { name: "maps" });
+    const tel = emitKsql(r.ir!).statements.find((s) => s.name.endsWith("_M_TELEMETRY"))!.sql;
+    expect(tel.match(/REGEXP_EXTRACT\(/g)!.length).toBe(1);
+    const where = tel.slice(tel.indexOf("\nWHERE "));
+    expect(where).toContain("NOT (ID IN ('t', 'n')) OR VALUE = 'UNAVAILABLE' OR REGEXP_EXTRACT(");
+    expect(where.indexOf("REGEXP_EXTRACT(")).toBeLessThan(where.indexOf("CAST("));
+    // Java's `$` also matches before a final newline: the pattern must end with \z
+    expect(JSON_NUMBER.endsWith("\\z")).toBe(true);
+    expect(JSON_NUMBER).not.toContain("$");
+    expect(tel).toContain(`'${JSON_NUMBER}'`);
+    // the same pattern (JS `$` without the m flag is Java's \z) accepts exactly what the engine does
+    const js = new RegExp(JSON_NUMBER.replace(/\\z$/, "$"));
+    for (const s of ["0", "-0", "12", "1.5", "-2.25e-3", "1E5", "12\n", " 1", "1 ", "01", "1.", ".5", "+1", "0x10", "NaN", "Infinity", "1e", ""])
+      expect(js.test(s), JSON.stringify(s)).toBe(isJsonNumber(s));
   });
 });
