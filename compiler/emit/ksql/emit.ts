@@ -88,8 +88,17 @@ export interface KsqlPlan {
 /** OpenFactory's stream over `ofa_assets` (not ours: created only when absent). */
 export const ASSETS_STREAM = "ASSETS_STREAM";
 export const ASSETS_TOPIC = "ofa_assets";
-/** `attributes.timestamp`: ISO-8601 UTC; milliseconds optional on input. Java DateTimeFormatter. */
-export const TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss[.SSS]X";
+/**
+ * `attributes.timestamp` as ksqlDB reads it (a java.time pattern: StringToTimestampParser, 0.29):
+ * the widest it accepts of what the engine accepts. `T`, space or `t` before the time; seconds
+ * optional; a fraction of 1 to 9 digits (one optional section per length: `S…S` is a fixed
+ * width); a zone `Z`, `+01:00`, `+0100` or `+01`, or none (ksqlDB then reads the server JVM's
+ * zone, the engine UTC). Texts ksqlDB cannot parse are dropped by it (processing log) where the
+ * engine accepts them: date only, a `,` fraction, more than 9 fraction digits,
+ * a space before the zone. Checked with the JDK by test/unit/emit/ksql-timestamp.test.ts.
+ */
+export const TIMESTAMP_FORMAT =
+  "yyyy-MM-dd['T'][' ']HH:mm[:ss][.SSSSSSSSS][.SSSSSSSS][.SSSSSSS][.SSSSSS][.SSSSS][.SSSS][.SSS][.SS][.S][XXX][X]";
 /**
  * A JSON number, anchored on the whole text: `\\z` (end of input), not `$`, which in Java
  * (java.util.regex, what REGEXP_EXTRACT compiles: udf/string/RegexpExtract.java) also matches
