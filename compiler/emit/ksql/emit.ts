@@ -1050,15 +1050,30 @@ function ruleReason(r: IrRule): string {
 // ---------------------------------------------------------------- public API
 
 /** Compiles a program's IR to ksqlDB statements (in dependency order) and a placement list. */
+/**
+ * Kafka Streams checks for closed windows of an `EMIT FINAL` aggregate at most once per
+ * `__emit.interval.ms.kstreams.windowed.aggregation__` of *wall-clock* time (default 1 s), so a
+ * closed window would be emitted late or, in a burst, with a later record than the engine's.
+ * 0 checks on every record. ksqlDB passes this internal Streams property through
+ * (KsqlConfigResolver.isInternalStreamsConfig, 0.29) and its own query-validation tests of
+ * EMIT FINAL set it to 0 (ksqldb-functional-tests/.../query-validation-tests/suppress.json).
+ */
+export const EMIT_INTERVAL_PROPERTY = "ksql.streams.__emit.interval.ms.kstreams.windowed.aggregation__";
+
 export function emitKsql(ir: IrProgram): KsqlPlan {
   const e = new Emitter(ir);
   e.run();
+  const properties: Record<string, string> = { "auto.offset.reset": "earliest" };
+  if (e.out.some((p) => p.ast.k === "createAs" && p.ast.select.emit === "FINAL")) {
+    properties[EMIT_INTERVAL_PROPERTY] = "0";
+    e.out.splice(1, 0, { name: EMIT_INTERVAL_PROPERTY, ast: { k: "set", property: EMIT_INTERVAL_PROPERTY, value: "0" }, kind: "set", replaceable: true, dependsOn: [], source: "(program)" });
+  }
   return {
     program: ir.program,
     prefix: e.prefix,
     statements: e.out.map((p) => ({ name: p.name, sql: printStatement(p.ast), kind: p.kind, replaceable: p.replaceable, dependsOn: p.dependsOn, source: p.source })),
     placement: e.placement,
-    properties: { "auto.offset.reset": "earliest" },
+    properties,
   };
 }
 

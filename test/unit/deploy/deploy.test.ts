@@ -1,6 +1,6 @@
 // ofl build's plan, the deploy diff, and the ksqlDB REST client against an HTTP stub that stands
 // in for ksqlDB's documented /ksql and /info endpoints (ksqldb-stub.ts; ksqlDB cannot run here).
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -94,6 +94,43 @@ describe("deploy plan", () => {
     await applyActions(changed, actions, client, state);
     expect(diffPlan(changed, await state.load(plan.program))).toEqual([]);
   });
+});
+
+describe("EMIT FINAL deploys with the wall-clock throttle off (issue 13, item 7)", () => {
+  test("every statement of a program with EMIT FINAL carries __emit.interval.ms…=0; a program without does not", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ofl-final-"));
+    try {
+      const build = async (src: string, name: string): Promise<DeployPlan> => {
+        const file = join(dir, `${name}.ofl`);
+        writeFileSync(file, src);
+        const o = join(dir, `out-${name}`);
+        const code = await buildCommand.run([file, "--out", o], io());
+        expect(code, printed).toBe(0);
+        return JSON.parse(readFileSync(join(o, "plan.json"), "utf8")) as DeployPlan;
+      };
+      const model = "model M {\n  telemetry t: float\n  state hi = max(t) over tumbling 1m final\n}\nasset a: M { uuid \"A-1\" }\n";
+      const withFinal = await build(model, "final");
+      const without = await build(model.replace(" final", ""), "changes");
+      const prop = "ksql.streams.__emit.interval.ms.kstreams.windowed.aggregation__";
+      expect(withFinal.properties).toEqual({ "ksql.streams.auto.offset.reset": "earliest", [prop]: "0" });
+      expect(without.properties).toEqual({ "ksql.streams.auto.offset.reset": "earliest" });
+      const s = await startKsqlStub();
+      try {
+        await applyActions(withFinal, diffPlan(withFinal, new Map()), new KsqlDbClient(s.url), memoryDeployState());
+        const finalReq = s.requests.find((r) => r.ksql.includes("EMIT FINAL"));
+        expect(finalReq, "the EMIT FINAL statement was sent").toBeTruthy();
+        for (const r of s.requests) expect(r.streamsProperties[prop], r.ksql.slice(0, 60)).toBe("0");
+        const n = s.requests.length;
+        await applyActions(without, diffPlan(without, new Map()), new KsqlDbClient(s.url), memoryDeployState());
+        expect(s.requests.length).toBeGreaterThan(n);
+        for (const r of s.requests.slice(n)) expect(prop in r.streamsProperties).toBe(false);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe("ksqlDB REST client (against the stub)", () => {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { basename, join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
-import { emitKsql, explainKsql, JSON_NUMBER, ksqlScript, programPrefix, type KsqlPlan } from "../../../compiler/emit/ksql/emit.js";
+import { EMIT_INTERVAL_PROPERTY, emitKsql, explainKsql, JSON_NUMBER, ksqlScript, programPrefix, type KsqlPlan } from "../../../compiler/emit/ksql/emit.js";
 import { isJsonNumber } from "../../../runtime/engine/values.js";
 import { ident, KSQL_RESERVED, printExpr, printStatement, str } from "../../../compiler/emit/ksql/print.js";
 import { lit } from "../../../compiler/emit/ksql/ast.js";
@@ -94,7 +94,10 @@ describe("plan structure", () => {
       expect(plan.prefix).toBe(prefix);
       const seen = new Set<string>();
       expect(plan.statements[0]!.sql).toBe("SET 'auto.offset.reset'='earliest';");
-      expect(plan.properties).toEqual({ "auto.offset.reset": "earliest" });
+      const final = plan.statements.some((s) => s.sql.includes("\nEMIT FINAL;"));
+      // EMIT FINAL needs the wall-clock throttle of closed windows off (issue 13, item 7)
+      expect(plan.properties).toEqual(final ? { "auto.offset.reset": "earliest", [EMIT_INTERVAL_PROPERTY]: "0" } : { "auto.offset.reset": "earliest" });
+      if (final) expect(plan.statements[1]!.sql).toBe(`SET '${EMIT_INTERVAL_PROPERTY}'='0';`);
       for (const s of plan.statements) {
         for (const d of s.dependsOn) expect(seen.has(d), `${s.name} reads ${d} before it exists`).toBe(true);
         for (const f of fromOf(s.sql)) expect(s.dependsOn).toContain(f);
