@@ -46,7 +46,7 @@ import {
   type Statement,
   type Window,
 } from "./ast.js";
-import { printStatement } from "./print.js";
+import { printStatement, printType } from "./print.js";
 
 // ---------------------------------------------------------------- the plan
 
@@ -61,6 +61,12 @@ export interface KsqlStatement {
   dependsOn: string[];
   /** the OFL declaration it comes from (`CncMill.temp_avg`, `view hall_temp`), or `(program)` */
   source: string;
+  /**
+   * The value columns it creates, in order, with their types (CREATE statements only). ksqlDB's
+   * CREATE OR REPLACE accepts a new definition only when the old columns come first, unchanged:
+   * deploy compares these to decide between a replace and a recreate.
+   */
+  columns?: { name: string; type: string }[];
 }
 
 export interface KsqlPlacement {
@@ -697,8 +703,10 @@ class Emitter {
 
     // a row per accepted telemetry record (and per `avail` UNAVAILABLE, which makes every signal unknown)
     const accepted: Expr[] = [and(eq(ID, lit("avail")), eq(VALUE, UNAVAILABLE))];
+    // Column order (issue 13, item 10): ksqlDB's CREATE OR REPLACE accepts only appended
+    // columns, so each signal's two columns sit together and ALL_KEY comes last: a signal added
+    // at the end of a model appends columns (a replace); anything else is planned as a recreate.
     const proj: Projection[] = [{ expr: ASSET_UUID }, { expr: ID }, { expr: col("EVENT_TS") }];
-    if (allKey) proj.push({ expr: lit("all"), alias: "ALL_KEY" });
     for (const t of m.telemetry) {
       const maps = mapsOf(t);
       const valid = validText(t, VALUE, members(t), maps);
@@ -707,11 +715,8 @@ class Emitter {
         expr: caseWhen([{ when: and(eq(ID, lit(t.name)), bin("<>", VALUE, UNAVAILABLE)), then: typedText(t, VALUE, members(t), maps) }]),
         alias: signalCol(t.name),
       });
-    }
-    for (const t of m.telemetry) {
       // the value text for latest values: UNAVAILABLE is a value here (a non-NULL sentinel), so
       // LATEST_BY_OFFSET(…, true) skips only the rows of other signals
-      const maps = mapsOf(t);
       const text = t.type.t === "enum" && maps.length > 0 ? typedText(t, VALUE, members(t), maps) : VALUE;
       proj.push({
         expr: caseWhen([
@@ -722,6 +727,7 @@ class Emitter {
         alias: textCol(t.name),
       });
     }
+    if (allKey) proj.push({ expr: lit("all"), alias: "ALL_KEY" });
     this.push({
       name: telName,
       ast: {
@@ -780,7 +786,6 @@ class Emitter {
     });
     const latestName = this.objectName(m.name, "LATEST");
     const lproj: Projection[] = [{ expr: ASSET_UUID }, { expr: col("EVENT_TS") }];
-    if (allKey) lproj.push({ expr: lit("all"), alias: "ALL_KEY" });
     for (const t of m.telemetry) {
       const text = col(textCol(t.name));
       // the text is already validated and mapped: only the type conversion is left
@@ -788,6 +793,7 @@ class Emitter {
       // never reported (NULL) is unknown too: without the IS NULL test a bool would read `false`
       lproj.push({ expr: caseWhen([{ when: or(isNull(text), eq(text, UNAVAILABLE)), then: typedNull(sqlType(t.type)) }], typed), alias: signalCol(t.name) });
     }
+    if (allKey) lproj.push({ expr: lit("all"), alias: "ALL_KEY" });
     this.push({
       name: latestName,
       ast: { k: "createAs", what: "TABLE", name: latestName, orReplace: true, ifNotExists: false, with: this.plainProps(latestName), select: { projections: lproj, from: rawName, emit: "CHANGES" } },
@@ -1064,6 +1070,7 @@ export function emitKsql(ir: IrProgram): KsqlPlan {
   const e = new Emitter(ir);
   e.run();
   const properties: Record<string, string> = { "auto.offset.reset": "earliest" };
+  const known = new Map<string, Map<string, string>>();
   if (e.out.some((p) => p.ast.k === "createAs" && p.ast.select.emit === "FINAL")) {
     properties[EMIT_INTERVAL_PROPERTY] = "0";
     e.out.splice(1, 0, { name: EMIT_INTERVAL_PROPERTY, ast: { k: "set", property: EMIT_INTERVAL_PROPERTY, value: "0" }, kind: "set", replaceable: true, dependsOn: [], source: "(program)" });
@@ -1071,10 +1078,64 @@ export function emitKsql(ir: IrProgram): KsqlPlan {
   return {
     program: ir.program,
     prefix: e.prefix,
-    statements: e.out.map((p) => ({ name: p.name, sql: printStatement(p.ast), kind: p.kind, replaceable: p.replaceable, dependsOn: p.dependsOn, source: p.source })),
+    statements: e.out.map((p) => {
+      const columns = columnsOf(p.ast, known);
+      if (columns) known.set(p.name, new Map(columns.map((c) => [c.name, c.type])));
+      return { name: p.name, sql: printStatement(p.ast), kind: p.kind, replaceable: p.replaceable, dependsOn: p.dependsOn, source: p.source, ...(columns ? { columns } : {}) };
+    }),
     placement: e.placement,
     properties,
   };
+}
+
+/** The SQL type of a projected expression, given the column types of its source. */
+function exprType(e: Expr, src: Map<string, string>): string {
+  switch (e.k) {
+    case "col":
+      return src.get(e.name.toUpperCase()) ?? "?";
+    case "lit":
+      if (typeof e.value === "string") return "VARCHAR";
+      if (typeof e.value === "boolean") return "BOOLEAN";
+      if (typeof e.value === "number") return e.double || !Number.isInteger(e.value) ? "DOUBLE" : "INTEGER";
+      return "?";
+    case "cast":
+      return printType(e.type);
+    case "case": {
+      for (const b of [...e.whens.map((w) => w.then), ...(e.else ? [e.else] : [])]) {
+        const t = exprType(b, src);
+        if (t !== "?") return t;
+      }
+      return "?";
+    }
+    case "binary":
+      return ["+", "-", "*", "/", "%"].includes(e.op) ? "DOUBLE" : "BOOLEAN";
+    case "unary":
+      return e.op === "NOT" ? "BOOLEAN" : exprType(e.arg, src);
+    case "isNull":
+    case "in":
+      return "BOOLEAN";
+    case "call":
+      if (e.fn === "COUNT") return "BIGINT";
+      if (["COALESCE", "LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET", "MIN", "MAX", "SUM"].includes(e.fn)) return exprType(e.args[0]!, src);
+      return "DOUBLE";
+    case "map":
+      return `MAP<VARCHAR, ${exprType(e.entries[0]!.value, src)}>`;
+    case "subscript":
+      return exprType(e.base, src).replace(/^MAP<[^,]+, (.*)>$/, "$1");
+    case "field":
+      return "?";
+  }
+}
+
+/** The value columns each CREATE makes (key columns included: their order matters too). */
+function columnsOf(st: Statement, known: Map<string, Map<string, string>>): { name: string; type: string }[] | undefined {
+  if (st.k === "createSource") return st.columns.map((c) => ({ name: c.name.toUpperCase(), type: printType(c.type) }));
+  if (st.k !== "createAs") return undefined;
+  const src = known.get(st.select.from) ?? new Map<string, string>();
+  return st.select.projections.map((p) => ({
+    name: (p.alias ?? (p.expr.k === "col" ? p.expr.name : "?")).toUpperCase(),
+    type: exprType(p.expr, src),
+  }));
 }
 
 /** The statements as one script (what `ofl build` writes), each headed by where it comes from. */
