@@ -24,3 +24,38 @@ describe("history operators need a place to keep history", () => {
       test "x" { expect previous(a.t) > 1 at 1s }`)).toEqual(["OFL5013"]);
   });
 });
+
+// Issue 13, item 12. language.md §3: "a bare number mixed with a quantity is an error, except as
+// a factor of `*` or the divisor of `/`".
+describe("a bare number as the dividend of a quantity", () => {
+  const diags = (text: string) => check([{ path: "/t.ofl", text }], { name: "t" }).diagnostics;
+  const parses = (text: string): boolean => !diags(text).some((d) => d.code.startsWith("OFL1"));
+
+  test("`2 / t` is OFL3003 on the 2, with a fix-it that is valid syntax", () => {
+    const src = "model M {\n  telemetry t: float<degC>\n  state s = 2 / t\n}";
+    const d = diags(src);
+    expect(d.map((x) => x.code)).toEqual(["OFL3003"]);
+    expect(src.slice(d[0]!.span.start, d[0]!.span.end)).toBe("2");
+    expect(d[0]!.message).toBe("`/` mixes a bare number with a quantity in degC; write the unit, e.g. `2 degC`");
+    // the suggested text, put in place of the 2, compiles
+    const fixed = src.replace("2 / t", "2 degC / t");
+    expect(diags(fixed)).toEqual([]);
+  });
+
+  test("negated and parenthesized numbers too; a factor of `*` and a divisor of `/` stay fine", () => {
+    expect(diags("model M {\n  telemetry t: float<degC>\n  state s = -(2) / t\n}").map((x) => x.code)).toEqual(["OFL3003"]);
+    expect(diags("model M {\n  telemetry t: float<degC>\n  state a = 2 * t\n  state b = t * 2\n  state c = t / 2\n  state d = 2 degC / t\n}")).toEqual([]);
+    // a unitless expression (not a bare number) divided by a quantity is a rate: allowed
+    expect(diags("model M {\n  telemetry n: int\n  telemetry d: duration\n  state r = n / d\n}")).toEqual([]);
+  });
+
+  test("a fix-it for a reciprocal unit is valid syntax (`degC^-1`, not `1/degC`)", () => {
+    const src = "model M {\n  telemetry t: float<degC>\n  state b = 2 degC / (t * t) > 0.5\n}";
+    const d = diags(src);
+    expect(d.map((x) => x.code)).toEqual(["OFL3003"]);
+    const example = /e\.g\. `([^`]+)`/.exec(d[0]!.message)![1]!;
+    expect(example).toBe("0.5 degC^-1");
+    expect(parses(src.replace("> 0.5", `> ${example}`))).toBe(true);
+    expect(diags(src.replace("> 0.5", `> ${example}`))).toEqual([]);
+  });
+});
