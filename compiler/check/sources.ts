@@ -92,9 +92,9 @@ export function checkSources(c: Checker, a: AssetInfo, m: ModelInfo): void {
     sources.push(src);
   }
   a.sources = sources;
-  if (sources.length > 0)
-    for (const member of m.members.values())
-      if (member.k === "command" && !bound.has(member.name)) c.report("OFL4010", file, a.decl.name.span, { name: member.name, asset: a.name });
+  // also for an asset with no source at all: its commands reach no device either (issue 13)
+  for (const member of m.members.values())
+    if (member.k === "command" && !bound.has(member.name)) c.report("OFL4010", file, a.decl.name.span, { name: member.name, asset: a.name });
 }
 
 function checkBinding(

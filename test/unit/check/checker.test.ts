@@ -8,12 +8,12 @@ describe("history operators need a place to keep history", () => {
   test("a windowed aggregate in a rule without `on` has no asset: an error, not a silent unknown", () => {
     expect(codes(`model M { telemetry t: float  command c() }
       asset m1: M {}
-      rule r { when avg(m1.t) over tumbling 1m > 5 then m1.c() }`)).toEqual(["OFL5013"]);
+      rule r { when avg(m1.t) over tumbling 1m > 5 then m1.c() }`)).toEqual(["OFL4010", "OFL5013"]);
   });
   test("`for` in a rule without `on` is fine (it keeps its own timer)", () => {
     expect(codes(`model M { telemetry t: float  command c() }
       asset m1: M {}
-      rule r { when m1.t > 5 for 10s then m1.c() }`)).toEqual([]);
+      rule r { when m1.t > 5 for 10s then m1.c() }`)).toEqual(["OFL4010"]); // m1 has no source: c reaches no device
   });
   test("not in views, interlocks or expectations", () => {
     expect(codes(`model M { telemetry t: float  command c() requires t > 1 for 5s }`)).toEqual(["OFL5013"]);
@@ -57,5 +57,16 @@ describe("a bare number as the dividend of a quantity", () => {
     expect(example).toBe("0.5 degC^-1");
     expect(parses(src.replace("> 0.5", `> ${example}`))).toBe(true);
     expect(diags(src.replace("> 0.5", `> ${example}`))).toEqual([]);
+  });
+});
+
+// Issue 13, item 13: an asset with no source at all gets the unbound-command warning too.
+describe("OFL4010 without any source", () => {
+  test("each unbound command of a source-less asset is reported once, as a warning", () => {
+    const r = check([{ path: "/t.ofl", text: "model M {\n  telemetry t: float\n  command stop()\n  command go()\n}\nasset a: M { uuid \"A\" }\n" }], { name: "t" });
+    expect(r.diagnostics.map((d) => [d.code, d.severity, d.message])).toEqual([
+      ["OFL4010", "warning", "command `stop` of asset `a` has no binding in its sources: it is issued and logged but reaches no device"],
+      ["OFL4010", "warning", "command `go` of asset `a` has no binding in its sources: it is issued and logged but reaches no device"],
+    ]);
   });
 });

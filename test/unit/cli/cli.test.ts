@@ -72,17 +72,20 @@ describe("ofl check", () => {
     expect(r.out).toContain(" --> test/conformance/errors/01_names_and_types.ofl:8:23");
     expect(r.out).toContain("8 |   state bad_units = t + r");
     expect(r.out).toMatch(/\n\s+\|\s+\^\n/);
-    expect(r.out).toMatch(/✗ 01_names_and_types: 1 file checked, 9 errors, 0 warnings/);
+    // and the warning for asset `a`, which has no source: its command `go` reaches no device (OFL4010)
+    expect(r.out).toMatch(/✗ 01_names_and_types: 1 file checked, 9 errors, 1 warning\n/);
   });
   test("--json has exactly the documented shape", async () => {
     const r = await ofl(["check", "--json", "test/conformance/errors/03_sources_and_windows.ofl"]);
     expect(r.code).toBe(1);
     const j = JSON.parse(r.out) as { diagnostics: Record<string, unknown>[] };
     expect(Object.keys(j)).toEqual(["diagnostics"]);
-    expect(j.diagnostics.length).toBe(7);
+    expect(j.diagnostics.length).toBe(8);
+    // seven errors and the OFL4010 warning of a source-less asset's command
+    expect(j.diagnostics.filter((d) => d["severity"] === "warning").map((d) => d["code"])).toEqual(["OFL4010"]);
     for (const d of j.diagnostics) {
       expect(Object.keys(d).sort()).toEqual(["code", "file", "message", "range", "severity"]);
-      expect(d["severity"]).toBe("error");
+      expect(["error", "warning"]).toContain(d["severity"]);
       expect(d["range"]).toMatchObject({ start: { line: expect.any(Number), character: expect.any(Number) }, end: { line: expect.any(Number), character: expect.any(Number) } });
     }
     expect(j.diagnostics[0]).toEqual({
