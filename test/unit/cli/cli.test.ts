@@ -214,6 +214,24 @@ describe("ofl test", () => {
     expect(skipped.code).toBe(0);
     expect(skipped.out).toMatch(/1 bad lines skipped/);
   });
+  // Issue 13, item 13: wire.md asks for a counted warning; a test block's own `replay` skipped silently
+  test("--skip-bad-lines in a test block's replay: a counted warning naming the line", async () => {
+    const d = tmp();
+    const lines = readFileSync(join(root, "test/conformance/sessions/mill-shift.jsonl"), "utf8").split("\n");
+    lines.splice(3, 0, "{not json");
+    mkdirSync(join(d, "sessions"));
+    writeFileSync(join(d, "sessions/mill-shift.jsonl"), lines.join("\n"));
+    const prog = readFileSync(join(root, "test/conformance/pass/06_replay.ofl"), "utf8").replaceAll("../sessions/mill-shift.kcat.jsonl", "sessions/mill-shift.jsonl").replaceAll("../sessions/", "sessions/");
+    writeFileSync(join(d, "p.ofl"), prog);
+    const failing = await ofl(["test", join(d, "p.ofl")]);
+    expect(failing.code).toBe(1);
+    const r = await ofl(["test", join(d, "p.ofl"), "--skip-bad-lines"]);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toMatch(/warning: replay "sessions\/mill-shift\.jsonl": 1 bad line skipped \(--skip-bad-lines\)/);
+    expect(r.out).toMatch(/warning: .*mill-shift\.jsonl:4: not valid JSON/);
+    const j = JSON.parse((await ofl(["test", join(d, "p.ofl"), "--skip-bad-lines", "--json"])).out) as { tests: { warnings?: string[] }[] };
+    expect(j.tests.filter((t) => t.warnings).length).toBeGreaterThan(0);
+  });
   test("a program with errors runs no test and fails", async () => {
     const r = await ofl(["test", "test/conformance/errors/01_names_and_types.ofl"]);
     expect(r.code).toBe(1);
