@@ -664,8 +664,22 @@ class Emitter {
   private eventsStream(): string {
     const name = this.objectName("EVENTS");
     const ts = { k: "subscript", base: col("ATTRIBUTES"), index: lit("timestamp") } as Expr;
+    // `openfactory()` bindings: records under a bound data item id are that telemetry, for that
+    // asset only; the telemetry's own name still works and wins, as in the engine (issue 13, item 14)
+    const aliases: { when: Expr; then: Expr }[] = [];
+    for (const a of this.ir.assets) {
+      const m = this.models.get(a.model);
+      const names = new Set(m?.telemetry.map((t) => t.name) ?? []);
+      for (const src of a.sources)
+        for (const b of src.bindings) {
+          const item = b.named["data_item_id"];
+          if (src.kind !== "openfactory" || b.direction !== "telemetry" || typeof item !== "string" || names.has(item)) continue;
+          aliases.push({ when: and(eq(ASSET_UUID, lit(a.uuid)), eq(ID, lit(item))), then: lit(b.target) });
+        }
+    }
+    const id: Projection = aliases.length === 0 ? { expr: ID } : { expr: caseWhen(aliases, ID), alias: "ID" };
     const select: Select = {
-      projections: [{ expr: ASSET_UUID }, { expr: ID }, { expr: VALUE }, { expr: col("TAG") }, { expr: col("TYPE") }, { expr: ts, alias: "EVENT_TS" }],
+      projections: [{ expr: ASSET_UUID }, id, { expr: VALUE }, { expr: col("TAG") }, { expr: col("TYPE") }, { expr: ts, alias: "EVENT_TS" }],
       from: ASSETS_STREAM,
       where: and(inList(ASSET_UUID, this.ir.assets.map((a) => lit(a.uuid))), isNotNull(ts)),
       emit: "CHANGES",

@@ -314,3 +314,30 @@ describe("telemetry validation (issue 13, items 5 and 9)", () => {
       expect(js.test(s), JSON.stringify(s)).toBe(isJsonNumber(s));
   });
 });
+
+describe("openfactory() data item ids (issue 13, item 14)", () => {
+  test("EVENTS maps a bound data item id to its telemetry, for its own asset only", () => {
+    const ir = irOfText(
+      [
+        "model Mill {",
+        "  telemetry temperature: float<degC>",
+        "  telemetry load: float",
+        "  state hot = temperature > 90 degC",
+        "}",
+        'asset m1: Mill { uuid "CNC-7"',
+        '  source openfactory() { temperature <- id("Tspindle_01")  load <- id("load") } }',
+        'asset m2: Mill { uuid "CNC-8" }',
+      ].join("\n"),
+      "ofa",
+    );
+    const plan = emitKsql(ir);
+    const events = plan.statements.find((s) => s.name.endsWith("_EVENTS"))!.sql;
+    // an id equal to the telemetry's own name needs no mapping (the name wins, as in the engine)
+    expect(events).toContain("  CASE WHEN ASSET_UUID = 'CNC-7' AND ID = 'Tspindle_01' THEN 'temperature' ELSE ID END AS ID,\n");
+    expect(events.match(/THEN /g)!.length).toBe(1);
+    // downstream filters compare the mapped ID with the telemetry name
+    const tel = plan.statements.find((s) => s.name.endsWith("_MILL_TELEMETRY"))!.sql;
+    expect(tel).toContain("ID = 'temperature'");
+    expect(tel).not.toContain("Tspindle_01");
+  });
+});
