@@ -229,7 +229,7 @@ export class RuleWorker {
 
   private goLive(): void {
     this.describeCommands();
-    if (this.stats.notRouted > 0) this.say("warn", `${this.stats.notRouted} command(s) issued before this start were not routed to the command topic now (never dispatched late)`);
+    if (this.stats.notRouted > 0) this.say("info", `${this.stats.notRouted} routed command(s) found in the rebuilt history: not produced again`);
     this.caughtUp();
     const clockMs = this.opts.clockMs ?? 100;
     if (clockMs > 0 && !this.clock && !this.stopped) {
