@@ -70,3 +70,20 @@ describe("OFL4010 without any source", () => {
     ]);
   });
 });
+
+// Issue 13, item 13: a keyword used as a declared name is one error, with no cascade on the next line.
+describe("a keyword as a declared name", () => {
+  test("one OFL1001 per misuse; the following declarations parse and check", () => {
+    const text = "model M {\n  telemetry rule: float\n  telemetry x: float\n  state when = x > 1\n  state ok = x > 2\n  command if()\n}\nasset a: M { uuid \"A\" }\n";
+    const r = check([{ path: "/t.ofl", text }], { name: "t" });
+    const errs = r.diagnostics.filter((d) => d.severity === "error");
+    expect(errs.map((d) => [d.code, text.slice(d.span.start, d.span.end), d.message])).toEqual([
+      ["OFL1001", "rule", "expected a name, found `rule` (a keyword)"],
+      ["OFL1001", "when", "expected a name, found `when` (a keyword)"],
+      ["OFL1001", "if", "expected a name, found `if` (a keyword)"],
+    ]);
+  });
+  test("keywords in their own places are untouched", () => {
+    expect(codes("model M { telemetry x: float\n  alarm hot severity high when x > 1 }\nview v = count() from M where x > 1\n")).toEqual([]);
+  });
+});
