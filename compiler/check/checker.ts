@@ -819,7 +819,7 @@ export class Checker {
         this.report("OFL3003", ctx.file, e.span, {
           op: what,
           unit: isUnitless(found.unit) ? expected.unit.text : found.unit.text,
-          example: `${exprText(e)} ${isUnitless(found.unit) ? expected.unit.text : ""}`.trim(),
+          example: `${exprText(e)} ${isUnitless(found.unit) ? unitSyntax(expected.unit) : ""}`.trim(),
         });
       else this.report("OFL3002", ctx.file, e.span, { op: what, left: tyText(expected), right: tyText(found) });
       return;
@@ -1212,6 +1212,12 @@ export class Checker {
         return this.product(e, a.int && b.int, u);
       }
       case "/": {
+        // language.md §3: a bare number is allowed as the divisor of `/`, not as its dividend
+        // (`2 / t` is ambiguous: 2 of what?)
+        if (isBareNumber(e.left) && !isUnitless(b.unit)) {
+          this.report("OFL3003", ctx.file, e.left.span, { op: opText, unit: b.unit.text, example: `${exprText(e.left)} ${unitSyntax(b.unit)}` });
+          return ERROR;
+        }
         const u = mulUnits(a.unit, b.unit, -1);
         return this.product(e, false, u);
       }
@@ -1243,7 +1249,7 @@ export class Checker {
     if (isUnitless(a.unit) || isUnitless(b.unit)) {
       const bare = isUnitless(a.unit) ? e.left : e.right;
       const unit = isUnitless(a.unit) ? b.unit : a.unit;
-      this.report("OFL3003", ctx.file, bare.span, { op: opText, unit: unit.text, example: `${exprText(bare)} ${unit.text}` });
+      this.report("OFL3003", ctx.file, bare.span, { op: opText, unit: unit.text, example: `${exprText(bare)} ${unitSyntax(unit)}` });
       return false;
     }
     this.report("OFL3002", ctx.file, e.opSpan, { op: opText, left: tyText(a), right: tyText(b) });
@@ -1475,6 +1481,44 @@ function suggestionData(name: string, candidates: Iterable<string>): Record<stri
   const h = hint(name, candidates);
   const m = /`([^`]+)`/.exec(h);
   return m ? { suggestion: m[1]! } : undefined;
+}
+
+/** A number written without a unit (`2`, `-2`, `(2)`). */
+function isBareNumber(e: A.Expr): boolean {
+  if (e.kind === "Number") return true;
+  if (e.kind === "Paren") return isBareNumber(e.inner);
+  if (e.kind === "Unary") return e.op === "-" && isBareNumber(e.operand);
+  return false;
+}
+
+/**
+ * A unit as OFL syntax (for fix-its): derived reciprocals print as `1/degC`, which is not a
+ * unit expression (names joined by `*`, `/`, `^INT`); written with negative powers instead:
+ * `degC^-1`, `m^-1*s^-2`.
+ */
+export function unitSyntax(u: Unit): string {
+  // unscaled: its base units are declared names, so the dimensions print exactly
+  if (u.scale === 1 && u.key !== "") {
+    const ds = Object.entries(u.dims);
+    const pos = ds.filter(([, p]) => p > 0).map(([d, p]) => (p === 1 ? d : `${d}^${p}`));
+    const neg = ds.filter(([, p]) => p < 0);
+    if (pos.length === 0) return neg.map(([d, p]) => `${d}^${p}`).join("*");
+    return pos.join("*") + neg.map(([d, p]) => (p === -1 ? `/${d}` : `/${d}^${-p}`)).join("");
+  }
+  if (!u.text.startsWith("1/")) return u.text;
+  const factors: string[] = [];
+  let sign = -1;
+  for (const part of u.text.slice(2).split(/(?=[*/])/)) {
+    const op = part[0] === "*" || part[0] === "/" ? part[0] : "";
+    if (op === "/") sign = -sign;
+    const f = op ? part.slice(1) : part;
+    const m = /^([^^]+)(?:\^(-?\d+))?$/.exec(f);
+    if (!m) return u.text;
+    const p = sign * Number(m[2] ?? 1);
+    factors.push(p === 1 ? m[1]! : `${m[1]}^${p}`);
+    if (op === "/") sign = -sign;
+  }
+  return factors.join("*");
 }
 
 /** Literals, quantities, enum members (`A`, `E.A`), negated numbers: what can be fixed at compile time. */

@@ -9,7 +9,7 @@ import { hint } from "./suggest.js";
 import { DURATION, FLOAT, INT, isTimeUnit, num, tyText, type Ty } from "./types.js";
 
 /** What an argument must be. `value` = a value of the bound telemetry's type. */
-type ArgKind = "string" | "secret" | "duration" | "number" | "int" | "value" | "telemetry" | "commandValue";
+type ArgKind = "string" | "secret" | "duration" | "number" | "int" | "bool" | "value" | "telemetry" | "commandValue";
 interface ArgSpec {
   name: string;
   kind: ArgKind;
@@ -32,7 +32,7 @@ interface SourceSpec {
 
 export const SOURCE_KINDS: Record<IrSource["kind"], SourceSpec> = {
   opcua: {
-    args: [req("endpoint", "string"), opt("security", "string"), opt("policy", "string"), opt("user", "secret"), opt("password", "secret")],
+    args: [req("endpoint", "string"), opt("security", "string"), opt("policy", "string"), opt("user", "secret"), opt("password", "secret"), opt("ignore_undeclared", "bool")],
     telemetry: { node: { args: [req("id", "string"), opt("sampling", "duration"), opt("deadband", "number")] } },
     command: {
       method: { args: [req("object_id", "string"), req("method_id", "string")] },
@@ -40,12 +40,12 @@ export const SOURCE_KINDS: Record<IrSource["kind"], SourceSpec> = {
     },
   },
   mqtt: {
-    args: [req("url", "string"), opt("user", "secret"), opt("password", "secret"), opt("qos", "int")],
+    args: [req("url", "string"), opt("user", "secret"), opt("password", "secret"), opt("qos", "int"), opt("ignore_undeclared", "bool")],
     telemetry: { topic: { args: [req("filter", "string"), opt("json", "string"), opt("time", "string")] } },
     command: { publish: { args: [req("topic", "string")] } },
   },
   simulate: {
-    args: [opt("seed", "int")],
+    args: [opt("seed", "int"), opt("ignore_undeclared", "bool")],
     telemetry: {
       constant: { args: [req("value", "value"), req("every", "duration")] },
       random_walk: { args: [req("start", "value"), req("step", "value"), req("min", "value"), req("max", "value"), req("every", "duration")] },
@@ -57,7 +57,12 @@ export const SOURCE_KINDS: Record<IrSource["kind"], SourceSpec> = {
     command: { set: { args: [req("telemetry", "telemetry"), req("value", "commandValue")] } },
   },
   openfactory: {
-    args: [],
+    // records under data item ids the program does not declare (a real OpenFactory connector
+    // writes many) are ignored and counted, not dead-lettered: `ignore_undeclared: false` to
+    // quarantine them (issue 13, item 15). The default is false for the other kinds.
+    // `command_topic: "ofa_cmds"`: accepted commands of `method()` bindings are also produced
+    // there as newer OpenFactory releases expect them (key device uuid, value {cmd, args})
+    args: [opt("ignore_undeclared", "bool"), opt("command_topic", "string")],
     telemetry: { id: { args: [req("data_item_id", "string")] } },
     command: { method: { args: [req("name", "string")] } },
   },
@@ -92,9 +97,9 @@ export function checkSources(c: Checker, a: AssetInfo, m: ModelInfo): void {
     sources.push(src);
   }
   a.sources = sources;
-  if (sources.length > 0)
-    for (const member of m.members.values())
-      if (member.k === "command" && !bound.has(member.name)) c.report("OFL4010", file, a.decl.name.span, { name: member.name, asset: a.name });
+  // also for an asset with no source at all: its commands reach no device either (issue 13)
+  for (const member of m.members.values())
+    if (member.k === "command" && !bound.has(member.name)) c.report("OFL4010", file, a.decl.name.span, { name: member.name, asset: a.name });
 }
 
 function checkBinding(
@@ -240,6 +245,12 @@ function argValue(
       if (!ok) return bad(`\`${spec.name}\` must be a constant ${tyText(want)}, found ${v === undefined ? "`" + exprText(e) + "`" : tyText(t)}`);
       c.coerce(e, t, want);
       return c.constValue(e) ?? undefined;
+    }
+    case "bool": {
+      const t = c.expr(e, ctx);
+      if (t.k === "error") return undefined;
+      if (e.kind !== "Bool") return bad(`\`${spec.name}\` must be \`true\` or \`false\`, found ${tyText(t)}`);
+      return e.value;
     }
     case "value": {
       if (!member || member.k !== "telemetry") return undefined;

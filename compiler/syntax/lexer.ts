@@ -347,6 +347,21 @@ function span(t: IToken): Span {
 }
 
 /** Lexes and validates literals. Never throws. */
+/** Declarations whose keyword is followed by the declared name. */
+const DECLARING = new Set(["model", "attribute", "telemetry", "state", "alarm", "command", "asset", "view", "rule", "unit", "enum"]);
+
+/**
+ * Whether the keyword at `i` stands where a declaration's name goes: right after a declaring
+ * keyword and right before what follows a declared name (`:`, `=`, `(`, `{`, `severity`).
+ */
+function keywordAsDeclaredName(tokens: IToken[], i: number): boolean {
+  if (SOFT_KEYWORDS.includes(tokens[i]!.image)) return false;
+  const prev = tokens[i - 1];
+  const next = tokens[i + 1];
+  if (!prev || !next || !DECLARING.has(prev.image) || prev.tokenType === Ident) return false;
+  return [":", "=", "(", "{", "severity"].includes(next.image);
+}
+
 export function lexRaw(text: string, path = ""): RawLexResult {
   const diagnostics: Diagnostic[] = [];
   const res = oflLexer.tokenize(text);
@@ -362,7 +377,11 @@ export function lexRaw(text: string, path = ""): RawLexResult {
     const type = t.tokenType;
     if (type === Ident) {
       const k = keywordTokens.get(t.image);
-      if (k) {
+      if (k && keywordAsDeclaredName(tokens, i)) {
+        // `telemetry rule: float`: one error here, and the word stays a name so that the parser
+        // does not read a new declaration from it (which cascaded into errors on the next line)
+        diagnostics.push(diag("OFL1001", path, span(t), { expected: "a name", found: "`" + t.image + "` (a keyword)" }));
+      } else if (k) {
         t.tokenType = k;
         t.tokenTypeIdx = k.tokenTypeIdx!;
       }

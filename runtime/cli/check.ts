@@ -43,8 +43,10 @@ Exit codes: 0 no error (warnings allowed), 1 errors, 2 bad usage.`,
       return errors > 0 ? 1 : 0;
     }
     if (values["dump-ir"]) {
+      // stdout is the IR alone (JSON a tool can parse); diagnostics, warnings included, go to stderr
+      const toErr = { ...io, out: io.err };
       for (const p of programs) {
-        printDiagnostics(io, p.diagnostics, p.texts);
+        printDiagnostics(toErr, p.diagnostics, p.texts);
         if (p.result.ir) io.out(JSON.stringify(p.result.ir, null, 2) + "\n");
       }
       return errors > 0 ? 1 : 0;

@@ -67,7 +67,7 @@ Exit codes: 0 all passed, 1 a test failed or the program has errors, 2 bad usage
     const failed = results.length - passed;
     if (values.junit) writeFileSync(resolve(io.cwd, values.junit), junitXml(results.map((r) => ({ ...r, file: displayPath(io, r.file) }))));
     if (values.json) {
-      const tests = results.map((r) => ({ name: r.name, file: displayPath(io, r.file), status: r.status, failures: r.failures }));
+      const tests = results.map((r) => ({ name: r.name, file: displayPath(io, r.file), status: r.status, failures: r.failures, ...(r.warnings ? { warnings: r.warnings } : {}) }));
       io.out(JSON.stringify({ tests, passed, failed }) + "\n");
     } else {
       if (results.length === 0 && !compileFailed) io.out("no test blocks found\n");
@@ -79,6 +79,7 @@ Exit codes: 0 all passed, 1 a test failed or the program has errors, 2 bad usage
 
 function printResult(io: Io, r: TestResult): void {
   const where = `${displayPath(io, r.file)}:${r.line}`;
+  for (const w of r.warnings ?? []) io.out(`  ${paint(io, "33", "warning:")} ${w}\n`);
   if (r.status === "passed") {
     io.out(`${paint(io, "32", "✓")} ${r.name} ${paint(io, "2", `(${where}, ${r.durationMs} ms)`)}\n`);
     return;

@@ -23,6 +23,8 @@ export interface DeployedObject {
   index: number;
   dependsOn: string[];
   deployedAt: string;
+  /** its columns, in order (absent: deployed by an ofl that did not record them) */
+  columns?: { name: string; type: string }[];
 }
 
 export type Action =
@@ -76,13 +78,42 @@ export function memoryDeployState(): DeployState & { objects: Map<string, Deploy
   };
 }
 
+/**
+ * Why ksqlDB would refuse `CREATE OR REPLACE` of a changed projection, or null when it accepts
+ * it: the new query may only append columns, the old ones first with the same names and types.
+ * ksqlDB 0.29 checks this in ksqldb-metastore/.../model/StructuredDataSource.java
+ * (`canUpgradeTo` → `checkSchemas`: key columns identical; every old value column, which
+ * carries its index, must be in the new schema: "columns are changed, missing or reordered").
+ */
+export function replaceBlocker(old: { name: string; type: string }[] | undefined, now: { name: string; type: string }[] | undefined): string | null {
+  if (!old || !now) return "deployed without a record of its columns, so an in-place replace cannot be shown safe";
+  for (let i = 0; i < old.length; i++) {
+    const o = old[i]!;
+    const n = now[i];
+    if (!n) return `column ${o.name} is removed: ksqlDB's CREATE OR REPLACE can only append columns`;
+    if (n.name !== o.name) {
+      const moved = now.findIndex((c) => c.name === o.name);
+      return moved < 0
+        ? `column ${o.name} is removed (${n.name} in its place): ksqlDB's CREATE OR REPLACE can only append columns`
+        : `column ${n.name} is inserted before ${o.name}: ksqlDB's CREATE OR REPLACE can only append columns`;
+    }
+    if (n.type !== o.type) return `column ${o.name} changes type ${o.type} → ${n.type}: ksqlDB's CREATE OR REPLACE cannot retype a column`;
+  }
+  return null;
+}
+
 /** What a deploy of `plan` changes, given what is deployed. Drops first (dependents first), then creates in plan order. */
 export function diffPlan(plan: DeployPlan, deployed: Map<string, DeployedObject>): Action[] {
   const stmts = plan.statements.filter((s) => s.kind !== "set");
   const changed = new Map<string, string>(); // name → why it is re-created
   for (const s of stmts) {
     const d = deployed.get(s.name);
-    if (d && d.hash !== s.hash && !s.replaceable) changed.set(s.name, "changed, and ksqlDB cannot replace an aggregate in place");
+    if (!d || d.hash === s.hash) continue;
+    if (!s.replaceable) changed.set(s.name, "changed, and ksqlDB cannot replace an aggregate in place");
+    else {
+      const why = replaceBlocker(d.columns, s.columns);
+      if (why) changed.set(s.name, why);
+    }
   }
   // everything that reads a re-created object is re-created with it (plan order: readers come later)
   for (const s of stmts) {
@@ -102,7 +133,10 @@ export function diffPlan(plan: DeployPlan, deployed: Map<string, DeployedObject>
     const d = deployed.get(s.name);
     if (!d) actions.push({ op: "create", statement: s, reason: "new" });
     else if (changed.has(s.name)) actions.push({ op: "recreate", statement: s, reason: changed.get(s.name)! });
-    else if (d.hash !== s.hash) actions.push({ op: "replace", statement: s, reason: "changed (CREATE OR REPLACE)" });
+    else if (d.hash !== s.hash) {
+      const added = (s.columns?.length ?? 0) - (d.columns?.length ?? 0);
+      actions.push({ op: "replace", statement: s, reason: added > 0 ? `changed, ${added} column(s) appended (CREATE OR REPLACE)` : "changed (CREATE OR REPLACE)" });
+    }
   }
   return actions;
 }
@@ -161,7 +195,17 @@ export async function applyActions(
     if (a.op === "drop") await state.remove(plan.program, a.name);
     else {
       const s = a.statement;
-      await state.save({ program: plan.program, name: s.name, kind: s.kind as "stream" | "table", hash: s.hash, sql: s.sql, index: s.index, dependsOn: s.dependsOn, deployedAt: new Date().toISOString() });
+      await state.save({
+        program: plan.program,
+        name: s.name,
+        kind: s.kind as "stream" | "table",
+        hash: s.hash,
+        sql: s.sql,
+        index: s.index,
+        dependsOn: s.dependsOn,
+        deployedAt: new Date().toISOString(),
+        ...(s.columns ? { columns: s.columns } : {}),
+      });
     }
     applied++;
     say(`  ok ${a.op} ${a.op === "drop" ? a.name : a.statement.name}`);

@@ -30,6 +30,8 @@ export interface PlanStatement {
   /** sha256 of the SQL text: what deploy compares */
   hash: string;
   sql: string;
+  /** the columns it creates, in order (CREATE OR REPLACE may only append: deploy checks) */
+  columns?: { name: string; type: string }[];
 }
 
 export interface PlanWorker {
@@ -78,7 +80,7 @@ export function makePlan(ir: IrProgram, ksql: KsqlPlan, workers: (WorkerEntry & 
       const windowed = /\bWINDOW\b/.test(s.sql);
       topics.push({ name: sink, partitions: 1, replication: rf, cleanupPolicy: s.kind === "table" && !windowed ? "compact" : "delete", createdBy: "ksqldb" });
     }
-    return { index: i + 1, name: s.name, kind: s.kind, replaceable: s.replaceable, dependsOn: s.dependsOn, source: s.source, file, hash: sha256(s.sql), sql: s.sql };
+    return { index: i + 1, name: s.name, kind: s.kind, replaceable: s.replaceable, dependsOn: s.dependsOn, source: s.source, file, hash: sha256(s.sql), sql: s.sql, ...(s.columns ? { columns: s.columns } : {}) };
   });
   return {
     ofl_plan: 1,

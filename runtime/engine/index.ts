@@ -112,6 +112,10 @@ class AssetRt implements AssetCells {
   enumMaps: (EnumMap | undefined)[] = [];
   /** `openfactory()` sources: a data item id written by another producer → telemetry index */
   dataItems: Map<string, number> | undefined;
+  /** a source has `ignore_undeclared` (default on for `openfactory()`): undeclared ids are counted, not dead-lettered */
+  ignoreUndeclared = false;
+  /** records under undeclared data item ids ignored so far */
+  ignored = 0;
   stateNodes: StateLike[] = [];
   alarmNodes: AlarmNode[] = [];
   cmds = new Map<string, CmdRt>();
@@ -631,6 +635,7 @@ export class Engine {
       const model = this.models.get(ia.model);
       if (model === undefined) throw new Error(`engine: asset ${ia.name} has unknown model ${ia.model}`);
       const a = new AssetRt(i, ia.name, ia.uuid, model, { ...ia.attributes });
+      a.ignoreUndeclared = ia.sources.some((s) => (s.named["ignore_undeclared"] ?? s.kind === "openfactory") === true);
       model.tel.forEach((t, ti) => {
         for (const s of ia.sources)
           for (const b of s.bindings)
@@ -1335,6 +1340,10 @@ export class Engine {
         }
         const si = a.model.telIdx.get(ev.id) ?? a.dataItems?.get(ev.id);
         if (si === undefined) {
+          if (a.ignoreUndeclared) {
+            a.ignored++; // another producer's data item (an OpenFactory connector writes many): not ours
+            return;
+          }
           this.deadLetter(ev.key, "unknown_signal", `${a.name} (${a.model.ir.name}) has no telemetry ${JSON.stringify(ev.id)}`, ev.record, ev.time);
           return;
         }
@@ -1436,6 +1445,13 @@ export class Engine {
     const v = f();
     this.rt.nextFlip = saved;
     return v;
+  }
+
+  /** Records under data item ids an asset does not declare, ignored (`ignore_undeclared`), by asset name. */
+  ignoredCounts(): Record<string, number> {
+    const r: Record<string, number> = {};
+    for (const a of this.assets) if (a.ignoreUndeclared) r[a.name] = a.ignored;
+    return r;
   }
 
   /** How many events each windowed aggregate dropped as late: key `asset.state` or `view`. */

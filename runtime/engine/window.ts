@@ -115,7 +115,7 @@ export class Win {
     public start: number,
     /** tumbling/hopping: exclusive end; session: the last event's time */
     public end: number,
-    /** stream time at which it closes (end + grace; session: last + gap + grace) */
+    /** stream time at which it closes (end + grace; session: last + gap + grace + 1 ms, i.e. once passed) */
     public closeAt: number,
   ) {}
 }
@@ -201,7 +201,9 @@ export class WindowSet {
         if (w.end > last) last = w.end;
       }
     }
-    const closeAt = last + gap + grace;
+    // language.md §5: a session closes when stream time *passes* last + gap + grace (so an event
+    // exactly `gap` after the last still joins it, as in Kafka Streams); times are integer ms
+    const closeAt = last + gap + grace + 1;
     if (!(stream < closeAt)) return false;
     let win: Win;
     if (lo < 0) {

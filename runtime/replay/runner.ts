@@ -31,6 +31,8 @@ export interface TestResult {
   status: "passed" | "failed";
   failures: Failure[];
   durationMs: number;
+  /** e.g. malformed session lines skipped with `--skip-bad-lines` (wire.md: a counted warning) */
+  warnings?: string[];
 }
 
 /** A command as issued in a run: by a rule (engine output) or an operator (`send`). */
@@ -70,11 +72,14 @@ export function runTest(ir: IrProgram, test: IrTest, opts: RunOptions = {}): Tes
     status: failures.length === 0 ? "passed" : "failed",
     failures,
     durationMs: Math.round((now() - started) * 10) / 10,
+    ...(warnings.length > 0 ? { warnings } : {}),
   });
+  const warnings: string[] = [];
   let run: Run;
   try {
     run = new Run(ir);
-    const records = test.replay !== undefined ? sessionRecords(resolve(dirname(test.file), test.replay), opts.session) : atRecords(ir, test);
+    const session = test.replay !== undefined ? openSession(resolve(dirname(test.file), test.replay), opts.session) : undefined;
+    const records = session ? sessionRecords(session) : atRecords(ir, test);
     const observations = test.expectations
       .map((x, i) => ({ x, i }))
       .filter((o): o is { x: Extract<IrExpectation, { k: "state" }>; i: number } => o.x.k === "state" && o.x.atMs !== undefined)
@@ -102,6 +107,10 @@ export function runTest(ir: IrProgram, test: IrTest, opts: RunOptions = {}): Tes
       if (f) failures.push(f);
     }
     failures.sort((a, b) => a.line - b.line);
+    if (session && session.skipped.length > 0) {
+      warnings.push(`replay "${test.replay}": ${session.skipped.length} bad line${session.skipped.length === 1 ? "" : "s"} skipped (--skip-bad-lines)`);
+      for (const k of session.skipped.slice(0, 10)) warnings.push(k.message);
+    }
   } catch (e) {
     failures.push({ expectation: test.replay !== undefined ? `replay "${test.replay}"` : "test", expected: "the test to run", actual: (e as Error).message, line: test.line + 1 });
   }
@@ -244,8 +253,8 @@ export function atRecords(ir: IrProgram, test: IrTest): LogRecord[] {
   return out;
 }
 
-function* sessionRecords(path: string, opts: SessionOptions | undefined): Generator<LogRecord> {
-  for (const { record } of openSession(path, opts).records()) yield record;
+function* sessionRecords(session: ReturnType<typeof openSession>): Generator<LogRecord> {
+  for (const { record } of session.records()) yield record;
 }
 
 // ---------------------------------------------------------------- expectations

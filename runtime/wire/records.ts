@@ -298,7 +298,9 @@ export function classify(rec: LogRecord): WireEvent {
   }
   if (typeof value !== "string") return bad(rec, `VALUE must be a string (got ${describe(value)}; ID ${JSON.stringify(id)})`);
   if (tag === "Derived") return { kind: "derived", partition, offset, key, time, record: rec, id, value };
-  if (type === "Condition") return { kind: "alarm", partition, offset, key, time, record: rec, id, value };
+  // OFL's alarm transitions (TAG `Alarm`) are outputs; any other Condition record is a device's
+  // MTConnect Condition data item (an OpenFactory connector writes them): telemetry, bindable
+  if (type === "Condition" && tag === "Alarm") return { kind: "alarm", partition, offset, key, time, record: rec, id, value };
   return { kind: "telemetry", partition, offset, key, time, record: rec, id, value, tag, type };
 }
 

@@ -19,12 +19,47 @@
 import type { IrProgram } from "../../compiler/ir/types.js";
 import { Engine } from "../engine/index.js";
 import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.js";
-import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, clockValue } from "../wire/records.js";
+import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, clockValue, descriptionValue } from "../wire/records.js";
 import { CAUSE_HEADER, PROCESSED_HEADER } from "./headers.js";
 import { serveWorker, type WorkerSpec } from "./main.js";
 import type { NewRecord } from "../wire/types.js";
 
 export { CAUSE_HEADER, PROCESSED_HEADER };
+
+/** Kafka header of an `ofa_cmds` record: the OFL correlation id of the command it carries. */
+export const CORRELATION_HEADER = "ofl-correlation-id";
+
+/** `TYPE Method` records (wire.md §1: a command offered by an asset), one per asset and command. */
+export function commandDescriptions(program: IrProgram): { key: string; command: string; text: string }[] {
+  const out: { key: string; command: string; text: string }[] = [];
+  for (const a of program.assets) {
+    const m = program.models.find((x) => x.name === a.model);
+    for (const c of m?.commands ?? []) {
+      const args = c.params.map((p) => {
+        const t = p.type.t === "enum" ? p.type.name : p.type.t;
+        const unit = "unit" in p.type && typeof p.type.unit === "string" && p.type.unit ? `<${p.type.unit}>` : "";
+        return { name: p.name, description: `${t}${unit}${p.range ? ` in ${p.range[0]}..${p.range[1]}` : ""}` };
+      });
+      const description = c.doc ?? (c.requiresText ? `requires ${c.requiresText}` : c.name);
+      out.push({ key: a.uuid, command: c.name, text: JSON.stringify({ description, arguments: args }) });
+    }
+  }
+  return out;
+}
+
+/** `openfactory(command_topic: …)` routes: asset uuid → topic and command → method name. */
+function commandRoutes(program: IrProgram): Map<string, { topic: string; methods: Map<string, string> }> {
+  const routes = new Map<string, { topic: string; methods: Map<string, string> }>();
+  for (const a of program.assets)
+    for (const src of a.sources) {
+      const topic = src.named["command_topic"];
+      if (src.kind !== "openfactory" || typeof topic !== "string") continue;
+      const methods = new Map<string, string>();
+      for (const b of src.bindings) if (b.direction === "command" && typeof b.named["name"] === "string") methods.set(b.target, b.named["name"]);
+      routes.set(a.uuid, { topic, methods });
+    }
+  return routes;
+}
 
 export interface RuleWorkerOptions {
   program: IrProgram;
@@ -39,7 +74,10 @@ export interface RuleWorkerOptions {
 
 export class RuleWorker {
   readonly engine: Engine;
-  readonly stats = { consumed: 0, produced: 0, rebuilt: 0, resent: 0, clock: 0 };
+  readonly stats = { consumed: 0, produced: 0, rebuilt: 0, resent: 0, clock: 0, routed: 0, notRouted: 0, described: 0 };
+  /** `TYPE Method` records found on the log while rebuilding: `uuid/command` → VALUE */
+  private readonly described = new Map<string, string>();
+  private readonly routes: ReturnType<typeof commandRoutes>;
   private readonly opts: RuleWorkerOptions;
   private readonly sender: string;
   private out: NewRecord[] = [];
@@ -64,6 +102,7 @@ export class RuleWorker {
     this.now = opts.now ?? (() => Date.now());
     this.say = opts.report ?? (() => {});
     this.engine = new Engine({ program: opts.program, senderUuid: this.sender, onOutput: (r) => this.out.push(r) });
+    this.routes = commandRoutes(opts.program);
     this.ready = new Promise((res, rej) => {
       this.caughtUp = res;
       this.failed = rej;
@@ -77,6 +116,7 @@ export class RuleWorker {
     await log.ensureTopics([
       { name: ASSETS_TOPIC, partitions: 1, replication: 1 },
       { name: DEADLETTER_TOPIC, partitions: 1, replication: 1 },
+      ...[...new Set([...this.routes.values()].map((r) => r.topic))].map((name) => ({ name, partitions: 1, replication: 1 })),
     ]);
     const end = await log.endOffset(ASSETS_TOPIC);
     const deadEnd = await log.endOffset(DEADLETTER_TOPIC);
@@ -106,7 +146,9 @@ export class RuleWorker {
           }
         }
         this.out = [];
-        this.engine.process(classify(rec));
+        const ev = classify(rec);
+        if (ev.kind === "command_description") this.described.set(`${ev.key}/${ev.command}`, JSON.stringify((rec.value as Record<string, unknown>)["VALUE"] ?? (rec.value as Record<string, unknown>)["value"]));
+        this.engine.process(ev);
         this.processed = o;
         this.stats.consumed++;
         for (const r of this.out) {
@@ -118,6 +160,13 @@ export class RuleWorker {
             if (!u) unconfirmed.set(o, (u = []));
             u.push(withCause);
           } else send.push(withCause);
+          const routed = this.route(r, o);
+          if (routed) {
+            // a command is routed live only: one issued while rebuilding was either routed by the
+            // previous run or is stale now (never dispatched late, never twice)
+            if (live) send.push(routed), this.stats.routed++;
+            else this.stats.notRouted++;
+          }
         }
         this.out = [];
         if (!live && o >= end - 1) {
@@ -144,7 +193,43 @@ export class RuleWorker {
     });
   }
 
+  /** The `ofa_cmds`-style record of an accepted, non-shadow command of a routed asset, or null. */
+  private route(r: NewRecord, cause: number): KafkaNewRecord | null {
+    if (r.topic !== ASSETS_TOPIC || this.routes.size === 0) return null;
+    const route = this.routes.get(r.key ?? "");
+    const v = r.value as Record<string, unknown> | null;
+    if (!route || !v || v["TAG"] !== "Method.Command" || typeof v["ID"] !== "string") return null;
+    const command = (v["ID"] as string).slice(0, -4);
+    const method = route.methods.get(command);
+    if (method === undefined) return null;
+    const env = (typeof v["VALUE"] === "string" ? JSON.parse(v["VALUE"] as string) : v["VALUE"]) as { header: { correlation_id: string; shadow?: boolean; verdict?: string }; arguments?: Record<string, string> };
+    if (env.header.shadow === true || env.header.verdict === "rejected") return null;
+    return {
+      topic: route.topic,
+      key: r.key,
+      ts: r.ts,
+      value: { cmd: method, args: env.arguments ?? {} },
+      headers: { [CAUSE_HEADER]: String(cause), [CORRELATION_HEADER]: env.header.correlation_id },
+    };
+  }
+
+  /** Writes the `TYPE Method` records the log does not hold yet (or holds with another text). */
+  private describeCommands(): void {
+    const recs: KafkaNewRecord[] = [];
+    const t = this.now();
+    for (const d of commandDescriptions(this.opts.program)) {
+      if (this.described.get(`${d.key}/${d.command}`) === JSON.stringify(d.text)) continue;
+      const desc = JSON.parse(d.text) as { description: string; arguments: { name: string; description: string }[] };
+      recs.push({ topic: ASSETS_TOPIC, key: d.key, ts: t, value: descriptionValue(d.command, desc.description, desc.arguments, t) });
+    }
+    if (recs.length === 0) return;
+    this.stats.described += recs.length;
+    void this.append(recs).catch((e: Error) => this.say("warn", `command descriptions: ${e.message}`));
+  }
+
   private goLive(): void {
+    this.describeCommands();
+    if (this.stats.notRouted > 0) this.say("info", `${this.stats.notRouted} routed command(s) found in the rebuilt history: not produced again`);
     this.caughtUp();
     const clockMs = this.opts.clockMs ?? 100;
     if (clockMs > 0 && !this.clock && !this.stopped) {
@@ -186,6 +271,7 @@ export function runRuleWorker(program: IrProgram, spec: WorkerSpec): Promise<voi
     await w.start();
     await w.ready;
     report("info", `rebuilt from ${w.stats.rebuilt} records${w.stats.resent ? ` (${w.stats.resent} unwritten outputs produced)` : ""}; live`);
-    return { stop: () => w.stop(), status: () => `consumed ${w.stats.consumed}, produced ${w.stats.produced}` };
+    const ignored = (): number => Object.values(w.engine.ignoredCounts()).reduce((a, b) => a + b, 0);
+    return { stop: () => w.stop(), status: () => `consumed ${w.stats.consumed}, produced ${w.stats.produced}, ignored ${ignored()} undeclared data items` };
   });
 }

@@ -26,7 +26,7 @@ export const typeCodes: CodeEntry[] = [
     title: "bare number with a quantity",
     template: "{op} mixes a bare number with a quantity in {unit}; write the unit, e.g. `{example}`",
     explanation:
-      "A plain number next to a quantity is ambiguous. It is accepted only as a factor of `*` or the divisor of `/`.",
+      "A plain number next to a quantity is ambiguous. It is accepted only as a factor of `*` or the divisor of `/`: `2 / t` needs a unit on the 2 (`2 degC / t`, a ratio). A reciprocal unit is written with a negative power: `0.5 degC^-1`.",
     example: "model M {\n  telemetry t: float<degC>\n  state s = t > 10\n}",
   },
   {

@@ -88,8 +88,10 @@ export const lit = (value: string | number | boolean | null): Expr => ({ k: "lit
 export const dbl = (value: number): Expr => ({ k: "lit", value, double: true });
 export const call = (fn: string, ...args: Expr[]): Expr => ({ k: "call", fn, args });
 export const bin = (op: BinaryOp, left: Expr, right: Expr): Expr => ({ k: "binary", op, left, right });
-export const and = (...xs: Expr[]): Expr => xs.reduce((a, b) => bin("AND", a, b));
-export const or = (...xs: Expr[]): Expr => xs.reduce((a, b) => bin("OR", a, b));
+/** The operands of a chain of `op` (AND and OR are associative: chains print flat). */
+const leaves = (op: "AND" | "OR", xs: Expr[]): Expr[] => xs.flatMap((x) => (x.k === "binary" && x.op === op ? leaves(op, [x.left, x.right]) : [x]));
+export const and = (...xs: Expr[]): Expr => leaves("AND", xs).reduce((a, b) => bin("AND", a, b));
+export const or = (...xs: Expr[]): Expr => leaves("OR", xs).reduce((a, b) => bin("OR", a, b));
 export const not = (arg: Expr): Expr => ({ k: "unary", op: "NOT", arg });
 export const eq = (l: Expr, r: Expr): Expr => bin("=", l, r);
 export const cast = (arg: Expr, type: SqlType): Expr => ({ k: "cast", arg, type });

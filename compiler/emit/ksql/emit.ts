@@ -46,7 +46,7 @@ import {
   type Statement,
   type Window,
 } from "./ast.js";
-import { printStatement } from "./print.js";
+import { printStatement, printType } from "./print.js";
 
 // ---------------------------------------------------------------- the plan
 
@@ -61,6 +61,12 @@ export interface KsqlStatement {
   dependsOn: string[];
   /** the OFL declaration it comes from (`CncMill.temp_avg`, `view hall_temp`), or `(program)` */
   source: string;
+  /**
+   * The value columns it creates, in order, with their types (CREATE statements only). ksqlDB's
+   * CREATE OR REPLACE accepts a new definition only when the old columns come first, unchanged:
+   * deploy compares these to decide between a replace and a recreate.
+   */
+  columns?: { name: string; type: string }[];
 }
 
 export interface KsqlPlacement {
@@ -88,9 +94,23 @@ export interface KsqlPlan {
 /** OpenFactory's stream over `ofa_assets` (not ours: created only when absent). */
 export const ASSETS_STREAM = "ASSETS_STREAM";
 export const ASSETS_TOPIC = "ofa_assets";
-/** `attributes.timestamp`: ISO-8601 UTC; milliseconds optional on input. Java DateTimeFormatter. */
-export const TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss[.SSS]X";
-const JSON_NUMBER = "^-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?$";
+/**
+ * `attributes.timestamp` as ksqlDB reads it (a java.time pattern: StringToTimestampParser, 0.29):
+ * the widest it accepts of what the engine accepts. `T`, space or `t` before the time; seconds
+ * optional; a fraction of 1 to 9 digits (one optional section per length: `S…S` is a fixed
+ * width); a zone `Z`, `+01:00`, `+0100` or `+01`, or none (ksqlDB then reads the server JVM's
+ * zone, the engine UTC). Texts ksqlDB cannot parse are dropped by it (processing log) where the
+ * engine accepts them: date only, a `,` fraction, more than 9 fraction digits,
+ * a space before the zone. Checked with the JDK by test/unit/emit/ksql-timestamp.test.ts.
+ */
+export const TIMESTAMP_FORMAT =
+  "yyyy-MM-dd['T'][' ']HH:mm[:ss][.SSSSSSSSS][.SSSSSSSS][.SSSSSSS][.SSSSSS][.SSSSS][.SSSS][.SSS][.SS][.S][XXX][X]";
+/**
+ * A JSON number, anchored on the whole text: `\\z` (end of input), not `$`, which in Java
+ * (java.util.regex, what REGEXP_EXTRACT compiles: udf/string/RegexpExtract.java) also matches
+ * before a final line terminator, so `"12\\n"` would pass where the engine rejects it.
+ */
+export const JSON_NUMBER = "^-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?\\z";
 const MAX_SAFE = 9007199254740991;
 
 export function programPrefix(program: string): string {
@@ -177,15 +197,23 @@ const ID = col("ID");
 const ASSET_UUID = col("ASSET_UUID");
 const UNAVAILABLE = lit("UNAVAILABLE");
 
-/** A condition: `text` is a valid value of the telemetry (else the engine dead-letters it). */
-function validText(tel: IrTelemetry, text: Expr, enumMembers: string[] | undefined, maps: [string, string][]): Expr {
+function isNumeric(tel: IrTelemetry): boolean {
+  return tel.type.t === "int" || tel.type.t === "float" || tel.type.t === "duration" || tel.type.t === "timestamp";
+}
+
+/**
+ * A condition: `text` is a valid value of the telemetry (else the engine dead-letters it), or
+ * null when every text is. For numbers, the JSON-number syntax is checked once per row by the
+ * caller (`numberSyntax`), before this: here only what the CAST makes checkable.
+ */
+function validText(tel: IrTelemetry, text: Expr, enumMembers: string[] | undefined, maps: { uuid: string; map: [string, string][] }[]): Expr | null {
   const asNumber = cast(text, DOUBLE);
   switch (tel.type.t) {
     case "int":
     case "float":
     case "duration":
     case "timestamp": {
-      const parts: Expr[] = [isNotNull(call("REGEXP_EXTRACT", lit(JSON_NUMBER), text))];
+      const parts: Expr[] = [];
       if (tel.type.t === "int") {
         parts.push(eq(asNumber, call("FLOOR", asNumber)));
         parts.push(bin("<=", call("ABS", asNumber), lit(MAX_SAFE)));
@@ -194,17 +222,30 @@ function validText(tel: IrTelemetry, text: Expr, enumMembers: string[] | undefin
         parts.push(bin(">=", asNumber, lit(tel.range[0])));
         parts.push(bin("<=", asNumber, lit(tel.range[1])));
       }
-      return and(...parts);
+      return parts.length === 0 ? null : and(...parts);
     }
     case "bool":
       return inList(text, [lit("true"), lit("false")]);
     case "string":
-      return lit(true);
+      return null;
     case "enum": {
-      const raws = [...(enumMembers ?? []), ...maps.map(([raw]) => raw)];
-      return enumMembers === undefined ? lit(true) : inList(text, [...new Set(raws)].map(lit));
+      if (enumMembers === undefined) return null;
+      // a raw value of a binding's map is valid only for the asset whose binding it is
+      const alts: Expr[] = [inList(text, enumMembers.map(lit))];
+      for (const m of maps) {
+        const raws = [...new Set(m.map.map(([raw]) => raw))].filter((r) => !enumMembers.includes(r));
+        if (raws.length > 0) alts.push(and(eq(ASSET_UUID, lit(m.uuid)), inList(text, raws.map(lit))));
+      }
+      return or(...alts);
     }
   }
+}
+
+/** One JSON-number check per row: rows of numeric signals must match it (UNAVAILABLE aside). */
+function numberSyntax(numeric: string[]): Expr | null {
+  if (numeric.length === 0) return null;
+  const isNum = numeric.length === 1 ? eq(ID, lit(numeric[0]!)) : inList(ID, numeric.map(lit));
+  return or(not(isNum), eq(VALUE, UNAVAILABLE), isNotNull(call("REGEXP_EXTRACT", lit(JSON_NUMBER), VALUE)));
 }
 
 /** The typed value of a valid text (never UNAVAILABLE). */
@@ -237,44 +278,109 @@ interface ExprCtx {
   inlining: Set<string>;
 }
 
-function attrExpr(ctx: ExprCtx, name: string): Expr {
-  const whens = ctx.assets
-    .filter((a) => a.attributes[name] !== null && a.attributes[name] !== undefined)
-    .map((a) => ({ when: eq(ASSET_UUID, lit(a.uuid)), then: asDouble(constant(a.attributes[name]!)) }));
-  if (whens.length === 0) return lit(null);
-  return caseWhen(whens);
+/**
+ * A translated expression. ksqlDB has no three-valued logic (SqlToJavaVisitor, 0.29): a
+ * comparison with a NULL operand compiles to `false` (nullCheckPrefix), AND/OR/NOT compile to
+ * Java `&&`/`||`/`!`, arithmetic to Java operators over boxed numbers, and a CASE's WHEN is
+ * unboxed (SearchedCaseFunction: `clause.operand.get()`): a NULL there, or a NULL unboxed by an
+ * operator, throws, and CompiledExpression.evaluate makes the whole column NULL. So every
+ * expression is built as a pair: `e`, the raw SQL, valid (never throws, never compares a NULL)
+ * whenever `nul` is false; and `nul`, the SQL condition under which the OFL value is unknown
+ * (`null`: never unknown; `"self"`: `e` is already NULL-safe and NULL exactly when unknown).
+ * `full(x)` is the NULL-safe column; `isTrue(x)` a condition safe in a WHEN or WHERE.
+ */
+interface TE {
+  e: Expr;
+  nul: Expr | null | "self";
+  type: SqlType;
+  /** NOT of this value without repeating it (AND/OR chains swap their results) */
+  neg?: () => TE;
 }
 
 const NULL_DOUBLE = typedNull(DOUBLE);
+
+function attrExpr(ctx: ExprCtx, name: string): TE {
+  const has = ctx.assets.filter((a) => a.attributes[name] !== null && a.attributes[name] !== undefined);
+  const whens = has.map((a) => ({ when: eq(ASSET_UUID, lit(a.uuid)), then: asDouble(constant(a.attributes[name]!)) }));
+  const v0 = has[0]?.attributes[name];
+  const type: SqlType = typeof v0 === "string" ? VARCHAR : typeof v0 === "boolean" ? BOOLEAN : DOUBLE;
+  if (whens.length === 0) return { e: typedNull(type), nul: "self", type };
+  // an attribute every asset has is never unknown
+  return { e: caseWhen(whens), nul: has.length === ctx.assets.length ? null : "self", type };
+}
 
 /** Numeric literal arguments of GREATEST/LEAST must share the DOUBLE type of the columns. */
 function asDouble(e: Expr): Expr {
   return e.k === "lit" && typeof e.value === "number" ? dbl(e.value) : e;
 }
 
-/** `x IS NULL OR …` over the operands that can be NULL (literals other than NULL cannot). */
-function anyNull(xs: Expr[]): Expr {
-  const maybe = xs.filter((x) => !(x.k === "lit" && x.value !== null));
-  return maybe.length === 0 ? lit(false) : or(...maybe.map(isNull));
+/** The condition "x is unknown" (null: never). */
+function nullCond(x: TE): Expr | null {
+  return x.nul === "self" ? isNull(x.e) : x.nul;
 }
 
-/** Division and remainder: unknown for a zero divisor (the guard is left out for a non-zero literal). */
-function divide(op: "/" | "%", l: Expr, r: Expr): Expr {
-  const body = bin(op, asDouble(l), asDouble(r));
-  if (r.k === "lit" && typeof r.value === "number" && r.value !== 0) return body;
-  return caseWhen([{ when: eq(r, lit(0)), then: NULL_DOUBLE }], body);
+/** A value strict in its operands: unknown when any operand is (`extra`: further unknown conditions, tested last). */
+function strict(operands: TE[], e: Expr, type: SqlType, ...extra: Expr[]): TE {
+  const conds = [...operands.map(nullCond).filter((c): c is Expr => c !== null), ...extra];
+  return { e, nul: conds.length === 0 ? null : or(...conds), type };
 }
 
-function tx(e: IrExpr, ctx: ExprCtx): Expr {
+/** The NULL-safe SQL of a value: NULL when unknown. */
+function full(x: TE): Expr {
+  if (x.nul === null || x.nul === "self") return x.e;
+  return caseWhen([{ when: x.nul, then: typedNull(x.type) }], x.e);
+}
+
+/** A condition that is TRUE only when the boolean `x` is known and true (safe in WHEN/WHERE). */
+function isTrue(x: TE): Expr {
+  if (x.nul === null) return x.e;
+  // a comparison with NULL is `false` in ksqlDB, never NULL; the && short-circuits before e
+  if (x.nul === "self") return eq(x.e, lit(true));
+  return and(negate(x.nul), x.e);
+}
+
+/** NOT c, as `x IS NOT NULL` when c is `x IS NULL`. */
+function negate(c: Expr): Expr {
+  return c.k === "isNull" ? { ...c, negated: !c.negated } : not(c);
+}
+
+function isFalse(x: TE): Expr {
+  if (x.nul === "self") return eq(x.e, lit(false));
+  return x.nul === null ? not(x.e) : and(negate(x.nul), not(x.e));
+}
+
+/** Operands of a chain of the same logical operator, flattened (each appears twice in the CASE). */
+function flatten(e: IrExpr, op: "and" | "or"): IrExpr[] {
+  return e.k === "binary" && e.op === op ? [...flatten(e.left, op), ...flatten(e.right, op)] : [e];
+}
+
+/** Kleene AND/OR as the engine computes them, from explicit CASEs. */
+function logical(op: "and" | "or", xs: TE[], negated = false): TE {
+  const decisive = op === "and" ? isFalse : isTrue;
+  const unknown = xs.map(nullCond).filter((c): c is Expr => c !== null);
+  // `negated`: NOT of the chain, by swapping the results (NOT unknown stays unknown)
+  const whens = [{ when: or(...xs.map(decisive)), then: lit((op === "or") !== negated) }];
+  if (unknown.length > 0) whens.push({ when: or(...unknown), then: typedNull(BOOLEAN) });
+  return { e: caseWhen(whens, lit((op === "and") !== negated)), nul: unknown.length > 0 ? "self" : null, type: BOOLEAN, neg: () => logical(op, xs, !negated) };
+}
+
+const CMP: Record<string, "=" | "<>" | "<" | "<=" | ">" | ">="> = { eq: "=", ne: "<>", lt: "<", le: "<=", gt: ">", ge: ">=" };
+const ARITH: Record<string, "+" | "-" | "*"> = { add: "+", sub: "-", mul: "*" };
+
+function tx(e: IrExpr, ctx: ExprCtx): TE {
   switch (e.k) {
     case "const":
-      return constant(e.value);
+      if (e.value === null) return { e: NULL_DOUBLE, nul: "self", type: DOUBLE };
+      return { e: constant(e.value), nul: null, type: typeof e.value === "boolean" ? BOOLEAN : typeof e.value === "string" ? VARCHAR : DOUBLE };
     case "ref": {
       if (e.asset !== null) worker(`reads another asset (${e.asset}.${e.name}): ksqlDB would need a cross-asset join`);
       switch (e.kind) {
-        case "signal":
+        case "signal": {
           ctx.signals.add(e.name);
-          return col(e.name);
+          const tel = ctx.model.telemetry.find((t) => t.name === e.name);
+          const c = col(signalCol(e.name));
+          return { e: c, nul: "self", type: tel ? sqlType(tel.type) : DOUBLE };
+        }
         case "attr":
           return attrExpr(ctx, e.name);
         case "alarm":
@@ -299,86 +405,77 @@ function tx(e: IrExpr, ctx: ExprCtx): Expr {
     }
     case "view":
       worker(`reads the view \`${e.name}\`, which is not per asset`);
-    case "unary":
-      return e.op === "not" ? not(tx(e.arg, ctx)) : { k: "unary", op: "-", arg: tx(e.arg, ctx) };
+    case "unary": {
+      const a = tx(e.arg, ctx);
+      if (e.op === "not" && a.neg) return a.neg();
+      return e.op === "not" ? strict([a], not(a.e), BOOLEAN) : strict([a], { k: "unary", op: "-", arg: a.e }, DOUBLE);
+    }
     case "binary": {
-      // an unknown constant operand (other than of and/or) makes the result unknown: fold it,
-      // since ksqlDB cannot type a bare NULL operand
-      const isNullConst = (x: IrExpr): boolean => x.k === "const" && x.value === null;
-      if (e.op !== "and" && e.op !== "or" && (isNullConst(e.left) || isNullConst(e.right))) {
-        tx(e.left, ctx);
-        tx(e.right, ctx);
-        return typedNull(["eq", "ne", "lt", "le", "gt", "ge"].includes(e.op) ? BOOLEAN : DOUBLE);
-      }
+      if (e.op === "and" || e.op === "or") return logical(e.op, flatten(e, e.op).map((x) => tx(x, ctx)));
       const l = tx(e.left, ctx);
       const r = tx(e.right, ctx);
-      switch (e.op) {
-        case "and":
-          return bin("AND", l, r);
-        case "or":
-          return bin("OR", l, r);
-        case "eq":
-          return bin("=", l, r);
-        case "ne":
-          return bin("<>", l, r);
-        case "lt":
-          return bin("<", l, r);
-        case "le":
-          return bin("<=", l, r);
-        case "gt":
-          return bin(">", l, r);
-        case "ge":
-          return bin(">=", l, r);
-        case "add":
-          return bin("+", l, r);
-        case "sub":
-          return bin("-", l, r);
-        case "mul":
-          return bin("*", l, r);
-        // a division by zero is not finite: unknown in OFL (NaN/Infinity never enter state)
-        case "div":
-          return divide("/", l, r);
-        case "mod":
-          return divide("%", l, r);
-      }
-      break;
+      const cmp = CMP[e.op];
+      if (cmp) return strict([l, r], bin(cmp, asDouble(l.e), asDouble(r.e)), BOOLEAN);
+      const ar = ARITH[e.op];
+      if (ar) return strict([l, r], bin(ar, l.e, r.e), DOUBLE);
+      // division and remainder by zero are not finite: unknown in OFL (NaN/Infinity never enter state);
+      // the zero test comes last, when the divisor is known (Java `||` short-circuits)
+      const op = e.op === "div" ? "/" : "%";
+      const body = bin(op, asDouble(l.e), asDouble(r.e));
+      if (r.e.k === "lit" && typeof r.e.value === "number" && r.e.value !== 0) return strict([l, r], body, DOUBLE);
+      return strict([l, r], body, DOUBLE, eq(r.e, lit(0)));
     }
-    case "scale":
-      return bin("*", tx(e.arg, ctx), lit(e.factor));
-    case "if":
+    case "scale": {
+      const a = tx(e.arg, ctx);
+      return strict([a], bin("*", a.e, lit(e.factor)), DOUBLE);
+    }
+    case "if": {
+      // the engine takes the `then` branch only when the condition is known and true
+      const c = tx(e.cond, ctx);
+      const t = tx(e.then, ctx);
+      const f = tx(e.else, ctx);
       // CASE branches must share a type: numeric literals are DOUBLE, like every number here
-      return caseWhen([{ when: tx(e.cond, ctx), then: asDouble(tx(e.then, ctx)) }], asDouble(tx(e.else, ctx)));
-    case "known":
-      return isNotNull(tx(e.arg, ctx));
+      return { e: caseWhen([{ when: isTrue(c), then: asDouble(full(t)) }], asDouble(full(f))), nul: "self", type: t.type };
+    }
+    case "known": {
+      const a = tx(e.arg, ctx);
+      const n = nullCond(a);
+      return { e: n === null ? lit(true) : negate(n), nul: null, type: BOOLEAN };
+    }
     case "call": {
       const a = e.args.map((x) => tx(x, ctx));
+      const r = a.map((x) => x.e);
       switch (e.fn) {
+        // ksqlDB's ABS/FLOOR/CEIL/SQRT/POWER/SIGN/ROUND return NULL for a NULL argument; strict() never passes one
         case "abs":
-          return call("ABS", a[0]!);
+          return strict(a, call("ABS", r[0]!), DOUBLE);
         case "floor":
-          return call("FLOOR", a[0]!);
+          return strict(a, call("FLOOR", r[0]!), DOUBLE);
         case "ceil":
-          return call("CEIL", a[0]!);
+          return strict(a, call("CEIL", r[0]!), DOUBLE);
         case "sqrt":
-          return caseWhen([{ when: bin("<", a[0]!, lit(0)), then: NULL_DOUBLE }], call("SQRT", a[0]!));
+          return strict(a, call("SQRT", r[0]!), DOUBLE, bin("<", r[0]!, lit(0)));
         case "pow":
-          return call("POWER", a[0]!, a[1]!);
+          return strict(a, call("POWER", r[0]!, r[1]!), DOUBLE);
         case "round":
           // OFL rounds half away from zero; ksqlDB's ROUND rounds half up (-2.5 → -2)
-          return cast(bin("*", call("SIGN", a[0]!), call("ROUND", call("ABS", a[0]!))), DOUBLE);
+          return strict(a, cast(bin("*", call("SIGN", r[0]!), call("ROUND", call("ABS", r[0]!))), DOUBLE), DOUBLE);
         case "min":
         case "max":
           // GREATEST/LEAST skip NULLs; OFL's min/max are unknown when an argument is
-          return caseWhen([{ when: anyNull(a), then: NULL_DOUBLE }], call(e.fn === "min" ? "LEAST" : "GREATEST", ...a.map(asDouble)));
+          return strict(a, call(e.fn === "min" ? "LEAST" : "GREATEST", ...r.map(asDouble)), DOUBLE);
         case "clamp": {
-          const [x, lo, hi] = (a as [Expr, Expr, Expr]).map(asDouble) as [Expr, Expr, Expr];
-          return caseWhen(
-            [
-              { when: anyNull([x, lo, hi]), then: NULL_DOUBLE },
-              { when: bin("<", x, lo), then: lo },
-              { when: bin(">", x, hi), then: hi },
-            ],
-            x,
+          const [x, lo, hi] = r.map(asDouble) as [Expr, Expr, Expr];
+          return strict(
+            a,
+            caseWhen(
+              [
+                { when: bin("<", x, lo), then: lo },
+                { when: bin(">", x, hi), then: hi },
+              ],
+              x,
+            ),
+            DOUBLE,
           );
         }
       }
@@ -401,7 +498,9 @@ function visibleName(s: IrState): string {
 // ---------------------------------------------------------------- aggregates
 
 /** `table`: aggregating a table (views without a window): only table-capable functions. */
-function aggregate(fn: IrAggFn, arg: Expr | undefined, table: boolean): Expr {
+function aggregate(fn: IrAggFn, argTe: TE | undefined, table: boolean): Expr {
+  // aggregate functions skip NULL inputs: the argument is the NULL-safe column
+  const arg = argTe ? full(argTe) : undefined;
   const a = (): Expr => arg ?? worker(`\`${fn}\` needs an argument`);
   const streamOnly = (name: string): void => {
     if (table) worker(`${name} cannot aggregate a table in ksqlDB (current values across assets)`);
@@ -415,7 +514,10 @@ function aggregate(fn: IrAggFn, arg: Expr | undefined, table: boolean): Expr {
       // SUM/COUNT over known values: AVG's handling of NULL is not documented
       return caseWhen([{ when: eq(call("COUNT", a()), lit(0)), then: NULL_DOUBLE }], bin("/", call("SUM", a()), call("COUNT", a())));
     case "stddev":
-      return caseWhen([{ when: bin("<", call("COUNT", a()), lit(2)), then: NULL_DOUBLE }], call("STDDEV_SAMP", a()));
+      // STDDEV_SAMPLE (0.25+; a TableUdaf, so tables too) is the square root of the sample
+      // variance; STDDEV_SAMP in 0.29 returns the variance itself (StandardDeviationSampUdaf.map:
+      // M2 / (count - 1), no sqrt). Both skip NULL inputs; STDDEV_SAMPLE gives 0.0 under 2 values.
+      return caseWhen([{ when: bin("<", call("COUNT", a()), lit(2)), then: NULL_DOUBLE }], call("STDDEV_SAMPLE", a()));
     case "min":
       streamOnly("MIN");
       return call("MIN", a());
@@ -432,10 +534,12 @@ function aggregate(fn: IrAggFn, arg: Expr | undefined, table: boolean): Expr {
       streamOnly("EARLIEST_BY_OFFSET/LATEST_BY_OFFSET");
       return bin("-", call("LATEST_BY_OFFSET", a(), lit(true)), call("EARLIEST_BY_OFFSET", a(), lit(true)));
     case "ratio": {
-      const c = a();
+      // unknown conditions are skipped, as in the engine: the CASE is NULL for them (no ELSE),
+      // and a WHEN never tests a bare boolean (a NULL one would throw: see TE)
+      const c = argTe ?? worker("`ratio` needs an argument");
       const v = caseWhen([
-        { when: c, then: dbl(1) },
-        { when: not(c), then: dbl(0) },
+        { when: isTrue(c), then: dbl(1) },
+        { when: isFalse(c), then: dbl(0) },
       ]);
       return caseWhen([{ when: eq(call("COUNT", v), lit(0)), then: NULL_DOUBLE }], bin("/", call("SUM", v), call("COUNT", v)));
     }
@@ -560,8 +664,22 @@ class Emitter {
   private eventsStream(): string {
     const name = this.objectName("EVENTS");
     const ts = { k: "subscript", base: col("ATTRIBUTES"), index: lit("timestamp") } as Expr;
+    // `openfactory()` bindings: records under a bound data item id are that telemetry, for that
+    // asset only; the telemetry's own name still works and wins, as in the engine (issue 13, item 14)
+    const aliases: { when: Expr; then: Expr }[] = [];
+    for (const a of this.ir.assets) {
+      const m = this.models.get(a.model);
+      const names = new Set(m?.telemetry.map((t) => t.name) ?? []);
+      for (const src of a.sources)
+        for (const b of src.bindings) {
+          const item = b.named["data_item_id"];
+          if (src.kind !== "openfactory" || b.direction !== "telemetry" || typeof item !== "string" || names.has(item)) continue;
+          aliases.push({ when: and(eq(ASSET_UUID, lit(a.uuid)), eq(ID, lit(item))), then: lit(b.target) });
+        }
+    }
+    const id: Projection = aliases.length === 0 ? { expr: ID } : { expr: caseWhen(aliases, ID), alias: "ID" };
     const select: Select = {
-      projections: [{ expr: ASSET_UUID }, { expr: ID }, { expr: VALUE }, { expr: col("TAG") }, { expr: col("TYPE") }, { expr: ts, alias: "EVENT_TS" }],
+      projections: [{ expr: ASSET_UUID }, id, { expr: VALUE }, { expr: col("TAG") }, { expr: col("TYPE") }, { expr: ts, alias: "EVENT_TS" }],
       from: ASSETS_STREAM,
       where: and(inList(ASSET_UUID, this.ir.assets.map((a) => lit(a.uuid))), isNotNull(ts)),
       emit: "CHANGES",
@@ -599,20 +717,20 @@ class Emitter {
 
     // a row per accepted telemetry record (and per `avail` UNAVAILABLE, which makes every signal unknown)
     const accepted: Expr[] = [and(eq(ID, lit("avail")), eq(VALUE, UNAVAILABLE))];
+    // Column order (issue 13, item 10): ksqlDB's CREATE OR REPLACE accepts only appended
+    // columns, so each signal's two columns sit together and ALL_KEY comes last: a signal added
+    // at the end of a model appends columns (a replace); anything else is planned as a recreate.
     const proj: Projection[] = [{ expr: ASSET_UUID }, { expr: ID }, { expr: col("EVENT_TS") }];
-    if (allKey) proj.push({ expr: lit("all"), alias: "ALL_KEY" });
     for (const t of m.telemetry) {
       const maps = mapsOf(t);
-      accepted.push(and(eq(ID, lit(t.name)), or(eq(VALUE, UNAVAILABLE), validText(t, VALUE, members(t), maps.flatMap((x) => x.map)))));
+      const valid = validText(t, VALUE, members(t), maps);
+      accepted.push(valid === null ? eq(ID, lit(t.name)) : and(eq(ID, lit(t.name)), or(eq(VALUE, UNAVAILABLE), valid)));
       proj.push({
         expr: caseWhen([{ when: and(eq(ID, lit(t.name)), bin("<>", VALUE, UNAVAILABLE)), then: typedText(t, VALUE, members(t), maps) }]),
-        alias: t.name,
+        alias: signalCol(t.name),
       });
-    }
-    for (const t of m.telemetry) {
       // the value text for latest values: UNAVAILABLE is a value here (a non-NULL sentinel), so
       // LATEST_BY_OFFSET(…, true) skips only the rows of other signals
-      const maps = mapsOf(t);
       const text = t.type.t === "enum" && maps.length > 0 ? typedText(t, VALUE, members(t), maps) : VALUE;
       proj.push({
         expr: caseWhen([
@@ -623,6 +741,7 @@ class Emitter {
         alias: textCol(t.name),
       });
     }
+    if (allKey) proj.push({ expr: lit("all"), alias: "ALL_KEY" });
     this.push({
       name: telName,
       ast: {
@@ -635,7 +754,13 @@ class Emitter {
         select: {
           projections: proj,
           from: events,
-          where: and(inList(ASSET_UUID, assets.map((a) => lit(a.uuid))), or(...accepted)),
+          // Java && evaluates left to right: the number syntax (one REGEXP_EXTRACT per row of a
+          // numeric signal) comes before any CAST of the text
+          where: and(
+            ...[inList(ASSET_UUID, assets.map((a) => lit(a.uuid))), numberSyntax(m.telemetry.filter(isNumeric).map((t) => t.name)), or(...accepted)].filter(
+              (x): x is Expr => x !== null,
+            ),
+          ),
           emit: "CHANGES",
         },
       },
@@ -675,13 +800,14 @@ class Emitter {
     });
     const latestName = this.objectName(m.name, "LATEST");
     const lproj: Projection[] = [{ expr: ASSET_UUID }, { expr: col("EVENT_TS") }];
-    if (allKey) lproj.push({ expr: lit("all"), alias: "ALL_KEY" });
     for (const t of m.telemetry) {
       const text = col(textCol(t.name));
       // the text is already validated and mapped: only the type conversion is left
       const typed = t.type.t === "bool" ? eq(text, lit("true")) : t.type.t === "string" || t.type.t === "enum" ? text : cast(text, DOUBLE);
-      lproj.push({ expr: caseWhen([{ when: eq(text, UNAVAILABLE), then: typedNull(sqlType(t.type)) }], typed), alias: t.name });
+      // never reported (NULL) is unknown too: without the IS NULL test a bool would read `false`
+      lproj.push({ expr: caseWhen([{ when: or(isNull(text), eq(text, UNAVAILABLE)), then: typedNull(sqlType(t.type)) }], typed), alias: signalCol(t.name) });
     }
+    if (allKey) lproj.push({ expr: lit("all"), alias: "ALL_KEY" });
     this.push({
       name: latestName,
       ast: { k: "createAs", what: "TABLE", name: latestName, orReplace: true, ifNotExists: false, with: this.plainProps(latestName), select: { projections: lproj, from: rawName, emit: "CHANGES" } },
@@ -768,7 +894,7 @@ class Emitter {
         });
         return;
       }
-      const x = tx(def as IrExpr, ctx);
+      const x = full(tx(def as IrExpr, ctx));
       const from = this.latestTable.get(m.name)!;
       const name = this.objectName(m.name, s.name);
       this.push({
@@ -832,7 +958,9 @@ class Emitter {
       const assets = this.assetsOf(m.name);
       const ctx: ExprCtx = { model: m, assets, signals: new Set(), inlining: new Set() };
       const arg = v.arg ? tx(v.arg, ctx) : undefined;
-      const where = v.where ? tx(v.where, ctx) : undefined;
+      const whereTe = v.where ? tx(v.where, ctx) : undefined;
+      // a row is in the view when the condition is known and true (the engine: `=== true`)
+      const where = whereTe ? isTrue(whereTe) : undefined;
       const group: Expr = v.by === undefined ? col("ALL_KEY") : attrGroup(assets, v.by);
       const name = this.objectName("VIEW", v.name);
       const value = aggregate(v.fn, arg, v.window === undefined);
@@ -907,8 +1035,20 @@ class Emitter {
   }
 }
 
+// Signal columns carry a prefix no emitted or system column has (issue 13, item 4): a signal
+// may be called `id`, `event_ts`, `asset_uuid`, `all_key`, `rowtime`, `windowstart`, … — the
+// columns the emitter adds (ASSET_UUID, ID, EVENT_TS, ALL_KEY, VIEW_GROUP, VALUE, TAG, TYPE,
+// ATTRIBUTES) and ksqlDB's pseudo and window columns (ROWTIME, ROWKEY, ROWPARTITION, ROWOFFSET,
+// WINDOWSTART, WINDOWEND: SystemColumns.java) never start with `S_` or `T_`.
+
+/** The column of a signal's text (validated, mapped; 'UNAVAILABLE' as a sentinel). */
 function textCol(signal: string): string {
-  return `${signal}__TEXT`;
+  return `T_${signal}`;
+}
+
+/** The column of a signal's typed value. */
+function signalCol(signal: string): string {
+  return `S_${signal}`;
 }
 
 /** The group of an asset: its attribute's value as text (static per asset, so inlined). */
@@ -930,16 +1070,86 @@ function ruleReason(r: IrRule): string {
 // ---------------------------------------------------------------- public API
 
 /** Compiles a program's IR to ksqlDB statements (in dependency order) and a placement list. */
+/**
+ * Kafka Streams checks for closed windows of an `EMIT FINAL` aggregate at most once per
+ * `__emit.interval.ms.kstreams.windowed.aggregation__` of *wall-clock* time (default 1 s), so a
+ * closed window would be emitted late or, in a burst, with a later record than the engine's.
+ * 0 checks on every record. ksqlDB passes this internal Streams property through
+ * (KsqlConfigResolver.isInternalStreamsConfig, 0.29) and its own query-validation tests of
+ * EMIT FINAL set it to 0 (ksqldb-functional-tests/.../query-validation-tests/suppress.json).
+ */
+export const EMIT_INTERVAL_PROPERTY = "ksql.streams.__emit.interval.ms.kstreams.windowed.aggregation__";
+
 export function emitKsql(ir: IrProgram): KsqlPlan {
   const e = new Emitter(ir);
   e.run();
+  const properties: Record<string, string> = { "auto.offset.reset": "earliest" };
+  const known = new Map<string, Map<string, string>>();
+  if (e.out.some((p) => p.ast.k === "createAs" && p.ast.select.emit === "FINAL")) {
+    properties[EMIT_INTERVAL_PROPERTY] = "0";
+    e.out.splice(1, 0, { name: EMIT_INTERVAL_PROPERTY, ast: { k: "set", property: EMIT_INTERVAL_PROPERTY, value: "0" }, kind: "set", replaceable: true, dependsOn: [], source: "(program)" });
+  }
   return {
     program: ir.program,
     prefix: e.prefix,
-    statements: e.out.map((p) => ({ name: p.name, sql: printStatement(p.ast), kind: p.kind, replaceable: p.replaceable, dependsOn: p.dependsOn, source: p.source })),
+    statements: e.out.map((p) => {
+      const columns = columnsOf(p.ast, known);
+      if (columns) known.set(p.name, new Map(columns.map((c) => [c.name, c.type])));
+      return { name: p.name, sql: printStatement(p.ast), kind: p.kind, replaceable: p.replaceable, dependsOn: p.dependsOn, source: p.source, ...(columns ? { columns } : {}) };
+    }),
     placement: e.placement,
-    properties: { "auto.offset.reset": "earliest" },
+    properties,
   };
+}
+
+/** The SQL type of a projected expression, given the column types of its source. */
+function exprType(e: Expr, src: Map<string, string>): string {
+  switch (e.k) {
+    case "col":
+      return src.get(e.name.toUpperCase()) ?? "?";
+    case "lit":
+      if (typeof e.value === "string") return "VARCHAR";
+      if (typeof e.value === "boolean") return "BOOLEAN";
+      if (typeof e.value === "number") return e.double || !Number.isInteger(e.value) ? "DOUBLE" : "INTEGER";
+      return "?";
+    case "cast":
+      return printType(e.type);
+    case "case": {
+      for (const b of [...e.whens.map((w) => w.then), ...(e.else ? [e.else] : [])]) {
+        const t = exprType(b, src);
+        if (t !== "?") return t;
+      }
+      return "?";
+    }
+    case "binary":
+      return ["+", "-", "*", "/", "%"].includes(e.op) ? "DOUBLE" : "BOOLEAN";
+    case "unary":
+      return e.op === "NOT" ? "BOOLEAN" : exprType(e.arg, src);
+    case "isNull":
+    case "in":
+      return "BOOLEAN";
+    case "call":
+      if (e.fn === "COUNT") return "BIGINT";
+      if (["COALESCE", "LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET", "MIN", "MAX", "SUM"].includes(e.fn)) return exprType(e.args[0]!, src);
+      return "DOUBLE";
+    case "map":
+      return `MAP<VARCHAR, ${exprType(e.entries[0]!.value, src)}>`;
+    case "subscript":
+      return exprType(e.base, src).replace(/^MAP<[^,]+, (.*)>$/, "$1");
+    case "field":
+      return "?";
+  }
+}
+
+/** The value columns each CREATE makes (key columns included: their order matters too). */
+function columnsOf(st: Statement, known: Map<string, Map<string, string>>): { name: string; type: string }[] | undefined {
+  if (st.k === "createSource") return st.columns.map((c) => ({ name: c.name.toUpperCase(), type: printType(c.type) }));
+  if (st.k !== "createAs") return undefined;
+  const src = known.get(st.select.from) ?? new Map<string, string>();
+  return st.select.projections.map((p) => ({
+    name: (p.alias ?? (p.expr.k === "col" ? p.expr.name : "?")).toUpperCase(),
+    type: exprType(p.expr, src),
+  }));
 }
 
 /** The statements as one script (what `ofl build` writes), each headed by where it comes from. */
@@ -976,4 +1186,15 @@ export function explainKsql(plan: KsqlPlan): string {
     lines.push(`  ${String(i + 1).padStart(2)}. ${what}${how}${deps}`);
   });
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The NULL-safe ksqlDB expression of a pointwise state, as the emitter puts it in the state's
+ * table (before the text conversion). For tests that evaluate it under ksqlDB's semantics.
+ */
+export function ksqlStateExpr(ir: IrProgram, model: string, state: string): Expr {
+  const m = ir.models.find((x) => x.name === model)!;
+  const s = m.states.find((x) => x.name === state)!;
+  const ctx: ExprCtx = { model: m, assets: ir.assets.filter((a) => a.model === model), signals: new Set(), inlining: new Set([s.name]) };
+  return full(tx(s.def as IrExpr, ctx));
 }

@@ -5,15 +5,31 @@
 // - parentheses follow operator precedence (only where needed).
 import type { Duration, Expr, Props, Select, SqlType, Statement, Window } from "./ast.js";
 
-/** Words ksqlDB reserves (or that we prefer never to use bare as a name). */
-const RESERVED = new Set(
-  (
-    "ADVANCE ALL AND ARRAY AS AT BETWEEN BY CASE CAST CHANGES CREATE DATE DELETE DESCRIBE DROP ELSE EMIT END " +
-    "EXISTS EXPLAIN FALSE FINAL FROM FULL GRACE GROUP HAVING HOPPING IF IN INNER INSERT INTEGER INTERVAL INTO IS " +
-    "JOIN KEY LEFT LIKE LIMIT MAP NOT NULL ON OR OUTER PARTITION PERIOD PRIMARY REPLACE RIGHT SELECT SESSION SET " +
-    "SIZE STREAM STRUCT TABLE THEN TIME TIMESTAMP TRUE TUMBLING UNSET VALUES WHEN WHERE WINDOW WITH WITHIN"
-  ).split(" "),
-);
+/**
+ * ksqlDB 0.29's reserved words: every keyword token of its grammar
+ * (ksqldb-parser/src/main/antlr4/io/confluent/ksql/parser/SqlBase.g4 at v0.29.0) that is not
+ * listed in the `nonReserved` rule (88 words). A reserved word is not an identifier unless
+ * quoted with backticks.
+ */
+export const KSQL_RESERVED: readonly string[] = (
+  "ADVANCE ALL AND AS AT BEGINNING BETWEEN BY CASE CAST CATALOG CONNECTOR CONNECTORS CREATE DAYS DECIMAL DELETE " +
+  "DESCRIBE DISTINCT DROP ELSE END EXISTS EXPORT EXTENDED FALSE FROM FULL GROUP HAVING HOPPING HOURS IN INNER " +
+  "INSERT INTO IS JOIN LEFT LIKE LIMIT LIST LOAD MATERIALIZED MILLISECOND MILLISECONDS MINUTES MONTHS NAMESPACE " +
+  "NOT NULL ON OR OUTER PAUSE PRINT PROPERTIES QUERIES QUERY RENAME RESUME RETENTION RIGHT RUN SAMPLE SCRIPT " +
+  "SECONDS SELECT SIZE STREAM STREAMS TABLE TERMINATE THEN TO TOPIC TOPICS TRUE TUMBLING UNSET VALUES VIEW WHEN " +
+  "WHERE WINDOW WITH WITHIN YEARS"
+).split(" ");
+
+/**
+ * Words quoted too although `nonReserved` allows them bare: they start clauses or types where
+ * a bare name would be ambiguous to a reader (and cost nothing to quote).
+ */
+const ALSO_QUOTED = (
+  "ARRAY DATE EMIT CHANGES FINAL GRACE IF INTEGER INTERVAL KEY MAP PARTITION PERIOD PRIMARY REPLACE SESSION SET " +
+  "STRUCT TIME TIMESTAMP"
+).split(" ");
+
+const RESERVED = new Set([...KSQL_RESERVED, ...ALSO_QUOTED]);
 
 /** An identifier: upper-cased, quoted with backticks unless plain and not reserved. */
 export function ident(name: string): string {
@@ -113,7 +129,9 @@ export function printExpr(e: Expr): string {
       // left-associative: the right operand needs parentheses at equal precedence; an AND
       // under an OR is parenthesized too, for the reader
       const min = e.op === "OR" ? 3 : p;
-      return `${wrap(e.left, e.op === "OR" ? 3 : p)} ${e.op} ${wrap(e.right, Math.max(min, p + 1))}`;
+      // a chain of ORs reads flat (OR is associative): only an AND under an OR gets parentheses
+      const left = e.op === "OR" && e.left.k === "binary" && e.left.op === "OR" ? printExpr(e.left) : wrap(e.left, e.op === "OR" ? 3 : p);
+      return `${left} ${e.op} ${wrap(e.right, Math.max(min, p + 1))}`;
     }
     case "unary":
       return e.op === "NOT" ? `NOT ${wrap(e.arg, 5)}` : `-${wrap(e.arg, ATOM)}`;

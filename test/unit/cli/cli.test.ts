@@ -72,17 +72,20 @@ describe("ofl check", () => {
     expect(r.out).toContain(" --> test/conformance/errors/01_names_and_types.ofl:8:23");
     expect(r.out).toContain("8 |   state bad_units = t + r");
     expect(r.out).toMatch(/\n\s+\|\s+\^\n/);
-    expect(r.out).toMatch(/✗ 01_names_and_types: 1 file checked, 9 errors, 0 warnings/);
+    // and the warning for asset `a`, which has no source: its command `go` reaches no device (OFL4010)
+    expect(r.out).toMatch(/✗ 01_names_and_types: 1 file checked, 9 errors, 1 warning\n/);
   });
   test("--json has exactly the documented shape", async () => {
     const r = await ofl(["check", "--json", "test/conformance/errors/03_sources_and_windows.ofl"]);
     expect(r.code).toBe(1);
     const j = JSON.parse(r.out) as { diagnostics: Record<string, unknown>[] };
     expect(Object.keys(j)).toEqual(["diagnostics"]);
-    expect(j.diagnostics.length).toBe(7);
+    expect(j.diagnostics.length).toBe(8);
+    // seven errors and the OFL4010 warning of a source-less asset's command
+    expect(j.diagnostics.filter((d) => d["severity"] === "warning").map((d) => d["code"])).toEqual(["OFL4010"]);
     for (const d of j.diagnostics) {
       expect(Object.keys(d).sort()).toEqual(["code", "file", "message", "range", "severity"]);
-      expect(d["severity"]).toBe("error");
+      expect(["error", "warning"]).toContain(d["severity"]);
       expect(d["range"]).toMatchObject({ start: { line: expect.any(Number), character: expect.any(Number) }, end: { line: expect.any(Number), character: expect.any(Number) } });
     }
     expect(j.diagnostics[0]).toEqual({
@@ -210,6 +213,24 @@ describe("ofl test", () => {
     const skipped = await ofl(["test", "test/conformance/pass/06_replay.ofl", "--replay", join(d, "s.jsonl"), "--skip-bad-lines"]);
     expect(skipped.code).toBe(0);
     expect(skipped.out).toMatch(/1 bad lines skipped/);
+  });
+  // Issue 13, item 13: wire.md asks for a counted warning; a test block's own `replay` skipped silently
+  test("--skip-bad-lines in a test block's replay: a counted warning naming the line", async () => {
+    const d = tmp();
+    const lines = readFileSync(join(root, "test/conformance/sessions/mill-shift.jsonl"), "utf8").split("\n");
+    lines.splice(3, 0, "{not json");
+    mkdirSync(join(d, "sessions"));
+    writeFileSync(join(d, "sessions/mill-shift.jsonl"), lines.join("\n"));
+    const prog = readFileSync(join(root, "test/conformance/pass/06_replay.ofl"), "utf8").replaceAll("../sessions/mill-shift.kcat.jsonl", "sessions/mill-shift.jsonl").replaceAll("../sessions/", "sessions/");
+    writeFileSync(join(d, "p.ofl"), prog);
+    const failing = await ofl(["test", join(d, "p.ofl")]);
+    expect(failing.code).toBe(1);
+    const r = await ofl(["test", join(d, "p.ofl"), "--skip-bad-lines"]);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toMatch(/warning: replay "sessions\/mill-shift\.jsonl": 1 bad line skipped \(--skip-bad-lines\)/);
+    expect(r.out).toMatch(/warning: .*mill-shift\.jsonl:4: not valid JSON/);
+    const j = JSON.parse((await ofl(["test", join(d, "p.ofl"), "--skip-bad-lines", "--json"])).out) as { tests: { warnings?: string[] }[] };
+    expect(j.tests.filter((t) => t.warnings).length).toBeGreaterThan(0);
   });
   test("a program with errors runs no test and fails", async () => {
     const r = await ofl(["test", "test/conformance/errors/01_names_and_types.ofl"]);

@@ -1,6 +1,6 @@
 // ofl build's plan, the deploy diff, and the ksqlDB REST client against an HTTP stub that stands
 // in for ksqlDB's documented /ksql and /info endpoints (ksqldb-stub.ts; ksqlDB cannot run here).
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -94,6 +94,109 @@ describe("deploy plan", () => {
     await applyActions(changed, actions, client, state);
     expect(diffPlan(changed, await state.load(plan.program))).toEqual([]);
   });
+});
+
+describe("a changed projection: replace only when it appends columns (issue 13, item 10)", () => {
+  test("a signal appended replaces TELEMETRY in place; a signal inserted re-creates it and its readers; the stub (ksqlDB's rule) accepts both deploys", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ofl-cols-"));
+    const s = await startKsqlStub();
+    try {
+      const build = async (signals: string[], name: string): Promise<DeployPlan> => {
+        const file = join(dir, `cols.ofl`);
+        writeFileSync(file, `model M {\n${signals.map((x) => `  telemetry ${x}: float\n`).join("")}  state hot = a > 3\n}\nasset a1: M { uuid "A-1" }\n`);
+        const o = join(dir, `out-${name}`);
+        const code = await buildCommand.run([file, "--out", o], io());
+        expect(code, printed).toBe(0);
+        return JSON.parse(readFileSync(join(o, "plan.json"), "utf8")) as DeployPlan;
+      };
+      const state = memoryDeployState();
+      const client = new KsqlDbClient(s.url);
+      const v1 = await build(["a", "b"], "v1");
+      await applyActions(v1, diffPlan(v1, await state.load(v1.program)), client, state);
+      const tel = v1.statements.find((x) => x.name.endsWith("_M_TELEMETRY"))!.name;
+      const latest = v1.statements.find((x) => x.name.endsWith("_M_LATEST"))!.name;
+      const hot = v1.statements.find((x) => x.name.endsWith("_M_HOT"))!.name;
+
+      // v2: `c` appended at the end of the model: TELEMETRY and LATEST only gain columns
+      const v2 = await build(["a", "b", "c"], "v2");
+      const a2 = diffPlan(v2, await state.load(v2.program));
+      const op = (acts: typeof a2, n: string): string | undefined => acts.find((x) => x.op !== "drop" && x.statement.name === n)?.op;
+      expect(op(a2, tel)).toBe("replace");
+      expect(a2.find((x) => x.op === "replace" && x.statement.name === tel)!.reason).toBe("changed, 2 column(s) appended (CREATE OR REPLACE)");
+      expect(planText(v2, a2)).toMatch(new RegExp(`~ replace\\s+stream ${tel}`));
+      await applyActions(v2, a2, client, state);
+      expect(s.objects.get(tel)).toContain("S_C");
+
+      // v3: `z` inserted first: ksqlDB would refuse the replace, so the plan says recreate
+      const v3 = await build(["z", "a", "b", "c"], "v3");
+      const a3 = diffPlan(v3, await state.load(v3.program));
+      const text = planText(v3, a3);
+      expect(op(a3, tel), text).toBe("recreate");
+      expect(a3.find((x) => x.op === "recreate" && x.statement.name === tel)!.reason).toBe(
+        "column S_Z is inserted before S_A: ksqlDB's CREATE OR REPLACE can only append columns",
+      );
+      // what reads it is re-created with it, after being dropped (readers first)
+      for (const n of [latest, hot]) expect(op(a3, n), n).toBe("recreate");
+      const drops = a3.filter((x) => x.op === "drop").map((x) => (x as { name: string }).name);
+      expect(drops.indexOf(hot)).toBeLessThan(drops.indexOf(tel));
+      expect(text).toMatch(new RegExp(`-/\\+ recreate\\s+stream ${tel}  \\(column S_Z is inserted`));
+      await applyActions(v3, a3, client, state);
+      expect(diffPlan(v3, await state.load(v3.program))).toEqual([]);
+
+      // the stub enforces the rule: replacing in place would have been refused
+      const v4 = await build(["y", "z", "a", "b", "c"], "v4");
+      const a4 = diffPlan(v4, await state.load(v4.program)).filter((x) => x.op !== "drop").map((x) => (x.op === "recreate" ? { ...x, op: "replace" as const } : x));
+      expect(a4.some((x) => x.statement.name === tel && x.op === "replace")).toBe(true);
+      await expect(applyActions(v4, a4, client, state)).rejects.toThrow(/Cannot upgrade data source/);
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  test("an object deployed without recorded columns is re-created rather than risk a refused replace", () => {
+    const st = { ...plan.statements.find((x) => x.replaceable && x.kind === "stream" && x.name.endsWith("_TELEMETRY"))! };
+    const deployed = new Map([[st.name, { program: plan.program, name: st.name, kind: "stream" as const, hash: "old", sql: "old", index: st.index, dependsOn: st.dependsOn, deployedAt: "2026-01-01T00:00:00Z" }]]);
+    const acts = diffPlan({ ...plan, statements: [st] }, deployed);
+    expect(acts.map((a) => a.op)).toEqual(["drop", "recreate"]);
+  });
+});
+
+describe("EMIT FINAL deploys with the wall-clock throttle off (issue 13, item 7)", () => {
+  test("every statement of a program with EMIT FINAL carries __emit.interval.ms…=0; a program without does not", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ofl-final-"));
+    try {
+      const build = async (src: string, name: string): Promise<DeployPlan> => {
+        const file = join(dir, `${name}.ofl`);
+        writeFileSync(file, src);
+        const o = join(dir, `out-${name}`);
+        const code = await buildCommand.run([file, "--out", o], io());
+        expect(code, printed).toBe(0);
+        return JSON.parse(readFileSync(join(o, "plan.json"), "utf8")) as DeployPlan;
+      };
+      const model = "model M {\n  telemetry t: float\n  state hi = max(t) over tumbling 1m final\n}\nasset a: M { uuid \"A-1\" }\n";
+      const withFinal = await build(model, "final");
+      const without = await build(model.replace(" final", ""), "changes");
+      const prop = "ksql.streams.__emit.interval.ms.kstreams.windowed.aggregation__";
+      expect(withFinal.properties).toEqual({ "ksql.streams.auto.offset.reset": "earliest", [prop]: "0" });
+      expect(without.properties).toEqual({ "ksql.streams.auto.offset.reset": "earliest" });
+      const s = await startKsqlStub();
+      try {
+        await applyActions(withFinal, diffPlan(withFinal, new Map()), new KsqlDbClient(s.url), memoryDeployState());
+        const finalReq = s.requests.find((r) => r.ksql.includes("EMIT FINAL"));
+        expect(finalReq, "the EMIT FINAL statement was sent").toBeTruthy();
+        for (const r of s.requests) expect(r.streamsProperties[prop], r.ksql.slice(0, 60)).toBe("0");
+        const n = s.requests.length;
+        await applyActions(without, diffPlan(without, new Map()), new KsqlDbClient(s.url), memoryDeployState());
+        expect(s.requests.length).toBeGreaterThan(n);
+        for (const r of s.requests.slice(n)) expect(prop in r.streamsProperties).toBe(false);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe("ksqlDB REST client (against the stub)", () => {

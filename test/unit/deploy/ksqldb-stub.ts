@@ -3,7 +3,8 @@
 // GET /info ({KsqlServerInfo}), GET /healthcheck, POST /ksql (an array of currentStatus or
 // warning_entity; HTTP 400 statement_error with error_code 40001; HTTP 500 generic_error),
 // 503 + Retry-After while "starting", and server down (close()). It keeps the objects created
-// by CREATE / CREATE OR REPLACE / DROP statements by name, enough to check what a deploy sends.
+// by CREATE / CREATE OR REPLACE / DROP statements by name, enough to check what a deploy sends,
+// and refuses a CREATE OR REPLACE that does not only append columns, as ksqlDB does.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 export interface KsqlStub {
@@ -54,6 +55,15 @@ export async function startKsqlStub(): Promise<KsqlStub> {
       const drop = /^DROP\s+(STREAM|TABLE)\s+(IF\s+EXISTS\s+)?`?([A-Za-z0-9_]+)`?/i.exec(sql);
       if (create) {
         const name = create[4]!.toUpperCase();
+        // ksqlDB refuses a CREATE OR REPLACE whose columns do not start with the old ones, in
+        // order (StructuredDataSource.canUpgradeTo in 0.29): names are compared here
+        const old = stub.objects.get(name);
+        if (old && create[1]) {
+          const was = selectColumns(old);
+          const now = selectColumns(sql);
+          if (was.some((c, i) => now[i] !== c))
+            return send(res, 400, { "@type": "statement_error", error_code: 40001, message: `Cannot upgrade data source: DataSource '${name}' has schema = [${was.join(", ")}] which is not upgradeable to [${now.join(", ")}]. (The following columns are changed, missing or reordered)`, statementText: sql, entities: [] });
+        }
         if (stub.objects.has(name) && !create[1]) {
           if (create[3]) return send(res, 200, [{ "@type": "warning_entity", statementText: sql, message: `Cannot add ${create[2]!.toLowerCase()} '${name}': A ${create[2]!.toLowerCase()} with the same name already exists`, warnings: [] }]);
           return send(res, 400, { "@type": "statement_error", error_code: 40001, message: `Cannot add stream '${name}': already exists`, statementText: sql, entities: [] });
@@ -69,4 +79,17 @@ export async function startKsqlStub(): Promise<KsqlStub> {
   stub.url = `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}`;
   stub.close = () => new Promise((r) => server.close(() => r()));
   return stub;
+}
+
+/** The column names of a `CREATE … AS SELECT` as OFL prints it (one projection per line). */
+function selectColumns(sql: string): string[] {
+  const lines = sql.split("\n");
+  const from = lines.findIndex((l) => l.startsWith("FROM "));
+  const sel = lines.findIndex((l) => l === "SELECT");
+  if (sel < 0 || from < 0) return [];
+  return lines.slice(sel + 1, from).map((l) => {
+    const t = l.trim().replace(/,$/, "");
+    const m = / AS (`?[A-Za-z0-9_]+`?)$/.exec(t);
+    return (m ? m[1]! : t).replace(/`/g, "").toUpperCase();
+  });
 }

@@ -5,8 +5,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { basename, join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
-import { emitKsql, explainKsql, ksqlScript, programPrefix, type KsqlPlan } from "../../../compiler/emit/ksql/emit.js";
-import { ident, printExpr, printStatement, str } from "../../../compiler/emit/ksql/print.js";
+import { EMIT_INTERVAL_PROPERTY, emitKsql, explainKsql, JSON_NUMBER, ksqlScript, programPrefix, type KsqlPlan } from "../../../compiler/emit/ksql/emit.js";
+import { isJsonNumber } from "../../../runtime/engine/values.js";
+import { ident, KSQL_RESERVED, printExpr, printStatement, str } from "../../../compiler/emit/ksql/print.js";
 import { lit } from "../../../compiler/emit/ksql/ast.js";
 
 const root = new URL("../../../", import.meta.url).pathname;
@@ -41,6 +42,9 @@ function goldenText(plan: KsqlPlan): string {
 function checkGolden(name: string, plan: KsqlPlan): void {
   const file = join(goldenDir, `${name}.sql`);
   const text = goldenText(plan);
+  // on CI a missing golden file is a failure (it would otherwise be written and pass unseen)
+  if (!update && !existsSync(file) && process.env.CI === "true")
+    expect.fail(`test/golden/ksql/${name}.sql is missing. Generate it locally with OFL_UPDATE_GOLDEN=1 npx vitest run test/unit/emit, read it, and commit it.`);
   if (update || !existsSync(file)) {
     mkdirSync(goldenDir, { recursive: true });
     writeFileSync(file, text);
@@ -90,7 +94,10 @@ describe("plan structure", () => {
       expect(plan.prefix).toBe(prefix);
       const seen = new Set<string>();
       expect(plan.statements[0]!.sql).toBe("SET 'auto.offset.reset'='earliest';");
-      expect(plan.properties).toEqual({ "auto.offset.reset": "earliest" });
+      const final = plan.statements.some((s) => s.sql.includes("\nEMIT FINAL;"));
+      // EMIT FINAL needs the wall-clock throttle of closed windows off (issue 13, item 7)
+      expect(plan.properties).toEqual(final ? { "auto.offset.reset": "earliest", [EMIT_INTERVAL_PROPERTY]: "0" } : { "auto.offset.reset": "earliest" });
+      if (final) expect(plan.statements[1]!.sql).toBe(`SET '${EMIT_INTERVAL_PROPERTY}'='0';`);
       for (const s of plan.statements) {
         for (const d of s.dependsOn) expect(seen.has(d), `${s.name} reads ${d} before it exists`).toBe(true);
         for (const f of fromOf(s.sql)) expect(s.dependsOn).toContain(f);
@@ -192,12 +199,145 @@ describe("names and escaping", () => {
     expect(printStatement({ k: "drop", what: "TABLE", name: "x y", ifExists: true, deleteTopic: true })).toBe("DROP TABLE IF EXISTS `X Y` DELETE TOPIC;");
   });
 
-  test("a signal named like a keyword is quoted", () => {
-    const ir = irOfText(`model M { telemetry size: float\n state big = size > 3 }\nasset a: M { uuid "A" }\n`, "kw");
-    const sql = emitKsql(ir)
-      .statements.map((s) => s.sql)
-      .join("\n");
-    expect(sql).toContain("AS `SIZE`");
-    expect(sql).toContain("`SIZE` > 3");
+  // Issue 13, item 3: every ksqlDB reserved word (from its 0.29 grammar) used as a signal and
+  // state name never appears bare in the emitted SQL: the SQL of a program naming things KW has
+  // exactly as many bare KW tokens (outside literals and backticks) as the same program naming
+  // them `zq`. Names OFL itself does not allow are skipped (and counted: most must compile).
+  test("a ksqlDB keyword used as a signal or state name is never printed bare", () => {
+    const bareTokens = (sql: string, word: string): number =>
+      sql
+        .replace(/'(?:[^']|'')*'/g, "''")
+        .replace(/`(?:[^`]|``)*`/g, "``")
+        .split(/[^A-Za-z0-9_]+/)
+        .filter((t) => t === word).length;
+    const program = (n: string): string =>
+      [
+        `model M {`,
+        `  telemetry ${n}: float`,
+        `  telemetry flag: bool`,
+        `  state ${n}_s = ${n} > 3`,
+        `  state ${n}x = ${n} * 2`,
+        `  state w = avg(${n}) over tumbling 1m`,
+        `}`,
+        `asset a: M { uuid "A" }`,
+        `view v = avg(${n}) from M`,
+      ].join("\n");
+    const sqlOf = (n: string): string | null => {
+      const r = compile([{ path: `/virtual/${n}.ofl`, text: program(n) }], { name: "kw" });
+      if (r.diagnostics.some((d) => d.severity === "error")) return null;
+      return emitKsql(r.ir!)
+        .statements.map((x) => x.sql)
+        .join("\n");
+    };
+    const neutral = sqlOf("zq")!;
+    let compiled = 0;
+    for (const kw of KSQL_RESERVED) {
+      expect(ident(kw), kw).toBe("`" + kw + "`");
+      expect(ident(kw.toLowerCase()), kw).toBe("`" + kw + "`");
+      const sql = sqlOf(kw.toLowerCase());
+      if (sql === null) continue;
+      compiled++;
+      expect(bareTokens(sql, kw), `${kw} printed bare`).toBe(bareTokens(neutral, kw));
+      expect(sql).toContain(`S_${kw}`);
+    }
+    expect(KSQL_RESERVED.length).toBe(88);
+    expect(compiled).toBeGreaterThan(60);
+  });
+
+  // Issue 13, item 4: a signal named like an emitted or system column gets its own column.
+  test("signals named like emitted or pseudo columns do not clash", () => {
+    const names = ["id", "event_ts", "asset_uuid", "all_key", "rowtime", "rowkey", "windowstart", "windowend", "rowpartition", "rowoffset", "value", "tag", "type", "attributes", "view_group"];
+    const ir = irOfText(
+      [`model M {`, ...names.map((n) => `  telemetry ${n}: float`), `  state total = id + rowtime`, `}`, `asset a: M { uuid "A" }`, `view v = avg(windowstart) from M`].join("\n"),
+      "clash",
+    );
+    const plan = emitKsql(ir);
+    const tel = plan.statements.find((s) => s.name.endsWith("_M_TELEMETRY"))!.sql;
+    const latest = plan.statements.find((s) => s.name.endsWith("_M_LATEST"))!.sql;
+    // every projected column name is distinct, and none is a ksqlDB pseudo/window column
+    for (const sql of [tel, latest]) {
+      const cols = sql
+        .split("\n")
+        .filter((l) => /^  \S/.test(l))
+        .map((l) => / AS ([A-Z0-9_`]+),?$/.exec(l)?.[1] ?? l.trim().replace(/,$/, ""));
+      expect(new Set(cols).size, cols.join(" ")).toBe(cols.length);
+      for (const c of cols) expect(["ROWTIME", "ROWKEY", "WINDOWSTART", "WINDOWEND", "ROWPARTITION", "ROWOFFSET"]).not.toContain(c);
+    }
+    for (const n of names) {
+      expect(tel).toContain(`AS S_${n.toUpperCase()},`);
+      expect(tel).toContain(`AS T_${n.toUpperCase()}`);
+    }
+    expect(plan.statements.find((s) => s.name.endsWith("_M_TOTAL"))!.sql).toContain("S_ID + S_ROWTIME");
+  });
+});
+
+describe("telemetry validation (issue 13, items 5 and 9)", () => {
+  const program = [
+    "enum Exec { READY, ACTIVE }",
+    "model M {",
+    "  telemetry exec: Exec",
+    "  telemetry t: float in -50..500",
+    "  telemetry n: int",
+    "  telemetry ok: bool",
+    "}",
+    'asset a: M { uuid "A"',
+    '  source opcua("opc.tcp://127.0.0.1:4841") { exec <- node("ns=1;s=Exec") map { 0: READY, 1: ACTIVE } } }',
+    'asset b: M { uuid "B" }',
+  ].join("\n");
+
+  test("a binding's enum map is accepted only from its own asset", () => {
+    const r = compile([{ path: "/virtual/maps.ofl", text: program }], { name: "maps" });
+    if (r.diagnostics.some((d) => d.severity === "error")) throw new Error(JSON.stringify(r.diagnostics));
+    const tel = emitKsql(r.ir!).statements.find((s) => s.name.endsWith("_M_TELEMETRY"))!.sql;
+    const where = tel.slice(tel.indexOf("\nWHERE "));
+    expect(where).toContain("(ID = 'exec' AND (VALUE = 'UNAVAILABLE' OR VALUE IN ('READY', 'ACTIVE') OR (ASSET_UUID = 'A' AND VALUE IN ('0', '1'))))");
+    // the raw values appear nowhere else in the filter (asset B cannot send them)
+    expect(where.match(/'0'/g)!.length).toBe(1);
+    // and only asset A's rows are mapped
+    expect(tel).toContain("WHEN ASSET_UUID = 'A' AND VALUE = '0' THEN 'READY'");
+  });
+
+  test("the number syntax is checked once per row, anchored on the whole text, before any CAST", () => {
+    const r = compile([{ path: "/virtual/maps.ofl", text: program }], { name: "maps" });
+    const tel = emitKsql(r.ir!).statements.find((s) => s.name.endsWith("_M_TELEMETRY"))!.sql;
+    expect(tel.match(/REGEXP_EXTRACT\(/g)!.length).toBe(1);
+    const where = tel.slice(tel.indexOf("\nWHERE "));
+    expect(where).toContain("NOT (ID IN ('t', 'n')) OR VALUE = 'UNAVAILABLE' OR REGEXP_EXTRACT(");
+    expect(where.indexOf("REGEXP_EXTRACT(")).toBeLessThan(where.indexOf("CAST("));
+    // Java's `$` also matches before a final newline: the pattern must end with \z
+    expect(JSON_NUMBER.endsWith("\\z")).toBe(true);
+    expect(JSON_NUMBER).not.toContain("$");
+    expect(tel).toContain(`'${JSON_NUMBER}'`);
+    // the same pattern (JS `$` without the m flag is Java's \z) accepts exactly what the engine does
+    const js = new RegExp(JSON_NUMBER.replace(/\\z$/, "$"));
+    for (const s of ["0", "-0", "12", "1.5", "-2.25e-3", "1E5", "12\n", " 1", "1 ", "01", "1.", ".5", "+1", "0x10", "NaN", "Infinity", "1e", ""])
+      expect(js.test(s), JSON.stringify(s)).toBe(isJsonNumber(s));
+  });
+});
+
+describe("openfactory() data item ids (issue 13, item 14)", () => {
+  test("EVENTS maps a bound data item id to its telemetry, for its own asset only", () => {
+    const ir = irOfText(
+      [
+        "model Mill {",
+        "  telemetry temperature: float<degC>",
+        "  telemetry load: float",
+        "  state hot = temperature > 90 degC",
+        "}",
+        'asset m1: Mill { uuid "CNC-7"',
+        '  source openfactory() { temperature <- id("Tspindle_01")  load <- id("load") } }',
+        'asset m2: Mill { uuid "CNC-8" }',
+      ].join("\n"),
+      "ofa",
+    );
+    const plan = emitKsql(ir);
+    const events = plan.statements.find((s) => s.name.endsWith("_EVENTS"))!.sql;
+    // an id equal to the telemetry's own name needs no mapping (the name wins, as in the engine)
+    expect(events).toContain("  CASE WHEN ASSET_UUID = 'CNC-7' AND ID = 'Tspindle_01' THEN 'temperature' ELSE ID END AS ID,\n");
+    expect(events.match(/THEN /g)!.length).toBe(1);
+    // downstream filters compare the mapped ID with the telemetry name
+    const tel = plan.statements.find((s) => s.name.endsWith("_MILL_TELEMETRY"))!.sql;
+    expect(tel).toContain("ID = 'temperature'");
+    expect(tel).not.toContain("Tspindle_01");
   });
 });

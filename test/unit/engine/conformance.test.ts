@@ -132,6 +132,19 @@ describe("02 windows", () => {
       ],
     );
   });
+
+  // language.md §5: "an event exactly G after the last one still joins it" (gap 30 s here)
+  it("session windows: an event exactly the gap after the last joins the session", () => {
+    scenario(
+      new Sim(prog()),
+      [set(0, 1), set(s(30), 2), set(s(60), 4), set(s(90) + 1, 8)],
+      [
+        [s(30), (x) => is(x, "burst_sum", 3)],
+        [s(60), (x) => is(x, "burst_sum", 7)],
+        [s(90) + 1, (x) => is(x, "burst_sum", 8)],
+      ],
+    );
+  });
 });
 
 // ---------------------------------------------------------------- 03_durations_and_rules

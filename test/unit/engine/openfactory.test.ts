@@ -41,3 +41,66 @@ describe("openfactory() sources", () => {
     expect(e2.snapshot().assets["m1"]!.states["hot"]).toBe(true);
   });
 });
+
+// Issue 13, items 15 and 16: next to a real OpenFactory connector, data items the program does not
+// declare are ignored and counted (default for openfactory(), `ignore_undeclared: false` to
+// quarantine them), and MTConnect Condition items are telemetry like any other.
+describe("undeclared data items and Condition items", () => {
+  const src = (opt: string) => `
+enum Cond { NORMAL, WARNING, FAULT }
+model Mill {
+  telemetry temperature: float<degC>
+  telemetry spindle: Cond
+  state faulted = spindle == FAULT
+}
+asset m1: Mill {
+  uuid "CNC-7"
+  source openfactory(${opt}) {
+    temperature <- id("Tspindle_01")
+    spindle <- id("Cspindle")
+  }
+}
+asset m2: Mill { uuid "CNC-8" }
+`;
+  const rec = (offset: number, key: string, id: string, value: string, type = "Samples", tag = "Temperature") =>
+    classify({ topic: "ofa_assets", partition: 0, offset, ts: offset, key, value: { id, value, tag, type, attributes: { timestamp: new Date(1000 + offset).toISOString() } } });
+
+  test("openfactory() ignores undeclared items by default and counts them; other assets still dead-letter", () => {
+    const ir = compile([{ path: "/p.ofl", text: src("") }], { name: "p" }).ir!;
+    const out: NewRecord[] = [];
+    const e = new Engine({ program: ir, onOutput: (r) => out.push(r) });
+    e.process(rec(0, "CNC-7", "Xact", "12"));
+    e.process(rec(1, "CNC-7", "avail_mode", "AUTOMATIC", "Events", "ControllerMode"));
+    e.process(rec(2, "CNC-7", "Tspindle_01", "91"));
+    e.process(rec(3, "CNC-8", "Xact", "12"));
+    expect(e.ignoredCounts()).toEqual({ m1: 2 });
+    const dead = out.filter((o) => o.topic === "ofl_deadletter").map((o) => [o.key, (o.value as { reason: string }).reason]);
+    expect(dead).toEqual([["CNC-8", "unknown_signal"]]);
+    expect(e.snapshot().assets["m1"]!.telemetry["temperature"]).toBe(91);
+  });
+
+  test("ignore_undeclared: false quarantines them as before", () => {
+    const ir = compile([{ path: "/p.ofl", text: src("ignore_undeclared: false") }], { name: "p" }).ir!;
+    const out: NewRecord[] = [];
+    const e = new Engine({ program: ir, onOutput: (r) => out.push(r) });
+    e.process(rec(0, "CNC-7", "Xact", "12"));
+    expect(e.ignoredCounts()).toEqual({});
+    expect(out.filter((o) => o.topic === "ofl_deadletter").map((o) => (o.value as { reason: string }).reason)).toEqual(["unknown_signal"]);
+  });
+
+  test("a Condition data item bound as telemetry is telemetry; OFL's own alarm records (TAG Alarm) are not", () => {
+    const ir = compile([{ path: "/p.ofl", text: src("") }], { name: "p" }).ir!;
+    const e = new Engine({ program: ir, onOutput: () => {} });
+    const cond = rec(0, "CNC-7", "Cspindle", "FAULT", "Condition", "SYSTEM");
+    expect(cond.kind).toBe("telemetry");
+    e.process(cond);
+    expect(e.snapshot().assets["m1"]!.telemetry["spindle"]).toBe("FAULT");
+    expect(e.snapshot().assets["m1"]!.states["faulted"]).toBe(true);
+    expect(rec(1, "CNC-7", "overtemp", "ACTIVE", "Condition", "Alarm").kind).toBe("alarm");
+  });
+
+  test("`ignore_undeclared` must be a bool", () => {
+    const r = compile([{ path: "/p.ofl", text: src('ignore_undeclared: "yes"') }], { name: "p" });
+    expect(r.diagnostics.filter((d) => d.severity === "error").length).toBe(1);
+  });
+});

@@ -102,11 +102,32 @@ describe("window kinds", () => {
     expect(sim.eval(st("s", "a"))).toBe(7);
     sim.at(30000); // the first session's old close time: merged away, nothing closes
     expect(sim.eval(st("f", "a"))).toBe(null);
-    sim.at(47999);
+    sim.at(48000); // last event 18 s + gap 10 s + grace 20 s: reached, not passed (§5)
     expect(sim.eval(st("f", "a"))).toBe(null);
-    sim.at(48000); // last event 18 s + gap 10 s + grace 20 s
+    sim.at(48001); // passed: closed
     expect(sim.eval(st("f", "a"))).toBe(7);
     expect(sim.engine.lateCounts()).toEqual({ "a.s": 0, "a.f": 0, "z.s": 0, "z.f": 0 });
+  });
+
+  // language.md §5 (this round): an event exactly G after the last joins the session, also
+  // with no grace; the session closes only when stream time passes last + G + grace
+  it("session, no grace: an event exactly gap after the last joins; one a millisecond later starts a new session", () => {
+    const W = session(10000);
+    const sim = new Sim(prog([["s", agg("sum", sig("x"), W)], ["f", agg("sum", sig("x"), W, { final: true })]]));
+    sim.tel("A", "x", 1, 0).tel("A", "x", 2, 10000);
+    expect(sim.eval(st("s", "a"))).toBe(3);
+    sim.at(20000); // last (10 s) + gap: reached, not passed: still open
+    expect(sim.eval(st("f", "a"))).toBe(null);
+    sim.tel("A", "x", 4, 20000); // exactly gap after the last: joins
+    expect(sim.eval(st("s", "a"))).toBe(7);
+    expect(sim.engine.lateCounts()["a.s"]).toBe(0);
+    sim.tel("A", "x", 8, 30001); // gap + 1 ms after the last: the first session closes, a new one starts
+    expect(sim.eval(st("f", "a"))).toBe(7);
+    expect(sim.eval(st("s", "a"))).toBe(8);
+    sim.at(40001); // 30.001 s + gap: reached, not passed
+    expect(sim.eval(st("f", "a"))).toBe(7);
+    sim.at(40002);
+    expect(sim.eval(st("f", "a"))).toBe(8);
   });
 
   it("session: an event exactly gap after the last joins while the session is open (grace > 0)", () => {

@@ -1,0 +1,138 @@
+// The OpenFactory side on Apache Kafka itself (issue 13, items 15–17): the rule worker next to
+// what a real OpenFactory connector writes to ofa_assets — bound data items under their own ids,
+// many undeclared ones, an MTConnect Condition item — with commands routed to `ofa_cmds`
+// (key device uuid, value {cmd, args}) for an `openfactory(command_topic: "ofa_cmds")` source.
+// Checked: undeclared items are counted, not dead-lettered; the Condition item drives a rule;
+// the accepted command reaches ofa_cmds once (also across a restart), a rejected one never;
+// `TYPE Method` records describe each command once.
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { compile, type IrProgram } from "../../../compiler/index.js";
+import { KafkaLog, type KafkaRecord } from "../../../runtime/log/kafka.js";
+import { CORRELATION_HEADER, RuleWorker } from "../../../runtime/worker/rule.js";
+import { classify } from "../../../runtime/wire/records.js";
+import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
+
+const program = `
+enum Cond { NORMAL, WARNING, FAULT }
+model Mill {
+  telemetry temperature: float<degC>
+  telemetry spindle: Cond
+  /// Stops the spindle.
+  command stop(reason: int in 1..3) requires temperature < 200 degC
+}
+asset m1: Mill {
+  uuid "CNC-7"
+  source openfactory(command_topic: "ofa_cmds") {
+    temperature <- id("Tspindle_01")
+    spindle     <- id("Cspindle")
+    stop        -> method("StopSpindle")
+  }
+}
+rule stop_on_fault on Mill {
+  when spindle == FAULT
+  then stop(reason: 2)
+}
+`;
+
+let kafka: KafkaBroker;
+let log: KafkaLog;
+let ir: IrProgram;
+
+beforeAll(async () => {
+  const r = compile([{ path: "/ofa.ofl", text: program }], { name: "ofa" });
+  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  ir = r.ir!;
+  kafka = await startKafka();
+  log = new KafkaLog({ brokers: kafka.brokers });
+  await log.ensureTopics(["ofa_assets", "ofl_deadletter"].map((name) => ({ name, partitions: 1, replication: 1 })));
+}, 180_000);
+
+afterAll(async () => {
+  await log?.close();
+  await kafka?.close();
+});
+
+let t = Date.parse("2026-11-20T08:00:00.000Z");
+/** A record as an OpenFactory (MTConnect) connector writes it: lower-case fields. */
+const ofa = (id: string, value: string, type = "Samples", tag = "Temperature") => ({
+  topic: "ofa_assets",
+  key: "CNC-7",
+  ts: (t += 1000),
+  value: { id, value, tag, type, attributes: { timestamp: new Date(t).toISOString() } },
+});
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The derived record of `temperature`'s sentinel value: once on the topic, every earlier input was processed. */
+const sentinel = (value: string) => async (): Promise<true | undefined> => {
+  const recs = await log.readRange("ofa_assets", 0);
+  return recs.some((r) => {
+    const ev = classify(r);
+    return ev.kind === "derived" && ev.id === "hot_sentinel" && ev.value === value;
+  })
+    ? true
+    : undefined;
+};
+
+test("undeclared items counted, a Condition item drives a rule, the command reaches ofa_cmds once, TYPE Method written once", async () => {
+  // a state whose derived record is the sentinel: written after the inputs before it are processed
+  const withSentinel: IrProgram = compile([{ path: "/ofa.ofl", text: program.replace("/// Stops", "state hot_sentinel = temperature\n  /// Stops") }], { name: "ofa" }).ir!;
+  ir = withSentinel;
+  // the worker is live first (a command issued while it rebuilds history is never routed late)
+  let w = new RuleWorker({ program: ir, log, clockMs: 0 });
+  await w.start();
+  await w.ready;
+  await log.append([
+    ofa("Tspindle_01", "150"),
+    ofa("Xact", "12.5", "Samples", "Position"),
+    ofa("execution", "ACTIVE", "Events", "Execution"),
+    ofa("Cspindle", "NORMAL", "Condition", "SYSTEM"),
+    ofa("Cspindle", "FAULT", "Condition", "SYSTEM"), // the rule fires: stop(reason: 2), interlock passes
+    ofa("Tspindle_01", "250"),
+    ofa("Cspindle", "NORMAL", "Condition", "SYSTEM"),
+    ofa("Cspindle", "FAULT", "Condition", "SYSTEM"), // fires again: interlock rejects (250 degC)
+    ofa("Tspindle_01", "1"), // the sentinel
+  ]);
+  await until("the sentinel's derived record", sentinel("1"));
+  expect(w.engine.ignoredCounts()).toEqual({ m1: 2 });
+  const dead = (await log.readRange("ofl_deadletter", 0)).map((r) => (r.value as { reason: string }).reason);
+  expect(dead).toEqual([]);
+  // two commands issued (one accepted, one rejected by the interlock): only the accepted one is routed
+  const issued = (await log.readRange("ofa_assets", 0)).map(classify).filter((e) => e.kind === "command");
+  expect(issued.map((e) => (e.kind === "command" ? e.envelope.header.verdict : ""))).toEqual(["accepted", "rejected"]);
+  const cmds = await until("the ofa_cmds record", async () => {
+    const r = await log.readRange("ofa_cmds", 0);
+    return r.length >= 1 ? r : undefined;
+  });
+  expect(cmds.map((r) => [r.key, r.value])).toEqual([["CNC-7", { cmd: "StopSpindle", args: { reason: "2" } }]]);
+  const accepted = issued[0]!;
+  expect(cmds[0]!.headers[CORRELATION_HEADER]).toBe(accepted.kind === "command" ? accepted.envelope.header.correlation_id : "");
+  // TYPE Method: one description per asset command
+  const descriptions = (): Promise<KafkaRecord[]> => log.readRange("ofa_assets", 0).then((rs) => rs.filter((r) => classify(r).kind === "command_description"));
+  const d1 = await until("the command description", async () => ((await descriptions()).length > 0 ? descriptions() : undefined));
+  expect(d1.map((r) => [r.key, (r.value as { ID: string }).ID, JSON.parse((r.value as { VALUE: string }).VALUE)])).toEqual([
+    ["CNC-7", "stop", { description: "Stops the spindle.", arguments: [{ name: "reason", description: "int in 1..3" }] }],
+  ]);
+  await w.stop();
+
+  // a restart rebuilds from the log: nothing routed twice, no second description
+  await log.append([ofa("Tspindle_01", "2")]);
+  w = new RuleWorker({ program: ir, log, clockMs: 0 });
+  await w.start();
+  await w.ready;
+  await until("the second sentinel", sentinel("2"));
+  await log.append([ofa("Tspindle_01", "3")]);
+  await until("the third sentinel", sentinel("3"));
+  expect((await log.readRange("ofa_cmds", 0)).length).toBe(1);
+  expect((await descriptions()).length).toBe(1);
+  expect(w.stats.notRouted).toBe(1);
+  await w.stop();
+}, 240_000);
