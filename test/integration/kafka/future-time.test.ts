@@ -26,8 +26,9 @@ let ir: IrProgram;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  const k = startKafka();
+  // Mosquitto first: it is up in milliseconds, unless a JVM booting beside it takes the CPUs
   broker = await startMosquitto();
+  const k = startKafka();
   const r = compile(
     [
       {
