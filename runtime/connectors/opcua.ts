@@ -82,6 +82,9 @@ export function scrubText(text: string, secrets: Iterable<string> = allSecrets):
 const SERVER_CERT_NOISE =
   /^(serverCertificate = |\[NODE-OPCUA-W25\] client's server certificate verification|\s+(clientCertificateManager\.rootDir =|server certificate chain contains|\[\d+\/\d+\] |thumbprint: |issuer: |SKI: |AKI: |validity: |verify that the server certificate))/;
 
+/** per PKI folder: the client certificate exists (created once per data folder: an RSA key, seconds) */
+const clientCertificates = new Map<string, Promise<void>>();
+
 let loggersInstalled = false;
 /** node-opcua's warnings, errors and debug output, scrubbed, on stderr (they would go to stdout unscrubbed). */
 function installScrubbingLoggers(): void {
@@ -549,6 +552,28 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
     return cm;
   };
 
+  /**
+   * OFL's client certificate in the project PKI. Created on the first start in a data folder,
+   * before the first connection attempt and outside its timeout (key generation takes seconds on
+   * a busy machine); node-opcua would otherwise create it inside `connect`.
+   */
+  const clientCertificate = (): Promise<void> => {
+    let p = clientCertificates.get(pkiDir);
+    if (p === undefined) {
+      const t0 = Date.now();
+      const c = OPCUAClient.create({ clientCertificateManager: certificateManager(), endpointMustExist: false });
+      p = (c as unknown as { initializeCM(): Promise<void> })
+        .initializeCM()
+        .then(() => {
+          if (Date.now() - t0 > 1000) log("info", `${label}: created OFL's OPC UA client certificate in ${pkiDir} (${Date.now() - t0} ms, once per data folder)`);
+        })
+        .finally(() => c.disconnect().catch(() => undefined));
+      p.catch(() => clientCertificates.delete(pkiDir));
+      clientCertificates.set(pkiDir, p);
+    }
+    return p;
+  };
+
   const record = (value: NewRecord["value"]): NewRecord => ({ topic: ASSETS_TOPIC, key: uuid, ts: ctx.now(), value });
 
   const setAvailable = (yes: boolean): void => {
@@ -847,6 +872,7 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
       if (passwordRaw && !userRaw) throw new Error("opcua: a password needs a user");
       security = parseSecurity(securityRaw, policyRaw);
       stopped = false;
+      await clientCertificate().catch((e: Error) => log("error", `${label}: cannot create the client certificate in ${pkiDir}: ${scrub(errorText(e))}`));
       const ok = await attempt();
       if (!ok) schedule();
     },

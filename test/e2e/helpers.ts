@@ -66,7 +66,7 @@ export async function runPlant(dir: string, data: string, opts: { port?: number;
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
-  await until(() => /stop with Ctrl-C/.test(out) || child.exitCode !== null, 20_000);
+  await until(() => /stop with Ctrl-C/.test(out) || child.exitCode !== null, 60_000); // a fresh data folder: the OPC UA client certificate is created first
   const m = /dashboard: (\S+)/.exec(out);
   if (!m) throw new Error(`ofl run did not start:\n${out}`);
   const url = new URL(m[1]!);

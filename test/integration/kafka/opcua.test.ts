@@ -10,7 +10,7 @@
 // Then the recorded topic is replayed with the embedded engine (`ofl test --replay` and the
 // Engine directly): the derived, alarm and command records on the topic are what it computes.
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -107,7 +107,11 @@ test("OPC UA and simulated mills → connector workers → rule worker → stop 
   expect(opcua.output()).toContain("security SignAndEncrypt/Basic256Sha256");
   const modes = dev.server.endpoints.flatMap((e) => e.getChannels().map((ch) => MessageSecurityMode[ch.securityMode]));
   expect(modes).toContain("SignAndEncrypt");
-  expect(existsSync(join(dir, "home", ".config")), "node-opcua's PKI in the worker's HOME").toBe(true);
+  // the project's PKI under the worker's data folder (OFL_DATA unset: .ofl/data in its working
+  // directory), the server pinned there; nothing in the shared store of the home folder
+  expect(existsSync(join(dir, ".ofl", "data", "pki", "opcua", "own", "certs", "client_certificate.pem")), "the PKI in the worker's data folder").toBe(true);
+  expect(JSON.parse(readFileSync(join(dir, ".ofl", "data", "pki", "opcua", "servers.json"), "utf8")).servers[dev.endpoint].how).toBe("first use");
+  expect(existsSync(join(dir, "home", ".config")), "node-opcua's shared PKI in the worker's HOME").toBe(false);
 
   // the device's initial values reach the log through the connector worker
   await until("the initial temperature", (recs) => telemetry(recs, "MILL-1", "temperature").includes("20"), 20_000, outputs);

@@ -64,7 +64,8 @@ describe("ofl run", () => {
   test("runs the simulated plant; ofl send goes through the interlocks; SIGINT stops cleanly; a restart continues", async () => {
     const dir = project();
     const run = start(dir);
-    await until(() => existsSync(join(dir, ".ofl/data/run.json")) && /stop with Ctrl-C/.test(run.output()));
+    // (the example's OPC UA source creates OFL's client certificate in the new data folder first: seconds)
+    await until(() => existsSync(join(dir, ".ofl/data/run.json")) && /stop with Ctrl-C/.test(run.output()), 60_000);
     expect(run.output()).toMatch(/mill1 \(simulate\): simulated, seed 1/);
     // accepted: reaches the simulated device, which obeys
     const stop = await send(dir, "mill2.stop()");
