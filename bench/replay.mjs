@@ -12,59 +12,20 @@ const root = join(fileURLToPath(import.meta.url), "..", "..");
 const RECORDS = Number(process.env.OFL_BENCH_RECORDS ?? 1_000_000);
 const ASSETS = 1000;
 
-export const PROGRAM = `
-enum Execution { READY, ACTIVE, STOPPED }
-model Mill {
-  attribute hall: string
-  telemetry temperature: float<degC> in -50..500
-  telemetry speed: float<rpm> in 0..24000
-  telemetry execution: Execution
-  state hot = temperature > 90 degC for 5s
-  state silent = age(temperature) > 30s
-  state avg1m = avg(temperature) over tumbling 1m
-  state util = ratio(execution == ACTIVE) over hopping 10m every 1m
-  state fast = speed > 12000 rpm and execution == ACTIVE
-  alarm overtemp severity high when temperature > 95 degC clear when temperature < 85 degC
-  command stop()
-  command slow(pct: float<percent> in 0..100) requires execution != STOPPED
-}
-${Array.from({ length: ASSETS }, (_, i) => `asset m${i}: Mill { uuid "M-${i}" hall = "h${i % 10}" }`).join("\n")}
-view active = count() from Mill where execution == ACTIVE
-view hall_temp = avg(temperature) from Mill by hall over tumbling 1m
-rule stop_hot on Mill { when hot then stop() }
-rule slow_warm on Mill { when avg1m > 88 degC and fast then slow(pct: 50 percent) cooldown 1m }
-`;
+const { replayProgram, replayRecords, Touch } = await import("./inputs.mjs");
+export const PROGRAM = replayProgram(ASSETS);
 
+/** Writes the session (bench/inputs.mjs: seeded PRNG, high bits); returns what it touches. */
 function writeSession(path) {
   const fd = openSync(path, "w");
-  const T0 = Date.parse("2026-11-20T08:00:00Z");
-  let rnd = 7;
-  const next = () => (rnd = (rnd * 1103515245 + 12345) % 2147483648);
-  const temps = new Float64Array(ASSETS).fill(80);
+  const touch = new Touch(ASSETS);
   let buf = JSON.stringify({ ofl_session: 1, program: "bench", recorded: "2026-11-20T09:00:00Z" }) + "\n";
-  let t = T0;
-  let lastClock = T0;
-  for (let i = 0; i < RECORDS; i++) {
-    t += next() % 3; // ~1,000 records per second of plant time
-    let value;
-    let key;
-    if (t - lastClock >= 100) {
-      lastClock = t;
-      key = "OFL-bench";
-      const iso = new Date(t).toISOString();
-      value = { ID: "clock", VALUE: iso, TAG: "Clock", TYPE: "OpenFactory", attributes: { timestamp: iso } };
-    } else {
-      const a = next() % ASSETS;
-      key = `M-${a}`;
-      const iso = new Date(t).toISOString();
-      const k = next() % 10;
-      if (k < 6) {
-        temps[a] = Math.max(40, Math.min(110, temps[a] + ((next() % 41) - 20) / 10));
-        value = { ID: "temperature", VALUE: temps[a].toFixed(1), TAG: "degC", TYPE: "Samples", attributes: { timestamp: iso } };
-      } else if (k < 9) value = { ID: "speed", VALUE: String(8000 + (next() % 8000)), TAG: "rpm", TYPE: "Samples", attributes: { timestamp: iso } };
-      else value = { ID: "execution", VALUE: ["READY", "ACTIVE", "ACTIVE", "STOPPED"][next() % 4], TAG: "execution", TYPE: "Events", attributes: { timestamp: iso } };
-    }
-    buf += JSON.stringify({ topic: "ofa_assets", partition: 0, offset: i, ts: t, key, value }) + "\n";
+  let first = 0;
+  let last = 0;
+  for (const r of replayRecords({ records: RECORDS, assets: ASSETS, touch })) {
+    if (r.offset === 0) first = r.ts;
+    last = r.ts;
+    buf += JSON.stringify(r) + "\n";
     if (buf.length > 1 << 20) {
       writeSync(fd, buf);
       buf = "";
@@ -72,12 +33,14 @@ function writeSession(path) {
   }
   writeSync(fd, buf);
   closeSync(fd);
+  return { plantSeconds: Math.round((last - first) / 1000), ...touch.summary() };
 }
 
 const dir = mkdtempSync(join(tmpdir(), "ofl-bench-replay-"));
 try {
   writeFileSync(join(dir, "plant.ofl"), PROGRAM);
-  writeSession(join(dir, "session.jsonl"));
+  const input = writeSession(join(dir, "session.jsonl"));
+  console.log(`input: ${RECORDS.toLocaleString()} records; ${JSON.stringify(input)}`);
   const driver = `
     const { main } = await import(${JSON.stringify(pathToFileURL(join(root, "dist/ofl.mjs")).href)});
     const t0 = performance.now();
