@@ -52,7 +52,7 @@ describe.each(["replay-small", "engine-small"])("%s benchmark session", (name) =
     let inputs = 0;
     for (const { record } of readSession(session)) {
       const ev = classify(record);
-      if (!isInput(ev)) continue;
+      if (!isInput(ev) || ev.kind === "bad") continue;
       inputs++;
       last = Math.max(last, ev.time);
       engine.process(ev);
