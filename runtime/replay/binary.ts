@@ -57,6 +57,10 @@ function checksum(body: Uint8Array): number {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
+/** a lone surrogate: UTF-8 cannot carry it (JSON text escapes it), so such a record goes as text */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+const storable = (s: string): boolean => !LONE_SURROGATE.test(s);
+
 /** Whether a record has the fast shape; fills the fields. Anything else is written as JSON text. */
 function fastRecord(r: LogRecord, o: { stamp: string; time: number }): boolean {
   if (typeof r.topic !== "string" || r.topic.length === 0) return false;
@@ -64,12 +68,14 @@ function fastRecord(r: LogRecord, o: { stamp: string; time: number }): boolean {
   if (!Number.isInteger(p) || p < 0 || p > 2147483647 || Object.is(p, -0)) return false;
   if (!Number.isInteger(r.offset) || r.offset < 0 || Object.is(r.offset, -0)) return false;
   if (typeof r.ts !== "number" || !Number.isFinite(r.ts) || Object.is(r.ts, -0)) return false;
-  if (r.key !== null && typeof r.key !== "string") return false;
+  if (r.key !== null && (typeof r.key !== "string" || !storable(r.key))) return false;
+  if (!storable(r.topic)) return false;
   const v = r.value as Record<string, unknown> | null;
   if (typeof v !== "object" || v === null || Array.isArray(v) || Object.getPrototypeOf(v) !== Object.prototype) return false;
   const keys = Object.keys(v);
   if (keys.length !== 5 || keys[0] !== "ID" || keys[1] !== "VALUE" || keys[2] !== "TAG" || keys[3] !== "TYPE" || keys[4] !== "attributes") return false;
   if (typeof v.ID !== "string" || typeof v.VALUE !== "string" || typeof v.TAG !== "string" || typeof v.TYPE !== "string") return false;
+  if (!storable(v.ID) || !storable(v.VALUE) || !storable(v.TAG) || !storable(v.TYPE)) return false;
   const a = v.attributes as Record<string, unknown> | null;
   if (typeof a !== "object" || a === null || Array.isArray(a) || Object.getPrototypeOf(a) !== Object.prototype) return false;
   const ak = Object.keys(a);
