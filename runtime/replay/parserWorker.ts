@@ -491,16 +491,21 @@ function workerSource(): string {
   if (source === undefined) {
     const fns = [newFastFields, strEnd, bytesAre, numEnd, numValue, isoMillisBytes, fastBytes, parserWorkerMain].map((f) => f.toString()).join("\n");
     // a failure anywhere (even a missing global) reaches the replaying thread as a message
+    // dynamic import(): the code runs as CommonJS, or as ES module code when the process was
+    // started with --input-type=module (an eval worker inherits that flag)
     source = `"use strict";
-const { workerData: __wd } = require("node:worker_threads");
-try {
+import("node:worker_threads").then(async (wt) => {
+  const wd = wt.workerData;
+  try {
+    const files = await import("node:fs");
 ${fns}
-${parserWorkerMain.name}(__wd, require("node:fs"));
-} catch (e) {
-  const ctl = new Int32Array(__wd.control);
-  __wd.port.postMessage({ fatal: String(e && e.stack || e) });
-  for (let s = 0; s < __wd.slots; s++) { Atomics.store(ctl, s * 2, 2); Atomics.notify(ctl, s * 2); }
-}
+    ${parserWorkerMain.name}(wd, files);
+  } catch (e) {
+    const ctl = new Int32Array(wd.control);
+    wd.port.postMessage({ fatal: String((e && e.stack) || e) });
+    for (let s = 0; s < wd.slots; s++) { Atomics.store(ctl, s * 2, 2); Atomics.notify(ctl, s * 2); }
+  }
+});
 `;
   }
   return source;

@@ -9,7 +9,7 @@ import { basename } from "node:path";
 import type { LogRecord } from "../wire/types.js";
 import { BinarySessionError, binaryBatches, isBinarySession, readBinaryHeader } from "./binary.js";
 import { ERROR, FAST, RecordBuilder, type Batch } from "./columns.js";
-import { workerBatches } from "./parserWorker.js";
+import { ParserWorkerError, workerBatches } from "./parserWorker.js";
 
 export interface SessionHeader {
   ofl_session: number;
@@ -299,7 +299,12 @@ export function openSession(path: string, opts: SessionOptions = {}): OpenSessio
         return;
       }
       if (worker) {
-        yield* fromBatches(workerBatches(path, { chunkSize, slotRecords: opts.workerSlotRecords, tableLimit: opts.workerTableLimit }));
+        try {
+          yield* fromBatches(workerBatches(path, { chunkSize, slotRecords: opts.workerSlotRecords, tableLimit: opts.workerTableLimit }));
+        } catch (e) {
+          if (e instanceof ParserWorkerError) throw new SessionError(path, 0, e.message);
+          throw e;
+        }
         return;
       }
       for (const { line, text } of lines(path, chunkSize)) {

@@ -4,6 +4,7 @@
 // numbers, errors and skipped-line warnings, across chunk, slot and string-table boundaries.
 import { afterAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { join } from "node:path";
@@ -208,4 +209,18 @@ describe("worker path", () => {
     expect(all).toHaveLength(40_000);
     expect(all[39_999]!.line).toBe(40_000);
   });
+
+  it("works in a process started with --input-type=module (the eval worker inherits the flag)", () => {
+    const rec = (i: number) => `{"topic":"ofa_assets","partition":0,"offset":${i},"ts":${i},"key":"M-1","value":{"ID":"temperature","VALUE":"${i % 100}","TAG":"degC","TYPE":"Samples","attributes":{"timestamp":"2026-11-20T08:00:00.000Z"}}}`;
+    const lines: string[] = [];
+    for (let i = 0; i < 30_000; i++) lines.push(rec(i));
+    const p = file(lines.join("\n"));
+    expect(fs.statSync(p).size).toBeGreaterThan(4 << 20);
+    const dist = join(here, "../../../../dist/ofl.mjs");
+    const prog = join(here, "../../../conformance/pass/06_replay.ofl");
+    const driver = `const { main } = await import(${JSON.stringify(dist)}); let out = ""; await main(["test", ${JSON.stringify(prog)}, "--replay", ${JSON.stringify(p)}], { out: (s) => { out += s; }, err: (s) => { out += s; }, cwd: process.cwd(), color: false }); process.stdout.write(out);`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", driver], { encoding: "utf8", timeout: 120_000 });
+    expect(r.error).toBeUndefined();
+    expect(r.stdout).toMatch(/30000 records/);
+  }, 150_000);
 });
