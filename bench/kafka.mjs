@@ -89,6 +89,10 @@ try {
     await log.append(batch);
   }
   console.error(`produced ${N} inputs in ${Date.now() - tp0} ms`);
+  // what the input touches: every tank's level cycles 0 … 24, so `drain` (level >= 20) turns true
+  // once per cycle and `full` activates and clears once per cycle
+  const cycles = Math.floor(N / TANKS / 25);
+  console.log(`input: ${N.toLocaleString("en")} level records over ${Math.min(N, TANKS)} of ${TANKS} tanks; ${cycles.toLocaleString("en")} level cycles per tank, so about ${(cycles * TANKS).toLocaleString("en")} drain commands and ${(2 * cycles * TANKS).toLocaleString("en")} alarm transitions expected`);
   const worker = new RuleWorker({ program: ir, log, clockMs: 0 });
   const w0 = performance.now();
   await worker.start();

@@ -3,7 +3,8 @@ import { closeSync, openSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { SqliteLog } from "../log/sqlite.js";
-import { writeSessionSync } from "../replay/session.js";
+import { sessionLine, writeSessionSync } from "../replay/session.js";
+import { writeBinarySessionSync } from "../replay/binary.js";
 import { eventTime } from "../log/common.js";
 import { ASSETS_TOPIC, isoTime, parseTime } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
@@ -13,7 +14,7 @@ import { durationMs, UsageError, type Command } from "./common.js";
 export const recordCommand: Command = {
   name: "record",
   summary: "write a session file (OFL form) from the embedded log or a Kafka topic",
-  help: `Usage: ofl record (--data DIR | --kafka HOST:PORT [--topic T]) [--since T] [--until T] [--out FILE]
+  help: `Usage: ofl record (--data DIR | --kafka HOST:PORT [--topic T]) [--since T] [--until T] [--format jsonl|binary] [--out FILE]
 
 Writes the records of a log as a session file in the OFL form (wire.md §4), to standard
 output or --out FILE: the embedded log in DIR (the \`ofl run\` data folder), or a Kafka topic
@@ -30,6 +31,9 @@ Options:
   --topic T           with --kafka: the topic (default ofa_assets)
   --since T           first event time
   --until T           last event time
+  --format F          jsonl (default: the OFL form, JSON Lines) or binary (a compact columnar
+                      form that replays much faster; docs/session-binary.md). Every command
+                      that reads sessions recognises either.
   --out FILE          write to FILE instead of standard output
   -h, --help          show this help
 
@@ -45,8 +49,12 @@ Exit codes: 0 success, 1 Kafka cannot be read, 2 bad usage or no log in DIR.`,
         since: { type: "string" },
         until: { type: "string" },
         out: { type: "string" },
+        format: { type: "string" },
       },
     });
+    const format = values.format ?? "jsonl";
+    if (format !== "jsonl" && format !== "binary") throw new UsageError(`--format: ${format} is neither jsonl nor binary`);
+    if (format === "binary" && !values.out && process.stdout.isTTY) throw new UsageError("--format binary: standard output is a terminal; give --out FILE or redirect it");
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     if (!values.data === !values.kafka) throw new UsageError("give exactly one of --data DIR or --kafka HOST:PORT");
     if (values.topic && !values.kafka) throw new UsageError("--topic goes with --kafka");
@@ -55,7 +63,8 @@ Exit codes: 0 success, 1 Kafka cannot be read, 2 bad usage or no log in DIR.`,
     const write = (records: Iterable<LogRecord>, program: string): void => {
       const fd = values.out ? openSync(resolve(io.cwd, values.out), "w") : 1;
       try {
-        const n = writeSessionSync(records, fd, { program, recorded: isoTime(Date.now()) });
+        const header = { program, recorded: isoTime(Date.now()) };
+        const n = format === "binary" ? writeBinarySessionSync(records, fd, header, sessionLine) : writeSessionSync(records, fd, header);
         io.err(`ofl record: ${n} records${values.out ? ` written to ${values.out}` : ""}\n`);
       } finally {
         if (values.out) closeSync(fd);

@@ -5,8 +5,13 @@
 // model expression. Semantics are exactly those of the closure compiler in expr.ts (compileTree),
 // which stays as the reference and is cross-checked by a property test.
 //
-// Safety: constants are embedded with JSON.stringify (valid JS literals); names never reach the
-// source (cells and extras are addressed by index). No wall clock, no randomness.
+// The cache of generated functions is keyed by the expression's shape: constants are hoisted
+// into the instance's extras (X), so `temperature > 90` and `temperature > 95` share one function,
+// and an editor session that keeps changing numbers does not keep generating new code. It is
+// bounded (least recently used out first): the language server lives long.
+//
+// Safety: constants never reach the source (they are values in X); names never reach it either
+// (cells and extras are addressed by index). No wall clock, no randomness.
 
 import type { IrExpr, IrRef, Value } from "../../compiler/ir/types.js";
 import { type AssetCells, type Cell, type Deps, type Fn, type Resolver, type Rt, type Scope, type ViewCells } from "./cells.js";
@@ -146,18 +151,16 @@ function resolveCell(ref: IrRef, scope: Scope, r: Resolver): Cell | null {
   }
 }
 
-function lit(v: Value): string {
-  if (typeof v === "number") {
-    if (!Number.isFinite(v)) return "null";
-    if (Object.is(v, -0)) return "-0";
-  }
-  return JSON.stringify(v);
+/** A constant, hoisted into X (the generated source depends only on the expression's shape). */
+function lit(v: Value, g: Gen): string {
+  if (v === null || (typeof v === "number" && !Number.isFinite(v))) return "null";
+  return `X[${g.x(v)}]`;
 }
 
 function gen(e: IrExpr, g: Gen): string {
   switch (e.k) {
     case "const":
-      return lit(e.value);
+      return lit(e.value, g);
     case "ref": {
       if (e.kind === "attr") {
         const a = e.asset === null ? g.scope.self : g.r.asset(e.asset);
@@ -209,7 +212,7 @@ function gen(e: IrExpr, g: Gen): string {
     case "scale": {
       const t = g.t();
       const u = g.t();
-      return `((${t} = ${gen(e.arg, g)}) === null ? null : (${u} = ${t} * ${lit(e.factor)}) - ${u} === 0 ? ${u} : null)`;
+      return `((${t} = ${gen(e.arg, g)}) === null ? null : (${u} = ${t} * ${lit(e.factor, g)}) - ${u} === 0 ? ${u} : null)`;
     }
     case "if":
       return `(${gen(e.cond, g)} === true ? ${gen(e.then, g)} : ${gen(e.else, g)})`;
@@ -258,11 +261,35 @@ function gen(e: IrExpr, g: Gen): string {
   }
 }
 
+/** At most this many generated functions are kept (each is a few hundred bytes plus its JIT code). */
+export const GENERATED_LIMIT = 1024;
+/** source → function, in order of last use (a Map iterates in insertion order) */
 const cache = new Map<string, Code>();
+let generated = 0;
 
-/** The number of distinct generated functions (for tests and diagnostics). */
+/** The number of distinct generated functions in the cache (for tests and diagnostics). */
 export function generatedCount(): number {
   return cache.size;
+}
+
+/** How many functions were generated since the process started (cache misses; for tests). */
+export function generatedTotal(): number {
+  return generated;
+}
+
+function cachedCode(src: string): Code {
+  let code = cache.get(src);
+  if (code !== undefined) {
+    cache.delete(src); // most recently used goes last
+    cache.set(src, code);
+    return code;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  code = new Function("H", `return function ofl_expr(C, X, P, rt) {\n${src}\n};`)(H) as Code;
+  generated++;
+  cache.set(src, code);
+  if (cache.size > GENERATED_LIMIT) cache.delete(cache.keys().next().value!);
+  return code;
 }
 
 /**
@@ -289,11 +316,5 @@ export function compileParts(e: IrExpr, scope: Scope, deps: Deps, r: Resolver): 
   let vars = "";
   for (let i = 0; i < g.temps; i++) vars += i === 0 ? `t${i}` : `, t${i}`;
   const src = `${vars ? `let ${vars};\n` : ""}return ${body};`;
-  let code = cache.get(src);
-  if (code === undefined) {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    code = new Function("H", `return function ofl_expr(C, X, P, rt) {\n${src}\n};`)(H) as Code;
-    cache.set(src, code);
-  }
-  return { code, C: g.C, X: g.X, P: scope.params === null ? null : scope.params.box };
+  return { code: cachedCode(src), C: g.C, X: g.X, P: scope.params === null ? null : scope.params.box };
 }

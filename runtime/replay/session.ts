@@ -1,10 +1,15 @@
 // Session files (wire.md §4): JSON Lines, read in both forms (OFL and kcat), written in the OFL
-// form. Reading streams the file in fixed-size chunks with fs.readSync, so a file of millions of
-// lines is read in constant memory (apart from the records the caller keeps).
+// form; and the binary form (binary.ts, docs/session-binary.md), recognised by its magic bytes.
+// Reading streams the file in fixed-size chunks with fs.readSync, so a file of millions of
+// lines is read in constant memory (apart from the records the caller keeps). A large JSON Lines
+// file is read and parsed by a worker thread (parserWorker.ts) while the caller replays.
 
 import * as fs from "node:fs";
 import { basename } from "node:path";
 import type { LogRecord } from "../wire/types.js";
+import { BinarySessionError, binaryBatches, isBinarySession, readBinaryHeader } from "./binary.js";
+import { ERROR, FAST, RecordBuilder, type Batch } from "./columns.js";
+import { ParserWorkerError, workerBatches } from "./parserWorker.js";
 
 export interface SessionHeader {
   ofl_session: number;
@@ -18,7 +23,18 @@ export interface SessionOptions {
   skipBadLines?: boolean;
   /** Read buffer size in bytes (tests); default 1 MiB. */
   chunkSize?: number;
+  /**
+   * Where JSON Lines are parsed: "worker" (a second thread), "thread" (the caller's), or "auto"
+   * (default: the worker for files of 4 MiB and more, where its start-up is worth it).
+   */
+  parser?: "auto" | "worker" | "thread";
+  /** records per slot of the worker's ring, and strings in its table before it starts afresh (tests) */
+  workerSlotRecords?: number;
+  workerTableLimit?: number;
 }
+
+/** JSON Lines files from this size on are parsed in a worker thread (parser: "auto"). */
+export const WORKER_MIN_BYTES = 4 << 20;
 
 /** A session file problem, naming the file and line: `shift.jsonl:12: not valid JSON (…)`. */
 export class SessionError extends Error {
@@ -43,6 +59,8 @@ export interface SessionRecord {
 
 export interface OpenSession {
   path: string;
+  /** "jsonl" or "binary" (docs/session-binary.md); in the binary form `line` is the record number */
+  format: "jsonl" | "binary";
   /** the `{"ofl_session": …}` line, or null when the file has none */
   header: SessionHeader | null;
   /** Streams the records (may be called again to re-read from the start). */
@@ -197,44 +215,119 @@ export function toLogRecord(o: unknown): LogRecord | string {
   return { topic, partition, offset, ts, key, value };
 }
 
+/** A line of JSON Lines → its record, null for a header line, or the reason it is not a record. */
+function lineRecord(text: string): LogRecord | null | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return `not valid JSON (${jsonError(text)})`;
+  }
+  if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && isHeader(parsed as Record<string, unknown>)) return null;
+  return toLogRecord(parsed);
+}
+
+/** The format of a session file by its first bytes. */
+function formatOf(path: string): "jsonl" | "binary" {
+  const fd = openFd(path);
+  try {
+    return isBinarySession(fd) ? "binary" : "jsonl";
+  } catch (e) {
+    throw new SessionError(path, 0, `cannot read (${(e as Error).message})`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Opens a session file: reads the header eagerly; `records()` streams the rest. */
 export function openSession(path: string, opts: SessionOptions = {}): OpenSession {
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
   const skip = opts.skipBadLines === true;
-  const header = readSessionHeader(path, chunkSize);
+  const format = formatOf(path);
+  const header = format === "binary" ? binaryHeader(path) : readSessionHeader(path, chunkSize);
+  let worker = opts.parser === "worker";
+  if (format === "jsonl" && (opts.parser ?? "auto") === "auto") {
+    try {
+      worker = fs.statSync(path).size >= WORKER_MIN_BYTES;
+    } catch {
+      worker = false;
+    }
+  }
+  /** A bad line: an error, or a counted warning with --skip-bad-lines. */
+  const badLine = (line: number, reason: string): void => {
+    if (!skip) throw new SessionError(path, line, reason);
+    session.skipped.push({ line, message: new SessionError(path, line, reason).message });
+  };
+  /** The records of batches of columns (binary form, or JSON Lines parsed by the worker). */
+  function* fromBatches(batches: Generator<Batch>): Generator<SessionRecord> {
+    const rb = new RecordBuilder();
+    for (const b of batches) {
+      rb.begin(b);
+      const kind = b.kind;
+      for (let i = 0; i < b.n; i++) {
+        const k = kind[i];
+        if (k === FAST) {
+          yield { line: b.line[i]!, record: rb.record(b, i) };
+          continue;
+        }
+        const text = b.raws[b.value[i]!]!;
+        if (k === ERROR) throw new SessionError(path, b.line[i]!, text);
+        const rec = lineRecord(text);
+        if (rec === null) continue;
+        if (typeof rec !== "string") yield { line: b.line[i]!, record: rec };
+        else badLine(b.line[i]!, rec);
+      }
+    }
+  }
   const session: OpenSession = {
     path,
+    format,
     header,
     skipped: [],
     records: function* () {
       session.skipped.length = 0;
-      for (const { line, text } of lines(path, chunkSize)) {
-        let reason: string;
-        let parsed: unknown;
-        let ok = true;
+      if (format === "binary") {
+        const fd = openFd(path);
         try {
-          parsed = JSON.parse(text);
+          yield* fromBatches(binaryBatches(fd));
         } catch (e) {
-          ok = false;
-          parsed = undefined;
+          if (e instanceof BinarySessionError) throw new SessionError(path, 0, e.message);
+          throw e;
+        } finally {
+          fs.closeSync(fd);
         }
-        if (ok) {
-          if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && isHeader(parsed as Record<string, unknown>)) continue;
-          const rec = toLogRecord(parsed);
-          if (typeof rec !== "string") {
-            yield { line, record: rec };
-            continue;
-          }
-          reason = rec;
-        } else {
-          reason = `not valid JSON (${jsonError(text)})`;
+        return;
+      }
+      if (worker) {
+        try {
+          yield* fromBatches(workerBatches(path, { chunkSize, slotRecords: opts.workerSlotRecords, tableLimit: opts.workerTableLimit }));
+        } catch (e) {
+          if (e instanceof ParserWorkerError) throw new SessionError(path, 0, e.message);
+          throw e;
         }
-        if (!skip) throw new SessionError(path, line, reason);
-        session.skipped.push({ line, message: new SessionError(path, line, reason).message });
+        return;
+      }
+      for (const { line, text } of lines(path, chunkSize)) {
+        const rec = lineRecord(text);
+        if (rec === null) continue;
+        if (typeof rec !== "string") yield { line, record: rec };
+        else badLine(line, rec);
       }
     },
   };
   return session;
+}
+
+function binaryHeader(path: string): SessionHeader {
+  const fd = openFd(path);
+  try {
+    return readBinaryHeader(fd).header as SessionHeader;
+  } catch (e) {
+    if (e instanceof BinarySessionError) throw new SessionError(path, 0, e.message);
+    throw new SessionError(path, 0, `cannot read (${(e as Error).message})`);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function jsonError(text: string): string {
@@ -253,6 +346,7 @@ export function* readSession(path: string, opts?: { skipBadLines?: boolean; chun
 
 /** The header line of a session file, or null when its first non-blank line is not one. Cheap. */
 export function readSessionHeader(path: string, chunkSize = 64 * 1024): SessionHeader | null {
+  if (formatOf(path) === "binary") return binaryHeader(path);
   for (const { text } of lines(path, chunkSize)) {
     try {
       const o = JSON.parse(text);

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
-import { emitWorkers } from "../../../compiler/emit/worker/emit.js";
+import { emitWorkers } from "../../../runtime/deploy/entries.js";
 import { bundleWorkers } from "../../../runtime/deploy/bundle.js";
 import { KafkaLog } from "../../../runtime/log/kafka.js";
 import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";

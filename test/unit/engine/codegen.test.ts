@@ -5,7 +5,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { IrExpr, IrRef, Value } from "../../../compiler/ir/types.js";
-import { compileExpr, generatedCount } from "../../../runtime/engine/codegen.js";
+import { compileExpr, generatedCount, generatedTotal, GENERATED_LIMIT } from "../../../runtime/engine/codegen.js";
 import { Cell, newDeps, type AssetCells, type Resolver, type Rt, type Scope, type ViewCells } from "../../../runtime/engine/cells.js";
 import { compileTree } from "./oracle.js";
 
@@ -144,5 +144,49 @@ describe("codegen", () => {
     const f2 = compileExpr(e, { self: a2, locals: null, params: null }, newDeps(), rt, r);
     expect(generatedCount()).toBe(n);
     expect([f1(), f2()]).toEqual([true, false]);
+  });
+
+  it("keys the cache by shape: expressions differing only in constants share one function", () => {
+    const gt = (k: Value, scale: number): IrExpr => ({
+      k: "binary",
+      op: "gt",
+      left: { k: "scale", arg: { k: "ref", asset: null, kind: "signal", name: "a" }, factor: scale },
+      right: { k: "const", value: k },
+    });
+    const r: Resolver = { asset: () => undefined, view: () => undefined };
+    const rt: Rt = { now: 0, nextFlip: Infinity, pass: 0 };
+    const a = makeAsset();
+    a.tel.get("a")!.v = 50;
+    const scope: Scope = { self: a, locals: null, params: null };
+    const first = compileExpr(gt(90, 2), scope, newDeps(), rt, r);
+    const before = generatedTotal();
+    const fns = [compileExpr(gt(99.5, 2), scope, newDeps(), rt, r), compileExpr(gt(101, 2), scope, newDeps(), rt, r), compileExpr(gt(90, 1), scope, newDeps(), rt, r), compileExpr(gt(-0, -1), scope, newDeps(), rt, r)];
+    expect(generatedTotal()).toBe(before); // no new code for new constants
+    // 50 × 2 = 100 > 90, > 99.5, not > 101; 50 × 1 not > 90; 50 × -1 = -50 not > -0
+    expect([first(), ...fns.map((f) => f())]).toEqual([true, true, false, false, false]);
+    // a string constant in the same shape: compared as a string, not spliced into source
+    const s = compileExpr({ k: "binary", op: "eq", left: { k: "ref", asset: null, kind: "signal", name: "s" }, right: { k: "const", value: '"); throw 1; ("' } }, scope, newDeps(), rt, r);
+    a.tel.get("s")!.v = '"); throw 1; ("';
+    expect(s()).toBe(true);
+  });
+
+  it("bounds the cache: least recently used functions go first, and still run where bound", () => {
+    const r: Resolver = { asset: () => undefined, view: () => undefined };
+    const rt: Rt = { now: 0, nextFlip: Infinity, pass: 0 };
+    const a = makeAsset();
+    a.tel.get("a")!.v = 5;
+    const scope: Scope = { self: a, locals: null, params: null };
+    // distinct shapes: min(a, a, …) with n arguments
+    const mins = (n: number): IrExpr => ({ k: "call", fn: "min", args: Array.from({ length: n }, () => ({ k: "ref", asset: null, kind: "signal", name: "a" }) as IrExpr) });
+    const kept = compileExpr(mins(1), scope, newDeps(), rt, r);
+    for (let n = 2; n <= GENERATED_LIMIT + 50; n++) compileExpr(mins(n), scope, newDeps(), rt, r);
+    expect(generatedCount()).toBe(GENERATED_LIMIT);
+    expect(kept()).toBe(5); // evicted from the cache, still bound to its instance
+    const total = generatedTotal();
+    compileExpr(mins(GENERATED_LIMIT + 50), scope, newDeps(), rt, r); // recent: a hit
+    expect(generatedTotal()).toBe(total);
+    compileExpr(mins(1), scope, newDeps(), rt, r); // the oldest was evicted: generated again
+    expect(generatedTotal()).toBe(total + 1);
+    expect(generatedCount()).toBe(GENERATED_LIMIT);
   });
 });
