@@ -85,9 +85,24 @@ export function runTest(ir: IrProgram, test: IrTest, opts: RunOptions = {}): Tes
       .filter((o): o is { x: Extract<IrExpectation, { k: "state" }>; i: number } => o.x.k === "state" && o.x.atMs !== undefined)
       .sort((a, b) => a.x.atMs! - b.x.atMs! || a.i - b.i);
     let next = 0;
+    // for each state expectation, the input record after which it stopped holding (null: it
+    // holds, or has never been evaluated): named in the failure (issue 13, item 13)
+    const stateXs = test.expectations.filter((x): x is Extract<IrExpectation, { k: "state" }> => x.k === "state");
+    const since = new Map<IrExpectation, string | null>();
+    const track = (ev: Exclude<WireEvent, { kind: "bad" }>): void => {
+      for (const x of stateXs) {
+        if (x.atMs !== undefined && ev.time > x.atMs) continue;
+        if (run.engine.evaluate(x.expr) === true) since.set(x, null);
+        else if (!since.get(x)) since.set(x, recordText(ev));
+      }
+    };
+    const withSince = (f: Failure | undefined, x: IrExpectation): Failure | undefined => {
+      const r = since.get(x);
+      return f && r ? { ...f, actual: `${f.actual}; not true since ${r}` } : f;
+    };
     const observe = (o: (typeof observations)[number]): void => {
       run.engine.advanceTo(o.x.atMs!);
-      const f = checkState(run, o.x, o.x.atMs!);
+      const f = withSince(checkState(run, o.x, o.x.atMs!), o.x);
       if (f) failures.push(f);
     };
     for (const rec of records) {
@@ -97,13 +112,14 @@ export function runTest(ir: IrProgram, test: IrTest, opts: RunOptions = {}): Tes
         while (next < observations.length && ev.time > observations[next]!.x.atMs!) observe(observations[next++]!);
       }
       run.process(ev);
+      if (isInput(ev) && ev.kind !== "bad" && stateXs.length > 0) track(ev);
     }
     while (next < observations.length) observe(observations[next++]!);
     const end = Math.max(test.endMs, run.lastInputTime);
     run.engine.advanceTo(end);
     for (const x of test.expectations) {
       if (x.k === "state" && x.atMs !== undefined) continue;
-      const f = x.k === "state" ? checkState(run, x, end) : checkOther(run, x);
+      const f = x.k === "state" ? withSince(checkState(run, x, end), x) : checkOther(run, x);
       if (f) failures.push(f);
     }
     failures.sort((a, b) => a.line - b.line);
@@ -437,6 +453,12 @@ function opText(op: IrCmpOp): string {
 }
 
 /** Test times: durations from the epoch under a year, else ISO. */
+/** An input record as a failure names it: `record #3 (S-1 t = 30 at 40s)`. */
+function recordText(ev: Exclude<WireEvent, { kind: "bad" }>): string {
+  const what = ev.kind === "telemetry" ? `${ev.key} ${ev.id} = ${ev.value}` : ev.kind === "avail" ? `${ev.key} avail ${ev.available ? "AVAILABLE" : "UNAVAILABLE"}` : ev.kind === "clock" ? "clock" : `${ev.key} ${ev.kind}`;
+  return `record #${ev.offset} (${what} at ${fmtTime(ev.time)})`;
+}
+
 export function fmtTime(ms: number): string {
   return Math.abs(ms) < 365 * 86_400_000 ? `${ms / 1000}s` : new Date(ms).toISOString();
 }
