@@ -153,7 +153,7 @@ export const nameCodes: CodeEntry[] = [
     template: "`{owner}` has no command `{name}`{hint}",
     explanation:
       "An action, a `send` or a command expectation names a command of the asset's model.",
-    example: "model M { command stop() }\nasset a: M {}\nrule r on M { when true then fly() }",
+    example: "model M { telemetry t: int }\nasset a: M {}\nrule r on M { when true then fly() }",
   },
   {
     code: "OFL2018",
@@ -162,7 +162,7 @@ export const nameCodes: CodeEntry[] = [
     template: "{detail}",
     explanation:
       "`self` and bare member names need an asset in scope: inside a model, or in a rule `on MODEL`. Elsewhere, name the asset: `mill1.temperature`.",
-    example: "model M { telemetry t: int\n command stop() }\nasset a: M {}\nrule r { when self.t > 1 then a.stop() }",
+    example: "model M { telemetry t: int\n command stop() }\nasset a: M { source openfactory() { stop -> method(\"stop\") } }\nrule r { when self.t > 1 then a.stop() }",
   },
   {
     code: "OFL2019",

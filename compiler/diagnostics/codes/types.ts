@@ -45,7 +45,7 @@ export const typeCodes: CodeEntry[] = [
     template: "{value} is outside the range {min}..{max} of `{name}`",
     explanation:
       "A constant command argument (or test value) that lies outside the declared range can never be accepted.",
-    example: "model M { command go(level: int in 1..3) }\nasset a: M {}\nrule r on M { when true then go(level: 7) }",
+    example: "model M { command go(level: int in 1..3) }\nasset a: M { source openfactory() { go -> method(\"go\") } }\nrule r on M { when true then go(level: 7) }",
   },
   {
     code: "OFL3006",
