@@ -39,6 +39,8 @@ export interface PlantOptions {
    * already stopped taking input; the caller must stop the process (see `ofl run`, exit 70).
    */
   onFatal?: (error: AppendFailure) => void;
+  /** correlation ids never to dispatch (commands removed from the log by `ofl run --repair`) */
+  retiredCorrelationIds?: Iterable<string>;
 }
 
 /** An append to the log failed: nothing of the batch is on the log, nothing of it was acknowledged. */
@@ -115,6 +117,7 @@ export class Plant {
     this.now = opts.now ?? (() => Date.now());
     this.say = opts.report ?? (() => {});
     this.runtime = new EmbeddedRuntime({ program: opts.program, log: opts.log });
+    for (const id of opts.retiredCorrelationIds ?? []) this.answered.add(id);
     this.recoverUnanswered();
   }
 
