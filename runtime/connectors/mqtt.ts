@@ -33,6 +33,7 @@ import type { IrArg, IrBinding, IrTelemetry } from "../../compiler/ir/types.js";
 import { isSampleType } from "../engine/values.js";
 import { ASSETS_TOPIC, availValue, isoTime, parseTime } from "../wire/records.js";
 import type { AssetValue, NewRecord } from "../wire/types.js";
+import { COPY_LIMIT, textExcerpt } from "../wire/excerpt.js";
 import { compileJsonPath, evalJsonPath, valueAsText, type JsonPath } from "./jsonpath.js";
 import type { CommandToDispatch, Connector, ConnectorContext, ConnectorFactory, ConnectorStatus, DispatchResult } from "./types.js";
 
@@ -49,6 +50,21 @@ export interface MqttConnectorOptions {
   warnIntervalMs?: number;
   /** CONNECT timeout of one attempt, ms */
   connectTimeoutMs?: number;
+}
+
+/** values at a json path nested deeper than this are not converted (a bad record, not a crash) */
+const MAX_DEPTH = 64;
+
+/** Whether a JSON value is nested more than `limit` levels (iterative: no stack overflow). */
+function nestedDeeperThan(v: unknown, limit: number): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (d > limit) return true;
+    for (const c of Object.values(x as object)) if (typeof c === "object" && c !== null) stack.push([c, d + 1]);
+  }
+  return false;
 }
 
 /** how many recent QoS > 0 message ids are remembered to recognise redeliveries */
@@ -606,6 +622,9 @@ class MqttConnector implements Connector {
       let doc: unknown;
       let parseError = "";
       let receivedIso: string | undefined;
+      // the binding whose record holds the whole payload: one without a json path takes it as is
+      let rawStoredIn: string | undefined = text.length > COPY_LIMIT ? bindings.find((b) => !b.json)?.target : undefined;
+      let payloadHash: string | undefined;
       for (const b of bindings) {
         if ((b.json || b.time) && parsed === 0) {
           try {
@@ -621,14 +640,33 @@ class MqttConnector implements Connector {
         if (b.json) {
           if (parsed === 1) {
             const r = evalJsonPath(b.json, doc);
-            if (r.found) value = valueAsText(r.value);
-            else error = `${b.json.text} does not resolve: ${r.why}`;
+            if (!r.found) error = `${b.json.text} does not resolve: ${r.why}`;
+            else if (nestedDeeperThan(r.value, MAX_DEPTH)) error = `the value at ${b.json.text} is nested more than ${MAX_DEPTH} levels deep (the limit)`;
+            else {
+              try {
+                value = valueAsText(r.value);
+              } catch (e) {
+                error = `the value at ${b.json.text} cannot be converted to text (${(e as Error).message})`;
+              }
+            }
           } else error = `the payload is not JSON (${parseError})`;
+        }
+        if (error !== undefined && value === text && text.length > COPY_LIMIT) {
+          // a large bad payload is stored once, in the first record that carries it; the others
+          // carry an excerpt and its hash (and the dead letters an excerpt: wire/excerpt.ts)
+          if (rawStoredIn === undefined) rawStoredIn = b.target;
+          else value = textExcerpt(text);
         }
         let timestamp: string | undefined;
         if (b.time && parsed === 1) {
           const r = evalJsonPath(b.time, doc);
-          if (r.found) timestamp = deviceTime(r.value);
+          if (r.found) {
+            try {
+              timestamp = deviceTime(r.value);
+            } catch (e) {
+              timestamp = `(a value that cannot be converted to text: ${(e as Error).message})`; // dead-lettered as bad_json
+            }
+          }
           else this.warn(`${b.target}/time`, `${this.ctx.asset.name}.${b.target}: time path ${b.time.text} does not resolve on ${topic} (${r.why}); using the receive time`);
         }
         if (timestamp === undefined) timestamp = receivedIso ??= isoTime(now);
@@ -640,6 +678,11 @@ class MqttConnector implements Connector {
         if (error !== undefined) {
           v.attributes.error = this.scrub(error);
           v.attributes.topic = topic;
+          if (text.length > COPY_LIMIT) {
+            v.attributes.payload_bytes = payload.length;
+            v.attributes.payload_sha256 = (payloadHash ??= createHash("sha256").update(payload).digest("hex"));
+            if (value !== text) v.attributes.payload_in = rawStoredIn;
+          }
           this.warn(`${b.target}/json`, `${this.ctx.asset.name}.${b.target}: message on ${topic}: ${error}; its raw text is written as the value (dead-lettered unless it parses as the declared type)`);
         }
         this.push({ topic: ASSETS_TOPIC, key: this.ctx.asset.uuid, ts: now, value: v });

@@ -1,5 +1,6 @@
 // The MQTT connector's behaviour, run against any broker (aedes in-process, a real Mosquitto).
 import type { MqttClient } from "mqtt";
+import { createHash } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { createMqttConnector } from "../../../runtime/connectors/mqtt.js";
 import type { Connector } from "../../../runtime/connectors/types.js";
@@ -288,6 +289,44 @@ export function brokerSuite(name: string, startBroker: (users?: Record<string, s
       resolveNext(); // durable now: acknowledged
       expect(emitted).toBeGreaterThan(0);
     });
+
+    test("a value nested 100,000 levels deep becomes a dead letter with the reason, not a lost message", async () => {
+      const { ctx } = await connected();
+      const d = await dev();
+      const deep = "[".repeat(100_000) + "]".repeat(100_000);
+      await d.publishAsync("plant/p1/temp", `{"v":${deep}}`, { qos: 1 });
+      await d.publishAsync("plant/p1/temp", JSON.stringify({ v: 20 }), { qos: 1 }); // sentinel
+      await waitFor("both records", () => values(ctx, "temperature").length === 2);
+      const [bad, good] = values(ctx, "temperature");
+      expect(bad!.attributes.error).toBe("the value at $.v is nested more than 64 levels deep (the limit)");
+      expect(bad!.VALUE).toBe(`{"v":${deep}}`); // the original, on the log
+      expect(good!.VALUE).toBe("20");
+      const feed = new EngineFeed(plantIr(broker.url));
+      feed.feed(ctx.records);
+      const dl = feed.deadLetters();
+      expect(dl.map((x) => x.reason)).toEqual(["wrong_type"]);
+      expect(ctx.logs.some((l) => l.level === "error")).toBe(false);
+    });
+
+    test("a 10 MB malformed message is stored once: other records and the dead letter carry an excerpt and its hash", async () => {
+      const { ctx } = await connected();
+      const d = await dev();
+      const big = "not json " + "x".repeat(10 * 1024 * 1024);
+      // plant/p1/count: `count` (json path: not JSON, dead-lettered) and `count_raw` (the text as is)
+      await d.publishAsync("plant/p1/count", big, { qos: 1 });
+      await waitFor("both records", () => values(ctx, "count").length === 1 && values(ctx, "count_raw").length === 1);
+      expect(values(ctx, "count_raw")[0]!.VALUE).toBe(big); // stored once, here
+      const bad = values(ctx, "count")[0]!;
+      expect(bad.VALUE.length).toBeLessThan(2000);
+      expect(bad.attributes.payload_sha256).toBe(createHash("sha256").update(big).digest("hex"));
+      expect(bad.attributes.payload_in).toBe("count_raw");
+      const feed = new EngineFeed(plantIr(broker.url));
+      feed.feed(ctx.records);
+      const dl = feed.deadLetters();
+      expect(dl.map((x) => x.reason)).toEqual(["wrong_type"]);
+      const total = [...ctx.records, ...feed.outputs].reduce((n, r) => n + JSON.stringify(r.value).length, 0);
+      expect(total).toBeLessThan(big.length + 20_000); // once, plus small excerpts
+    }, 60_000);
 
     test("stop(): UNAVAILABLE, disconnected, no more records", async () => {
       const { ctx, connector } = await connected();
