@@ -342,6 +342,9 @@ class MqttConnector implements Connector {
     this.flush();
     const client = this.client;
     if (!client) return;
+    // the last batch's PUBACKs leave before the DISCONNECT once it is durable (else the broker
+    // redelivers those messages on the next start, which are then recognised and not appended)
+    await Promise.race([this.lastEmit.catch(() => {}), new Promise((r) => setTimeout(r, this.opt.stopTimeoutMs).unref())]);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => client.end(true, {}, () => resolve()), this.opt.stopTimeoutMs);
       client.end(!this.connected, {}, () => {
