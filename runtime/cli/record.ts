@@ -37,7 +37,11 @@ Options:
   --out FILE          write to FILE instead of standard output
   -h, --help          show this help
 
-Exit codes: 0 success, 1 Kafka cannot be read, 2 bad usage or no log in DIR.`,
+A damaged record of the embedded log (a value that is not JSON: a torn write) is skipped with
+a warning on standard error naming its seq and offset; everything readable is written.
+
+Exit codes: 0 success (also when damaged records were skipped: see the warning), 1 Kafka cannot
+be read, 2 bad usage or no log in DIR.`,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
@@ -93,13 +97,18 @@ Exit codes: 0 success, 1 Kafka cannot be read, 2 bad usage or no log in DIR.`,
     }
     const dir = resolve(io.cwd, values.data!);
     let log: SqliteLog;
+    const damaged: string[] = [];
     try {
-      log = SqliteLog.open(dir, { readonly: true });
+      log = SqliteLog.open(dir, { readonly: true, onCorrupt: (c) => damaged.push(`seq ${c.seq} (${c.topic} offset ${c.offset}: ${c.why})`) });
     } catch (e) {
       throw new UsageError(`cannot open the log in ${dir}: ${(e as Error).message}`);
     }
     try {
       write(log.readByTime({ topic: ASSETS_TOPIC, fromMs: since, toMs: until }), log.meta("program") ?? "ofl");
+      if (damaged.length > 0)
+        io.err(
+          `ofl record: warning: ${damaged.length} damaged record${damaged.length === 1 ? "" : "s"} skipped (not JSON): ${damaged.slice(0, 10).join("; ")}${damaged.length > 10 ? `; and ${damaged.length - 10} more` : ""}. Everything readable was written. \`ofl run --repair\` removes the damaged part of the log (keeping a copy).\n`,
+        );
       return 0;
     } finally {
       log.close();

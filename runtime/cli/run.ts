@@ -3,8 +3,10 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { SqliteLog } from "../log/sqlite.js";
-import { Plant } from "../run/plant.js";
+import { lockDataFolder, LogLockedError, type WriterLock } from "../log/lock.js";
+import { repairLog } from "../log/repair.js";
+import { CorruptRecordError, SqliteLog } from "../log/sqlite.js";
+import { AppendFailure, describeAppendFailure, Plant } from "../run/plant.js";
 import { isLoopback, serve } from "../run/server.js";
 import { parseServices, startServices, stopServices, type RunningService } from "../run/services.js";
 import { findProjectRoot } from "../project/load.js";
@@ -33,9 +35,17 @@ Options:
                  any other host are refused (403): loopback names and this machine's addresses
                  are always allowed
   --for D        stop by itself after D (e.g. 30s), for demos and scripts
+  --repair       the log has a damaged record: keep a copy of the file, remove the damaged
+                 record and everything after it (back to a whole batch), then run
   -h, --help     show this help
 
-Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in use, bad flag).`,
+One \`ofl run\` per data folder: it holds an OS lock on DIR/writer.lock while it runs (released
+when the process ends, however it ends); \`ofl state\` and \`ofl record\` still read the log.
+
+Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in use, bad flag),
+3 the data folder is in use by another \`ofl run\`, 70 the log cannot be written or read (disk
+full, read-only folder, damaged record, I/O error): the message says what and how to recover;
+everything acknowledged before is on the log. See docs/reliability.md.`,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
@@ -47,6 +57,7 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
         host: { type: "string" },
         "allow-host": { type: "string", multiple: true },
         for: { type: "string" },
+        repair: { type: "boolean" },
       },
     });
     const clockMs = values.clock === undefined ? 100 : duration("--clock", values.clock);
@@ -57,8 +68,46 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
     const ir = compileOne(positionals, io);
     if (!ir) return 1;
     const dataDir = resolve(io.cwd, values.data ?? defaultDataDir(resolve(io.cwd, positionals[0] ?? ".")));
-    const log = SqliteLog.open(dataDir, { program: ir.program });
-    const plant = new Plant({ program: ir, log, clockMs, dataDir, report: (level, m) => io.err(`${level === "info" ? "" : `${level}: `}${m}\n`) });
+    const shown = displayPath(io, dataDir);
+    let lock: WriterLock;
+    try {
+      lock = lockDataFolder(dataDir);
+    } catch (e) {
+      if (e instanceof LogLockedError) {
+        io.err(`ofl run: ${e.message}\n`);
+        return 3;
+      }
+      return logFailure(io, shown, e);
+    }
+    let fatal: (f: Error) => void = () => {};
+    const failed = new Promise<Error>((done) => (fatal = done));
+    let log: SqliteLog | undefined;
+    let plant: Plant;
+    try {
+      if (values.repair === true) {
+        const r = repairLog(dataDir);
+        if (r.damagedSeq === null) io.out(`repair: no damaged record in ${shown}/log.sqlite; nothing changed\n`);
+        else
+          io.out(
+            `repair: the record at seq ${r.damagedSeq} was damaged; removed ${r.removed} record${r.removed === 1 ? "" : "s"} from seq ${r.cutSeq} on (a copy of the file as it was: ${displayPath(io, r.backup!)})${r.retired!.length > 0 ? `; ${r.retired!.length} command id(s) in them will never be dispatched again` : ""}\n`,
+          );
+      }
+      log = SqliteLog.open(dataDir, { program: ir.program });
+      const retired = log.meta("retired_correlation_ids");
+      plant = new Plant({
+        program: ir,
+        log,
+        clockMs,
+        dataDir,
+        report: (level, m) => io.err(`${level === "info" ? "" : `${level}: `}${m}\n`),
+        onFatal: (f) => fatal(f),
+        retiredCorrelationIds: retired ? (JSON.parse(retired) as string[]) : [],
+      });
+    } catch (e) {
+      log?.close();
+      lock.release();
+      return logFailure(io, shown, e);
+    }
     io.out(`ofl run ${ir.program}: ${ir.assets.length} asset${ir.assets.length === 1 ? "" : "s"}, log ${displayPath(io, dataDir)} (${plant.runtime.rebuilt} records replayed)\n`);
     const token = randomBytes(16).toString("hex");
     const root = projectFolder(resolve(io.cwd, positionals[0] ?? "."));
@@ -67,6 +116,7 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
       allowedHosts = [...(values["allow-host"] ?? []), ...parseAllowedHosts(readConfig(root).allowedHosts)];
     } catch (e) {
       plant.runtime.close();
+      lock.release();
       throw new UsageError((e as Error).message);
     }
     let api;
@@ -74,6 +124,7 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
       api = await serve(plant, { host, port, token, allowedHosts });
     } catch (e) {
       plant.runtime.close();
+      lock.release();
       const code = (e as NodeJS.ErrnoException).code;
       throw new UsageError(code === "EADDRINUSE" ? `port ${port} is in use: choose another with --port (0 picks a free one)` : `cannot listen on ${host}:${port}: ${(e as Error).message}`);
     }
@@ -83,11 +134,24 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
     } catch (e) {
       await api.close();
       plant.runtime.close();
+      lock.release();
       throw new UsageError((e as Error).message);
     }
     const runFile = join(dataDir, "run.json");
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(runFile, JSON.stringify({ pid: process.pid, url: api.url, token, program: ir.program }) + "\n", { mode: 0o600 });
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(runFile, JSON.stringify({ pid: process.pid, url: api.url, token, program: ir.program }) + "\n", { mode: 0o600 });
+    } catch (e) {
+      await api.close();
+      await stopServices(services);
+      plant.runtime.close();
+      lock.release();
+      return logFailure(io, shown, e);
+    }
+    // any other fatal error stops the whole process too (never a server left serving stale state)
+    const onUncaught = (e: unknown): void => fatal(e instanceof Error ? e : new Error(String(e)));
+    process.on("uncaughtException", onUncaught);
+    process.on("unhandledRejection", onUncaught);
     await plant.start();
     for (const c of plant.connectorStatus()) io.out(`  ${c.asset} (${c.kind}): ${c.detail}\n`);
     io.out(`dashboard: ${api.url}/${isLoopback(host) ? "" : `?token=${token}`}  api: ${api.url}/api/state${isLoopback(host) ? "" : `  (token: ${token})`}\n`);
@@ -96,22 +160,77 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
     const statusLine = statusPrinter(plant);
     const status = setInterval(() => io.out(statusLine() + "\n"), 5000);
     status.unref();
-    await new Promise<void>((done) => {
-      const stop = (): void => done();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-      if (forMs !== undefined) setTimeout(stop, forMs).unref();
-    });
+    const failure = await Promise.race([
+      failed,
+      new Promise<undefined>((done) => {
+        const stop = (): void => done(undefined);
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+        if (forMs !== undefined) setTimeout(stop, forMs).unref();
+      }),
+    ]);
     clearInterval(status);
+    if (failure !== undefined) {
+      // fatal: the whole process stops (connectors, clock, HTTP server, services), nothing more
+      // is acknowledged; the log holds whole batches up to the last durable one
+      setTimeout(() => process.exit(70), 10_000).unref(); // whatever still holds the event loop
+      await plant.stop().catch(() => {});
+      await api.close().catch(() => {});
+      await stopServices(services).catch(() => {});
+      try {
+        rmSync(runFile, { force: true });
+      } catch {
+        /* a read-only folder: run.json stays, its pid is dead */
+      }
+      lock.release();
+      if (failure instanceof AppendFailure) io.err(`ofl run: stopped: ${failure.message}.\n${recovery(failure.cause, shown)}\n`);
+      else io.err(`ofl run: stopped by an internal error: ${failure.message}\n${process.env["OFL_DEBUG"] ? (failure.stack ?? "") + "\n" : "(set OFL_DEBUG=1 for details, and please report it)\n"}`);
+      return 70;
+    }
+    process.off("uncaughtException", onUncaught);
+    process.off("unhandledRejection", onUncaught);
     await plant.stop();
     await api.close();
     await stopServices(services);
     rmSync(runFile, { force: true });
+    lock.release();
     const st = plant.stats;
     io.out(`stopped: ${st.records} records appended, ${st.commands} commands (${st.rejected} rejected, ${st.failed} failed); the log is in ${displayPath(io, dataDir)}\n`);
     return 0;
   },
 };
+
+/** What to do after a log failure, in words. */
+function recovery(e: Error, shown: string): string {
+  const code = (e as { code?: string }).code ?? "";
+  const kept = "Everything acknowledged before is on the log (whole batches only); nothing of the failed batch was acknowledged, so sources that acknowledge (MQTT QoS 1) send it again.";
+  if (code === "SQLITE_FULL" || code === "ENOSPC") return `${kept} Free space on the disk holding ${shown}, then start \`ofl run\` again: it continues where the log ends.`;
+  if (code.startsWith("SQLITE_READONLY") || code === "SQLITE_CANTOPEN" || code === "EACCES" || code === "EROFS" || code === "EPERM")
+    return `${kept} Make ${shown} writable for this user (and its files), then start \`ofl run\` again.`;
+  return `${kept} Fix the cause, then start \`ofl run\` again (see docs/reliability.md).`;
+}
+
+/** A log that cannot be opened, read or written at start: a clear message, exit 70. */
+function logFailure(io: { err: (s: string) => void }, shown: string, e: unknown): number {
+  if (e instanceof CorruptRecordError) {
+    io.err(
+      `ofl run: ${e.message}.\nThe plant does not run on a damaged log. \`ofl record\` still exports every readable record (it names the damaged ones).\nTo recover: \`ofl run --repair\` keeps a copy of log.sqlite, removes the damaged record and everything after it (back to a whole batch), and runs; commands in the removed part are never dispatched again. See docs/reliability.md.\n`,
+    );
+    return 70;
+  }
+  if (e instanceof AppendFailure) {
+    io.err(`ofl run: ${e.message}.\n${recovery(e.cause, shown)}\n`);
+    return 70;
+  }
+  const err = e as Error & { code?: string };
+  const code = err.code ?? "";
+  if (typeof code === "string" && (code.startsWith("SQLITE_") || code.startsWith("E"))) {
+    const what = describeAppendFailure(err, 0).replace(/^appending 0 records to the log failed: /, "");
+    io.err(`ofl run: cannot open the log in ${shown}: ${what}.\n${recovery(err, shown).replace(/^Everything[^.]*\.[^.]*\. /, "")}\n`);
+    return 70;
+  }
+  throw e;
+}
 
 /** The project folder of a path (or the folder of a single file). */
 function projectFolder(target: string): string {

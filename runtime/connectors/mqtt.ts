@@ -12,6 +12,12 @@
 //   as the declared type; the problem is also reported through ctx.log (rate-limited). A `time`
 //   value that is not a time is written as it is in `attributes.timestamp`, so the engine
 //   dead-letters the record (`bad_json`) with the original.
+// - Nothing acknowledged is lost: a persistent session (`clean: false`) under a stable client id
+//   (derived from the asset, the source and its filters), so QoS 1 messages published while the
+//   plant is down wait at the broker; the PUBACK of a message leaves only once the batch holding
+//   its records is durable on the log (`ctx.emit`'s promise). A message the broker redelivers
+//   (DUP set) after a crash whose records are already on the log is recognised by its packet id
+//   and payload hash (`attributes.mqtt_id` on its first record) and acknowledged, not appended again.
 // - Availability: `avail` AVAILABLE on connect, UNAVAILABLE when the connection is lost (and on
 //   stop); reconnection with exponential backoff (default 0.5 s doubling to 5 s).
 // - Commands: `publish(topic)` sends `{"command", "arguments", "correlation_id"}` at QoS 1 (2 when
@@ -20,12 +26,14 @@
 //   never resent (at most once): a command that is not acknowledged is failed and forgotten.
 // - Secrets: `user`/`password` (usually `env(...)`) and credentials in the URL are never logged;
 //   every log line and error message is scrubbed of them.
+import { createHash } from "node:crypto";
 import mqtt from "mqtt";
 import type { IClientOptions, MqttClient } from "mqtt";
 import type { IrArg, IrBinding, IrTelemetry } from "../../compiler/ir/types.js";
 import { isSampleType } from "../engine/values.js";
 import { ASSETS_TOPIC, availValue, isoTime, parseTime } from "../wire/records.js";
 import type { AssetValue, NewRecord } from "../wire/types.js";
+import { COPY_LIMIT, textExcerpt } from "../wire/excerpt.js";
 import { compileJsonPath, evalJsonPath, valueAsText, type JsonPath } from "./jsonpath.js";
 import type { CommandToDispatch, Connector, ConnectorContext, ConnectorFactory, ConnectorStatus, DispatchResult } from "./types.js";
 
@@ -43,6 +51,24 @@ export interface MqttConnectorOptions {
   /** CONNECT timeout of one attempt, ms */
   connectTimeoutMs?: number;
 }
+
+/** values at a json path nested deeper than this are not converted (a bad record, not a crash) */
+const MAX_DEPTH = 64;
+
+/** Whether a JSON value is nested more than `limit` levels (iterative: no stack overflow). */
+function nestedDeeperThan(v: unknown, limit: number): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (d > limit) return true;
+    for (const c of Object.values(x as object)) if (typeof c === "object" && c !== null) stack.push([c, d + 1]);
+  }
+  return false;
+}
+
+/** how many recent QoS > 0 message ids are remembered to recognise redeliveries */
+const SEEN_LIMIT = 5000;
 
 const DEFAULTS: Required<MqttConnectorOptions> = {
   minBackoffMs: 500,
@@ -165,6 +191,20 @@ class MqttConnector implements Connector {
   private queue: NewRecord[] = [];
   private flushScheduled = false;
   private warned = new Map<string, { last: number; suppressed: number }>();
+  /** PUBACKs held until the records of their messages are durable (packet ids, in order) */
+  private heldAcks: number[] = [];
+  /** the durability promise of the last batch handed to the runtime */
+  private lastEmit: Promise<void> = Promise.resolve();
+  /** bumped on every connection: held PUBACKs of an old connection are never sent on a new one */
+  private generation = 0;
+  /** set when the runtime could not make a batch durable: nothing is acknowledged after that */
+  private refused = false;
+  /** packet id → payload hash of recent durable QoS > 0 messages (to drop redeliveries) */
+  private seen = new Map<number, string>();
+  /** set on connection until the first message that is not a redelivery of one already taken */
+  private redelivering = false;
+  /** redelivered messages recognised as already on the log */
+  redeliveredDuplicates = 0;
 
   constructor(
     private readonly ctx: ConnectorContext,
@@ -255,9 +295,11 @@ class MqttConnector implements Connector {
     if (this.client || this.stopped) return;
     this.configure();
     const url = this.url!;
+    this.seedSeen();
     const clientOpts: IClientOptions = {
-      clean: true,
-      clientId: `ofl_${this.ctx.asset.uuid.replace(/[^A-Za-z0-9_-]/g, "").slice(0, 24)}_${Math.random().toString(16).slice(2, 10)}`,
+      // a persistent session: what is published while the plant is down waits at the broker
+      clean: false,
+      clientId: this.clientId(),
       // reconnection is ours (exponential backoff); mqtt.js then also fails in-flight
       // publishes on a forced clean-up instead of keeping them for a resend
       reconnectPeriod: 0,
@@ -273,11 +315,12 @@ class MqttConnector implements Connector {
     const started = new Promise<void>((resolve) => (firstOutcome = resolve));
     const client = mqtt.connect(brokerUrl, clientOpts);
     this.client = client;
-    client.on("connect", () => {
+    this.holdPubacks(client);
+    client.on("connect", (connack) => {
       // no Nagle: a command written just after a PUBACK would otherwise wait for the broker's
       // delayed TCP ACK (~40 ms on Linux) before it leaves (bench/control-under-load.mjs)
       (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
-      this.onConnect();
+      this.onConnect(connack?.sessionPresent === true);
       firstOutcome?.();
       firstOutcome = null;
     });
@@ -287,7 +330,7 @@ class MqttConnector implements Connector {
       firstOutcome = null;
     });
     client.on("error", (err) => this.onError(err));
-    client.on("message", (topic, payload) => this.onMessage(topic, payload));
+    client.on("message", (topic, payload, packet) => this.onMessage(topic, payload, packet.qos > 0 ? packet.messageId : undefined, packet.dup === true));
     // resolves once connected, or once the first attempt failed (it keeps retrying on its own)
     await started;
   }
@@ -302,6 +345,9 @@ class MqttConnector implements Connector {
     this.flush();
     const client = this.client;
     if (!client) return;
+    // the last batch's PUBACKs leave before the DISCONNECT once it is durable (else the broker
+    // redelivers those messages on the next start, which are then recognised and not appended)
+    await Promise.race([this.lastEmit.catch(() => {}), new Promise((r) => setTimeout(r, this.opt.stopTimeoutMs).unref())]);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => client.end(true, {}, () => resolve()), this.opt.stopTimeoutMs);
       client.end(!this.connected, {}, () => {
@@ -318,8 +364,81 @@ class MqttConnector implements Connector {
     return { connected: this.connected, detail: `${this.display} ${state}, ${n} subscription${n === 1 ? "" : "s"}` };
   }
 
-  private onConnect(): void {
+  /**
+   * The stable client id of this source: `ofl_<asset uuid>_<hash of asset, source index, URL,
+   * filters>`. The same program on the same broker resumes its session after a restart; a
+   * changed source (other filters) starts a new one.
+   */
+  clientId(): string {
+    const ctx = this.ctx;
+    const index = ctx.asset.sources.indexOf(ctx.source);
+    const h = createHash("sha256")
+      .update(JSON.stringify([ctx.asset.uuid, index, this.display, [...this.filters].sort(), this.qos]))
+      .digest("hex")
+      .slice(0, 12);
+    return `ofl_${ctx.asset.uuid.replace(/[^A-Za-z0-9_-]/g, "").slice(0, 32)}_${h}`;
+  }
+
+  /** Learns the packet ids of the last messages already on the log (a redelivery after a crash is then recognised). */
+  private seedSeen(): void {
+    const recent = this.ctx.history?.(SEEN_LIMIT) ?? [];
+    for (const r of recent) {
+      const tag = (r.value as AssetValue | null)?.attributes?.mqtt_id;
+      if (typeof tag !== "string") continue;
+      const colon = tag.indexOf(":");
+      if (colon > 0) this.remember(Number(tag.slice(0, colon)), tag.slice(colon + 1));
+    }
+  }
+
+  private remember(id: number, hash: string): void {
+    this.seen.delete(id);
+    this.seen.set(id, hash);
+    if (this.seen.size > SEEN_LIMIT) this.seen.delete(this.seen.keys().next().value!);
+  }
+
+  /**
+   * mqtt.js sends a PUBACK as soon as the 'message' handlers return. Here the PUBACK is held (the
+   * client goes on reading) and sent once the batch holding the message's records is durable.
+   * mqtt.js has no public hook for this (`customHandleAcks` runs before the message is handled),
+   * so its packet writer is wrapped for `puback` packets only.
+   */
+  private holdPubacks(client: MqttClient): void {
+    const c = client as unknown as { _sendPacket: (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void, ...rest: unknown[]) => void };
+    const send = c._sendPacket.bind(client);
+    c._sendPacket = (packet, cb, ...rest) => {
+      if (packet.cmd !== "puback" || packet.messageId === undefined) return send(packet, cb, ...rest);
+      this.heldAcks.push(packet.messageId);
+      this.scheduleFlush();
+      cb?.(); // the client goes on with the next packet; the PUBACK itself waits
+    };
+    this.sendPuback = (id) => send({ cmd: "puback", messageId: id });
+  }
+
+  private sendPuback: (id: number) => void = () => {};
+
+  /** Sends held PUBACKs (if still on the connection that received the messages) once `durable` resolves. */
+  private releaseAcks(ids: number[], durable: Promise<void>): void {
+    if (ids.length === 0) return;
+    const gen = this.generation;
+    durable.then(
+      () => {
+        if (gen !== this.generation || this.refused || !this.client?.connected) return; // the broker redelivers them
+        const stream = this.client.stream as unknown as { cork?: () => void; uncork?: () => void };
+        stream.cork?.();
+        for (const id of ids) this.sendPuback(id);
+        stream.uncork?.();
+      },
+      () => {
+        this.refused = true; // not durable: never acknowledged, the broker keeps the messages
+      },
+    );
+  }
+
+  private onConnect(sessionPresent: boolean): void {
     if (this.stopped) return;
+    this.generation++;
+    this.heldAcks = [];
+    this.redelivering = true;
     this.coalesceAcks();
     this.connected = true;
     this.attempts = 0;
@@ -328,7 +447,9 @@ class MqttConnector implements Connector {
     this.log("info", `${this.ctx.asset.name}: connected to ${this.display}`);
     this.setAvailable(true);
     const client = this.client!;
-    if (this.filters.length > 0) {
+    // a resumed session keeps its subscriptions (subscribing again would resend retained messages)
+    if (sessionPresent) this.subscribed = this.filters.length;
+    else if (this.filters.length > 0) {
       const subs: Record<string, { qos: 0 | 1 | 2 }> = {};
       for (const f of this.filters) subs[f] = { qos: this.qos };
       client.subscribe(subs, (err, granted) => {
@@ -370,6 +491,8 @@ class MqttConnector implements Connector {
   }
 
   private onClose(): void {
+    this.generation++;
+    this.heldAcks = [];
     const wasConnected = this.connected;
     this.connected = false;
     this.subscribed = 0;
@@ -411,23 +534,45 @@ class MqttConnector implements Connector {
   private push(r: NewRecord): void {
     this.queue.push(r);
     if (this.queue.length >= 1000) this.flush();
-    else if (!this.flushScheduled) {
+    else this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
   }
 
-  /** Hands queued records to the runtime, in arrival order, one batch per event-loop turn. */
+  /**
+   * Hands queued records to the runtime, in arrival order, one batch per event-loop turn, and
+   * releases the PUBACKs held so far once that batch (or, with no records, the previous one) is
+   * durable. A PUBACK held after its records were handed over waits for the next batch: later,
+   * never earlier.
+   */
   private flush(): void {
     this.flushScheduled = false;
-    if (this.queue.length === 0) return;
+    const acks = this.heldAcks;
+    this.heldAcks = [];
+    if (this.queue.length === 0) {
+      this.releaseAcks(acks, this.lastEmit);
+      return;
+    }
     const batch = this.queue;
     this.queue = [];
+    let durable: Promise<void>;
     try {
-      this.ctx.emit(batch);
+      durable = Promise.resolve(this.ctx.emit(batch));
     } catch (e) {
-      this.log("error", `${this.ctx.asset.name}: the runtime did not take ${batch.length} record(s): ${this.scrub((e as Error).message)}`);
+      durable = Promise.reject(e as Error);
     }
+    durable.catch((e: Error) => {
+      if (this.stopped && this.refused) return;
+      this.refused = true;
+      this.log("error", `${this.ctx.asset.name}: the runtime did not take ${batch.length} record(s); their messages are not acknowledged (the broker keeps them): ${this.scrub(e.message)}`);
+    });
+    this.lastEmit = durable;
+    this.releaseAcks(acks, durable);
   }
 
   /** Every log line goes through here: scrubbed of secrets. */
@@ -458,17 +603,34 @@ class MqttConnector implements Connector {
     return m;
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
+  private onMessage(topic: string, payload: Buffer, packetId?: number, dup = false): void {
     if (this.stopped) return;
     try {
       const bindings = this.matching(topic);
       if (bindings.length === 0) return; // a filter the broker matched more widely than we do: not ours
+      let tag: string | undefined;
+      if (packetId !== undefined) {
+        const hash = createHash("sha1").update(topic).update("\0").update(payload).digest("hex").slice(0, 16);
+        // Redeliveries of a resumed session come first, before anything new. Some brokers (aedes)
+        // do not set DUP on them, so right after a connection a match of id and hash counts too,
+        // until the first message that does not match.
+        if ((dup || this.redelivering) && this.seen.get(packetId) === hash) {
+          this.redeliveredDuplicates++; // already on the log: acknowledged (with the next batch), not appended again
+          return;
+        }
+        this.redelivering = false;
+        this.remember(packetId, hash);
+        tag = `${packetId}:${hash}`;
+      }
       const now = this.ctx.now();
       const text = payload.toString("utf8");
       let parsed = 0; // 0 = not tried, 1 = JSON, -1 = not JSON
       let doc: unknown;
       let parseError = "";
       let receivedIso: string | undefined;
+      // the binding whose record holds the whole payload: one without a json path takes it as is
+      let rawStoredIn: string | undefined = text.length > COPY_LIMIT ? bindings.find((b) => !b.json)?.target : undefined;
+      let payloadHash: string | undefined;
       for (const b of bindings) {
         if ((b.json || b.time) && parsed === 0) {
           try {
@@ -484,21 +646,49 @@ class MqttConnector implements Connector {
         if (b.json) {
           if (parsed === 1) {
             const r = evalJsonPath(b.json, doc);
-            if (r.found) value = valueAsText(r.value);
-            else error = `${b.json.text} does not resolve: ${r.why}`;
+            if (!r.found) error = `${b.json.text} does not resolve: ${r.why}`;
+            else if (nestedDeeperThan(r.value, MAX_DEPTH)) error = `the value at ${b.json.text} is nested more than ${MAX_DEPTH} levels deep (the limit)`;
+            else {
+              try {
+                value = valueAsText(r.value);
+              } catch (e) {
+                error = `the value at ${b.json.text} cannot be converted to text (${(e as Error).message})`;
+              }
+            }
           } else error = `the payload is not JSON (${parseError})`;
+        }
+        if (error !== undefined && value === text && text.length > COPY_LIMIT) {
+          // a large bad payload is stored once, in the first record that carries it; the others
+          // carry an excerpt and its hash (and the dead letters an excerpt: wire/excerpt.ts)
+          if (rawStoredIn === undefined) rawStoredIn = b.target;
+          else value = textExcerpt(text);
         }
         let timestamp: string | undefined;
         if (b.time && parsed === 1) {
           const r = evalJsonPath(b.time, doc);
-          if (r.found) timestamp = deviceTime(r.value);
+          if (r.found) {
+            try {
+              timestamp = deviceTime(r.value);
+            } catch (e) {
+              timestamp = `(a value that cannot be converted to text: ${(e as Error).message})`; // dead-lettered as bad_json
+            }
+          }
           else this.warn(`${b.target}/time`, `${this.ctx.asset.name}.${b.target}: time path ${b.time.text} does not resolve on ${topic} (${r.why}); using the receive time`);
         }
         if (timestamp === undefined) timestamp = receivedIso ??= isoTime(now);
         const v: AssetValue = { ID: b.target, VALUE: value, TAG: b.tag, TYPE: b.type, attributes: { timestamp } };
+        if (tag !== undefined) {
+          v.attributes.mqtt_id = tag; // on the message's first record only
+          tag = undefined;
+        }
         if (error !== undefined) {
           v.attributes.error = this.scrub(error);
           v.attributes.topic = topic;
+          if (text.length > COPY_LIMIT) {
+            v.attributes.payload_bytes = payload.length;
+            v.attributes.payload_sha256 = (payloadHash ??= createHash("sha256").update(payload).digest("hex"));
+            if (value !== text) v.attributes.payload_in = rawStoredIn;
+          }
           this.warn(`${b.target}/json`, `${this.ctx.asset.name}.${b.target}: message on ${topic}: ${error}; its raw text is written as the value (dead-lettered unless it parses as the declared type)`);
         }
         this.push({ topic: ASSETS_TOPIC, key: this.ctx.asset.uuid, ts: now, value: v });

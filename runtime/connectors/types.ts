@@ -5,7 +5,7 @@
 // sees other assets, and never prints secrets (values of `env(...)` arguments): `ctx.log`
 // messages and thrown errors must not contain them.
 import type { IrAsset, IrBinding, IrModel, IrParam, IrSource } from "../../compiler/ir/types.js";
-import type { NewRecord } from "../wire/types.js";
+import type { LogRecord, NewRecord } from "../wire/types.js";
 
 export interface ConnectorContext {
   asset: IrAsset;
@@ -16,8 +16,18 @@ export interface ConnectorContext {
    * runtime/wire/records.ts (`telemetryValue`, `availValue`). Event time: the device's
    * timestamp when it gives one, else `now()`. VALUE is the raw text; the engine parses it
    * against the declared type (a binding's `map` is applied by the engine too).
+   *
+   * The runtime may return a promise that resolves once the batch holding these records is
+   * durable on the log, and rejects if that append failed. A source that acknowledges its
+   * input to the device or broker (MQTT QoS 1/2) acknowledges only after it resolves; without a
+   * promise, the records count as taken when `emit` returns.
    */
-  emit(records: NewRecord[]): void;
+  emit(records: NewRecord[]): void | Promise<void>;
+  /**
+   * The last records of this asset on the log (key = asset uuid), oldest first, at most `limit`:
+   * a source that dedups redelivered messages learns what is already on the log. Optional.
+   */
+  history?(limit: number): LogRecord[];
   /** Wall clock (ms) for receive times: connectors may read it, the engine never does. */
   now(): number;
   /** Resolves a source or binding argument: literals as they are, `{ env }` from the environment. */

@@ -20,6 +20,7 @@ import type {
 } from "../../compiler/ir/types.js";
 import { correlationId, offsetCause, timerCause } from "../wire/correlation.js";
 import { commandValue, deadLetterValue, DEFAULT_FUTURE_TOLERANCE_MS, futureTimeDetail, isFutureTime, isoTime, resultValue } from "../wire/records.js";
+import { boundedCopy } from "../wire/excerpt.js";
 import {
   ASSETS_TOPIC,
   DEADLETTER_TOPIC,
@@ -1317,7 +1318,8 @@ export class Engine {
     this.out({
       topic: DEADLETTER_TOPIC,
       key,
-      value: deadLetterValue(reason, detail, record, `${rec.topic}:${rec.partition}:${rec.offset}`),
+      // a large record is stored once (at `source`); the dead letter carries an excerpt and a hash
+      value: deadLetterValue(reason, detail, boundedCopy(record), `${rec.topic}:${rec.partition}:${rec.offset}`),
       ts,
     });
   }

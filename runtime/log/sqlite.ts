@@ -48,7 +48,37 @@ interface Row {
 }
 
 function toRecord(r: Row): LogRecord {
-  return { topic: r.topic, partition: r.partition, offset: r.offset, ts: r.ts, key: r.key, value: JSON.parse(r.value), seq: r.seq };
+  return { topic: r.topic, partition: r.partition, offset: r.offset, ts: r.ts, key: r.key, value: parseValue(r), seq: r.seq };
+}
+
+/** A row whose stored value is not JSON (a torn or damaged write): where it is and why. */
+export interface CorruptRow {
+  seq: number;
+  topic: string;
+  offset: number;
+  why: string;
+}
+
+/** Reading met a damaged row (and the log was not opened to skip them). */
+export class CorruptRecordError extends Error {
+  constructor(
+    readonly path: string,
+    readonly row: CorruptRow,
+  ) {
+    super(`${path}: the record at seq ${row.seq} (${row.topic} offset ${row.offset}) is damaged: its value is not JSON (${row.why})`);
+    this.name = "CorruptRecordError";
+  }
+}
+
+/** internal: thrown by parseValue, turned into CorruptRecordError (with the path) or skipped */
+class DamagedValue extends Error {}
+
+function parseValue(r: Row): unknown {
+  try {
+    return JSON.parse(r.value);
+  } catch (e) {
+    throw new DamagedValue((e as Error).message);
+  }
 }
 
 export interface SqliteLogOptions {
@@ -56,6 +86,11 @@ export interface SqliteLogOptions {
   program?: string;
   /** open read-only (e.g. `ofl state`, `ofl record` next to a running `ofl run`) */
   readonly?: boolean;
+  /**
+   * Called for each damaged row met while reading, which is then skipped (`ofl record` exports
+   * what is readable). Without it, reading a damaged row throws CorruptRecordError.
+   */
+  onCorrupt?: (row: CorruptRow) => void;
 }
 
 const COLS = `seq, topic, "partition" AS partition, "offset" AS offset, ts, key, value`;
@@ -70,6 +105,7 @@ export class SqliteLog implements Log {
   private maxSeq: Database.Statement;
   private appendTx: Database.Transaction<(records: NewRecord[]) => LogRecord[]>;
   private stmts = new Map<string, Database.Statement>();
+  private readonly onCorrupt: ((row: CorruptRow) => void) | undefined;
 
   /** Opens (creating) `dir/log.sqlite`; `dir` is created as needed. */
   static open(dir: string, opts: SqliteLogOptions = {}): SqliteLog {
@@ -79,6 +115,7 @@ export class SqliteLog implements Log {
 
   private constructor(path: string, opts: SqliteLogOptions) {
     this.path = path;
+    this.onCorrupt = opts.onCorrupt;
     const db = new Database(path, { readonly: opts.readonly === true, fileMustExist: opts.readonly === true });
     this.db = db;
     try {
@@ -187,7 +224,10 @@ export class SqliteLog implements Log {
       const s = this.stmt(`SELECT ${COLS} FROM records WHERE topic = ? AND "offset" >= ? AND seq >= ? ORDER BY "offset" LIMIT ?`);
       while (limit > 0) {
         const rows = s.all(opts.topic, off, fromSeq, Math.min(PAGE, limit)) as Row[];
-        for (const r of rows) yield toRecord(r);
+        for (const r of rows) {
+          const rec = this.toRecord(r);
+          if (rec !== null) yield rec;
+        }
         if (rows.length < Math.min(PAGE, limit)) return;
         limit -= rows.length;
         off = rows[rows.length - 1]!.offset + 1;
@@ -198,7 +238,10 @@ export class SqliteLog implements Log {
       const s = this.stmt(`SELECT ${COLS} FROM records WHERE seq >= ? ORDER BY seq LIMIT ?`);
       while (limit > 0) {
         const rows = s.all(seq, Math.min(PAGE, limit)) as Row[];
-        for (const r of rows) yield toRecord(r);
+        for (const r of rows) {
+          const rec = this.toRecord(r);
+          if (rec !== null) yield rec;
+        }
         if (rows.length < Math.min(PAGE, limit)) return;
         limit -= rows.length;
         seq = rows[rows.length - 1]!.seq + 1;
@@ -225,9 +268,27 @@ export class SqliteLog implements Log {
     let seq = bounds.lo;
     for (;;) {
       const rows = page.all(seq, bounds.hi, ...args, from, to) as Row[];
-      for (const r of rows) yield toRecord(r);
+      for (const r of rows) {
+          const rec = this.toRecord(r);
+          if (rec !== null) yield rec;
+        }
       if (rows.length < PAGE) return;
       seq = rows[rows.length - 1]!.seq + 1;
+    }
+  }
+
+  /** A row as a record; a damaged one throws CorruptRecordError, or is reported and skipped (null) with `onCorrupt`. */
+  private toRecord(r: Row): LogRecord | null {
+    try {
+      return toRecord(r);
+    } catch (e) {
+      if (!(e instanceof DamagedValue)) throw e;
+      const row: CorruptRow = { seq: r.seq, topic: r.topic, offset: r.offset, why: e.message };
+      if (this.onCorrupt) {
+        this.onCorrupt(row);
+        return null;
+      }
+      throw new CorruptRecordError(this.path, row);
     }
   }
 

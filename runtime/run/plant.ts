@@ -8,6 +8,12 @@
 //   `<cmd>_RESULT` record. Correlation ids that already have a result on the log are never
 //   dispatched again; a command found without a result at start-up (the process stopped
 //   between issuing and answering) is marked failed, not re-sent: at most once, fail safe.
+// - Durability for sources that acknowledge: `ctx.emit` returns a promise that resolves once
+//   the batch holding the records is on disk (fsynced), and rejects if that append failed. A
+//   source acknowledges its input (MQTT PUBACK) only then.
+// - A failed append (disk full, read-only folder, I/O error) is fatal: the plant stops taking
+//   input at once (nothing more is acknowledged), stops its connectors and clock, and calls
+//   `onFatal`; the log keeps whole batches only (the failed batch rolled back).
 import type { IrAsset, IrBinding, IrModel, IrProgram } from "../../compiler/ir/types.js";
 import { connectorFor } from "../connectors/index.js";
 import type { Connector } from "../connectors/types.js";
@@ -30,6 +36,45 @@ export interface PlantOptions {
   connect?: boolean;
   /** the data folder: connectors keep files there (the OPC UA PKI); see ConnectorContext.dataDir */
   dataDir?: string;
+  /**
+   * Called once when an append fails (disk full, read-only folder, I/O error): the plant has
+   * already stopped taking input; the caller must stop the process (see `ofl run`, exit 70).
+   */
+  onFatal?: (error: AppendFailure) => void;
+  /** correlation ids never to dispatch (commands removed from the log by `ofl run --repair`) */
+  retiredCorrelationIds?: Iterable<string>;
+}
+
+/** An append to the log failed: nothing of the batch is on the log, nothing of it was acknowledged. */
+export class AppendFailure extends Error {
+  constructor(
+    override readonly cause: Error,
+    readonly records: number,
+  ) {
+    super(describeAppendFailure(cause, records));
+    this.name = "AppendFailure";
+  }
+}
+
+/** A clear sentence for an append failure (SQLite's codes named in words). */
+export function describeAppendFailure(e: Error, records: number): string {
+  const code = (e as { code?: string }).code ?? "";
+  const what =
+    code === "SQLITE_FULL"
+      ? "the disk is full"
+      : code.startsWith("SQLITE_READONLY") || code === "EACCES" || code === "EROFS"
+        ? "the data folder is read-only"
+        : code.startsWith("SQLITE_IOERR")
+          ? "an I/O error"
+          : code.startsWith("SQLITE_CORRUPT")
+            ? "the log file is corrupt"
+            : "an error";
+  return `appending ${records} record${records === 1 ? "" : "s"} to the log failed: ${what} (${code ? code + ": " : ""}${e.message})`;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
 }
 
 interface Attached {
@@ -62,6 +107,10 @@ export class Plant {
   private readonly say: NonNullable<PlantOptions["report"]>;
   private lastClock = 0;
   private stopped = false;
+  /** sources waiting for the next flush to be durable */
+  private waiters: Waiter[] = [];
+  /** set once an append failed: the plant takes no more input */
+  private failure: AppendFailure | undefined;
   /** counters for the status line */
   readonly stats = { records: 0, commands: 0, rejected: 0, dispatched: 0, failed: 0, last: [] as string[] };
 
@@ -70,6 +119,7 @@ export class Plant {
     this.now = opts.now ?? (() => Date.now());
     this.say = opts.report ?? (() => {});
     this.runtime = new EmbeddedRuntime({ program: opts.program, log: opts.log });
+    for (const id of opts.retiredCorrelationIds ?? []) this.answered.add(id);
     this.recoverUnanswered();
   }
 
@@ -91,6 +141,14 @@ export class Plant {
     this.say("warn", `${lost.length} command${lost.length === 1 ? "" : "s"} issued before the last stop had no answer: marked failed, not re-sent`);
   }
 
+  /** The last records of an asset (key) on the log, oldest first: looks at the last 20 × `limit` records. */
+  history(key: string, limit: number): LogRecord[] {
+    const end = this.opts.log.endOffset(ASSETS_TOPIC);
+    const out: LogRecord[] = [];
+    for (const r of this.opts.log.read({ topic: ASSETS_TOPIC, fromOffset: Math.max(0, end - 20 * limit) })) if (r.key === key) out.push(r);
+    return out.slice(-limit);
+  }
+
   /** Starts the connectors and the clock. */
   async start(): Promise<void> {
     if (this.opts.connect !== false) {
@@ -104,7 +162,8 @@ export class Plant {
             asset,
             model,
             source,
-            emit: (recs) => this.enqueue(recs),
+            emit: (recs) => this.enqueueDurable(recs),
+            history: (limit) => this.history(asset.uuid, limit),
             now: this.now,
             dataDir: this.opts.dataDir,
             arg: (v) => resolveArg(v, this.opts.env ?? process.env),
@@ -136,7 +195,7 @@ export class Plant {
 
   /** Queues input records; they are ingested together on the next turn of the event loop. */
   enqueue(recs: NewRecord[]): void {
-    if (this.stopped) return;
+    if (this.stopped || this.failure) return;
     for (const r of recs) this.queue.push(r);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -144,21 +203,80 @@ export class Plant {
     }
   }
 
-  /** Ingests what is queued now. */
+  /**
+   * Queues input records like `enqueue`, and resolves once the batch holding them is durable
+   * (rejects if that append failed, or the plant stopped or failed before it). A source that
+   * acknowledges its input acknowledges only on resolution.
+   */
+  enqueueDurable(recs: NewRecord[]): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.stopped) return Promise.reject(new Error("the plant has stopped"));
+    this.enqueue(recs);
+    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Whether an append failed (the plant then takes no more input). */
+  get failed(): AppendFailure | undefined {
+    return this.failure;
+  }
+
+  /** Ingests what is queued now (nothing once an append failed). */
   flush(): LogRecord[] {
     this.flushScheduled = false;
-    if (this.queue.length === 0) return [];
+    const waiters = this.waiters;
+    this.waiters = [];
+    if (this.failure) {
+      for (const w of waiters) w.reject(this.failure);
+      return [];
+    }
     const batch = this.queue;
     this.queue = [];
-    return this.append(batch);
+    let appended: LogRecord[];
+    try {
+      appended = batch.length === 0 ? [] : this.ingestBatch(batch);
+    } catch (e) {
+      const f = e instanceof AppendFailure ? e : new AppendFailure(e as Error, batch.length);
+      for (const w of waiters) w.reject(f);
+      this.fail(f);
+      return [];
+    }
+    for (const w of waiters) w.resolve();
+    if (appended.length > 0) this.afterIngest(appended);
+    return appended;
+  }
+
+  /** Stops taking input after a failed append: the clock stops, connectors stop (without flushing), `onFatal` is told. */
+  private fail(f: AppendFailure): void {
+    if (this.failure) return;
+    this.failure = f;
+    this.queue = [];
+    if (this.clock) clearInterval(this.clock);
+    this.clock = undefined;
+    this.say("error", f.message);
+    for (const a of this.attached) void a.connector.stop().catch(() => {});
+    this.opts.onFatal?.(f);
+  }
+
+  /** The durable append: throws AppendFailure when the log did not take the batch. */
+  private ingestBatch(batch: NewRecord[]): LogRecord[] {
+    try {
+      return this.runtime.ingest(batch);
+    } catch (e) {
+      throw new AppendFailure(e as Error, batch.length);
+    }
   }
 
   private append(batch: NewRecord[]): LogRecord[] {
-    const appended = this.runtime.ingest(batch);
+    const appended = this.ingestBatch(batch);
+    this.afterIngest(appended);
+    return appended;
+  }
+
+  /** Counting, dispatch and live listeners for a durable batch. */
+  private afterIngest(appended: LogRecord[]): void {
     this.stats.records += appended.length;
     this.afterAppend(appended);
     for (const l of this.listeners) l(appended);
-    return appended;
   }
 
   /** Subscribes to every appended record (the dashboard's live feed). */
@@ -266,6 +384,7 @@ export class Plant {
     await Promise.all(this.attached.map((a) => a.connector.stop().catch(() => {})));
     this.flush();
     this.stopped = true;
+    for (const w of this.waiters.splice(0)) w.reject(new Error("the plant has stopped"));
     this.runtime.close();
   }
 }

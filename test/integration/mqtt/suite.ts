@@ -1,5 +1,6 @@
 // The MQTT connector's behaviour, run against any broker (aedes in-process, a real Mosquitto).
 import type { MqttClient } from "mqtt";
+import { createHash } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { createMqttConnector } from "../../../runtime/connectors/mqtt.js";
 import type { Connector } from "../../../runtime/connectors/types.js";
@@ -66,7 +67,7 @@ export function brokerSuite(name: string, startBroker: (users?: Record<string, s
       await d.publishAsync("plant/p1/mode", "AUTO", { qos: 1 });
       await waitFor("4 records", () => values(ctx, "temperature").length === 3 && values(ctx, "mode").length === 1);
       const t = values(ctx, "temperature");
-      expect(t[0]).toEqual({ ID: "temperature", VALUE: "71.5", TAG: "degC", TYPE: "Samples", attributes: { timestamp: "2026-11-20T08:00:00.125Z" } });
+      expect(t[0]).toEqual({ ID: "temperature", VALUE: "71.5", TAG: "degC", TYPE: "Samples", attributes: { timestamp: "2026-11-20T08:00:00.125Z", mqtt_id: expect.stringMatching(/^\d+:[0-9a-f]{16}$/) } });
       expect(t[1]!.VALUE).toBe("72");
       expect(t[1]!.attributes.timestamp).toBe("2025-11-20T08:00:01.000Z");
       // no device time: the receive time
@@ -132,8 +133,10 @@ export function brokerSuite(name: string, startBroker: (users?: Record<string, s
       const again = await connector.dispatch(cmd("stop", {}, "cid-2"));
       expect(again.status).toBe("failed");
       expect(again.reason).toMatch(/already dispatched/);
-      await new Promise((r) => setTimeout(r, 100));
-      expect(got.length).toBe(2);
+      // sentinel: a later command arrives; cid-2 did not come a second time before it
+      expect((await connector.dispatch(cmd("stop", {}, "cid-3"))).status).toBe("completed");
+      await waitFor("the sentinel command", () => got.length >= 3);
+      expect(got.map((g) => (g.body as { correlation_id: string }).correlation_id)).toEqual(["cid-1", "cid-2", "cid-3"]);
     });
 
     test("bad payloads give records the engine dead-letters with the right reasons; the connector keeps running", async () => {
@@ -202,7 +205,8 @@ export function brokerSuite(name: string, startBroker: (users?: Record<string, s
       const r = await connector.dispatch({ command: "stop", args: {}, params: [], correlationId: "while-down", binding });
       expect(r).toMatchObject({ status: "failed" });
       expect(r.reason).toMatch(/not connected/);
-      await new Promise((res) => setTimeout(res, 500)); // a few failed reconnection attempts
+      // a failed reconnection attempt (refused) is reported, and does not give another avail
+      await waitFor("a failed reconnection attempt", () => ctx.logs.some((l) => l.level === "warn" && /ECONNREFUSED|connect/i.test(l.message) && !/lost/.test(l.message)));
       expect(avail(ctx)).toEqual(["AVAILABLE", "UNAVAILABLE"]);
       await broker.start();
       await waitFor("AVAILABLE again", () => avail(ctx).length === 3, 15_000);
@@ -218,13 +222,111 @@ export function brokerSuite(name: string, startBroker: (users?: Record<string, s
       const after = await connector.dispatch({ command: "stop", args: {}, params: [], correlationId: "after", binding });
       expect(after.status).toBe("completed");
       await waitFor("the command", () => got.length === 1);
-      await new Promise((res) => setTimeout(res, 200));
-      expect(got).toEqual(["after"]); // the failed one was never sent
+      // sentinel: one more command; the failed one was never sent before or between them
+      expect((await connector.dispatch({ command: "stop", args: {}, params: [], correlationId: "sentinel", binding })).status).toBe("completed");
+      await waitFor("the sentinel command", () => got.length === 2);
+      expect(got).toEqual(["after", "sentinel"]); // the failed one was never sent
       // the engine: UNAVAILABLE made the signal unknown, then MANUAL
       const feed = new EngineFeed(ir);
       feed.feed(ctx.records);
       expect(feed.engine.snapshot().assets["p1"]!.telemetry["mode"]).toBe("MANUAL");
     });
+
+    test("persistent session: QoS 1 messages published while the plant is down arrive after the restart", async () => {
+      const first = await connected();
+      await first.connector.stop();
+      const d = await dev();
+      for (const m of ["AUTO", "MANUAL", "AUTO"]) await d.publishAsync("plant/p1/mode", m, { qos: 1 });
+      // a restarted plant: a new connector for the same program, asset and source
+      const second = await connected();
+      await waitFor("the 3 messages published while down", () => values(second.ctx, "mode").length === 3);
+      expect(values(second.ctx, "mode").map((v) => v.VALUE)).toEqual(["AUTO", "MANUAL", "AUTO"]);
+      expect(first.connector.status().detail).not.toContain("connected,");
+    });
+
+    test("the PUBACK waits for durability: a message whose batch never became durable is redelivered; one already on the log is not appended twice", async () => {
+      const ir = plantIr(broker.url);
+      // the first run: the runtime never confirms the batch durable (a crash before the fsync)
+      const ctxA = fakeCtx(ir);
+      let emitted = 0;
+      ctxA.emit = (recs) => {
+        ctxA.records.push(...recs);
+        emitted += recs.length;
+        return new Promise<void>(() => {});
+      };
+      const a = factory(ctxA);
+      open.push(a);
+      await a.start();
+      await waitFor("the subscriptions", () => a.status().detail.includes("6 subscriptions"));
+      const d = await dev();
+      await d.publishAsync("plant/p1/mode", "MANUAL", { qos: 1 });
+      await waitFor("the record", () => values(ctxA, "mode").length === 1);
+      await a.stop();
+      // second run, told (history) that the first message is on the log: the broker redelivers it
+      // (never acknowledged), the connector recognises it, acknowledges it and does not append it
+      const ctxB = fakeCtx(ir);
+      ctxB.history = () => ctxA.records.map((r, i) => ({ ...r, partition: 0, offset: i }));
+      const b = factory(ctxB);
+      open.push(b);
+      await b.start();
+      await d.publishAsync("plant/p1/mode", "AUTO", { qos: 1 }); // sentinel: after the redelivery
+      await waitFor("the sentinel message", () => values(ctxB, "mode").length >= 1);
+      expect(values(ctxB, "mode").map((v) => v.VALUE)).toEqual(["AUTO"]);
+      expect((b as unknown as { redeliveredDuplicates: number }).redeliveredDuplicates).toBe(1);
+      await b.stop();
+      // third run without that history (the first batch was lost): the message is not lost either
+      const ctxC = fakeCtx(ir);
+      let resolveNext: () => void = () => {};
+      ctxC.emit = (recs) => {
+        ctxC.records.push(...recs);
+        return new Promise<void>((r) => (resolveNext = r));
+      };
+      const c = factory(ctxC);
+      open.push(c);
+      await c.start();
+      await d.publishAsync("plant/p1/mode", "MANUAL", { qos: 1 });
+      await waitFor("the new message", () => values(ctxC, "mode").some((v) => v.VALUE === "MANUAL"));
+      resolveNext(); // durable now: acknowledged
+      expect(emitted).toBeGreaterThan(0);
+    });
+
+    test("a value nested 100,000 levels deep becomes a dead letter with the reason, not a lost message", async () => {
+      const { ctx } = await connected();
+      const d = await dev();
+      const deep = "[".repeat(100_000) + "]".repeat(100_000);
+      await d.publishAsync("plant/p1/temp", `{"v":${deep}}`, { qos: 1 });
+      await d.publishAsync("plant/p1/temp", JSON.stringify({ v: 20 }), { qos: 1 }); // sentinel
+      await waitFor("both records", () => values(ctx, "temperature").length === 2);
+      const [bad, good] = values(ctx, "temperature");
+      expect(bad!.attributes.error).toBe("the value at $.v is nested more than 64 levels deep (the limit)");
+      expect(bad!.VALUE).toBe(`{"v":${deep}}`); // the original, on the log
+      expect(good!.VALUE).toBe("20");
+      const feed = new EngineFeed(plantIr(broker.url));
+      feed.feed(ctx.records);
+      const dl = feed.deadLetters();
+      expect(dl.map((x) => x.reason)).toEqual(["wrong_type"]);
+      expect(ctx.logs.some((l) => l.level === "error")).toBe(false);
+    });
+
+    test("a 10 MB malformed message is stored once: other records and the dead letter carry an excerpt and its hash", async () => {
+      const { ctx } = await connected();
+      const d = await dev();
+      const big = "not json " + "x".repeat(10 * 1024 * 1024);
+      // plant/p1/count: `count` (json path: not JSON, dead-lettered) and `count_raw` (the text as is)
+      await d.publishAsync("plant/p1/count", big, { qos: 1 });
+      await waitFor("both records", () => values(ctx, "count").length === 1 && values(ctx, "count_raw").length === 1);
+      expect(values(ctx, "count_raw")[0]!.VALUE).toBe(big); // stored once, here
+      const bad = values(ctx, "count")[0]!;
+      expect(bad.VALUE.length).toBeLessThan(2000);
+      expect(bad.attributes.payload_sha256).toBe(createHash("sha256").update(big).digest("hex"));
+      expect(bad.attributes.payload_in).toBe("count_raw");
+      const feed = new EngineFeed(plantIr(broker.url));
+      feed.feed(ctx.records);
+      const dl = feed.deadLetters();
+      expect(dl.map((x) => x.reason)).toEqual(["wrong_type"]);
+      const total = [...ctx.records, ...feed.outputs].reduce((n, r) => n + JSON.stringify(r.value).length, 0);
+      expect(total).toBeLessThan(big.length + 20_000); // once, plus small excerpts
+    }, 60_000);
 
     test("stop(): UNAVAILABLE, disconnected, no more records", async () => {
       const { ctx, connector } = await connected();
@@ -233,8 +335,12 @@ export function brokerSuite(name: string, startBroker: (users?: Record<string, s
       expect(connector.status().connected).toBe(false);
       const n = ctx.records.length;
       const d = await dev();
+      // sentinel: a device subscribed to the same topic gets the message (the broker routed it)
+      const seen: string[] = [];
+      d.on("message", (_t, p) => seen.push(p.toString()));
+      await d.subscribeAsync("plant/p1/mode", { qos: 1 });
       await d.publishAsync("plant/p1/mode", "AUTO", { qos: 1 });
-      await new Promise((r) => setTimeout(r, 100));
+      await waitFor("the sentinel subscriber's copy", () => seen.includes("AUTO"));
       expect(ctx.records.length).toBe(n);
     });
 
