@@ -125,6 +125,29 @@ describe("suggestions and plain messages", () => {
     expect(v.err).toContain("ofl state: option --at needs a value");
     expect(`${r.err}${f.err}${v.err}`).not.toMatch(/To specify a positional argument|ERR_PARSE_ARGS/);
   });
+  test("a misspelled keyword is one error with a suggestion, not a cascade", () => {
+    const d = tmp();
+    writeFileSync(join(d, "a.ofl"), "model M {\n  telemtry t: float<degC>\n  state hot = t > 90 degC\n}\n");
+    writeFileSync(join(d, "b.ofl"), 'modle N {\n  telemetry u: int\n}\nasset n1: N { uuid "N-1" }\n');
+    const r = ofl(["check", "a.ofl", "b.ofl"], d);
+    expect(r.code).toBe(1);
+    const errors = r.out.split("\n").filter((l) => l.startsWith("error"));
+    expect(errors).toEqual([
+      "error[OFL1013]: unknown keyword `telemtry`; did you mean `telemetry`?",
+      "error[OFL1013]: unknown keyword `modle`; did you mean `model`?",
+    ]);
+  });
+  test("`ofl send 'mill1 stop'`: one error about what was typed, never a `}` the user did not write", () => {
+    const d = tmp();
+    expect(ofl(["init", "p"], d).code).toBe(0);
+    const a = ofl(["send", "machine1 stop"], join(d, "p"));
+    expect(a.code).toBe(1);
+    expect(a.err.split("\n").filter((l) => l.startsWith("error"))).toEqual(["error[OFL1001]: expected a command call such as `stop()`, found `machine1`"]);
+    expect(a.err).toContain("a command is written ASSET.COMMAND(ARGS): ofl send 'machine1.stop()'");
+    const b = ofl(["send", "machine1.stop("], join(d, "p"));
+    expect(b.err.split("\n").filter((l) => l.startsWith("error"))).toEqual(["error[OFL1001]: expected `)`, found the end of the command"]);
+    expect(`${a.err}${b.err}`).not.toContain("`}`");
+  });
   test("`ofl run` on a program with errors shows them once, without sending the user to `ofl check`", () => {
     const d = tmp();
     writeFileSync(join(d, "bad.ofl"), "model M { telemetry t: float<degC>  state s = t > 10 rpm }\n");
