@@ -53,7 +53,15 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
     if (!ir) return 1;
     const dataDir = resolve(io.cwd, values.data ?? defaultDataDir(resolve(io.cwd, positionals[0] ?? ".")));
     const log = SqliteLog.open(dataDir, { program: ir.program });
-    const plant = new Plant({ program: ir, log, clockMs, report: (level, m) => io.err(`${level === "info" ? "" : `${level}: `}${m}\n`) });
+    // while the sources start, their "connected" lines are held back: the list of sources printed
+    // once they have started says the same, and each source is named once
+    let held: string[] | null = [];
+    const plant = new Plant({
+      program: ir,
+      log,
+      clockMs,
+      report: (level, m) => (held && level === "info" ? held.push(m) : io.err(`${level === "info" ? "" : `${level}: `}${m}\n`)),
+    });
     io.out(`ofl run ${ir.program}: ${ir.assets.length} asset${ir.assets.length === 1 ? "" : "s"}, log ${displayPath(io, dataDir)} (${plant.runtime.rebuilt} records replayed)\n`);
     const token = randomBytes(16).toString("hex");
     let api;
@@ -77,7 +85,10 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(runFile, JSON.stringify({ pid: process.pid, url: api.url, token, program: ir.program }) + "\n", { mode: 0o600 });
     await plant.start();
-    for (const c of plant.connectorStatus()) io.out(`  ${c.asset} (${c.kind}): ${c.detail}\n`);
+    const sources = plant.connectorStatus();
+    for (const c of sources) io.out(`  ${c.asset} (${c.kind}): ${c.detail}\n`);
+    for (const m of held) if (!sources.some((c) => m.startsWith(`${c.asset} (${c.kind}): `))) io.err(`${m}\n`);
+    held = null;
     io.out(`dashboard: ${api.url}/${isLoopback(host) ? "" : `?token=${token}`}  api: ${api.url}/api/state${isLoopback(host) ? "" : `  (token: ${token})`}\n`);
     io.out(`stop with Ctrl-C\n`);
 

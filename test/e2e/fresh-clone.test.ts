@@ -16,10 +16,10 @@ const work = mkdtempSync(join(tmpdir(), "ofl-fresh-"));
 const clone = join(work, "ofl");
 // npm's global folder for this test only: `npm install -g` writes there, and its bin/ is on the PATH
 const prefix = join(work, "npm-global");
-const env = { ...process.env, CI: "true", NO_COLOR: "1", npm_config_prefix: prefix, PATH: `${join(prefix, "bin")}:${process.env["PATH"]}` };
+const env = { ...process.env, CI: "true", NO_COLOR: "1", PATH: `${join(prefix, "bin")}:${process.env["PATH"]}` };
 
-function run(cmd: string, args: string[], cwd: string, timeout = 300_000): { status: number | null; out: string } {
-  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout, env, maxBuffer: 1 << 26 });
+function run(cmd: string, args: string[], cwd: string, timeout = 300_000, extraEnv: Record<string, string> = {}): { status: number | null; out: string } {
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout, env: { ...env, ...extraEnv }, maxBuffer: 1 << 26 });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -27,7 +27,7 @@ beforeAll(() => {
   execFileSync("git", ["clone", "--quiet", repo, clone], { stdio: "inherit" });
   const install = run("npm", ["ci", "--no-audit", "--no-fund", "--prefer-offline"], clone, 600_000);
   if (install.status !== 0) throw new Error(`npm ci failed in a fresh clone:\n${install.out.slice(-3000)}`);
-  const global = run("npm", ["install", "-g", ".", "--no-audit", "--no-fund"], clone, 120_000);
+  const global = run("npm", ["install", "-g", ".", "--no-audit", "--no-fund"], clone, 120_000, { npm_config_prefix: prefix });
   if (global.status !== 0) throw new Error(`npm install -g . failed:\n${global.out.slice(-3000)}`);
 }, 780_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
