@@ -9,6 +9,36 @@ export interface Io {
   err(s: string): void;
   cwd: string;
   color: boolean;
+  /** progress lines on standard error: on a terminal only, never in CI */
+  progress?: boolean;
+}
+
+/** A progress line (`\r`-rewritten on standard error) when io.progress; silent otherwise. */
+export function progressLine(io: Io, label: string): { show(text: string): void; done(): void } {
+  if (!io.progress) return { show() {}, done() {} };
+  let shown = false;
+  return {
+    show(text) {
+      shown = true;
+      io.err(`\r\x1b[2K${label}: ${text}`);
+    },
+    done() {
+      if (shown) io.err("\r\x1b[2K");
+    },
+  };
+}
+
+/** Records passed through, counted on a progress line. */
+export function* counted<T>(items: Iterable<T>, line: { show(text: string): void }, what: string): Generator<T> {
+  let n = 0;
+  let last = 0;
+  for (const x of items) {
+    if (++n % 10_000 === 0 && Date.now() - last >= 200) {
+      last = Date.now();
+      line.show(`${n.toLocaleString("en-US")} ${what}`);
+    }
+    yield x;
+  }
 }
 
 export interface Command {

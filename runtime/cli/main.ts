@@ -109,5 +109,6 @@ export function processIo(): Io {
     err: (s) => void process.stderr.write(s),
     cwd: process.cwd(),
     color: !!process.stdout.isTTY && !process.env["NO_COLOR"],
+    progress: !!process.stderr.isTTY && !process.env["CI"],
   };
 }

@@ -7,7 +7,7 @@ import { writeSessionSync } from "../replay/session.js";
 import { eventTime } from "../log/common.js";
 import { ASSETS_TOPIC, isoTime, parseTime } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
-import { displayPath, durationMs, plural, UsageError, type Command } from "./common.js";
+import { counted, displayPath, durationMs, plural, progressLine, UsageError, type Command } from "./common.js";
 import { defaultDataDir } from "./run.js";
 
 
@@ -61,7 +61,9 @@ Exit codes: 0 success, 1 Kafka cannot be read, 2 bad usage or no log in DIR.`,
     const write = (records: Iterable<LogRecord>, program: string): void => {
       const fd = values.out ? openSync(resolve(io.cwd, values.out), "w") : 1;
       try {
-        const n = writeSessionSync(records, fd, { program, recorded: isoTime(Date.now()) });
+        const line = progressLine(io, "ofl record");
+        const n = writeSessionSync(counted(records, line, "records written"), fd, { program, recorded: isoTime(Date.now()) });
+        line.done();
         io.err(`ofl record: ${plural(n, "record")}${values.out ? ` written to ${values.out}` : ""}\n`);
       } finally {
         if (values.out) closeSync(fd);

@@ -80,6 +80,29 @@ describe("the project's log by default, a closed pipe, --at relative to the log"
     expect(readFileSync(join(project, "status"), "utf8").trim()).toBe("0");
   });
 
+  test("a progress line on a terminal only: `ofl record` under a pty counts, in a pipe or CI it says only the total", () => {
+    // util-linux `script` gives the command a terminal; stdout goes to a file
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", OFL: bin };
+    delete env["CI"];
+    const tty = spawnSync("script", ["-qc", `node "$OFL" record --out shift.jsonl`, "/dev/null"], { cwd: project, encoding: "utf8", env, timeout: 60_000 });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/\r\x1b\[2Kofl record: \d{2},000 records written/);
+    expect(tty.stdout).toContain(`ofl record: 30000 records written to shift.jsonl`);
+    const ci = spawnSync("script", ["-qc", `node "$OFL" record --out shift.jsonl`, "/dev/null"], { cwd: project, encoding: "utf8", env: { ...env, CI: "true" }, timeout: 60_000 });
+    expect(ci.stdout.replace(/\r/g, "")).toBe("ofl record: 30000 records written to shift.jsonl\n");
+    const piped = ofl(["record", "--out", "shift.jsonl"], project);
+    expect(piped.err).toBe("ofl record: 30000 records written to shift.jsonl\n");
+  });
+
+  test("`ofl build` on a terminal says what it is doing while it bundles", () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", OFL: bin };
+    delete env["CI"];
+    const tty = spawnSync("script", ["-qc", `node "$OFL" build --out build`, "/dev/null"], { cwd: project, encoding: "utf8", env, timeout: 120_000 });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toContain("\r\x1b[2Kofl build: bundling 2 workers with esbuild");
+    expect(tty.stdout).toMatch(/\r\x1b\[2Kofl build plant: \d+ ksqlDB statements/);
+  }, 120_000);
+
   test("`ofl record` without --data writes the project's log", () => {
     const r = ofl(["record", "--since", "2026-01-05T08:00:00Z", "--until", "2026-01-05T08:00:09Z"], project);
     expect(r.code).toBe(0);
