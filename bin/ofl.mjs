@@ -21,6 +21,10 @@ if (process.argv[2] === "lsp") {
   // the language server speaks LSP on stdin/stdout (`ofl lsp --stdio`); it prints nothing else
   if (process.argv.includes("--help") || process.argv.includes("-h")) {
     process.stdout.write("Usage: ofl lsp --stdio\n\nThe OFL language server, for editors (the VS Code extension starts it).\nIt speaks the Language Server Protocol on standard input and output.\n");
+  } else if (!process.argv.slice(3).includes("--stdio")) {
+    // run by hand: it would wait silently for LSP messages on stdin, so explain instead
+    process.stderr.write("ofl lsp: the language server is for editors, which start it as `ofl lsp --stdio` and speak the\nLanguage Server Protocol with it on standard input and output (the VS Code extension does this).\nTo check files from a terminal use `ofl check`.\n");
+    process.exitCode = 2;
   } else {
     const { startServer } = await import(pathToFileURL(bundle).href);
     startServer();

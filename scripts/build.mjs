@@ -19,6 +19,12 @@ const rawText = {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
+// `npm ci` runs this as the `prepare` step: say what it does, unless in CI or under the tests
+const quiet = !!process.env.CI || !!process.env.VITEST || process.env.OFL_BUILD_QUIET === "1";
+const started = Date.now();
+const step = (what) => quiet || process.stderr.write(`ofl build step: ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+step("bundling the ofl command into dist/");
+
 await build({
   // the time-travel worker thread (runtime/run/timeTravel.ts) is an entry of its own:
   // dist/time-travel-worker.mjs, beside dist/ofl.mjs
@@ -42,7 +48,10 @@ await build({
 });
 
 // the language server (`ofl lsp --stdio`), a bundle of its own
+step("bundling the language server");
 await buildLsp();
 
 // the dashboard page that `ofl run` serves (plain DOM + uPlot), into dist/dashboard
+step("bundling the dashboard");
 await (await import("../runtime/dashboard/build.mjs")).buildDashboard(join(root, "dist/dashboard"));
+step("done");

@@ -3,7 +3,8 @@ import { EOF, type IRecognitionException, type IToken } from "chevrotain";
 import type { Comment, Decl, SourceFile, Span } from "../ast/nodes.js";
 import type { Diagnostic } from "../diagnostics/types.js";
 import { diag } from "../diagnostics/registry.js";
-import { DocComment, lexRaw } from "./lexer.js";
+import { AnyName, DocComment, Ident, keywordTokens, LBrace, lexRaw, RBrace } from "./lexer.js";
+import { closest } from "../check/suggest.js";
 import { DECL_START, OflParser } from "./parser.js";
 import { repairFile } from "./repair.js";
 
@@ -102,6 +103,7 @@ export function parse(text: string, path: string): ParseResult {
 
 function parseUnsafe(text: string, path: string): ParseResult {
   const lexed = lexRaw(text, path);
+  lexed.diagnostics.push(...repairKeywordTypos(text, path, lexed.tokens));
   const p = parser();
   p.text = text;
   p.path = path;
@@ -152,4 +154,40 @@ function parseUnsafe(text: string, path: string): ParseResult {
   const file: SourceFile = { kind: "File", path, text, decls, comments };
   repairFile(file);
   return { file, diagnostics };
+}
+
+/** Keywords that start a declaration or a member and are followed by its name. */
+const NAMED_DECL_KEYWORDS = ["model", "asset", "enum", "unit", "view", "rule", "attribute", "telemetry", "state", "alarm", "command"];
+
+/**
+ * A misspelled keyword (`telemtry t: float`, `modle M {`) would make the parser skip the whole
+ * declaration and every later use of its name an error too. A word that starts a line (or follows
+ * `{` or `}`), is followed by a name, and is close to a declaration keyword is read as that
+ * keyword, with one error that says so (OFL1013).
+ */
+function repairKeywordTypos(text: string, path: string, tokens: IToken[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (let i = 0; i < tokens.length - 1; i++) {
+    const t = tokens[i]!;
+    if (t.tokenType !== Ident) continue;
+    const prev = tokens[i - 1];
+    const startsLine = !prev || prev.tokenType === LBrace || prev.tokenType === RBrace || /[\r\n]/.test(text.slice(prev.startOffset + prev.image.length, t.startOffset));
+    if (!startsLine) continue;
+    const next = tokens[i + 1]!;
+    if (!next.tokenType.CATEGORIES?.includes(AnyName) && next.tokenType !== Ident) continue;
+    const k = NAMED_DECL_KEYWORDS.find((w) => swapped(t.image, w)) ?? closest(t.image, NAMED_DECL_KEYWORDS);
+    if (!k || k === t.image) continue;
+    const type = keywordTokens.get(k)!;
+    out.push(diag("OFL1013", path, { start: t.startOffset, end: t.startOffset + t.image.length }, { found: "`" + t.image + "`", keyword: "`" + k + "`" }));
+    t.tokenType = type;
+    t.tokenTypeIdx = type.tokenTypeIdx!;
+  }
+  return out;
+}
+
+/** `modle` for `model`: two neighbouring letters swapped (an edit distance of 2, but one slip). */
+function swapped(a: string, b: string): boolean {
+  if (a.length !== b.length || a === b) return false;
+  const i = [...a].findIndex((c, j) => c !== b[j]);
+  return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
 }

@@ -6,7 +6,7 @@ import { emitKsql, explainKsql, ksqlScript } from "../../compiler/index.js";
 import { emitWorkers } from "../deploy/entries.js";
 import { bundleWorkers } from "../deploy/bundle.js";
 import { deviceFile, DOCKERFILE, fileSlug, makePlan, stackFile } from "../deploy/plan.js";
-import { compileOne, displayPath, UsageError, type Command } from "./common.js";
+import { compileOne, displayPath, progressLine, UsageError, type Command } from "./common.js";
 
 export const buildCommand: Command = {
   name: "build",
@@ -37,12 +37,16 @@ Exit codes: 0 built, 1 the program has errors, 2 bad usage.`,
     });
     const rf = values.replication === undefined ? 1 : Number(values.replication);
     if (!Number.isInteger(rf) || rf < 1) throw new UsageError(`--replication: ${values.replication} is not a positive integer`);
+    const line = progressLine(io, "ofl build");
+    line.show("compiling");
     const ir = compileOne(positionals, io);
-    if (!ir) return 1;
+    if (!ir) return line.done(), 1;
     const out = resolve(io.cwd, values.out ?? "build");
     const ksql = emitKsql(ir);
     const entries = emitWorkers(ir);
+    line.show(`bundling ${entries.length} worker${entries.length === 1 ? "" : "s"} with esbuild`);
     const bundles = await bundleWorkers(entries);
+    line.done();
     const plan = makePlan(ir, ksql, entries.map((e, i) => ({ ...e, bytes: bundles[i]!.bytes })), { replication: rf });
     rmSync(out, { recursive: true, force: true });
     for (const d of ["ksql", "workers", "devices"]) mkdirSync(join(out, d), { recursive: true });

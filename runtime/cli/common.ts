@@ -9,6 +9,36 @@ export interface Io {
   err(s: string): void;
   cwd: string;
   color: boolean;
+  /** progress lines on standard error: on a terminal only, never in CI */
+  progress?: boolean;
+}
+
+/** A progress line (`\r`-rewritten on standard error) when io.progress; silent otherwise. */
+export function progressLine(io: Io, label: string): { show(text: string): void; done(): void } {
+  if (!io.progress) return { show() {}, done() {} };
+  let shown = false;
+  return {
+    show(text) {
+      shown = true;
+      io.err(`\r\x1b[2K${label}: ${text}`);
+    },
+    done() {
+      if (shown) io.err("\r\x1b[2K");
+    },
+  };
+}
+
+/** Records passed through, counted on a progress line. */
+export function* counted<T>(items: Iterable<T>, line: { show(text: string): void }, what: string): Generator<T> {
+  let n = 0;
+  let last = 0;
+  for (const x of items) {
+    if (++n % 10_000 === 0 && Date.now() - last >= 200) {
+      last = Date.now();
+      line.show(`${n.toLocaleString("en-US")} ${what}`);
+    }
+    yield x;
+  }
 }
 
 export interface Command {
@@ -61,7 +91,6 @@ export function printDiagnostics(io: Io, ds: Diagnostic[], texts: Map<string, st
 export function countSummary(ds: Diagnostic[]): { errors: number; warnings: number; text: string } {
   const errors = ds.filter((d) => d.severity === "error").length;
   const warnings = ds.length - errors;
-  const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? "" : "s"}`;
   return { errors, warnings, text: `${plural(errors, "error")}, ${plural(warnings, "warning")}` };
 }
 
@@ -70,8 +99,10 @@ export function compileOne(paths: string[], io: Io): IrProgram | undefined {
   if (paths.length > 1) throw new UsageError("give one program (a project folder or an .ofl file)");
   const [p] = compilePrograms(paths, io);
   if (!p || !p.result.ir || p.diagnostics.some((d) => d.severity === "error")) {
-    if (p) printDiagnostics(io, p.diagnostics.filter((d) => d.severity === "error"), p.texts);
-    io.err(`ofl: the program has errors; run \`ofl check\` for details\n`);
+    const errors = p ? p.diagnostics.filter((d) => d.severity === "error") : [];
+    if (p) printDiagnostics(io, errors, p.texts);
+    // the errors are printed above: no need to send the user to `ofl check` for them
+    io.err(`ofl: ${plural(errors.length, "error")} in the program; nothing was done\n`);
     return undefined;
   }
   return p.result.ir;
@@ -84,4 +115,9 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 export function durationMs(s: string): number | undefined {
   const d = DURATION.exec(s);
   return d ? Number(d[1]) * UNIT_MS[d[2]!]! : undefined;
+}
+
+/** `1 error`, `2 errors` */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
 }

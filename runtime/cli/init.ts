@@ -1,5 +1,5 @@
 // `ofl init [DIR]`: a new project that `ofl test` passes at once.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { compile } from "../../compiler/index.js";
@@ -74,7 +74,7 @@ ofl check                                    # every diagnostic
 ofl test                                     # the tests
 ofl run                                      # the live plant (Ctrl-C stops it)
 ofl send 'machine1.stop()'                   # while it runs
-ofl record --data .ofl/data --since 1h > sessions/shift.jsonl
+ofl record --since 1h > sessions/shift.jsonl              
 ofl test --replay sessions/shift.jsonl       # new logic against recorded history
 \`\`\`
 `;
@@ -86,7 +86,9 @@ export const initCommand: Command = {
 
 Creates an OFL project in DIR (default: the working directory, which must not hold an
 ofl.json yet): ofl.json, plant.ofl (a model, one simulated asset, one rule), plant.test.ofl
-(a test, and a replay of a recorded session), sessions/first-shift.jsonl and a README.
+(a test, and a replay of a recorded session), sessions/first-shift.jsonl, a README.md and a
+.gitignore. A file that is already there is kept, never overwritten (the command says which);
+an existing .gitignore gets the line \`.ofl/\` added if it lacks it.
 
 Exit codes: 0 created, 2 DIR already holds a project or cannot be written.`,
   async run(args, io) {
@@ -97,13 +99,38 @@ Exit codes: 0 created, 2 DIR already holds a project or cannot be written.`,
     if (existsSync(dir) && readdirSync(dir).some((f) => f.endsWith(".ofl"))) throw new UsageError(`${displayPath(io, dir)} already holds .ofl files`);
     const name = basename(dir).replace(/[^A-Za-z0-9_-]/g, "-") || "plant";
     mkdirSync(join(dir, "sessions"), { recursive: true });
-    writeFileSync(join(dir, "ofl.json"), JSON.stringify({ name }, null, 2) + "\n");
-    writeFileSync(join(dir, "plant.ofl"), PLANT);
-    writeFileSync(join(dir, "plant.test.ofl"), TESTS);
-    writeFileSync(join(dir, "sessions", "first-shift.jsonl"), firstShift(name));
-    writeFileSync(join(dir, "README.md"), README(name));
-    writeFileSync(join(dir, ".gitignore"), ".ofl/\n");
-    io.out(`created ${name} in ${displayPath(io, dir)}: ofl.json, plant.ofl, plant.test.ofl, sessions/first-shift.jsonl, README.md\n`);
+    // a user's own file is never overwritten: it is kept (and said so); .gitignore gets the line it needs
+    const created: string[] = [];
+    const kept: string[] = [];
+    const write = (file: string, text: () => string): void => {
+      const path = join(dir, file);
+      if (existsSync(path)) kept.push(file);
+      else {
+        writeFileSync(path, text());
+        created.push(file);
+      }
+    };
+    write("ofl.json", () => JSON.stringify({ name }, null, 2) + "\n");
+    write("plant.ofl", () => PLANT);
+    write("plant.test.ofl", () => TESTS);
+    write("sessions/first-shift.jsonl", () => firstShift(name));
+    write("README.md", () => README(name));
+    const gitignore = join(dir, ".gitignore");
+    let ignoreNote = "";
+    if (!existsSync(gitignore)) {
+      writeFileSync(gitignore, ".ofl/\n");
+      created.push(".gitignore");
+    } else {
+      const text = readFileSync(gitignore, "utf8");
+      if (!text.split(/\r?\n/).some((l) => /^\/?\.ofl\/?$/.test(l.trim()))) {
+        appendFileSync(gitignore, `${text === "" || text.endsWith("\n") ? "" : "\n"}.ofl/\n`);
+        ignoreNote = "added `.ofl/` (the local log) to your .gitignore\n";
+      } else kept.push(".gitignore");
+    }
+    const where = dir === io.cwd ? "" : `${displayPath(io, dir)}/ with `;
+    io.out(`created ${where}${created.join(", ")} (project name \`${name}\`)\n`);
+    if (kept.length > 0) io.out(`kept your ${kept.join(", ")} (already there, not overwritten)\n`);
+    io.out(ignoreNote);
     io.out(`next: ${dir === io.cwd ? "" : `cd ${displayPath(io, dir)} && `}ofl test\n`);
     return 0;
   },

@@ -13,6 +13,7 @@ import { deployCommand } from "./deploy.js";
 import { UsageError, type Command, type Io } from "./common.js";
 import { ProgramError } from "../project/load.js";
 import { SessionError } from "../replay/session.js";
+import { closest } from "../../compiler/check/suggest.js";
 
 const VERSION = "0.1.0";
 
@@ -51,7 +52,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
-    io.err(`ofl: unknown command \`${name}\`. Run \`ofl --help\` for the list of commands.\n`);
+    const near = closest(name, [...COMMANDS.map((c) => c.name), "lsp"]);
+    io.err(`ofl: unknown command \`${name}\`${near ? `; did you mean \`${near}\`?` : "."} Run \`ofl --help\` for the list of commands.\n`);
     return 2;
   }
   if (rest.includes("-h") || rest.includes("--help")) {
@@ -69,8 +71,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       io.err(`ofl ${cmd.name}: ${e.message}\n`);
       return e instanceof ProgramError ? 2 : 1;
     }
+    if ((e as NodeJS.ErrnoException | null)?.code === "EPIPE") return 0; // the reader closed the pipe (`ofl record | head -1`): end quietly
     if (isArgError(e)) {
-      io.err(`ofl ${cmd.name}: ${(e as Error).message}\nRun \`ofl ${cmd.name} --help\` for usage.\n`);
+      io.err(`ofl ${cmd.name}: ${argErrorText(cmd, e as Error)}\nRun \`ofl ${cmd.name} --help\` for usage.\n`);
       return 2;
     }
     const err = e as Error;
@@ -84,11 +87,28 @@ function isArgError(e: unknown): boolean {
   return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS");
 }
 
+/** parseArgs's message, reworded for a user, with the closest option of the command's help. */
+function argErrorText(cmd: Command, e: Error): string {
+  const code = (e as { code?: string }).code;
+  const flag = /'(-[^']*)'/.exec(e.message)?.[1];
+  const options = [...new Set([...cmd.help.matchAll(/(?<![\w-])(--[a-z][\w-]*)/g)].map((m) => m[1]!))];
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag) {
+    const near = closest(flag.replace(/=.*$/, ""), options);
+    return `unknown option ${flag.replace(/=.*$/, "")}${near ? `; did you mean ${near}?` : options.length > 0 ? ` (options: ${options.join(", ")})` : " (this command takes no options)"}`;
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag) {
+    return /argument missing/.test(e.message) ? `option ${flag.split(" ")[0]} needs a value` : `option ${flag.split(" ")[0]} takes no value`;
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return `unexpected argument ${/'([^']*)'/.exec(e.message)?.[1] ?? ""}`.trim();
+  return e.message;
+}
+
 export function processIo(): Io {
   return {
     out: (s) => void process.stdout.write(s),
     err: (s) => void process.stderr.write(s),
     cwd: process.cwd(),
     color: !!process.stdout.isTTY && !process.env["NO_COLOR"],
+    progress: !!process.stderr.isTTY && !process.env["CI"],
   };
 }

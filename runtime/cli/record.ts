@@ -1,5 +1,5 @@
-// `ofl record (--data DIR | --kafka HOST:PORT) [--since T] [--until T] > FILE`
-import { closeSync, openSync } from "node:fs";
+// `ofl record [PATH] [--data DIR | --kafka HOST:PORT] [--since T] [--until T] > FILE`
+import { closeSync, existsSync, openSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { SqliteLog } from "../log/sqlite.js";
@@ -8,16 +8,18 @@ import { writeBinarySessionSync } from "../replay/binary.js";
 import { eventTime } from "../log/common.js";
 import { ASSETS_TOPIC, isoTime, parseTime } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
-import { durationMs, UsageError, type Command } from "./common.js";
+import { counted, displayPath, durationMs, plural, progressLine, UsageError, type Command } from "./common.js";
+import { defaultDataDir } from "./run.js";
 
 
 export const recordCommand: Command = {
   name: "record",
   summary: "write a session file (OFL form) from the embedded log or a Kafka topic",
-  help: `Usage: ofl record (--data DIR | --kafka HOST:PORT [--topic T]) [--since T] [--until T] [--format jsonl|binary] [--out FILE]
+  help: `Usage: ofl record [PATH] [--data DIR | --kafka HOST:PORT [--topic T]] [--since T] [--until T] [--format jsonl|binary] [--out FILE]
 
 Writes the records of a log as a session file in the OFL form (wire.md §4), to standard
-output or --out FILE: the embedded log in DIR (the \`ofl run\` data folder), or a Kafka topic
+output or --out FILE: the embedded log in DIR (default: .ofl/data in the project PATH or the
+working directory's project, where \`ofl run\` writes), or a Kafka topic
 (default ofa_assets, partition 0) of a running deployment or OpenFactory cluster. Replay it
 with \`ofl test --replay FILE\`.
 
@@ -26,7 +28,7 @@ T is an ISO-8601 UTC time (2026-11-20T08:00:00Z) or a duration back from now (90
 ends included, and written in log order.
 
 Options:
-  --data DIR          the embedded log folder
+  --data DIR          the embedded log folder (default: the project's .ofl/data)
   --kafka HOST:PORT   Kafka bootstrap brokers, comma-separated
   --topic T           with --kafka: the topic (default ofa_assets)
   --since T           first event time
@@ -59,8 +61,12 @@ be read, 2 bad usage or no log in DIR.`,
     const format = values.format ?? "jsonl";
     if (format !== "jsonl" && format !== "binary") throw new UsageError(`--format: ${format} is neither jsonl nor binary`);
     if (format === "binary" && !values.out && process.stdout.isTTY) throw new UsageError("--format binary: standard output is a terminal; give --out FILE or redirect it");
-    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
-    if (!values.data === !values.kafka) throw new UsageError("give exactly one of --data DIR or --kafka HOST:PORT");
+    if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
+    if (values.data && values.kafka) throw new UsageError("give one of --data DIR or --kafka HOST:PORT, not both");
+    if (!values.data && !values.kafka) {
+      values.data = defaultDataDir(resolve(io.cwd, positionals[0] ?? "."));
+      if (!existsSync(values.data)) throw new UsageError(`no log in ${displayPath(io, values.data)}: run the plant with \`ofl run\` first, or give --data DIR or --kafka HOST:PORT`);
+    }
     if (values.topic && !values.kafka) throw new UsageError("--topic goes with --kafka");
     const since = values.since === undefined ? undefined : timeArg("--since", values.since);
     const until = values.until === undefined ? undefined : timeArg("--until", values.until);
@@ -68,8 +74,11 @@ be read, 2 bad usage or no log in DIR.`,
       const fd = values.out ? openSync(resolve(io.cwd, values.out), "w") : 1;
       try {
         const header = { program, recorded: isoTime(Date.now()) };
-        const n = format === "binary" ? writeBinarySessionSync(records, fd, header, sessionLine) : writeSessionSync(records, fd, header);
-        io.err(`ofl record: ${n} records${values.out ? ` written to ${values.out}` : ""}\n`);
+        const line = progressLine(io, "ofl record");
+        const counting = counted(records, line, "records written");
+        const n = format === "binary" ? writeBinarySessionSync(counting, fd, header, sessionLine) : writeSessionSync(counting, fd, header);
+        line.done();
+        io.err(`ofl record: ${plural(n, "record")}${values.out ? ` written to ${values.out}` : ""}\n`);
       } finally {
         if (values.out) closeSync(fd);
       }

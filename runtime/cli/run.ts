@@ -82,6 +82,9 @@ everything acknowledged before is on the log. See docs/reliability.md.`,
     let fatal: (f: Error) => void = () => {};
     const failed = new Promise<Error>((done) => (fatal = done));
     let log: SqliteLog | undefined;
+    // while the sources start, their "connected" lines are held back: the list of sources printed
+    // once they have started says the same, and each source is named once
+    let held: string[] | null = [];
     let plant: Plant;
     try {
       if (values.repair === true) {
@@ -99,7 +102,7 @@ everything acknowledged before is on the log. See docs/reliability.md.`,
         log,
         clockMs,
         dataDir,
-        report: (level, m) => io.err(`${level === "info" ? "" : `${level}: `}${m}\n`),
+        report: (level, m) => (held && level === "info" ? held.push(m) : io.err(`${level === "info" ? "" : `${level}: `}${m}\n`)),
         onFatal: (f) => fatal(f),
         retiredCorrelationIds: retired ? (JSON.parse(retired) as string[]) : [],
       });
@@ -153,7 +156,10 @@ everything acknowledged before is on the log. See docs/reliability.md.`,
     process.on("uncaughtException", onUncaught);
     process.on("unhandledRejection", onUncaught);
     await plant.start();
-    for (const c of plant.connectorStatus()) io.out(`  ${c.asset} (${c.kind}): ${c.detail}\n`);
+    const sources = plant.connectorStatus();
+    for (const c of sources) io.out(`  ${c.asset} (${c.kind}): ${c.detail}\n`);
+    for (const m of held) if (!sources.some((c) => m.startsWith(`${c.asset} (${c.kind}): `))) io.err(`${m}\n`);
+    held = null;
     io.out(`dashboard: ${api.url}/${isLoopback(host) ? "" : `?token=${token}`}  api: ${api.url}/api/state${isLoopback(host) ? "" : `  (token: ${token})`}\n`);
     io.out(`stop with Ctrl-C\n`);
 

@@ -41,10 +41,21 @@ no running plant.`,
       const label = "ofl send";
       const own = errors
         .filter((d) => d.file === probe.path)
-        .map((d) => ({ ...d, file: label, span: { start: clamp(d.span.start - prefix.length), end: clamp(d.span.end - prefix.length) } }));
-      const shown = own.length > 0 ? own : errors;
+        .map((d) => ({
+          ...d,
+          // the `}` after the command is the wrapper's: past the end, say "the end of the command"
+          message: d.span.start - prefix.length >= text.length ? d.message.replace(/found `\}`$/, "found the end of the command") : d.message,
+          file: label,
+          span: { start: clamp(d.span.start - prefix.length), end: clamp(d.span.end - prefix.length) },
+        }));
+      // after a syntax error in the command, the parser's later complaints are about the test
+      // block wrapped around it (a `}` the user never typed): the first one is the one that counts
+      const syntax = own.filter((d) => d.code.startsWith("OFL1"));
+      const shown = syntax.length > 0 ? syntax.slice(0, 1) : own.length > 0 ? own : errors;
       const texts = new Map<string, string>([[label, text], ...program!.files.map((f) => [f.path, f.text] as [string, string])]);
       io.err(renderDiagnostics(shown, texts, { color: false, displayPath: (p) => displayPath(io, p) }) + "\n");
+      const words = /^\s*([A-Za-z_]\w*)\s+([A-Za-z_]\w*)\s*$/.exec(text);
+      if (words) io.err(`a command is written ASSET.COMMAND(ARGS): ofl send '${words[1]}.${words[2]}()'\n`);
       return 1;
       function clamp(n: number): number {
         return Math.max(0, Math.min(text!.length, n));

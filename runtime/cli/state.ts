@@ -1,4 +1,5 @@
-// `ofl state [PATH] (--session FILE | --data DIR) --at TIME [--json]`
+// `ofl state [PATH] [--session FILE | --data DIR] --at TIME [--json]`
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { IrProgram, Value } from "../../compiler/ir/types.js";
@@ -6,42 +7,64 @@ import { valueText } from "../engine/index.js";
 import { SqliteLog } from "../log/sqlite.js";
 import { openSession } from "../replay/session.js";
 import { stateAt, unitText } from "../replay/stateAt.js";
-import { ASSETS_TOPIC, isoTime, parseTime } from "../wire/records.js";
+import { ASSETS_TOPIC, classify, isInput, isoTime, parseTime } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
-import { compileOne, UsageError, type Command, type Io } from "./common.js";
+import { compileOne, displayPath, durationMs, UsageError, type Command, type Io } from "./common.js";
+import { defaultDataDir } from "./run.js";
 
 export const stateCommand: Command = {
   name: "state",
   summary: "the state of every asset, view and alarm at a time, rebuilt from the log",
-  help: `Usage: ofl state [PATH] (--session FILE | --data DIR) --at TIME [--json]
+  help: `Usage: ofl state [PATH] [--session FILE | --data DIR] --at TIME [--json]
 
-Time travel: replays the log (a recorded session file, or the embedded log of \`ofl run\`)
-through the program up to TIME and prints every asset's telemetry, states and alarms, and
-every view. TIME is an ISO-8601 UTC time, e.g. 2026-11-20T08:05:00Z (the leading @ of OFL
-timestamps is accepted too).
+Time travel: replays the log (a recorded session file, or the embedded log of \`ofl run\`,
+by default the project's .ofl/data) through the program up to TIME and prints every asset's
+telemetry, states and alarms, and every view. TIME is an ISO-8601 UTC time, e.g.
+2026-11-20T08:05:00Z (the leading @ of OFL timestamps is accepted too), or a duration from the
+log's first or last record by event time: +90s is 90 seconds after its start, 5m (or -5m)
+five minutes before its end, 0s its end.
 
 PATH is the program (project folder or .ofl file; default: the working directory's project).
 
 Options:
   --session FILE   read the records from a session file (OFL or kcat form)
-  --data DIR       read the records from an embedded log folder (default of ofl run: .ofl/data)
-  --at TIME        the moment to rebuild
+  --data DIR       read the records from an embedded log folder (default: .ofl/data in the
+                   project, where \`ofl run\` writes)
+  --at TIME        the moment to rebuild (ISO time, +D after the log's start, D before its end)
   --json           print {"at","streamTime","assets":{…},"views":{…},"late":{…}}
   -h, --help       show this help
 
-Exit codes: 0 success, 1 the program has errors or the log cannot be read, 2 bad usage.`,
+Exit codes: 0 success, 1 the program has errors, the log cannot be read, is empty, or starts
+after TIME, 2 bad usage.`,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
       options: { session: { type: "string" }, data: { type: "string" }, at: { type: "string" }, json: { type: "boolean" } },
     });
-    if (!values.at) throw new UsageError("--at TIME is required");
-    const at = parseTime(values.at.replace(/^@/, ""));
-    if (at === null) throw new UsageError(`--at: ${values.at} is not an ISO-8601 time such as 2026-11-20T08:05:00Z`);
-    if (!values.session === !values.data) throw new UsageError("give exactly one of --session FILE or --data DIR");
+    if (!values.at) throw new UsageError("--at TIME is required (an ISO time, +D after the log's start, D before its end)");
+    const atArg = parseAt(values.at);
+    if (values.session && values.data) throw new UsageError("give one of --session FILE or --data DIR, not both");
+    if (!values.session && !values.data) {
+      const dir = defaultDataDir(resolve(io.cwd, positionals[0] ?? "."));
+      if (!existsSync(dir)) throw new UsageError(`no log in ${displayPath(io, dir)}: run the plant with \`ofl run\` first, or give --data DIR or --session FILE`);
+      values.data = dir;
+    }
     const ir = compileOne(positionals, io);
     if (!ir) return 1;
+    // where the log starts and ends (event time of its input records): a relative --at needs both,
+    // and a time before the start is said, not answered with "unknown"
+    const span = logSpan(values, io, atArg.kind !== "iso");
+    const source = values.session ? displayPath(io, resolve(io.cwd, values.session)) : displayPath(io, resolve(io.cwd, values.data!));
+    if (!span) {
+      io.err(`ofl state: the log in ${source} has no input records yet\n`);
+      return 1;
+    }
+    const at = atArg.kind === "iso" ? atArg.ms : atArg.kind === "fromStart" ? span.first + atArg.ms : span.last - atArg.ms;
+    if (at < span.first) {
+      io.err(`ofl state: ${isoTime(at)} is before the log's first record (${isoTime(span.first)}); nothing was known then\n`);
+      return 1;
+    }
     const { records, close } = openRecords(values, io);
     try {
       const s = stateAt(ir, records, at);
@@ -65,6 +88,37 @@ export function openRecords(values: { session?: string; data?: string }, io: Io)
   return { records: log.read({ topic: ASSETS_TOPIC }), close: () => log.close() };
 }
 
+type AtArg = { kind: "iso" | "fromStart" | "fromEnd"; ms: number };
+
+/** --at: an ISO time (with or without the @ of OFL), +D after the log's start, D or -D before its end. */
+export function parseAt(text: string): AtArg {
+  const rel = /^([+-]?)(.+)$/.exec(text.trim())!;
+  const d = durationMs(rel[2]!);
+  if (d !== undefined) return { kind: rel[1] === "+" ? "fromStart" : "fromEnd", ms: d };
+  const t = parseTime(text.trim().replace(/^@/, ""));
+  if (t === null) throw new UsageError(`--at: ${text} is neither an ISO-8601 time such as 2026-11-20T08:05:00Z nor a duration such as +90s or 5m`);
+  return { kind: "iso", ms: t };
+}
+
+/** Event times of the log's first input record and (when `whole`) of its latest. */
+function logSpan(values: { session?: string; data?: string }, io: Io, whole: boolean): { first: number; last: number } | undefined {
+  const { records, close } = openRecords(values, io);
+  try {
+    let first: number | undefined;
+    let last = -Infinity;
+    for (const rec of records) {
+      const ev = classify(rec);
+      if (!isInput(ev) || ev.kind === "bad") continue;
+      first ??= ev.time;
+      if (ev.time > last) last = ev.time;
+      if (!whole) break;
+    }
+    return first === undefined ? undefined : { first, last };
+  } finally {
+    close();
+  }
+}
+
 function openLog(dir: string): SqliteLog {
   try {
     return SqliteLog.open(dir, { readonly: true });
@@ -74,7 +128,7 @@ function openLog(dir: string): SqliteLog {
 }
 
 function printState(io: Io, ir: IrProgram, snap: ReturnType<typeof stateAt>["snapshot"], at: number, replayed: number): void {
-  const show = (v: Value, unit: string): string => (v === null ? "unknown" : `${valueText(v)}${unit && typeof v === "number" ? ` ${unit}` : ""}`);
+  const show = (v: Value, unit: string): string => (v === null ? "unknown" : `${typeof v === "number" ? numberText(v) : valueText(v)}${unit && typeof v === "number" ? ` ${unit}` : ""}`);
   io.out(`${ir.program} at ${isoTime(at)} (stream time ${snap.streamTime === null ? "none" : isoTime(snap.streamTime)}, ${replayed} records replayed)\n`);
   const models = new Map(ir.models.map((m) => [m.name, m]));
   for (const [name, a] of Object.entries(snap.assets)) {
@@ -101,4 +155,11 @@ function printState(io: Io, ir: IrProgram, snap: ReturnType<typeof stateAt>["sna
       io.out(`  ${v.name.padEnd(w)}  ${text}\n`);
     }
   }
+}
+
+/** A number for reading: at most 4 decimals and 6 significant digits (80.06526666666667 → 80.0653); --json keeps all. */
+export function numberText(v: number): string {
+  if (!Number.isFinite(v) || Number.isInteger(v)) return String(v);
+  const intDigits = Math.floor(Math.log10(Math.abs(v))) + 1;
+  return String(Math.abs(v) >= 1 ? Number(v.toFixed(Math.max(0, Math.min(4, 6 - intDigits)))) : Number(v.toPrecision(4)));
 }

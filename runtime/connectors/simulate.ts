@@ -187,7 +187,7 @@ export const simulateConnector: ConnectorFactory = (ctx: ConnectorContext): Conn
       timer = undefined;
     },
     status() {
-      return { connected: running, detail: `simulated, seed ${seed}, ${signals.length} signals` };
+      return { connected: running, detail: `simulated, seed ${seed}, ${signals.length} signal${signals.length === 1 ? "" : "s"}` };
     },
   };
 };

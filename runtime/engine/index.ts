@@ -103,6 +103,56 @@ interface CmdRt {
   members: (ReadonlySet<string> | undefined)[];
 }
 
+/** The parts of an `and` chain, left to right. */
+function conjuncts(e: IrExpr): IrExpr[] {
+  return e.k === "binary" && e.op === "and" ? [...conjuncts(e.left), ...conjuncts(e.right)] : [e];
+}
+
+/** The source text of each part of `a and b and c` (split at top-level `and`), or undefined. */
+function conjunctTexts(text: string, n: number): string[] | undefined {
+  const parts: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "(") depth++;
+    else if (ch === ")") depth--;
+    else if (depth === 0 && text.startsWith(" and ", i)) {
+      parts.push(text.slice(from, i).trim());
+      from = i + 5;
+    }
+  }
+  parts.push(text.slice(from).trim());
+  return parts.length === n ? parts : undefined;
+}
+
+const interlockParts = new WeakMap<CmdRt, { fn: Fn; text: string; left?: { fn: Fn; text: string; unit: string } }[]>();
+
+/**
+ * The reason of a failed `requires`: the first part of its `and` chain that is false (or unknown),
+ * with the value its left side had: `interlock: requires override <= 120 percent (override =
+ * 150 percent)`. The parts are compiled on the first rejection of the command (rejections are rare).
+ */
+function interlockReason(cmd: CmdRt, unknown: boolean, compile: (e: IrExpr) => Fn): string {
+  const req = cmd.ir.requires!;
+  let parts = interlockParts.get(cmd);
+  if (!parts) {
+    const exprs = conjuncts(req);
+    const texts = conjunctTexts(cmd.requiresText, exprs.length) ?? exprs.map((e) => describeExpr(e));
+    parts = exprs.map((e, i) => {
+      const text = texts[i]!;
+      const side = e.k === "binary" && e.op !== "and" && e.op !== "or" && e.left.k !== "const" ? e.left : undefined;
+      const unit = /\d\s*([A-Za-z%][\w/%]*)\s*$/.exec(text)?.[1] ?? "";
+      return side ? { fn: compile(e), text, left: { fn: compile(side), text: describeExpr(side), unit } } : { fn: compile(e), text };
+    });
+    interlockParts.set(cmd, parts);
+  }
+  const failed = parts.find((p) => p.fn() !== true) ?? parts[0]!;
+  const v = failed.left?.fn();
+  const value = failed.left ? ` (${failed.left.text} = ${v === null || v === undefined ? "unknown" : `${valueText(v)}${failed.left.unit && typeof v === "number" ? ` ${failed.left.unit}` : ""}`})` : "";
+  return `${unknown ? "interlock unknown (fail safe)" : "interlock"}: requires ${failed.text}${value}`;
+}
+
 class AssetRt implements AssetCells {
   tel = new Map<string, Cell>();
   telArr: Cell[] = [];
@@ -1227,8 +1277,7 @@ export class Engine {
     if (cmd.requires !== null) {
       this.rt.nextFlip = Infinity;
       const r = cmd.requires();
-      if (r === null) return `interlock unknown (fail safe): requires ${cmd.requiresText}`;
-      if (r !== true) return `interlock: requires ${cmd.requiresText}`;
+      if (r !== true) return interlockReason(cmd, r === null, (e) => compileExpr(e, { self: cmd.asset, locals: null, params: { names: cmd.names, box: cmd.box } }, newDeps(), this.rt, this.resolver));
     }
     return null;
   }

@@ -280,8 +280,9 @@ function checkState(run: Run, x: Extract<IrExpectation, { k: "state" }>, at: num
   if (v === true) return undefined;
   return {
     expectation: x.text,
-    expected: `true at ${fmtTime(at)}`,
-    actual: `${v === null ? "unknown" : String(v)}${explain(run, x.expr)}`,
+    // "expected: `not a.b` to hold at 30s / actual: it did not: a.b = true" (the condition, then what was seen)
+    expected: `\`${/^expect\s+(.*?)\s+at\s+\S+$/s.exec(x.text)?.[1] ?? x.text}\` to hold at ${fmtTime(at)}`,
+    actual: `${v === null ? "unknown (a value it needs was unknown)" : "it did not"}${explain(run, x.expr).replace(/^ \((.*)\)$/, ": $1")}`,
     line: x.line + 1,
   };
 }

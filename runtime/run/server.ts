@@ -424,7 +424,7 @@ class Ctx {
     const q = this.open ? "" : `?token=${encodeURIComponent(this.opts.token)}`;
     const html = file
       .replace("__OFL_TOKEN__", escapeHtml(this.opts.token ?? ""))
-      .replace("__OFL_PROGRAM__", escapeHtml(this.plant.program.program))
+      .replaceAll("__OFL_PROGRAM__", escapeHtml(this.plant.program.program))
       .replace(/(dashboard\.(?:js|css))"/g, `$1${q}"`);
     res.writeHead(200, {
       "content-type": "text/html; charset=utf-8",

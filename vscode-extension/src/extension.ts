@@ -76,7 +76,7 @@ export async function deactivate(): Promise<void> {
 
 /** `ofl.server.path` (a server bundle run with Node.js, or the `ofl` command), else the bundled server. */
 export function serverOptions(context: vscode.ExtensionContext): ServerOptions {
-  const configured = (vscode.workspace.getConfiguration("ofl").get<string>("server.path") ?? "").trim();
+  const configured = serverPathSetting();
   if (configured === "") {
     // VS Code's own Node.js runs the bundle: `node dist/server.mjs --stdio`
     const module = context.asAbsolutePath(path.join("dist", "server.mjs"));
@@ -92,6 +92,21 @@ export function serverOptions(context: vscode.ExtensionContext): ServerOptions {
   }
   // the `ofl` command: `ofl lsp --stdio`
   return { command: file, args: ["lsp"], transport: TransportKind.stdio };
+}
+
+/**
+ * `ofl.server.path` names a program to execute: in an untrusted workspace (Restricted Mode) only
+ * the user's own value counts, never the workspace's. VS Code enforces this for the settings that
+ * package.json lists under capabilities.untrustedWorkspaces.restrictedConfigurations; this reads
+ * the same way so that no VS Code version or fork can let a folder choose the executable.
+ */
+export function serverPathSetting(): string {
+  const config = vscode.workspace.getConfiguration("ofl");
+  if (vscode.workspace.isTrusted === false) {
+    const i = config.inspect<string>("server.path");
+    return (i?.globalValue ?? "").trim();
+  }
+  return (config.get<string>("server.path") ?? "").trim();
 }
 
 function clientOptions(): LanguageClientOptions {

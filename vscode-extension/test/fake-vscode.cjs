@@ -5,7 +5,9 @@
 const Module = require("module");
 const log = (...a) => process.env.FAKE_TRACE && console.log("[vscode]", ...a);
 const openListeners = [];
-const fake = { activeDocument: undefined, pick: undefined, serverPath: "", messages: [], output: [] };
+// serverPath: the effective value of ofl.server.path (user or workspace); workspaceServerPath /
+// userServerPath: what inspect() reports per level; trusted: workspace.isTrusted
+const fake = { activeDocument: undefined, pick: undefined, serverPath: "", userServerPath: undefined, workspaceServerPath: undefined, trusted: true, messages: [], output: [] };
 function anything(name) {
   const f = function () {};
   return new Proxy(f, {
@@ -54,7 +56,8 @@ const vscode = new Proxy({
     tabGroups: anything("tabGroups"),
   }, { get(t, p) { return p in t ? t[p] : anything("window." + String(p)); } }),
   workspace: new Proxy({
-    getConfiguration: () => ({ get: (k, d) => (k === "server.path" ? fake.serverPath : d), has: () => false, inspect: () => undefined, update: async () => {} }),
+    getConfiguration: () => ({ get: (k, d) => (k === "server.path" ? fake.serverPath : d), has: () => false, inspect: (k) => (k === "server.path" ? { key: "ofl.server.path", defaultValue: "", globalValue: fake.userServerPath, workspaceValue: fake.workspaceServerPath } : undefined), update: async () => {} }),
+    get isTrusted() { return fake.trusted; },
     get textDocuments() { return fake.activeDocument ? [fake.activeDocument] : []; },
     workspaceFolders: undefined,
     getWorkspaceFolder: () => undefined,

@@ -73,6 +73,32 @@ describe("the extension under a stand-in VS Code", () => {
     assert.match(fake.output.join("\n"), /decisions match/);
   });
 
+  it("Restricted Mode: the manifest declares limited support with ofl.server.path restricted", () => {
+    const manifest = JSON.parse(readFileSync(join(__dirname, "..", "package.json"), "utf8"));
+    assert.deepEqual(manifest.capabilities.untrustedWorkspaces.supported, "limited");
+    assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations, ["ofl.server.path"]);
+    // the setting it restricts is one the extension really reads
+    assert.ok(manifest.contributes.configuration.properties["ofl.server.path"]);
+  });
+
+  it("an untrusted workspace cannot choose the server's executable; the user's own setting still counts", () => {
+    const before = { ...fake };
+    try {
+      fake.trusted = false;
+      fake.serverPath = fake.workspaceServerPath = "./evil/ofl";
+      fake.userServerPath = undefined;
+      const bundled = extension.serverOptions(context());
+      assert.match(bundled.run.module, /dist[\\/]server\.mjs$/);
+      fake.userServerPath = "/opt/ofl/bin/ofl";
+      assert.deepEqual(extension.serverOptions(context()), { command: "/opt/ofl/bin/ofl", args: ["lsp"], transport: 0 });
+      // trusted: the workspace's value is used
+      fake.trusted = true;
+      assert.equal(extension.serverOptions(context()).command, "./evil/ofl");
+    } finally {
+      Object.assign(fake, { trusted: before.trusted, serverPath: before.serverPath, userServerPath: before.userServerPath, workspaceServerPath: before.workspaceServerPath });
+    }
+  });
+
   it("nothing is replayed when no session is picked", async () => {
     fake.pick = undefined;
     assert.equal(await vscode.commands.executeCommand("ofl.replaySession"), null);

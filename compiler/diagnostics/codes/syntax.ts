@@ -90,4 +90,13 @@ export const syntaxCodes: CodeEntry[] = [
     template: "this file nests expressions too deeply to be parsed",
     explanation: "Parentheses, prefix operators and calls can nest a few hundred levels deep; this file goes beyond what the parser can follow. Split the expression into states.",
   },
+  {
+    code: "OFL1013",
+    severity: "error",
+    title: "misspelled keyword",
+    template: "unknown keyword {found}; did you mean {keyword}?",
+    explanation:
+      "A line starts with a word that is not a keyword but is one letter or two away from a keyword that starts a declaration (`model`, `telemetry`, `state`, …), and a name follows it. The compiler reads the line as if the keyword were spelled right, so this is the only error the typo causes.",
+    example: "modle A {\n  telemtry t: float\n}",
+  },
 ];

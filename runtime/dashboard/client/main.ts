@@ -5,6 +5,7 @@
 // Large plants: the asset list is virtualised (only the cards in view exist), updates are applied
 // to plain objects as they arrive and drawn once per animation frame, side panels at most 4×/s.
 import uPlot from "uplot";
+import { withGaps, yAxisSize } from "./chart.js";
 import type {
   AlarmState,
   AssetState,
@@ -363,11 +364,13 @@ class Card {
   drawChart(): void {
     if (!this.chartBox || !this.chartDirty) return;
     this.chartDirty = false;
-    let data: [number[], number[]];
+    let raw: [number[], number[]];
     if (past) {
       const s = this.pastSeries?.[this.chartSig];
-      data = s ? [s[0].map((t) => t / 1000), s[1]] : [[], []];
-    } else data = rings.get(this.asset.name)?.get(this.chartSig)?.arrays() ?? [[], []];
+      raw = s ? [s[0].map((t) => t / 1000), s[1]] : [[], []];
+    } else raw = rings.get(this.asset.name)?.get(this.chartSig)?.arrays() ?? [[], []];
+    // no line across a time without data (the plant stopped): a gap
+    const data = withGaps(raw[0], raw[1]) as uPlot.AlignedData;
     if (!this.chart) {
       const sig = numericSignals(this.model).find((s) => s.name === this.chartSig);
       this.chart = new uPlot(
@@ -379,7 +382,8 @@ class Card {
           scales: { x: { time: true } },
           axes: [
             { size: 22, font: "10px system-ui", stroke: "#888" },
-            { size: 40, font: "10px system-ui", stroke: "#888" },
+            // as wide as its widest label (a fixed width cut "12,500" to "2,500")
+            { size: (_u: uPlot, values: string[] | null) => yAxisSize(values, measureLabel), font: "10px system-ui", stroke: "#888" },
           ],
           series: [{}, { label: this.chartSig, stroke: "#0b5cad", width: 1.5, points: { show: false } }],
         },
@@ -389,7 +393,7 @@ class Card {
       this.chart.root.setAttribute("role", "img");
       this.chart.root.setAttribute("aria-label", `chart of ${this.asset.name}.${this.chartSig}${sig?.unit ? ` in ${sig.unit}` : ""}`);
     } else this.chart.setData(data);
-    this.chart.root.setAttribute("aria-label", `chart of ${this.asset.name}.${this.chartSig}, ${data[0].length} points`);
+    this.chart.root.setAttribute("aria-label", `chart of ${this.asset.name}.${this.chartSig}, ${raw[0].length} points`);
   }
 
   resize(): void {
@@ -404,6 +408,15 @@ class Card {
   get signal(): string {
     return this.select?.value ?? "";
   }
+}
+
+let labelCtx: CanvasRenderingContext2D | null | undefined;
+/** The width in CSS pixels of a y-axis label in the axis font. */
+function measureLabel(s: string): number {
+  labelCtx ??= document.createElement("canvas").getContext("2d");
+  if (!labelCtx) return s.length * 6;
+  labelCtx.font = "10px system-ui";
+  return labelCtx.measureText(s).width;
 }
 
 function shown(): { assets: Record<string, AssetState>; views: StateInfo["views"] } {

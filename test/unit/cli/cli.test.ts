@@ -244,7 +244,7 @@ describe("ofl init", () => {
     const d = join(tmp(), "my plant");
     const r = await ofl(["init", d]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/created my-plant/);
+    expect(r.out).toMatch(/created .*my plant\/ with ofl.json, .* \(project name `my-plant`\)/);
     for (const f of ["ofl.json", "plant.ofl", "plant.test.ofl", "sessions/first-shift.jsonl", "README.md"]) expect(readFileSync(join(d, f), "utf8").length).toBeGreaterThan(0);
     expect(JSON.parse(readFileSync(join(d, "ofl.json"), "utf8"))).toEqual({ name: "my-plant" });
     const check = await ofl(["check"], d);

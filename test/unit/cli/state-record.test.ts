@@ -50,8 +50,8 @@ describe("ofl state", () => {
   });
   test("bad usage", async () => {
     expect((await ofl(["state", program, "--data", data])).code).toBe(2);
-    expect((await ofl(["state", program, "--at", "yesterday", "--data", data])).err).toMatch(/not an ISO-8601 time/);
-    expect((await ofl(["state", program, "--at", "2026-11-20T08:00:16Z"])).err).toMatch(/exactly one of --session FILE or --data DIR/);
+    expect((await ofl(["state", program, "--at", "yesterday", "--data", data])).err).toMatch(/neither an ISO-8601 time .* nor a duration/);
+    expect((await ofl(["state", program, "--at", "2026-11-20T08:00:16Z", "--data", data, "--session", session])).err).toMatch(/one of --session FILE or --data DIR, not both/);
     const missing = await ofl(["state", program, "--data", join(data, "nope"), "--at", "2026-11-20T08:00:16Z"]);
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/cannot open the log/);
@@ -77,7 +77,11 @@ describe("ofl record", () => {
     const recs = readFileSync(out, "utf8").trim().split("\n").slice(1).map((l) => JSON.parse(l));
     expect(recs.map((x) => x.offset)).toEqual([1, 2, 3, 4]);
   });
-  test("needs --data", async () => {
-    expect((await ofl(["record"])).code).toBe(2);
+  test("without --data, the project's .ofl/data; none there is bad usage, said plainly", async () => {
+    const empty = mkdtempSync(join(tmpdir(), "ofl-rec-"));
+    const r = await ofl(["record", empty]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("no log in");
+    expect(r.err).toContain("run the plant with `ofl run` first");
   });
 });

@@ -264,7 +264,7 @@ describe("04 interlocks, alarms, shadow", () => {
         command: "set_speed",
         correlation_id: ss[1]!.envelope.header.correlation_id,
         status: "rejected",
-        reason: "interlock: requires execution != INTERRUPTED",
+        reason: "interlock: requires execution != INTERRUPTED (execution = INTERRUPTED)",
         ts: s(30),
       },
     ]);
@@ -274,7 +274,7 @@ describe("04 interlocks, alarms, shadow", () => {
     const x = scenario(new Sim(prog()), [p(0, 250)], []);
     const ss = x.commands.filter((k) => k.command === "set_speed");
     expect(ss.map((k) => [k.ts, k.envelope.header.verdict])).toEqual([[0, "rejected"]]);
-    expect(x.results[0]!.reason).toBe("interlock unknown (fail safe): requires execution != INTERRUPTED");
+    expect(x.results[0]!.reason).toBe("interlock unknown (fail safe): requires execution != INTERRUPTED (execution = unknown)");
   });
 
   it("shadow rules are logged, never dispatched", () => {

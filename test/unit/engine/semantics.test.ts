@@ -456,7 +456,7 @@ describe("commands: argument checks and interlocks", () => {
     ]);
     expect(sim.results.map((r) => [r.ts, r.reason])).toEqual([
       [1, "argument v=180 outside 0..150"],
-      [3, "interlock: requires mode != OFF and v <= 120"],
+      [3, "interlock: requires v <= 120 (v = 130)"],
     ]);
   });
 
@@ -469,7 +469,7 @@ describe("commands: argument checks and interlocks", () => {
   it("an unknown interlock rejects (fail safe)", () => {
     const sim = new Sim(prog());
     sim.tel("A", "x", 10, 0);
-    expect(sim.results.map((r) => r.reason)).toEqual(["interlock unknown (fail safe): requires mode != OFF and v <= 120"]);
+    expect(sim.results.map((r) => r.reason)).toEqual(["interlock unknown (fail safe): requires mode != OFF (mode = unknown)"]);
   });
 
   it("operator commands are checked the same way with their own correlation id", () => {
@@ -485,7 +485,7 @@ describe("commands: argument checks and interlocks", () => {
     sim.send("GHOST", "set", {}, 17, "cid-asset");
     expect(sim.commands).toEqual([]);
     expect(sim.results.map((r) => [r.key, r.correlation_id, r.status, r.reason, r.ts])).toEqual([
-      ["A", "cid-lock", "rejected", "interlock: requires mode != OFF and v <= 120", 11],
+      ["A", "cid-lock", "rejected", "interlock: requires v <= 120 (v = 121)", 11],
       ["A", "cid-type", "rejected", "argument v=abc is not a float", 12],
       ["A", "cid-int", "rejected", "argument n=2.5 is not an int", 13],
       ["A", "cid-enum", "rejected", "argument to=SIDEWAYS is not a Mode", 14],

@@ -21,6 +21,7 @@ const triggers: Record<string, string> = {
   OFL1007: "model A { state s = 3 m^x }",
   OFL1008: "model A { state s = 10degC }",
   OFL1011: "model M { state s = " + "(".repeat(20000) + "1" + ")".repeat(20000) + " }",
+  OFL1013: "modle A {\n  telemtry t: float\n}",
   OFL1009: "rule r on M {\n  when a\n  when b\n  then stop()\n}",
 };
 
@@ -33,6 +34,15 @@ describe("syntax diagnostic codes", () => {
       expect(codes(src!)).toContain(entry.code);
     });
   }
+
+  it("a misspelled declaration keyword: one error, the declaration is still read", () => {
+    expect(diags("model A {\n  telemtry t: float\n  state hot = t > 1.0\n}")).toEqual([
+      { code: "OFL1013", message: "unknown keyword `telemtry`; did you mean `telemetry`?", text: "telemtry" },
+    ]);
+    expect(diags("modle A {\n  telemetry t: float\n}")).toEqual([{ code: "OFL1013", message: "unknown keyword `modle`; did you mean `model`?", text: "modle" }]);
+    // a word far from any keyword stays a syntax error
+    expect(diags("model A { bogus x: int }")[0]).toMatchObject({ code: "OFL1001", text: "bogus" });
+  });
 
   it("reports what was expected and found", () => {
     expect(diags("model A { telemetry y float }")).toEqual([{ code: "OFL1001", message: "expected `:`, found `float`", text: "float" }]);
