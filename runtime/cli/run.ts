@@ -158,7 +158,10 @@ everything acknowledged before is on the log. See docs/reliability.md.`,
     await plant.start();
     const sources = plant.connectorStatus();
     for (const c of sources) io.out(`  ${c.asset} (${c.kind}): ${c.detail}\n`);
-    for (const m of held) if (!sources.some((c) => m.startsWith(`${c.asset} (${c.kind}): `))) io.err(`${m}\n`);
+    // a source's own "connected" line says what its status line just said; anything else it
+    // reported while starting (a certificate created, a server trusted on first use) is shown
+    const repeatsStatus = (m: string): boolean => / connected\b/.test(m) && sources.some((c) => m.startsWith(`${c.asset} (${c.kind}): `));
+    for (const m of held) if (!repeatsStatus(m)) io.err(`${m}\n`);
     held = null;
     io.out(`dashboard: ${api.url}/${isLoopback(host) ? "" : `?token=${token}`}  api: ${api.url}/api/state${isLoopback(host) ? "" : `  (token: ${token})`}\n`);
     io.out(`stop with Ctrl-C\n`);

@@ -453,6 +453,8 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
   if (fromEnv(userArg)) secret(userRaw);
   const endpoint = endpointRaw === undefined || endpointRaw === null ? "" : String(endpointRaw);
   const label = `opcua ${scrub(endpoint)}`;
+  /** what the status says while connected: security, server certificate, monitored items */
+  let connectedDetail = "connected";
   // the project's own PKI and server pins, next to the log (opcua-trust.ts)
   const pkiDir = pkiFolder(ctx.dataDir ?? join(process.cwd(), ".ofl", "data"));
   const trust = new ServerTrust(pkiDir);
@@ -784,7 +786,8 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
     const ok = await Promise.all(items.map((it) => monitor(g, sub, it).catch(() => false)));
     if (g !== gen) return true; // lost meanwhile: `lost` has scheduled the next attempt
     monitored = ok.filter(Boolean).length;
-    log("info", `${label} connected (security ${sec.text}${serverThumbprint ? `, server certificate ${serverThumbprint}` : ""}${userRaw ? ", user identity" : ""}), ${monitored} monitored item${monitored === 1 ? "" : "s"}`);
+    connectedDetail = `connected (security ${sec.text}${serverThumbprint ? `, server certificate ${serverThumbprint}` : ""}${userRaw ? ", user identity" : ""}), ${monitored} monitored item${monitored === 1 ? "" : "s"}`;
+    log("info", `${label} ${connectedDetail}`);
     return true;
   };
 
@@ -921,7 +924,7 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
       const ep = scrub(endpoint);
       if (stopped) return { connected: false, detail: `${ep} stopped` };
       if (available === true && session !== null) {
-        return { connected: true, detail: `${ep} connected, ${monitored} monitored item${monitored === 1 ? "" : "s"}` };
+        return { connected: true, detail: `${ep} ${connectedDetail}` };
       }
       const why = lastError ? `: ${lastError}` : "";
       return { connected: false, detail: `${ep} not connected${why}${retryTimer ? `, retrying in ${nextDelay} ms` : ""}` };
