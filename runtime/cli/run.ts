@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { SqliteLog } from "../log/sqlite.js";
+import { CheckpointStore } from "../log/checkpoints.js";
 import { Plant } from "../run/plant.js";
 import { isLoopback, serve } from "../run/server.js";
 import { parseServices, startServices, stopServices, type RunningService } from "../run/services.js";
@@ -53,8 +54,17 @@ Exit codes: 0 stopped cleanly, 1 the program has errors, 2 bad usage (port in us
     if (!ir) return 1;
     const dataDir = resolve(io.cwd, values.data ?? defaultDataDir(resolve(io.cwd, positionals[0] ?? ".")));
     const log = SqliteLog.open(dataDir, { program: ir.program });
-    const plant = new Plant({ program: ir, log, clockMs, report: (level, m) => io.err(`${level === "info" ? "" : `${level}: `}${m}\n`) });
-    io.out(`ofl run ${ir.program}: ${ir.assets.length} asset${ir.assets.length === 1 ? "" : "s"}, log ${displayPath(io, dataDir)} (${plant.runtime.rebuilt} records replayed)\n`);
+    const plant = new Plant({
+      program: ir,
+      log,
+      clockMs,
+      checkpoints: { store: new CheckpointStore(dataDir) },
+      report: (level, m) => io.err(`${level === "info" ? "" : `${level}: `}${m}\n`),
+    });
+    const from = plant.runtime.restoredFrom;
+    io.out(
+      `ofl run ${ir.program}: ${ir.assets.length} asset${ir.assets.length === 1 ? "" : "s"}, log ${displayPath(io, dataDir)} (${from === undefined ? "" : `checkpoint at offset ${from}, `}${plant.runtime.rebuilt} records replayed)\n`,
+    );
     const token = randomBytes(16).toString("hex");
     let api;
     try {

@@ -2,7 +2,7 @@
 //
 //   line 1: a JSON header {"format":"ofl-checkpoint","version":1,"program":HASH,"offset":N,
 //           "streamTime":T|null,"records":R,"bytes":B,"sha256":HEX}\n
-//   then:   B bytes, deflate (zlib, level 1) of the JSON of Engine.saveState()
+//   then:   B bytes, deflate (zlib, level 1) of the JSON {"state": Engine.saveState(), "extra"?: ...}
 //
 // `offset` is the next offset of the input topic: the state is that after processing every
 // record with offset < N (restore, then process N..). `program` is programHash(ir): a checkpoint
@@ -35,6 +35,8 @@ export interface CheckpointHeader {
 export interface Checkpoint {
   header: CheckpointHeader;
   state: EngineState;
+  /** what the runtime stored beside the engine state (e.g. commands awaiting an answer) */
+  extra?: unknown;
 }
 
 /** A checkpoint that cannot be used: corrupt, another format version, or another program. */
@@ -74,9 +76,9 @@ function reviver(_k: string, v: unknown): unknown {
 }
 
 /** Encodes the engine's state after input offset `offset - 1` as checkpoint bytes. */
-export function encodeCheckpoint(engine: Engine, offset: number): Buffer {
+export function encodeCheckpoint(engine: Engine, offset: number, extra?: unknown): Buffer {
   const state = engine.saveState();
-  const body = deflateSync(Buffer.from(JSON.stringify(state, replacer)), { level: 1 });
+  const body = deflateSync(Buffer.from(JSON.stringify(extra === undefined ? { state } : { state, extra }, replacer)), { level: 1 });
   const header: CheckpointHeader = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -118,26 +120,29 @@ export function decodeCheckpoint(bytes: Uint8Array, program?: IrProgram): Checkp
   const body = buf.subarray(buf.indexOf(10) + 1);
   if (body.length !== header.bytes) throw new CheckpointError(`checkpoint body is ${body.length} bytes, header says ${header.bytes} (torn write?)`, "corrupt");
   if (createHash("sha256").update(body).digest("hex") !== header.sha256) throw new CheckpointError("checkpoint checksum mismatch", "corrupt");
-  let state: EngineState;
+  let parsed: { state: EngineState; extra?: unknown };
   try {
-    state = JSON.parse(inflateSync(body).toString("utf8"), reviver) as EngineState;
+    parsed = JSON.parse(inflateSync(body).toString("utf8"), reviver) as { state: EngineState; extra?: unknown };
   } catch (e) {
     throw new CheckpointError(`checkpoint body unreadable: ${(e as Error).message}`, "corrupt");
   }
-  return { header, state };
+  if (parsed === null || typeof parsed !== "object" || typeof parsed.state !== "object") throw new CheckpointError("checkpoint body has no engine state", "corrupt");
+  const out: Checkpoint = { header, state: parsed.state };
+  if (parsed.extra !== undefined) out.extra = parsed.extra;
+  return out;
 }
 
 /**
  * A new engine restored from checkpoint bytes (verified as in decodeCheckpoint against
  * opts.program). Process records from `header.offset` on.
  */
-export function restoreEngine(bytes: Uint8Array, opts: EngineOptions): { engine: Engine; header: CheckpointHeader } {
-  const { header, state } = decodeCheckpoint(bytes, opts.program);
+export function restoreEngine(bytes: Uint8Array, opts: EngineOptions): { engine: Engine; header: CheckpointHeader; extra?: unknown } {
+  const { header, state, extra } = decodeCheckpoint(bytes, opts.program);
   const engine = new Engine(opts);
   try {
     engine.loadState(state);
   } catch (e) {
     throw new CheckpointError(`checkpoint does not fit the program: ${(e as Error).message}`, "corrupt");
   }
-  return { engine, header };
+  return { engine, header, extra };
 }
