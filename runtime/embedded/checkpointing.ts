@@ -77,7 +77,7 @@ export class Checkpointer {
   }
 
   private hour(): number {
-    const st = this.engine.streamTime;
+    const st = this.engine.inputHorizon;
     return Number.isFinite(st) ? Math.floor(st / HOUR_MS) : -1;
   }
 
@@ -98,7 +98,7 @@ export class Checkpointer {
     const offset = this.log.endOffset(ASSETS_TOPIC);
     const bytes = encodeCheckpoint(this.engine, offset, this.o.extra?.());
     try {
-      this.o.store.write(bytes, this.engine.program, offset, this.engine.streamTime);
+      this.o.store.write(bytes, this.engine.program, offset, this.engine.inputHorizon);
     } catch (e) {
       // a checkpoint is a cache: failing to write one costs restart time, never correctness
       this.o.report?.("warn", `cannot write a checkpoint: ${(e as Error).message}`);

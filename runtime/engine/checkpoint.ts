@@ -27,6 +27,8 @@ export interface CheckpointHeader {
   offset: number;
   /** the engine's stream time (null before any input) */
   streamTime: number | null;
+  /** the largest event time of the input records before offset (Engine.inputHorizon; null: none) */
+  horizon: number | null;
   /** byte length and sha256 (hex) of the compressed body */
   bytes: number;
   sha256: string;
@@ -85,6 +87,7 @@ export function encodeCheckpoint(engine: Engine, offset: number, extra?: unknown
     program: programHashOf(engine.program),
     offset,
     streamTime: Number.isFinite(engine.streamTime) ? engine.streamTime : null,
+    horizon: Number.isFinite(engine.inputHorizon) ? engine.inputHorizon : null,
     bytes: body.length,
     sha256: createHash("sha256").update(body).digest("hex"),
   };

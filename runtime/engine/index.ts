@@ -95,6 +95,8 @@ export interface EngineSnapshot {
  */
 export interface EngineState {
   st: number;
+  /** see inputHorizon */
+  horizon: number;
   clock: number;
   now: number;
   pass: number;
@@ -601,6 +603,8 @@ export class Engine {
   private readonly sender: string;
   private readonly out: (rec: NewRecord) => void;
   private st = -Infinity;
+  /** the largest event time of any input record seen (accepted or dead-lettered; not `bad`) */
+  private horizon = -Infinity;
   /** the largest time observed (stream time, advanceTo, fired deadlines) */
   private clock = -Infinity;
   private readonly assets: AssetRt[] = [];
@@ -1354,6 +1358,14 @@ export class Engine {
 
   // ------------------------------------------------------------ public API
 
+  /**
+   * The largest event time of any input record processed so far (accepted or dead-lettered),
+   * -Infinity before any: a checkpoint is a valid start for "state at T" when this is <= T.
+   */
+  get inputHorizon(): number {
+    return this.horizon;
+  }
+
   /** The largest event time among the accepted inputs processed so far; -Infinity before any. */
   get streamTime(): number {
     return this.st;
@@ -1361,6 +1373,8 @@ export class Engine {
 
   /** Processes one classified record in log order (inputs change state; recorded outputs are ignored). */
   process(ev: WireEvent): void {
+    const k = ev.kind;
+    if ((k === "telemetry" || k === "avail" || k === "clock" || k === "operator_command") && ev.time > this.horizon) this.horizon = ev.time;
     switch (ev.kind) {
       case "telemetry": {
         const a = this.byUuid.get(ev.key);
@@ -1514,6 +1528,7 @@ export class Engine {
     }
     return {
       st: this.st,
+      horizon: this.horizon,
       clock: this.clock,
       now: this.rt.now,
       pass: this.rt.pass,
@@ -1542,6 +1557,7 @@ export class Engine {
     if (s.assets.length !== this.assets.length || s.nodes.length !== this.nodes.length) bad("assets or nodes");
     if (s.tables.length !== this.tableViews.length || s.windowViews.length !== this.windowViews.length) bad("views");
     this.st = s.st;
+    this.horizon = s.horizon;
     this.clock = s.clock;
     this.rt.now = s.now;
     this.rt.pass = s.pass;

@@ -1,6 +1,9 @@
 // Checkpoint storage of the embedded runtime: files beside the log, in DATA/checkpoints/.
 //
-//   cp-<program hash, 12 hex>-<offset, 16 digits>-<stream time ms, 16 digits or "none">.ckpt
+//   cp-<program hash, 12 hex>-<offset, 16 digits>-<horizon ms, 16 digits or "none">.ckpt
+//
+// The horizon is the largest event time of the input records before the offset
+// (Engine.inputHorizon): "state at T" may start from a checkpoint whose horizon is <= T.
 //
 // Each file is a whole checkpoint of runtime/engine/checkpoint.ts (header with format version,
 // program hash, offset, sha256 of the body). Writes are atomic: a temporary file, fsync, rename,
@@ -26,8 +29,8 @@ export interface CheckpointFile {
   path: string;
   program: string;
   offset: number;
-  /** stream time at the checkpoint, null before any input */
-  streamTime: number | null;
+  /** Engine.inputHorizon at the checkpoint, null before any input */
+  horizon: number | null;
 }
 
 const NAME = /^cp-([0-9a-f]{12})-(\d{16})-(\d{16}|none)\.ckpt$/;
@@ -51,16 +54,18 @@ export class CheckpointStore {
     for (const n of names) {
       const m = NAME.exec(n);
       if (!m || (want !== undefined && m[1] !== want)) continue;
-      out.push({ path: join(this.dir, n), program: m[1]!, offset: Number(m[2]), streamTime: m[3] === "none" ? null : Number(m[3]) });
+      out.push({ path: join(this.dir, n), program: m[1]!, offset: Number(m[2]), horizon: m[3] === "none" ? null : Number(m[3]) });
     }
     return out.sort((a, b) => a.offset - b.offset);
   }
 
   /** Writes checkpoint bytes atomically and prunes; returns the file. */
-  write(bytes: Uint8Array, program: IrProgram, offset: number, streamTime: number): CheckpointFile {
+  write(bytes: Uint8Array, program: IrProgram, offset: number, horizon: number): CheckpointFile {
     fs.mkdirSync(this.dir, { recursive: true });
     const hash = programHashOf(program).slice(0, 12);
-    const time = Number.isFinite(streamTime) && streamTime >= 0 ? String(Math.floor(streamTime)).padStart(16, "0") : "none";
+    // floor: a checkpoint is usable at T >= its horizon; flooring a fraction of a ms would make it
+    // look usable too early, so fractions round up
+    const time = Number.isFinite(horizon) && horizon >= 0 ? String(Math.ceil(horizon)).padStart(16, "0") : "none";
     const name = `cp-${hash}-${String(offset).padStart(16, "0")}-${time}.ckpt`;
     const path = join(this.dir, name);
     const tmp = `${path}.tmp`;
@@ -80,7 +85,7 @@ export class CheckpointStore {
       // a folder fsync is not possible on every platform: the rename is still atomic
     }
     this.prune(program);
-    return { path, program: hash, offset, streamTime: time === "none" ? null : Math.floor(streamTime) };
+    return { path, program: hash, offset, horizon: time === "none" ? null : Math.ceil(horizon) };
   }
 
   /** Deletes what the keep policy does not keep (this program's files only), and stale `.tmp` files. */
@@ -89,8 +94,8 @@ export class CheckpointStore {
     const keep = new Set<string>(files.slice(-KEEP_RECENT).map((f) => f.path));
     const hours = new Set<number>();
     for (const f of files) {
-      if (f.streamTime === null) continue;
-      const h = Math.floor(f.streamTime / HOUR_MS);
+      if (f.horizon === null) continue;
+      const h = Math.floor(f.horizon / HOUR_MS);
       if (!hours.has(h)) {
         hours.add(h);
         keep.add(f.path);
@@ -105,14 +110,14 @@ export class CheckpointStore {
   }
 
   /**
-   * The newest valid checkpoint of `program` with offset <= maxOffset (and stream time <= atMs,
+   * The newest valid checkpoint of `program` with offset <= maxOffset (and horizon <= atMs,
    * when given), verified; corrupt or unreadable files are reported through `warn` and skipped.
    */
   newest(program: IrProgram, opts: { maxOffset?: number; atMs?: number; warn?: (m: string) => void } = {}): (Checkpoint & { file: CheckpointFile; bytes: Buffer }) | undefined {
     const files = this.list(program).reverse();
     for (const f of files) {
       if (opts.maxOffset !== undefined && f.offset > opts.maxOffset) continue;
-      if (opts.atMs !== undefined && (f.streamTime ?? -Infinity) > opts.atMs) continue;
+      if (opts.atMs !== undefined && (f.horizon ?? -Infinity) > opts.atMs) continue;
       let bytes: Buffer;
       try {
         bytes = fs.readFileSync(f.path);

@@ -58,7 +58,7 @@ describe("embedded runtime checkpoints", () => {
       { numRuns: 40, seed: 12 },
     );
     expect(restored).toBeGreaterThan(20);
-  });
+  }, 180_000);
 
   test("a corrupt newest checkpoint is skipped with a warning; the result is still exact", () => {
     const recs = fc.sample(inputs, { numRuns: 10, seed: 7 }).flat();

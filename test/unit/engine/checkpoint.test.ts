@@ -238,12 +238,12 @@ describe("engine checkpoints", () => {
           expect(r.snap).toBe(plain.snap);
         }
       }),
-      { numRuns: 200, seed: SEED },
+      { numRuns: 150, seed: SEED },
     );
     // the property was exercised where it matters: checkpoints with pending timers and open windows
     expect(withTimers).toBeGreaterThan(runs / 3);
     expect(withWindows).toBeGreaterThan(runs / 3);
-  });
+  }, 180_000);
 
   it("a chain of checkpoints (every 7 records, each restored from the previous bytes) gives the same outputs", () => {
     fc.assert(
@@ -263,7 +263,7 @@ describe("engine checkpoints", () => {
       }),
       { numRuns: 60, seed: SEED + 1 },
     );
-  });
+  }, 120_000);
 
   const IR = makeProgram(fc.sample(knobsArb, { numRuns: 1, seed: SEED })[0]!);
   const EVS = wire(fc.sample(fc.array(evArb, { minLength: 50, maxLength: 50 }), { numRuns: 1, seed: SEED })[0]!);
