@@ -17,6 +17,8 @@ const all = [
   ["kafka", "rule worker throughput and command latency on a real Kafka broker (issue 5)"],
   ["lsp", "language server: edit → diagnostics, completion (issue 6)"],
   ["dashboard", "dashboard with 1,000 assets: first render, memory, feed (issue 7)"],
+  ["checkpoint", "restart and ofl state --at on a 2,000,000-record embedded log, with and without checkpoints (issue 12)"],
+  ["checkpoint-cost", "checkpoint size and write time for 1,000 assets, effect on ingest throughput (issue 12)"],
 ];
 const wanted = process.argv.slice(2);
 const chosen = wanted.length > 0 ? all.filter(([n]) => wanted.includes(n)) : all;

@@ -13,8 +13,9 @@
 // skipped with a warning, never trusted.
 //
 // Kept (per program): the newest KEEP_RECENT, plus the first checkpoint of every event-time
-// hour (time travel starts from the newest checkpoint at or before T: a slider over a month
-// replays at most an hour of records). Older recent ones are deleted: checkpoints are caches of
+// hour and of every OFFSET_BUCKET (500,000) records (time travel starts from the newest
+// checkpoint at or before T: a slider over a month replays at most an hour of records, and at
+// most ~600,000 records at high rates). Older recent ones are deleted: checkpoints are caches of
 // the log, never the authority.
 import * as fs from "node:fs";
 import { join } from "node:path";
@@ -24,6 +25,8 @@ import { CheckpointError, decodeCheckpoint, programHashOf, type Checkpoint } fro
 export const CHECKPOINT_DIR = "checkpoints";
 export const KEEP_RECENT = 3;
 export const HOUR_MS = 3_600_000;
+/** besides hourly: the first checkpoint of every OFFSET_BUCKET records is kept (bounds a time-travel replay at high rates) */
+export const OFFSET_BUCKET = 500_000;
 
 export interface CheckpointFile {
   path: string;
@@ -98,6 +101,14 @@ export class CheckpointStore {
       const h = Math.floor(f.horizon / HOUR_MS);
       if (!hours.has(h)) {
         hours.add(h);
+        keep.add(f.path);
+      }
+    }
+    const buckets = new Set<number>();
+    for (const f of files) {
+      const b = Math.floor(f.offset / OFFSET_BUCKET);
+      if (!buckets.has(b)) {
+        buckets.add(b);
         keep.add(f.path);
       }
     }
