@@ -84,7 +84,12 @@ async function restart(dir, data) {
   const t0 = performance.now();
   const child = spawn(process.execPath, [ofl, "run", join(dir, "plant.ofl"), "--data", data, "--port", "0", "--clock", "1s"], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
-  child.stdout.on("data", (d) => (out += d));
+  let engineReadyMs;
+  child.stdout.on("data", (d) => {
+    out += d;
+    // the first line is printed once the engine is rebuilt (checkpoint + tail), before the HTTP server starts
+    if (engineReadyMs === undefined && /^ofl run /m.test(out)) engineReadyMs = Math.round(performance.now() - t0);
+  });
   child.stderr.on("data", (d) => (out += d));
   try {
     for (;;) {
@@ -92,7 +97,7 @@ async function restart(dir, data) {
       const m = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
       if (m) {
         const r = await fetch(`${m[1]}/api/health`).catch(() => null);
-        if (r && r.ok) return { ms: Math.round(performance.now() - t0), line: out.split("\n")[0] };
+        if (r && r.ok) return { ms: Math.round(performance.now() - t0), engineReadyMs, line: out.split("\n").find((l) => l.startsWith("ofl run ")) };
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -146,8 +151,10 @@ try {
       logMb: +(logBytes / 2 ** 20).toFixed(1),
       checkpoints: { kept: cps.length, bytesEach: Math.round(sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length)) },
       restartWithCheckpointMs: warm.ms,
+      restartWithCheckpointEngineReadyMs: warm.engineReadyMs,
       restartWithCheckpointLine: warm.line,
       restartFullReplayMs: full.ms,
+      restartFullReplayEngineReadyMs: full.engineReadyMs,
       restartFullReplayLine: full.line,
       stateAtEndMs: stEnd.ms,
       stateAtMiddleMs: stMid.ms,
