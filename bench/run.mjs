@@ -19,6 +19,8 @@ const all = [
   ["dashboard", "dashboard with 1,000 assets: first render, memory, feed (issue 7)"],
   ["control-under-load", "ingest → decision → device over MQTT while 5 time-travel requests replay an 800,000-record log (issue 11 #10)"],
   ["feed-slow-clients", "500 live-feed clients that never read: the plant's answer time, a reader's rate, memory (issue 11 #11)"],
+  ["checkpoint", "restart and ofl state --at on a 2,000,000-record embedded log, with and without checkpoints (issue 12)"],
+  ["checkpoint-cost", "checkpoint size and write time for 1,000 assets, effect on ingest throughput (issue 12)"],
 ];
 const wanted = process.argv.slice(2);
 const chosen = wanted.length > 0 ? all.filter(([n]) => wanted.includes(n)) : all;

@@ -3,6 +3,7 @@
 import { checkCommand } from "./check.js";
 import { testCommand } from "./test.js";
 import { stateCommand } from "./state.js";
+import { importCommand } from "./import.js";
 import { recordCommand } from "./record.js";
 import { runCommand } from "./run.js";
 import { sendCommand } from "./send.js";
@@ -17,7 +18,7 @@ import { closest } from "../../compiler/check/suggest.js";
 
 const VERSION = "0.1.0";
 
-const COMMANDS: Command[] = [initCommand, runCommand, checkCommand, testCommand, stateCommand, recordCommand, sendCommand, fmtCommand, buildCommand, deployCommand];
+const COMMANDS: Command[] = [initCommand, runCommand, checkCommand, testCommand, stateCommand, importCommand, recordCommand, sendCommand, fmtCommand, buildCommand, deployCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

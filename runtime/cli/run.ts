@@ -5,6 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { lockDataFolder, LogLockedError, type WriterLock } from "../log/lock.js";
 import { repairLog } from "../log/repair.js";
+import { CheckpointStore } from "../log/checkpoints.js";
 import { CorruptRecordError, SqliteLog } from "../log/sqlite.js";
 import { AppendFailure, describeAppendFailure, Plant } from "../run/plant.js";
 import { isLoopback, serve } from "../run/server.js";
@@ -102,6 +103,7 @@ everything acknowledged before is on the log. See docs/reliability.md.`,
         log,
         clockMs,
         dataDir,
+        checkpoints: { store: new CheckpointStore(dataDir) },
         report: (level, m) => (held && level === "info" ? held.push(m) : io.err(`${level === "info" ? "" : `${level}: `}${m}\n`)),
         onFatal: (f) => fatal(f),
         retiredCorrelationIds: retired ? (JSON.parse(retired) as string[]) : [],
@@ -111,7 +113,10 @@ everything acknowledged before is on the log. See docs/reliability.md.`,
       lock.release();
       return logFailure(io, shown, e);
     }
-    io.out(`ofl run ${ir.program}: ${ir.assets.length} asset${ir.assets.length === 1 ? "" : "s"}, log ${displayPath(io, dataDir)} (${plant.runtime.rebuilt} records replayed)\n`);
+    const from = plant.runtime.restoredFrom;
+    io.out(
+      `ofl run ${ir.program}: ${ir.assets.length} asset${ir.assets.length === 1 ? "" : "s"}, log ${displayPath(io, dataDir)} (${from === undefined ? "" : `checkpoint at offset ${from}, `}${plant.runtime.rebuilt} records replayed)\n`,
+    );
     const token = randomBytes(16).toString("hex");
     const root = projectFolder(resolve(io.cwd, positionals[0] ?? "."));
     let allowedHosts: string[];

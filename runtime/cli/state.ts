@@ -6,7 +6,8 @@ import type { IrProgram, Value } from "../../compiler/ir/types.js";
 import { valueText } from "../engine/index.js";
 import { SqliteLog } from "../log/sqlite.js";
 import { openSession } from "../replay/session.js";
-import { stateAt, unitText } from "../replay/stateAt.js";
+import { stateAt, stateAtLog, unitText } from "../replay/stateAt.js";
+import { CheckpointStore } from "../log/checkpoints.js";
 import { ASSETS_TOPIC, classify, isInput, isoTime, parseTime } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
 import { compileOne, displayPath, durationMs, UsageError, type Command, type Io } from "./common.js";
@@ -18,7 +19,8 @@ export const stateCommand: Command = {
   help: `Usage: ofl state [PATH] [--session FILE | --data DIR] --at TIME [--json]
 
 Time travel: replays the log (a recorded session file, or the embedded log of \`ofl run\`,
-by default the project's .ofl/data) through the program up to TIME and prints every asset's
+by default the project's .ofl/data) through the program up to TIME (an embedded log: from the newest checkpoint at or before
+TIME) and prints every asset's
 telemetry, states and alarms, and every view. TIME is an ISO-8601 UTC time, e.g.
 2026-11-20T08:05:00Z (the leading @ of OFL timestamps is accepted too), or a duration from the
 log's first or last record by event time: +90s is 90 seconds after its start, 5m (or -5m)
@@ -65,16 +67,28 @@ after TIME, 2 bad usage.`,
       io.err(`ofl state: ${isoTime(at)} is before the log's first record (${isoTime(span.first)}); nothing was known then\n`);
       return 1;
     }
-    const { records, close } = openRecords(values, io);
-    try {
-      const s = stateAt(ir, records, at);
-      if (values.json) {
-        io.out(JSON.stringify({ at: isoTime(at), streamTime: s.snapshot.streamTime === null ? null : isoTime(s.snapshot.streamTime), assets: s.snapshot.assets, views: s.snapshot.views, late: s.snapshot.late }) + "\n");
-      } else printState(io, ir, s.snapshot, at, s.replayed);
-      return 0;
-    } finally {
-      close();
+    let s: ReturnType<typeof stateAt>;
+    if (values.data) {
+      // the embedded log: from the newest checkpoint usable at TIME (ofl run writes them)
+      const dir = resolve(io.cwd, values.data);
+      const log = openLog(dir);
+      try {
+        s = stateAtLog(ir, log, at, { checkpoints: new CheckpointStore(dir), warn: (m) => io.err(`warning: ${m}\n`) });
+      } finally {
+        log.close();
+      }
+    } else {
+      const { records, close } = openRecords(values, io);
+      try {
+        s = stateAt(ir, records, at);
+      } finally {
+        close();
+      }
     }
+    if (values.json) {
+      io.out(JSON.stringify({ at: isoTime(at), streamTime: s.snapshot.streamTime === null ? null : isoTime(s.snapshot.streamTime), assets: s.snapshot.assets, views: s.snapshot.views, late: s.snapshot.late }) + "\n");
+    } else printState(io, ir, s.snapshot, at, s.replayed, s.fromOffset);
+    return 0;
   },
 };
 
@@ -127,9 +141,9 @@ function openLog(dir: string): SqliteLog {
   }
 }
 
-function printState(io: Io, ir: IrProgram, snap: ReturnType<typeof stateAt>["snapshot"], at: number, replayed: number): void {
+function printState(io: Io, ir: IrProgram, snap: ReturnType<typeof stateAt>["snapshot"], at: number, replayed: number, fromOffset: number | undefined): void {
   const show = (v: Value, unit: string): string => (v === null ? "unknown" : `${typeof v === "number" ? numberText(v) : valueText(v)}${unit && typeof v === "number" ? ` ${unit}` : ""}`);
-  io.out(`${ir.program} at ${isoTime(at)} (stream time ${snap.streamTime === null ? "none" : isoTime(snap.streamTime)}, ${replayed} records replayed)\n`);
+  io.out(`${ir.program} at ${isoTime(at)} (stream time ${snap.streamTime === null ? "none" : isoTime(snap.streamTime)}, ${fromOffset === undefined ? "" : `checkpoint at offset ${fromOffset}, `}${replayed} records replayed)\n`);
   const models = new Map(ir.models.map((m) => [m.name, m]));
   for (const [name, a] of Object.entries(snap.assets)) {
     const m = models.get(a.model)!;

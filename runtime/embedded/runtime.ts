@@ -8,6 +8,7 @@
 import type { IrProgram } from "../../compiler/ir/types.js";
 import { Engine } from "../engine/index.js";
 import type { Log } from "../log/types.js";
+import { openWithCheckpoint, Checkpointer, type CheckpointOptions } from "./checkpointing.js";
 import { ASSETS_TOPIC, classify } from "../wire/records.js";
 import type { LogRecord, NewRecord } from "../wire/types.js";
 
@@ -18,13 +19,20 @@ export interface RuntimeOptions {
   senderUuid?: string;
   /** every record appended by ingest, inputs and outputs, in log order */
   onAppend?: (records: LogRecord[]) => void;
+  /** checkpoints beside the log (embedded/checkpointing.ts): open from the newest, write periodically */
+  checkpoints?: CheckpointOptions;
 }
 
 export class EmbeddedRuntime {
   readonly engine: Engine;
   readonly log: Log;
-  /** records replayed when the runtime opened */
+  /** records replayed when the runtime opened (the tail after the checkpoint, if one was used) */
   readonly rebuilt: number;
+  /** the offset of the checkpoint the runtime opened from (undefined: replayed from the start) */
+  readonly restoredFrom: number | undefined;
+  /** what the runtime's owner stored in that checkpoint (CheckpointOptions.extra) */
+  readonly restoredExtra: unknown;
+  private readonly checkpointer: Checkpointer | undefined;
   private pending: NewRecord[] = [];
   /** set when an append failed: the engine is then ahead of the log and must be rebuilt */
   private broken: Error | undefined;
@@ -33,16 +41,17 @@ export class EmbeddedRuntime {
   constructor(opts: RuntimeOptions) {
     this.log = opts.log;
     this.onAppend = opts.onAppend;
-    this.engine = new Engine({
-      program: opts.program,
-      senderUuid: opts.senderUuid,
-      onOutput: (r) => this.pending.push(r),
-    });
+    const engineOpts = { program: opts.program, senderUuid: opts.senderUuid, onOutput: (r: NewRecord) => this.pending.push(r) };
+    const opened = opts.checkpoints ? openWithCheckpoint(engineOpts, this.log, opts.checkpoints) : undefined;
+    this.engine = opened?.engine ?? new Engine(engineOpts);
+    this.restoredFrom = opened?.offset;
+    this.restoredExtra = opened?.extra;
     let n = 0;
-    for (const rec of this.log.read({ topic: ASSETS_TOPIC })) {
+    for (const rec of this.log.read({ topic: ASSETS_TOPIC, fromOffset: opened?.offset ?? 0 })) {
       this.engine.process(classify(rec));
       n++;
     }
+    if (opts.checkpoints) this.checkpointer = new Checkpointer(this.engine, this.log, opts.checkpoints, n);
     this.pending = []; // outputs of the rebuild are already on the log
     this.rebuilt = n;
   }
@@ -53,6 +62,9 @@ export class EmbeddedRuntime {
    */
   ingest(inputs: NewRecord[]): LogRecord[] {
     if (this.broken) throw new Error(`the runtime must be reopened after a failed append: ${this.broken.message}`);
+    // a checkpoint due after the previous batch is written now, between batches (the owner has
+    // seen that batch: CheckpointOptions.extra describes the same point of the log)
+    this.checkpointer?.maybeWrite();
     const batch: NewRecord[] = [];
     let offset = this.log.endOffset(ASSETS_TOPIC);
     for (const input of inputs) {
@@ -76,10 +88,18 @@ export class EmbeddedRuntime {
       throw e;
     }
     this.onAppend?.(appended);
+    this.checkpointer?.appended(inputs.length);
     return appended;
   }
 
+  /** Writes a checkpoint now (if anything was processed since the last); false when none was written. */
+  checkpoint(): boolean {
+    if (this.broken || !this.checkpointer) return false;
+    return this.checkpointer.write();
+  }
+
   close(): void {
+    if (!this.broken) this.checkpointer?.write();
     this.log.close();
   }
 }

@@ -30,6 +30,20 @@ export class TimerHeap<T extends Timer> {
     a[i] = t;
   }
 
+  /** Checkpoints: the armed timers (heap order, not firing order) and the next arming order. */
+  dump(): { items: readonly T[]; nextSeq: number } {
+    return { items: this.a, nextSeq: this.nextSeq };
+  }
+
+  /** Checkpoints: replaces the contents; each timer keeps its `seq` (its arming order). */
+  load(items: T[], nextSeq: number): void {
+    this.a = [];
+    const sorted = items.slice().sort((x, y) => x.deadline - y.deadline || x.seq - y.seq);
+    // a sorted array is a valid min-heap
+    this.a = sorted;
+    this.nextSeq = nextSeq;
+  }
+
   peekDeadline(): number {
     return this.a.length === 0 ? Infinity : this.a[0]!.deadline;
   }

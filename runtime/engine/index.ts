@@ -38,6 +38,7 @@ import { describeExpr } from "./describe.js";
 import { RankHeap, TimerHeap, type Timer } from "./heap.js";
 import { isSampleType, parseTelemetryValue, Rejection, valueText, type EnumMap } from "./values.js";
 import { Acc, accValue, WindowSet, type Win } from "./window.js";
+import { loadCell, loadWindowSet, saveCell, saveWindowSet, type CellState, type WindowSetState } from "./state.js";
 
 export { parseTelemetryValue, Rejection, isJsonNumber, valueText } from "./values.js";
 export { describeExpr } from "./describe.js";
@@ -75,6 +76,35 @@ export interface EngineSnapshot {
   views: Record<string, Value | Record<string, Value>>;
   /** late events per windowed aggregate (`asset.state` or `view`) */
   late: Record<string, number>;
+}
+
+/**
+ * The engine's complete mutable state between two passes (checkpoints): cells, node state
+ * (timers' generations, `for` runs, windows, rule edges and cooldowns), views, pending timers,
+ * stream time and pass counters. Positional: valid only for an engine of the same program
+ * (checkpoint.ts guards that with the program hash). Numbers may be -0, ±Infinity or NaN.
+ */
+export interface EngineState {
+  st: number;
+  /** see inputHorizon */
+  horizon: number;
+  clock: number;
+  now: number;
+  pass: number;
+  eventSeq: number;
+  started: boolean;
+  causePartition: number;
+  /** lastPass per asset */
+  assets: number[];
+  /** telemetry cells of every asset, then the cells of state and alarm nodes in node order */
+  cells: CellState[];
+  /** per node: [flipAt, flipGen, ...kind-specific] */
+  nodes: unknown[][];
+  tables: { inc: boolean[]; val: Value[]; groups: [string, Value][] }[];
+  windowViews: { late: number; sets: [string, WindowSetState][] }[];
+  /** [deadline, seq, kind, node index, gen, view group key or null, open window index] */
+  timers: [number, number, number, number, number, string | null, number][];
+  nextTimerSeq: number;
 }
 
 // ---------------------------------------------------------------- runtime structures
@@ -618,6 +648,8 @@ export class Engine {
   private readonly sender: string;
   private readonly out: (rec: NewRecord) => void;
   private st = -Infinity;
+  /** the largest event time of any input record seen (accepted or dead-lettered; not `bad`) */
+  private horizon = -Infinity;
   /** the largest time observed (stream time, advanceTo, fired deadlines) */
   private clock = -Infinity;
   private readonly assets: AssetRt[] = [];
@@ -1375,6 +1407,14 @@ export class Engine {
 
   // ------------------------------------------------------------ public API
 
+  /**
+   * The largest event time of any input record processed so far (accepted or dead-lettered),
+   * -Infinity before any: a checkpoint is a valid start for "state at T" when this is <= T.
+   */
+  get inputHorizon(): number {
+    return this.horizon;
+  }
+
   /** The largest event time among the accepted inputs processed so far; -Infinity before any. */
   get streamTime(): number {
     return this.st;
@@ -1382,6 +1422,8 @@ export class Engine {
 
   /** Processes one classified record in log order (inputs change state; recorded outputs are ignored). */
   process(ev: WireEvent): void {
+    const k = ev.kind;
+    if ((k === "telemetry" || k === "avail" || k === "clock" || k === "operator_command") && ev.time > this.horizon) this.horizon = ev.time;
     switch (ev.kind) {
       case "telemetry": {
         const a = this.byUuid.get(ev.key);
@@ -1511,6 +1553,149 @@ export class Engine {
     for (const n of this.windowNodes) r[n.lateKey] = n.late;
     for (const v of this.windowViews) r[v.ir.name] = v.late;
     return r;
+  }
+
+  /**
+   * The complete state for a checkpoint (between passes: call it only between `process` calls).
+   * A fresh engine of the same program given this by `loadState` continues exactly as this one.
+   */
+  saveState(): EngineState {
+    const cells: CellState[] = [];
+    for (const a of this.assets) for (const c of a.telArr) cells.push(saveCell(c));
+    const nodeIdx = new Map<BaseNode, number>();
+    const nodes: unknown[][] = [];
+    this.nodes.forEach((n, i) => {
+      nodeIdx.set(n, i);
+      const x: unknown[] = [n.flipAt, n.flipGen];
+      if (n instanceof ForNode) x.push(n.running, n.gen);
+      else if (n instanceof WindowNode) x.push(n.late, saveWindowSet(n.set));
+      else if (n instanceof RuleNode) x.push(n.prev, n.lastFire, n.repeatGen);
+      nodes.push(x);
+      const c = (n as { cell?: Cell }).cell;
+      if (c !== undefined) cells.push(saveCell(c));
+    });
+    const setKey = new Map<WindowSet, string>();
+    for (const v of this.windowViews) for (const [k, set] of v.sets) setKey.set(set, k);
+    const timers: EngineState["timers"] = [];
+    const dump = this.timers.dump();
+    for (const t of dump.items) {
+      let key: string | null = null;
+      let win = -1;
+      if (t.kind === K_CLOSE) {
+        // a closed window's timer is stale for good (closed never reverts): dropped
+        if (t.win!.closed) continue;
+        win = t.set!.wins.indexOf(t.win!);
+        if (win < 0) continue;
+        if (t.node instanceof WindowViewNode) key = setKey.get(t.set!) ?? null;
+      }
+      timers.push([t.deadline, t.seq, t.kind, nodeIdx.get(t.node)!, t.gen, key, win]);
+    }
+    return {
+      st: this.st,
+      horizon: this.horizon,
+      clock: this.clock,
+      now: this.rt.now,
+      pass: this.rt.pass,
+      eventSeq: this.eventSeq,
+      started: this.started,
+      causePartition: this.causePartition,
+      assets: this.assets.map((a) => a.lastPass),
+      cells,
+      nodes,
+      tables: this.tableViews.map((v) => ({ inc: v.inc.slice(), val: v.val.slice(), groups: [...v.groups].map(([k, g]) => [k, g.value] as [string, Value]) })),
+      windowViews: this.windowViews.map((v) => ({ late: v.late, sets: [...v.sets].map(([k, set]) => [k, saveWindowSet(set)] as [string, WindowSetState]) })),
+      timers,
+      nextTimerSeq: dump.nextSeq,
+    };
+  }
+
+  /**
+   * Restores a state of `saveState` into this engine, which must be freshly constructed for the
+   * same program and not have processed anything. Throws (engine unusable) on a shape mismatch.
+   */
+  loadState(s: EngineState): void {
+    if (this.started || this.rt.pass !== 0) throw new Error("engine: loadState needs a fresh engine");
+    const bad = (what: string): never => {
+      throw new Error(`engine state does not fit this program (${what})`);
+    };
+    if (s.assets.length !== this.assets.length || s.nodes.length !== this.nodes.length) bad("assets or nodes");
+    if (s.tables.length !== this.tableViews.length || s.windowViews.length !== this.windowViews.length) bad("views");
+    this.st = s.st;
+    this.horizon = s.horizon;
+    this.clock = s.clock;
+    this.rt.now = s.now;
+    this.rt.pass = s.pass;
+    this.eventSeq = s.eventSeq;
+    this.started = s.started;
+    this.causePartition = s.causePartition;
+    this.assets.forEach((a, i) => (a.lastPass = s.assets[i]!));
+    let ci = 0;
+    const nextCell = (c: Cell): void => {
+      const cs = s.cells[ci++];
+      if (cs === undefined) bad("cells");
+      loadCell(c, cs!);
+    };
+    for (const a of this.assets) for (const c of a.telArr) nextCell(c);
+    this.nodes.forEach((n, i) => {
+      const x = s.nodes[i]!;
+      n.flipAt = x[0] as number;
+      n.flipGen = x[1] as number;
+      if (n instanceof ForNode) {
+        n.running = x[2] as boolean;
+        n.gen = x[3] as number;
+      } else if (n instanceof WindowNode) {
+        n.late = x[2] as number;
+        loadWindowSet(n.set, x[3] as WindowSetState);
+      } else if (n instanceof RuleNode) {
+        n.prev = x[2] as Value;
+        n.lastFire = x[3] as number;
+        n.repeatGen = x[4] as number;
+      }
+      const c = (n as { cell?: Cell }).cell;
+      if (c !== undefined) nextCell(c);
+    });
+    if (ci !== s.cells.length) bad("cells");
+    this.tableViews.forEach((v, i) => {
+      const t = s.tables[i]!;
+      if (t.inc.length !== v.inc.length) bad(`view ${v.ir.name}`);
+      v.inc = t.inc.slice();
+      v.val = t.val.slice();
+      for (const [k, value] of t.groups) {
+        const g = v.groups.get(k);
+        if (g === undefined) bad(`view ${v.ir.name} group ${k}`);
+        g!.value = value;
+      }
+    });
+    this.windowViews.forEach((v, i) => {
+      const w = s.windowViews[i]!;
+      v.late = w.late;
+      v.sets = new Map();
+      const node = v.node;
+      for (const [k, st] of w.sets) {
+        const set: WindowSet = new WindowSet(v.ir.fn, v.ir.arg === undefined, v.window, (win) =>
+          this.arm(new TimerEntry(win.closeAt, K_CLOSE, node, 0, set, win)),
+        );
+        loadWindowSet(set, st);
+        v.sets.set(k, set);
+      }
+    });
+    const items: TimerEntry[] = [];
+    for (const [deadline, seq, kind, ni, gen, key, wi] of s.timers) {
+      const node = this.nodes[ni];
+      if (node === undefined) bad("timer node");
+      let set: WindowSet | null = null;
+      let win: Win | null = null;
+      if (kind === K_CLOSE) {
+        if (node instanceof WindowNode) set = node.set;
+        else if (node instanceof WindowViewNode) set = node.view.sets.get(key ?? "") ?? null;
+        win = set?.wins[wi] ?? null;
+        if (win === null) bad("timer window");
+      }
+      const t = new TimerEntry(deadline, kind, node!, gen, set, win);
+      t.seq = seq;
+      items.push(t);
+    }
+    this.timers.load(items, s.nextTimerSeq);
   }
 
   /** The state of every asset, view (per group) and late counts; JSON, deterministic order. */

@@ -18,6 +18,7 @@ import type { IrAsset, IrBinding, IrModel, IrProgram } from "../../compiler/ir/t
 import { connectorFor } from "../connectors/index.js";
 import type { Connector } from "../connectors/types.js";
 import { EmbeddedRuntime } from "../embedded/runtime.js";
+import type { CheckpointOptions } from "../embedded/checkpointing.js";
 import type { Log } from "../log/types.js";
 import { ASSETS_TOPIC, classify, clockValue, resultValue } from "../wire/records.js";
 import type { CommandEnvelope, LogRecord, NewRecord } from "../wire/types.js";
@@ -43,6 +44,8 @@ export interface PlantOptions {
   onFatal?: (error: AppendFailure) => void;
   /** correlation ids never to dispatch (commands removed from the log by `ofl run --repair`) */
   retiredCorrelationIds?: Iterable<string>;
+  /** checkpoints beside the log (the plant adds its commands awaiting an answer to each) */
+  checkpoints?: Omit<CheckpointOptions, "extra">;
 }
 
 /** An append to the log failed: nothing of the batch is on the log, nothing of it was acknowledged. */
@@ -100,6 +103,8 @@ export class Plant {
   private flushScheduled = false;
   private clock: ReturnType<typeof setInterval> | undefined;
   private readonly answered = new Set<string>();
+  /** dispatched commands without an answer yet (stored with checkpoints) */
+  private readonly inFlight = new Map<string, { key: string; command: string }>();
   private readonly waiting = new Map<string, (o: CommandOutcome) => void>();
   private readonly outcomes = new Map<string, CommandOutcome>();
   private readonly listeners = new Set<(recs: LogRecord[]) => void>();
@@ -118,15 +123,25 @@ export class Plant {
     this.program = opts.program;
     this.now = opts.now ?? (() => Date.now());
     this.say = opts.report ?? (() => {});
-    this.runtime = new EmbeddedRuntime({ program: opts.program, log: opts.log });
+    this.runtime = new EmbeddedRuntime({
+      program: opts.program,
+      log: opts.log,
+      ...(opts.checkpoints ? { checkpoints: { report: (l, m) => this.say(l, m), ...opts.checkpoints, extra: () => ({ inFlight: [...this.inFlight].map(([id, c]) => ({ id, ...c })) }) } } : {}),
+    });
     for (const id of opts.retiredCorrelationIds ?? []) this.answered.add(id);
     this.recoverUnanswered();
   }
 
-  /** Commands on the log without a result: marked failed, never re-sent. */
+  /**
+   * Commands on the log without a result: marked failed, never re-sent. Opened from a
+   * checkpoint: the commands in flight at the checkpoint plus those of the tail after it.
+   */
   private recoverUnanswered(): void {
     const issued: { key: string; command: string; id: string; shadow: boolean }[] = [];
-    for (const r of this.opts.log.read({ topic: ASSETS_TOPIC })) {
+    const from = this.runtime.restoredFrom ?? 0;
+    const extra = this.runtime.restoredExtra as { inFlight?: { id: string; key: string; command: string }[] } | undefined;
+    if (from > 0) for (const c of extra?.inFlight ?? []) issued.push({ key: c.key, command: c.command, id: c.id, shadow: false });
+    for (const r of this.opts.log.read({ topic: ASSETS_TOPIC, fromOffset: from })) {
       const ev = classify(r);
       if (ev.kind === "command_result") this.answered.add(ev.result.correlation_id);
       else if (ev.kind === "command" || ev.kind === "operator_command")
@@ -293,6 +308,7 @@ export class Plant {
       const ev = classify(r);
       if (ev.kind === "command_result") {
         this.answered.add(ev.result.correlation_id);
+        this.inFlight.delete(ev.result.correlation_id);
         if (ev.result.status === "rejected") rejected.set(ev.result.correlation_id, ev.result.reason);
         this.settle(ev.result.correlation_id, { correlationId: ev.result.correlation_id, status: ev.result.status, reason: ev.result.reason, result: ev.result.result });
       } else if (ev.kind === "command" || ev.kind === "operator_command") commands.push({ rec: r, command: ev.command, env: ev.envelope });
@@ -313,6 +329,7 @@ export class Plant {
       }
       if (this.answered.has(id)) continue;
       this.answered.add(id); // never twice, whatever happens next
+      this.inFlight.set(id, { key: c.rec.key ?? "", command: c.command });
       this.dispatch(c.rec.key ?? "", c.command, c.env);
     }
   }

@@ -1,0 +1,98 @@
+// `ofl import [PATH] --data DIR FILE...`: session files (OFL or kcat form) into an embedded log,
+// as the program's input. The program's outputs are recomputed: only input records (telemetry,
+// availability, clock ticks, operator commands, unreadable records, and the devices' completed
+// or failed command results) are taken from the files; recorded derived values, alarms, commands,
+// rejections and dead letters are not copied, the engine writes its own (exactly what `ofl run`
+// would have written for those inputs). Nothing is dispatched to any device.
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { EmbeddedRuntime } from "../embedded/runtime.js";
+import { CheckpointStore } from "../log/checkpoints.js";
+import { SqliteLog } from "../log/sqlite.js";
+import { openSession } from "../replay/session.js";
+import { ASSETS_TOPIC, classify, isInput } from "../wire/records.js";
+import type { NewRecord } from "../wire/types.js";
+import { compileOne, displayPath, UsageError, type Command } from "./common.js";
+import { defaultDataDir } from "./run.js";
+
+const BATCH = 5000;
+
+export const importCommand: Command = {
+  name: "import",
+  summary: "bring recorded sessions into an embedded log as the program's input",
+  help: `Usage: ofl import [PATH] [--data DIR] FILE...
+
+Appends the input records of session files (OFL or kcat form, e.g. from \`ofl record\` or kcat
+on a cluster) to the embedded log in DIR, through the program PATH: the program's outputs
+(derived values, alarms, commands with their verdicts, rejections, dead letters) are
+recomputed and appended as \`ofl run\` would have; the outputs recorded in the files are not
+copied. Device answers (completed or failed command results) are kept. Nothing is sent to any
+device. Checkpoints are written as by \`ofl run\`, so \`ofl run\` and \`ofl state --at\` start
+fast on the imported log. Do not import while \`ofl run\` uses the same DIR.
+
+Options:
+  --data DIR        the log folder (default: .ofl/data in the project, as ofl run)
+  --skip-bad-lines  count malformed lines as warnings instead of stopping
+  -h, --help        show this help
+
+A progress line is shown on a terminal. Exit codes: 0 imported, 1 the program has errors or a
+file cannot be read, 2 bad usage.`,
+  async run(args, io) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { data: { type: "string" }, "skip-bad-lines": { type: "boolean" } },
+    });
+    // PATH is optional: the files are the positionals that look like session files
+    const isSession = (p: string) => /\.(jsonl|json|ndjson|txt)$/i.test(p);
+    const files = positionals.filter(isSession);
+    const progPaths = positionals.filter((p) => !isSession(p));
+    if (files.length === 0) throw new UsageError("give at least one session FILE (.jsonl) to import");
+    const ir = compileOne(progPaths, io);
+    if (!ir) return 1;
+    const dataDir = resolve(io.cwd, values.data ?? defaultDataDir(resolve(io.cwd, progPaths[0] ?? ".")));
+    const log = SqliteLog.open(dataDir, { program: ir.program });
+    const tty = process.stderr.isTTY === true;
+    const warnings: string[] = [];
+    const rt = new EmbeddedRuntime({ program: ir, log, checkpoints: { store: new CheckpointStore(dataDir), report: (l, m) => warnings.push(`${l}: ${m}`) } });
+    for (const w of warnings.splice(0)) io.err(`${w}\n`);
+    let read = 0;
+    let taken = 0;
+    let lastShown = 0;
+    const started = Date.now();
+    try {
+      for (const file of files) {
+        const session = openSession(resolve(io.cwd, file), { skipBadLines: values["skip-bad-lines"] === true });
+        let batch: NewRecord[] = [];
+        for (const { record } of session.records()) {
+          read++;
+          if (record.topic !== ASSETS_TOPIC) continue;
+          const ev = classify(record);
+          const keep = isInput(ev) || ev.kind === "bad" || (ev.kind === "command_result" && (ev.result.status === "completed" || ev.result.status === "failed"));
+          if (!keep) continue;
+          batch.push({ topic: ASSETS_TOPIC, key: record.key, ts: record.ts, value: record.value });
+          taken++;
+          if (batch.length >= BATCH) {
+            rt.ingest(batch);
+            batch = [];
+            if (tty && Date.now() - lastShown > 200) {
+              lastShown = Date.now();
+              process.stderr.write(`\rimporting ${file}: ${taken.toLocaleString("en")} input records`);
+            }
+          }
+        }
+        if (batch.length > 0) rt.ingest(batch);
+        for (const s of session.skipped) io.err(`warning: ${s.message}\n`);
+      }
+    } finally {
+      if (tty && lastShown > 0) process.stderr.write("\r\x1b[K");
+      rt.close();
+    }
+    for (const w of warnings) io.err(`${w}\n`);
+    const secs = (Date.now() - started) / 1000;
+    io.out(
+      `imported ${taken} input records of ${read} read from ${files.length} file${files.length === 1 ? "" : "s"} into ${displayPath(io, dataDir)} in ${secs.toFixed(1)} s (outputs recomputed by ${ir.program})\n`,
+    );
+    return 0;
+  },
+};

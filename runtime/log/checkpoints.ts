@@ -1,0 +1,145 @@
+// Checkpoint storage of the embedded runtime: files beside the log, in DATA/checkpoints/.
+//
+//   cp-<program hash, 12 hex>-<offset, 16 digits>-<horizon ms, 16 digits or "none">.ckpt
+//
+// The horizon is the largest event time of the input records before the offset
+// (Engine.inputHorizon): "state at T" may start from a checkpoint whose horizon is <= T.
+//
+// Each file is a whole checkpoint of runtime/engine/checkpoint.ts (header with format version,
+// program hash, offset, sha256 of the body). Writes are atomic: a temporary file, fsync, rename,
+// fsync of the folder; a crash leaves the old set plus at most a `.tmp` file (removed at open).
+// The name carries what selection needs (program, offset, event time) so choosing a
+// checkpoint reads no file; the chosen file is then fully verified, and a corrupt one is
+// skipped with a warning, never trusted.
+//
+// Kept (per program): the newest KEEP_RECENT, plus the first checkpoint of every event-time
+// hour and of every OFFSET_BUCKET (500,000) records (time travel starts from the newest
+// checkpoint at or before T: a slider over a month replays at most an hour of records, and at
+// most ~600,000 records at high rates). Older recent ones are deleted: checkpoints are caches of
+// the log, never the authority.
+import * as fs from "node:fs";
+import { join } from "node:path";
+import type { IrProgram } from "../../compiler/ir/types.js";
+import { CheckpointError, decodeCheckpoint, programHashOf, type Checkpoint } from "../engine/checkpoint.js";
+
+export const CHECKPOINT_DIR = "checkpoints";
+export const KEEP_RECENT = 3;
+export const HOUR_MS = 3_600_000;
+/** besides hourly: the first checkpoint of every OFFSET_BUCKET records is kept (bounds a time-travel replay at high rates) */
+export const OFFSET_BUCKET = 500_000;
+
+export interface CheckpointFile {
+  path: string;
+  program: string;
+  offset: number;
+  /** Engine.inputHorizon at the checkpoint, null before any input */
+  horizon: number | null;
+}
+
+const NAME = /^cp-([0-9a-f]{12})-(\d{16})-(\d{16}|none)\.ckpt$/;
+
+export class CheckpointStore {
+  readonly dir: string;
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, CHECKPOINT_DIR);
+  }
+
+  /** The checkpoint files (of one program hash, when given), by offset ascending. */
+  list(program?: IrProgram): CheckpointFile[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    const want = program === undefined ? undefined : programHashOf(program).slice(0, 12);
+    const out: CheckpointFile[] = [];
+    for (const n of names) {
+      const m = NAME.exec(n);
+      if (!m || (want !== undefined && m[1] !== want)) continue;
+      out.push({ path: join(this.dir, n), program: m[1]!, offset: Number(m[2]), horizon: m[3] === "none" ? null : Number(m[3]) });
+    }
+    return out.sort((a, b) => a.offset - b.offset);
+  }
+
+  /** Writes checkpoint bytes atomically and prunes; returns the file. */
+  write(bytes: Uint8Array, program: IrProgram, offset: number, horizon: number): CheckpointFile {
+    fs.mkdirSync(this.dir, { recursive: true });
+    const hash = programHashOf(program).slice(0, 12);
+    // floor: a checkpoint is usable at T >= its horizon; flooring a fraction of a ms would make it
+    // look usable too early, so fractions round up
+    const time = Number.isFinite(horizon) && horizon >= 0 ? String(Math.ceil(horizon)).padStart(16, "0") : "none";
+    const name = `cp-${hash}-${String(offset).padStart(16, "0")}-${time}.ckpt`;
+    const path = join(this.dir, name);
+    const tmp = `${path}.tmp`;
+    const fd = fs.openSync(tmp, "w");
+    try {
+      fs.writeSync(fd, bytes);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, path);
+    try {
+      const d = fs.openSync(this.dir, "r");
+      fs.fsyncSync(d);
+      fs.closeSync(d);
+    } catch {
+      // a folder fsync is not possible on every platform: the rename is still atomic
+    }
+    this.prune(program);
+    return { path, program: hash, offset, horizon: time === "none" ? null : Math.ceil(horizon) };
+  }
+
+  /** Deletes what the keep policy does not keep (this program's files only), and stale `.tmp` files. */
+  prune(program: IrProgram): void {
+    const files = this.list(program);
+    const keep = new Set<string>(files.slice(-KEEP_RECENT).map((f) => f.path));
+    const hours = new Set<number>();
+    for (const f of files) {
+      if (f.horizon === null) continue;
+      const h = Math.floor(f.horizon / HOUR_MS);
+      if (!hours.has(h)) {
+        hours.add(h);
+        keep.add(f.path);
+      }
+    }
+    const buckets = new Set<number>();
+    for (const f of files) {
+      const b = Math.floor(f.offset / OFFSET_BUCKET);
+      if (!buckets.has(b)) {
+        buckets.add(b);
+        keep.add(f.path);
+      }
+    }
+    for (const f of files) if (!keep.has(f.path)) fs.rmSync(f.path, { force: true });
+    try {
+      for (const n of fs.readdirSync(this.dir)) if (n.endsWith(".ckpt.tmp")) fs.rmSync(join(this.dir, n), { force: true });
+    } catch {
+      // nothing to clean
+    }
+  }
+
+  /**
+   * The newest valid checkpoint of `program` with offset <= maxOffset (and horizon <= atMs,
+   * when given), verified; corrupt or unreadable files are reported through `warn` and skipped.
+   */
+  newest(program: IrProgram, opts: { maxOffset?: number; atMs?: number; warn?: (m: string) => void } = {}): (Checkpoint & { file: CheckpointFile; bytes: Buffer }) | undefined {
+    const files = this.list(program).reverse();
+    for (const f of files) {
+      if (opts.maxOffset !== undefined && f.offset > opts.maxOffset) continue;
+      if (opts.atMs !== undefined && (f.horizon ?? -Infinity) > opts.atMs) continue;
+      let bytes: Buffer;
+      try {
+        bytes = fs.readFileSync(f.path);
+        const cp = decodeCheckpoint(bytes, program);
+        if (cp.header.offset !== f.offset) throw new CheckpointError(`header offset ${cp.header.offset} differs from the file name`, "corrupt");
+        return { ...cp, file: f, bytes };
+      } catch (e) {
+        const why = e instanceof CheckpointError ? e.message : `cannot read: ${(e as Error).message}`;
+        opts.warn?.(`checkpoint ${f.path} skipped: ${why}`);
+      }
+    }
+    return undefined;
+  }
+}
