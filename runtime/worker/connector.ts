@@ -48,6 +48,8 @@ export class ConnectorWorker {
   private readonly answered = new Set<string>();
   private queue: NewRecord[] = [];
   private flushing = false;
+  /** settles when the batch being queued is produced (see enqueue) */
+  private produced: Promise<void> = Promise.resolve();
   private chain: Promise<unknown> = Promise.resolve();
   private tail: Tail | undefined;
   private stopped = false;
@@ -183,24 +185,38 @@ export class ConnectorWorker {
     this.enqueue([{ topic: ASSETS_TOPIC, key: this.asset.uuid, ts: t, value: resultValue(command, res, t) }]);
   }
 
-  /** Queues records; they are produced together on the next turn of the event loop, in order. */
-  private enqueue(recs: NewRecord[]): void {
-    if (this.stopped) return;
+  /**
+   * Queues records; they are produced together on the next turn of the event loop, in order. The
+   * promise settles once the batch holding them is on the topic (acks=all) or failed to get
+   * there: a source that acknowledges its device (MQTT's PUBACK) does so only then.
+   */
+  private enqueue(recs: NewRecord[]): Promise<void> {
+    if (this.stopped) return Promise.reject(new Error("the connector worker has stopped"));
     for (const r of recs) this.queue.push(r);
     if (!this.flushing) {
       this.flushing = true;
+      let settle!: { resolve: () => void; reject: (e: Error) => void };
+      this.produced = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+      this.produced.catch(() => {}); // a caller that does not wait must not see an unhandled rejection
       setImmediate(() => {
         this.flushing = false;
         const batch: KafkaNewRecord[] = this.queue;
         this.queue = [];
-        if (batch.length === 0) return;
+        if (batch.length === 0) return settle.resolve();
         const p = this.chain.then(() => this.opts.log.append(batch));
         this.chain = p.then(
-          () => (this.stats.produced += batch.length),
-          (e: Error) => this.say("error", `cannot produce ${batch.length} record(s): ${e.message}`),
+          () => {
+            this.stats.produced += batch.length;
+            settle.resolve();
+          },
+          (e: Error) => {
+            this.say("error", `cannot produce ${batch.length} record(s): ${e.message}`);
+            settle.reject(e);
+          },
         );
       });
     }
+    return this.produced;
   }
 
   status(): { connected: boolean; detail: string } {
