@@ -3,7 +3,7 @@ import { EOF, type IRecognitionException, type IToken } from "chevrotain";
 import type { Comment, Decl, SourceFile, Span } from "../ast/nodes.js";
 import type { Diagnostic } from "../diagnostics/types.js";
 import { diag } from "../diagnostics/registry.js";
-import { AnyName, DocComment, Ident, keywordTokens, LBrace, lexRaw, RBrace } from "./lexer.js";
+import { AnyName, DocComment, Ident, keywordTokens, lexRaw } from "./lexer.js";
 import { closest } from "../check/suggest.js";
 import { DECL_START, OflParser } from "./parser.js";
 import { repairFile } from "./repair.js";
@@ -170,10 +170,13 @@ function repairKeywordTypos(text: string, path: string, tokens: IToken[]): Diagn
   for (let i = 0; i < tokens.length - 1; i++) {
     const t = tokens[i]!;
     if (t.tokenType !== Ident) continue;
-    const prev = tokens[i - 1];
-    const startsLine = !prev || prev.tokenType === LBrace || prev.tokenType === RBrace || /[\r\n]/.test(text.slice(prev.startOffset + prev.image.length, t.startOffset));
-    if (!startsLine) continue;
+    // first on its line (only blanks before it, or a `{`/`}` on the same line), judged on the
+    // text alone so that a parse of part of a file (the language server's chunks) agrees
+    const lineStart = Math.max(text.lastIndexOf("\n", t.startOffset - 1), text.lastIndexOf("\r", t.startOffset - 1)) + 1;
+    const before = text.slice(lineStart, t.startOffset).trim();
+    if (before !== "" && before !== "{" && before !== "}") continue;
     const next = tokens[i + 1]!;
+    if (/[\r\n]/.test(text.slice(t.startOffset, next.startOffset))) continue; // its name on the same line
     if (!next.tokenType.CATEGORIES?.includes(AnyName) && next.tokenType !== Ident) continue;
     const k = NAMED_DECL_KEYWORDS.find((w) => swapped(t.image, w)) ?? closest(t.image, NAMED_DECL_KEYWORDS);
     if (!k || k === t.image) continue;

@@ -2,6 +2,7 @@
 import { relative, isAbsolute } from "node:path";
 import { compile, renderDiagnostics, type CompileResult, type Diagnostic, type IrProgram } from "../../compiler/index.js";
 import { loadPrograms, type LoadedProgram } from "../project/load.js";
+import { closest } from "../../compiler/check/suggest.js";
 
 /** Where a command writes: injectable so tests can run commands in-process. */
 export interface Io {
@@ -121,3 +122,20 @@ export function durationMs(s: string): number | undefined {
 export function plural(n: number, word: string, many = `${word}s`): string {
   return `${n} ${n === 1 ? word : many}`;
 }
+
+/** parseArgs's message, reworded for a user, with the closest option of the command's help. */
+export function argErrorText(help: string, e: Error): string {
+  const code = (e as { code?: string }).code;
+  const flag = /'(-[^']*)'/.exec(e.message)?.[1];
+  const options = [...new Set([...help.matchAll(/(?<![\w-])(--[a-z][\w-]*)/g)].map((m) => m[1]!))];
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag) {
+    const near = closest(flag.replace(/=.*$/, ""), options);
+    return `unknown option ${flag.replace(/=.*$/, "")}${near ? `; did you mean ${near}?` : options.length > 0 ? ` (options: ${options.join(", ")})` : " (this command takes no options)"}`;
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag) {
+    return /argument missing/.test(e.message) ? `option ${flag.split(" ")[0]} needs a value` : `option ${flag.split(" ")[0]} takes no value`;
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return `unexpected argument ${/'([^']*)'/.exec(e.message)?.[1] ?? ""}`.trim();
+  return e.message;
+}
+

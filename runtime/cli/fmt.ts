@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { formatOfl, LineMap, parse } from "../../compiler/index.js";
 import { loadPrograms } from "../project/load.js";
-import { displayPath, type Command } from "./common.js";
+import { argErrorText, displayPath, UsageError, type Command } from "./common.js";
 
 export const fmtCommand: Command = {
   name: "fmt",
@@ -24,7 +24,13 @@ Options:
 Exit codes: 0 every file formatted (with --check: already formatted), 1 a file has a
 syntax error or (with --check) is not formatted, 2 bad usage.`,
   async run(args, io) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { check: { type: "boolean" } } });
+    let parsed;
+    try {
+      parsed = parseArgs({ args, allowPositionals: true, options: { check: { type: "boolean" } } });
+    } catch (e) {
+      throw new UsageError(argErrorText(fmtCommand.help, e as Error));
+    }
+    const { values, positionals } = parsed;
     const check = !!values.check;
     const seen = new Set<string>();
     const files: string[] = [];

@@ -11,7 +11,7 @@ import { initCommand } from "./init.js";
 import { fmtCommand } from "./fmt.js";
 import { buildCommand } from "./build.js";
 import { deployCommand } from "./deploy.js";
-import { UsageError, type Command, type Io } from "./common.js";
+import { argErrorText, UsageError, type Command, type Io } from "./common.js";
 import { ProgramError } from "../project/load.js";
 import { SessionError } from "../replay/session.js";
 import { closest } from "../../compiler/check/suggest.js";
@@ -74,7 +74,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     }
     if ((e as NodeJS.ErrnoException | null)?.code === "EPIPE") return 0; // the reader closed the pipe (`ofl record | head -1`): end quietly
     if (isArgError(e)) {
-      io.err(`ofl ${cmd.name}: ${argErrorText(cmd, e as Error)}\nRun \`ofl ${cmd.name} --help\` for usage.\n`);
+      io.err(`ofl ${cmd.name}: ${argErrorText(cmd.help, e as Error)}\nRun \`ofl ${cmd.name} --help\` for usage.\n`);
       return 2;
     }
     const err = e as Error;
@@ -86,22 +86,6 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 function isArgError(e: unknown): boolean {
   const code = (e as { code?: string } | null)?.code;
   return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS");
-}
-
-/** parseArgs's message, reworded for a user, with the closest option of the command's help. */
-function argErrorText(cmd: Command, e: Error): string {
-  const code = (e as { code?: string }).code;
-  const flag = /'(-[^']*)'/.exec(e.message)?.[1];
-  const options = [...new Set([...cmd.help.matchAll(/(?<![\w-])(--[a-z][\w-]*)/g)].map((m) => m[1]!))];
-  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag) {
-    const near = closest(flag.replace(/=.*$/, ""), options);
-    return `unknown option ${flag.replace(/=.*$/, "")}${near ? `; did you mean ${near}?` : options.length > 0 ? ` (options: ${options.join(", ")})` : " (this command takes no options)"}`;
-  }
-  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag) {
-    return /argument missing/.test(e.message) ? `option ${flag.split(" ")[0]} needs a value` : `option ${flag.split(" ")[0]} takes no value`;
-  }
-  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return `unexpected argument ${/'([^']*)'/.exec(e.message)?.[1] ?? ""}`.trim();
-  return e.message;
 }
 
 export function processIo(): Io {
