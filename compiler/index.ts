@@ -20,6 +20,7 @@ export type * as Ast from "./ast/nodes.js";
 export { CHILD_KEYS, forEachChild, shapeOf, walkAst, type Shape as AstShape } from "./ast/children.js";
 export type { CheckedProgram, GlobalSymbol, MemberInfo, ModelInfo, ParamInfo, UnitInfo, EnumInfo, TestInfo } from "./check/symbols.js";
 export { tyText, type Ty } from "./check/types.js";
+export { closest } from "./check/suggest.js";
 /** The names of the built-in functions and aggregates (for completion). */
 export { AGGREGATES, FUNCTIONS } from "./check/checker.js";
 /** The source kinds and their binding specs (for completion). */

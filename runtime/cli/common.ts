@@ -2,7 +2,7 @@
 import { relative, isAbsolute } from "node:path";
 import { compile, renderDiagnostics, type CompileResult, type Diagnostic, type IrProgram } from "../../compiler/index.js";
 import { loadPrograms, type LoadedProgram } from "../project/load.js";
-import { closest } from "../../compiler/check/suggest.js";
+import { closest } from "../../compiler/index.js";
 
 /** Where a command writes: injectable so tests can run commands in-process. */
 export interface Io {

@@ -14,7 +14,7 @@ import { deployCommand } from "./deploy.js";
 import { argErrorText, UsageError, type Command, type Io } from "./common.js";
 import { ProgramError } from "../project/load.js";
 import { SessionError } from "../replay/session.js";
-import { closest } from "../../compiler/check/suggest.js";
+import { closest } from "../../compiler/index.js";
 
 const VERSION = "0.1.0";
 

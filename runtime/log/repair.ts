@@ -7,6 +7,7 @@
 // `meta.retired_correlation_ids`; `ofl run` never dispatches them again (at most once).
 import Database from "better-sqlite3";
 import * as fs from "node:fs";
+import { CheckpointStore } from "./checkpoints.js";
 import { join } from "node:path";
 import { classify, isInput } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
@@ -58,11 +59,14 @@ export function repairLog(dir: string, now = new Date()): RepairResult {
     }
     const old = db.prepare(`SELECT value FROM meta WHERE name = 'retired_correlation_ids'`).get() as { value: string } | undefined;
     const all = [...new Set([...(old ? (JSON.parse(old.value) as string[]) : []), ...retired])];
+    // checkpoints describe a prefix of the log: one past the cut describes records that are gone
+    const firstRemoved = db.prepare(`SELECT MIN("offset") AS o FROM records WHERE seq >= ? AND topic = 'ofa_assets'`).get(cut) as { o: number | null };
     const removed = db.transaction(() => {
       const n = db.prepare(`DELETE FROM records WHERE seq >= ?`).run(cut).changes;
       db.prepare(`INSERT INTO meta (name, value) VALUES ('retired_correlation_ids', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`).run(JSON.stringify(all));
       return n;
     }).immediate();
+    if (firstRemoved.o !== null) for (const c of new CheckpointStore(dir).list()) if (c.offset > firstRemoved.o) fs.rmSync(c.path, { force: true });
     return { damagedSeq: damaged, cutSeq: cut, removed, backup, retired };
   } finally {
     db.close();

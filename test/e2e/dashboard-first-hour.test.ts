@@ -49,7 +49,7 @@ describe("the dashboard as served", () => {
 
   test("the OPC UA source's connection is printed once at start-up", { timeout: 45_000 }, async () => {
     // sentinel: a status line (every 5 s) printed after the connection was announced
-    const connectedThenStatus = /mill3 \(opcua\)[^\n]* connected, [\s\S]*\n\[\d\d:\d\d:\d\d\] /;
+    const connectedThenStatus = /mill3 \(opcua\)[^\n]* connected \(security [^\n]*, \d+ monitored items[\s\S]*\n\[\d\d:\d\d:\d\d\] /;
     await until(() => connectedThenStatus.test(plant.output()), 30_000, "the OPC UA connection, then a status line").catch((e: Error) => {
       throw new Error(`${e.message}; ofl run printed:\n${plant.output()}`);
     });

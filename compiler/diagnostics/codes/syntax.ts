@@ -97,6 +97,6 @@ export const syntaxCodes: CodeEntry[] = [
     template: "unknown keyword {found}; did you mean {keyword}?",
     explanation:
       "A line starts with a word that is not a keyword but is one letter or two away from a keyword that starts a declaration (`model`, `telemetry`, `state`, …), and a name follows it. The compiler reads the line as if the keyword were spelled right, so this is the only error the typo causes.",
-    example: "modle A {\n  telemtry t: float\n}",
+    example: "modle A {\n  telemetry t: float\n}",
   },
 ];

@@ -49,7 +49,7 @@ describe("opcua connector", () => {
     for (const r of col.records) expect(r).toMatchObject({ topic: "ofa_assets", key: "MILL-1" });
     const st = conn.status();
     expect(st.connected).toBe(true);
-    expect(st.detail).toBe(`${dev.endpoint} connected, 4 monitored items`);
+    expect(st.detail).toBe(`${dev.endpoint} connected (security None), 4 monitored items`);
     expect(col.logs.some((l) => l.includes(" info:") && l.includes("connected"))).toBe(true);
   });
 
@@ -339,7 +339,7 @@ describe("opcua connector: user identity and secrets", () => {
     await conn.start();
     await waitFor("temperature", () => col.of("temperature").length > 0);
     expect(dev.sessions).toContain(USER);
-    expect(conn.status().detail).toBe(`${dev.endpoint} connected, 4 monitored items`);
+    expect(conn.status().detail).toBe(`${dev.endpoint} connected (security None, user identity), 4 monitored items`);
     const connected = col.logs.find((l) => l.includes(" connected ("));
     expect(connected).toMatch(new RegExp(` info: opcua ${dev.endpoint.replace(/\./g, "\\.")} connected \\(security None, user identity\\), 4 monitored items$`));
     dev.set("Temperature", 55);

@@ -3,7 +3,7 @@
 // processes, a real SQLite file on a real (tmpfs) filesystem, a real Mosquitto.
 import Database from "better-sqlite3";
 import mqtt from "mqtt";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -171,6 +171,16 @@ describe("a damaged record (item 5)", () => {
     db.prepare("UPDATE records SET value = substr(value, 1, 25) WHERE seq = ?").run(bad); // a torn write
     const badOffset = (db.prepare(`SELECT "offset" AS o FROM records WHERE seq = ?`).get(bad) as { o: number }).o;
     db.close();
+    // the clean stop wrote a checkpoint past the damaged record, from which a start would not read
+    // it (as after a crash before that checkpoint): remove them, and put a (corrupt) one past the
+    // damaged record, which a start skips and --repair must remove
+    const checkpoints = join(data, "checkpoints");
+    const past = readdirSync(checkpoints).filter((f) => f.endsWith(".ckpt"));
+    expect(past.length).toBeGreaterThan(0);
+    const program = /^cp-([0-9a-f]{12})-/.exec(past[0]!)![1]!;
+    for (const f of past) rmSync(join(checkpoints, f));
+    const pastName = `cp-${program}-${String(badOffset + 1).padStart(16, "0")}-none.ckpt`;
+    writeFileSync(join(checkpoints, pastName), "a checkpoint past the damaged record");
 
     const run = runOfl(["run", dir, "--port", "0"]);
     expect(run.code).toBe(70);
@@ -188,6 +198,7 @@ describe("a damaged record (item 5)", () => {
     expect(repaired.code, repaired.err).toBe(0);
     expect(repaired.out).toMatch(new RegExp(`repair: the record at seq ${bad} was damaged; removed \\d+ records? from seq \\d+ on`));
     expect(readdirSync(data).some((f) => f.startsWith("log.sqlite.damaged-"))).toBe(true);
+    expect(existsSync(join(checkpoints, pastName))).toBe(false);
     const after = runOfl(["record", "--data", data]);
     expect(after.code).toBe(0);
     expect(after.err).not.toMatch(/damaged/);

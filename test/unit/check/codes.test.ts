@@ -22,6 +22,7 @@ const SPANS: Record<string, string> = {
   OFL1007: "1:30-1:35 m / s",
   OFL1008: "1:21-1:26 1e999",
   OFL1009: "4:3-4:7 when",
+  OFL1013: "1:1-1:6 modle",
   OFL2001: "3:13-3:18 speed",
   OFL2002: "2:7-2:8 M",
   OFL2003: "1:10-1:17 Missing",

@@ -31,12 +31,12 @@ describe("a failing state expectation names where it diverged", () => {
   test("at the end: the record after which it stayed false (not the first time it was false)", () => {
     const res = run("expect a.hot");
     expect(res.status).toBe("failed");
-    expect(res.failures[0]!.actual).toBe("false (a.hot = false); not true since record #3 (A t = 3 at 20s)");
+    expect(res.failures[0]!.actual).toBe("it did not: a.hot = false; not true since record #3 (A t = 3 at 20s)");
   });
 
   test("at a time: only records up to that time count", () => {
     const res = run("expect a.hot at 12s");
-    expect(res.failures[0]!.actual).toBe("false (a.hot = false); not true since record #1 (A t = 5 at 10s)");
+    expect(res.failures[0]!.actual).toBe("it did not: a.hot = false; not true since record #1 (A t = 5 at 10s)");
   });
 
   test("an expectation that never held names the first record", () => {
