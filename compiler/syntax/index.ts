@@ -165,6 +165,23 @@ const NAMED_DECL_KEYWORDS = ["model", "asset", "enum", "unit", "view", "rule", "
  * `{` or `}`), is followed by a name, and is close to a declaration keyword is read as that
  * keyword, with one error that says so (OFL1013).
  */
+/** Only blanks, or one `{`/`}` among blanks, stand between the line's start and `offset`. */
+function firstOnLine(text: string, offset: number): boolean {
+  let i = offset - 1;
+  let brace = false;
+  for (; i >= 0; i--) {
+    const c = text[i]!;
+    if (c === "\n" || c === "\r") return true;
+    if (c === " " || c === "\t") continue;
+    if ((c === "{" || c === "}") && !brace) {
+      brace = true;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
 function repairKeywordTypos(text: string, path: string, tokens: IToken[]): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (let i = 0; i < tokens.length - 1; i++) {
@@ -172,9 +189,8 @@ function repairKeywordTypos(text: string, path: string, tokens: IToken[]): Diagn
     if (t.tokenType !== Ident) continue;
     // first on its line (only blanks before it, or a `{`/`}` on the same line), judged on the
     // text alone so that a parse of part of a file (the language server's chunks) agrees
-    const lineStart = Math.max(text.lastIndexOf("\n", t.startOffset - 1), text.lastIndexOf("\r", t.startOffset - 1)) + 1;
-    const before = text.slice(lineStart, t.startOffset).trim();
-    if (before !== "" && before !== "{" && before !== "}") continue;
+    // (walked back over blanks only, so a long line or a file without `\r` costs nothing)
+    if (!firstOnLine(text, t.startOffset)) continue;
     const next = tokens[i + 1]!;
     if (/[\r\n]/.test(text.slice(t.startOffset, next.startOffset))) continue; // its name on the same line
     if (!next.tokenType.CATEGORIES?.includes(AnyName) && next.tokenType !== Ident) continue;
