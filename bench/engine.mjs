@@ -14,7 +14,8 @@ const { engineProgram: program, engineEvents, Touch } = await import("./inputs.m
 
 // ---------------------------------------------------------------- events (pre-classified)
 // bench/inputs.mjs generates them (seeded PRNG, high bits): 1,000 events per second of plant time.
-const dummy = { topic: "ofa_assets", partition: 0, offset: 0, ts: 0, key: "", value: null };
+// each event's record carries its receive time (ts) = its event time, as a live source stamps it
+// (a ts far behind the event time would make every event a future_time dead letter, spec §7.6)
 const keys = [];
 for (let a = 0; a < ASSETS; a++) keys.push(`CNC-${a}`);
 const touch = new Touch(ASSETS);
@@ -22,7 +23,8 @@ function events(n) {
   const evs = new Array(n);
   let i = 0;
   for (const e of engineEvents({ events: n, assets: ASSETS, touch })) {
-    evs[i] = { kind: "telemetry", partition: 0, offset: i, key: keys[e.a], time: e.time, record: dummy, id: e.id, value: e.value, tag: e.id, type: "Samples" };
+    const record = { topic: "ofa_assets", partition: 0, offset: i, ts: e.time, key: keys[e.a], value: null };
+    evs[i] = { kind: "telemetry", partition: 0, offset: i, key: keys[e.a], time: e.time, record, id: e.id, value: e.value, tag: e.id, type: "Samples" };
     i++;
   }
   return evs;
