@@ -10,6 +10,7 @@ import { cpSync, closeSync, mkdtempSync, openSync, readdirSync, rmSync, statSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { prng, replayProgram } from "./inputs.mjs";
 
 const root = join(fileURLToPath(import.meta.url), "..", "..");
 const RECORDS = Number(process.env.OFL_BENCH_RECORDS ?? 2_000_000);
@@ -17,34 +18,15 @@ const ASSETS = 1000;
 const ofl = join(root, "bin/ofl.mjs");
 const T0 = Date.parse("2026-11-20T08:00:00Z");
 
-const PROGRAM = `
-enum Execution { READY, ACTIVE, STOPPED }
-model Mill {
-  attribute hall: string
-  telemetry temperature: float<degC> in -50..500
-  telemetry speed: float<rpm> in 0..24000
-  telemetry execution: Execution
-  state hot = temperature > 90 degC for 5s
-  state silent = age(temperature) > 30s
-  state avg1m = avg(temperature) over tumbling 1m
-  state util = ratio(execution == ACTIVE) over hopping 10m every 1m
-  state fast = speed > 12000 rpm and execution == ACTIVE
-  alarm overtemp severity high when temperature > 95 degC clear when temperature < 85 degC
-  command stop()
-  command slow(pct: float<percent> in 0..100) requires execution != STOPPED
-}
-${Array.from({ length: ASSETS }, (_, i) => `asset m${i}: Mill { uuid "M-${i}" hall = "h${i % 10}" }`).join("\n")}
-view active = count() from Mill where execution == ACTIVE
-view hall_temp = avg(temperature) from Mill by hall over tumbling 1m
-rule stop_hot on Mill { when hot then stop() }
-rule slow_warm on Mill { when avg1m > 88 degC and fast then slow(pct: 50 percent) cooldown 1m }
-`;
+const PROGRAM = replayProgram(ASSETS); // the replay benchmark's program
 
 /** The generated session; returns the last event time. */
 function writeSession(path, n) {
   const fd = openSync(path, "w");
-  let rnd = 7;
-  const next = () => (rnd = (rnd * 1103515245 + 12345) % 2147483648);
+  // a seeded generator that uses every bit (bench/inputs.mjs): the old float LCG lost precision
+  // and its low bits picked a fraction of the assets
+  const rand = prng(7);
+  const next = () => rand.int(2147483648);
   const temps = new Float64Array(ASSETS).fill(80);
   let buf = JSON.stringify({ ofl_session: 1, program: "bench", recorded: "2026-11-20T09:00:00Z" }) + "\n";
   let t = T0;
