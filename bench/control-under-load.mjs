@@ -10,11 +10,11 @@
 //   node bench/control-under-load.mjs [N=800000] [--triggers 200]
 //
 // Needs dist/ (npm run build) and the Debian `mosquitto` binary.
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { importBundled, root } from "../scripts/bundle-modules.mjs";
+import { startOflRun } from "./plant.mjs";
 
 const args = process.argv.slice(2);
 const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 800_000);
@@ -79,22 +79,9 @@ let t = performance.now();
 console.log(`log: ${N.toLocaleString("en")} records written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
 t = performance.now();
-child = spawn(process.execPath, [ofl, "run", dir, "--data", data, "--port", "0", "--clock", "100ms"], { stdio: ["ignore", "pipe", "pipe"] });
-let out = "";
-child.stdout.on("data", (d) => (out += d));
-child.stderr.on("data", (d) => (out += d));
-const url = await new Promise((resolve, reject) => {
-  const timer = setInterval(() => {
-    const m = /dashboard: (http:\/\/[^/\s]+)/.exec(out);
-    if (m && /stop with Ctrl-C/.test(out)) {
-      clearInterval(timer);
-      resolve(m[1]);
-    } else if (child.exitCode !== null) {
-      clearInterval(timer);
-      reject(new Error(`ofl run exited:\n${out}`));
-    }
-  }, 50);
-});
+const plant = startOflRun(ofl, [dir, "--data", data, "--port", "0", "--clock", "100ms"]);
+child = plant.child;
+const url = await plant.url;
 console.log(`ofl run: started in ${((performance.now() - t) / 1000).toFixed(1)} s (rebuilt from the log)`);
 for (;;) {
   const h = await (await fetch(`${url}/api/health`)).json();

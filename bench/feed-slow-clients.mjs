@@ -8,12 +8,12 @@
 //   node bench/feed-slow-clients.mjs [clients=500] [--seconds 40]
 //
 // Needs dist/ (npm run build).
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { root } from "../scripts/bundle-modules.mjs";
+import { startOflRun } from "./plant.mjs";
 
 const args = process.argv.slice(2);
 const CLIENTS = Number(args.find((a) => /^\d+$/.test(a)) ?? 500);
@@ -34,23 +34,10 @@ for (let i = 0; i < ASSETS; i++)
   src += `asset p${i}: Probe {\n  uuid "PROBE-${i}"\n  source simulate(seed: ${i}) {\n    temperature <- sine(50, 10, ${10 + (i % 20)}s, every: 100ms)\n  }\n}\n`;
 writeFileSync(join(dir, "plant.ofl"), src);
 
-const child = spawn(process.execPath, [ofl, "run", dir, "--data", join(dir, "data"), "--port", "0", "--clock", "100ms"], { stdio: ["ignore", "pipe", "pipe"] });
+const plant = startOflRun(ofl, [dir, "--data", join(dir, "data"), "--port", "0", "--clock", "100ms"]);
+const child = plant.child;
 process.on("exit", () => child.exitCode === null && child.kill("SIGKILL")); // never left behind
-let out = "";
-child.stdout.on("data", (d) => (out += d));
-child.stderr.on("data", (d) => (out += d));
-const url = await new Promise((resolve, reject) => {
-  const timer = setInterval(() => {
-    const m = /dashboard: (http:\/\/[^/\s]+)/.exec(out);
-    if (m && /stop with Ctrl-C/.test(out)) {
-      clearInterval(timer);
-      resolve(m[1]);
-    } else if (child.exitCode !== null) {
-      clearInterval(timer);
-      reject(new Error(`ofl run exited:\n${out}`));
-    }
-  }, 50);
-});
+const url = await plant.url;
 const port = Number(new URL(url).port);
 const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
