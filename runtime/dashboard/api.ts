@@ -7,7 +7,8 @@ import type { IrExpr, IrModel, IrProgram, IrType, Value } from "../../compiler/i
 import { describeExpr, parseTelemetryValue, Rejection } from "../engine/index.js";
 import type { EngineSnapshot } from "../engine/index.js";
 import type { Log } from "../log/types.js";
-import { stateAt, unitText } from "../replay/stateAt.js";
+import type { CheckpointStore } from "../log/checkpoints.js";
+import { stateAt, unitText, type StateAtStart } from "../replay/stateAt.js";
 import { ASSETS_TOPIC, classify, DEFAULT_FUTURE_TOLERANCE_MS, isFutureTime, parseTime } from "../wire/records.js";
 import type { LogRecord, WireEvent } from "../wire/types.js";
 import type {
@@ -98,6 +99,27 @@ interface AssetInfo {
 
 const MAX_COMMANDS = 100;
 
+/** Projector.save(): freshness, alarm records and the latest commands (format 1). */
+export interface ProjectorState {
+  v: 1;
+  seen: [string, [string, number][]][];
+  alarms: [string, string][];
+  commands: CommandEntry[];
+}
+
+function isProjectorState(s: unknown): s is ProjectorState {
+  if (typeof s !== "object" || s === null) return false;
+  const o = s as Partial<ProjectorState>;
+  const pairs = (x: unknown, ok: (v: unknown) => boolean): boolean => Array.isArray(x) && x.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === "string" && ok(e[1]));
+  return (
+    o.v === 1 &&
+    pairs(o.seen, (m) => pairs(m, (t) => typeof t === "number")) &&
+    pairs(o.alarms, (v) => typeof v === "string") &&
+    Array.isArray(o.commands) &&
+    o.commands.every((c) => typeof c === "object" && c !== null && typeof c.corr === "string" && typeof c.args === "object" && c.args !== null)
+  );
+}
+
 /**
  * Turns log records into FeedEvents and follows what the engine's snapshot does not hold: each
  * signal's last report time, alarm acknowledgements, and the latest commands with their results.
@@ -133,9 +155,32 @@ export class Projector {
     }
   }
 
-  /** Follows every record of the log from the start (once, when the server starts). */
+  /** Follows records (the log from the start, or from the checkpoint `load` restored). */
   scan(records: Iterable<LogRecord>): void {
     for (const r of records) this.event(r);
+  }
+
+  /**
+   * What this projector learned from the log, as JSON: stored with the embedded runtime's
+   * checkpoints (Plant.checkpointExtra), so a restart or a time-travel request projects only the
+   * tail after a checkpoint instead of the whole log.
+   */
+  save(): ProjectorState {
+    return {
+      v: 1,
+      seen: [...this.seen].map(([a, m]) => [a, [...m]]),
+      alarms: [...this.alarms],
+      commands: [...this.commands.values()].map((c) => ({ ...c, args: { ...c.args } })),
+    };
+  }
+
+  /** Restores `save()`'s output into an empty projector; false (and nothing restored) when it is not one. */
+  load(s: unknown): boolean {
+    if (!isProjectorState(s)) return false;
+    for (const [a, sigs] of s.seen) this.seen.set(a, new Map(sigs));
+    for (const [k, v] of s.alarms) this.alarms.set(k, v);
+    for (const c of s.commands) this.commands.set(c.corr, { ...c, args: { ...c.args } });
+    return true;
   }
 
   /** A record as a FeedEvent (and what it tells about freshness, alarms and commands). */
@@ -250,32 +295,53 @@ export class Projector {
 
 const AROUND = 10;
 
+/** Where time travel may start: the embedded runtime's checkpoints (with the dashboard's projection stored beside the engine's state). */
+export interface TimeTravelStart {
+  checkpoints: CheckpointStore;
+  /** checkpoints past this offset of ofa_assets are not used (the log as it was when asked) */
+  maxOffset: number;
+  warn?: (m: string) => void;
+}
+
 /**
  * Time travel: the engine's replay of the log up to `atMs` (stateAt), with what the page shows
- * beside it (freshness, acknowledgements, commands up to T) and the records around T.
+ * beside it (freshness, acknowledgements, commands up to T) and the records around T. With
+ * `from`, the replay starts at the newest checkpoint usable at `atMs` that holds the dashboard's
+ * projection too (ofl run stores it), so its cost is the records since that checkpoint.
  */
-export function stateInfoAt(ir: IrProgram, log: Log, atMs: number): StateInfo {
+export function stateInfoAt(ir: IrProgram, log: Log, atMs: number, from?: TimeTravelStart): StateInfo {
   const p = new Projector(ir, log);
+  let start: StateAtStart | undefined;
+  if (from !== undefined) {
+    const cp = from.checkpoints.newest(ir, { atMs, maxOffset: from.maxOffset, warn: from.warn, usable: (c) => p.load((c.extra as { dashboard?: unknown } | undefined)?.dashboard) });
+    if (cp !== undefined) start = { state: cp.state, offset: cp.header.offset };
+  }
   const before: FeedEvent[] = [];
   let n = 0;
   let pendingRec: LogRecord | undefined;
+  const project = (r: LogRecord, q: Projector = p): void => {
+    const ev = q.event(r);
+    if (ev.k === "clock") return;
+    before.push(ev);
+    if (before.length > AROUND) before.shift();
+  };
+  // the records just before the checkpoint, for the list around T (projected apart: the
+  // checkpoint's projection already holds what they told)
+  if (start !== undefined && start.offset > 0) {
+    const q = new Projector(ir, log);
+    for (const r of log.read({ topic: ASSETS_TOPIC, fromOffset: Math.max(0, start.offset - 5 * AROUND), limit: Math.min(start.offset, 5 * AROUND) })) project(r, q);
+  }
   // stateAt pulls records one by one; the record it stops at is not part of the prefix, so each
   // record is projected only when the next one is pulled (or when stateAt says it was replayed)
   const tap = function* (): Generator<LogRecord> {
-    for (const r of log.read({ topic: ASSETS_TOPIC })) {
+    for (const r of log.read({ topic: ASSETS_TOPIC, fromOffset: start?.offset ?? 0 })) {
       if (pendingRec) project(pendingRec);
       pendingRec = r;
       n++;
       yield r;
     }
   };
-  const project = (r: LogRecord): void => {
-    const ev = p.event(r);
-    if (ev.k === "clock") return;
-    before.push(ev);
-    if (before.length > AROUND) before.shift();
-  };
-  const s = stateAt(ir, tap(), atMs);
+  const s = stateAt(ir, tap(), atMs, start);
   if (pendingRec && s.replayed === n) project(pendingRec);
   const after: FeedEvent[] = [];
   if (s.next?.seq !== undefined) {
@@ -291,6 +357,7 @@ export function stateInfoAt(ir: IrProgram, log: Log, atMs: number): StateInfo {
   const info = p.state(s.snapshot, -1);
   info.at = atMs;
   info.replayed = s.replayed;
+  if (s.fromOffset !== undefined) info.fromOffset = s.fromOffset;
   info.around = { before, after };
   return info;
 }

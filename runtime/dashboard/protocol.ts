@@ -145,6 +145,8 @@ export interface StateInfo {
   /** time travel only */
   at?: number;
   replayed?: number;
+  /** the checkpoint (ofa_assets offset) the replay started from; absent: from the log's first record */
+  fromOffset?: number;
   around?: { before: FeedEvent[]; after: FeedEvent[] };
 }
 

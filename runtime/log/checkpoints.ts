@@ -40,7 +40,7 @@ const NAME = /^cp-([0-9a-f]{12})-(\d{16})-(\d{16}|none)\.ckpt$/;
 
 export class CheckpointStore {
   readonly dir: string;
-  constructor(dataDir: string) {
+  constructor(readonly dataDir: string) {
     this.dir = join(dataDir, CHECKPOINT_DIR);
   }
 
@@ -122,9 +122,10 @@ export class CheckpointStore {
 
   /**
    * The newest valid checkpoint of `program` with offset <= maxOffset (and horizon <= atMs,
-   * when given), verified; corrupt or unreadable files are reported through `warn` and skipped.
+   * when given), verified; corrupt or unreadable files are reported through `warn` and skipped,
+   * and so, silently, are those `usable` refuses (e.g. without what the caller stored beside).
    */
-  newest(program: IrProgram, opts: { maxOffset?: number; atMs?: number; warn?: (m: string) => void } = {}): (Checkpoint & { file: CheckpointFile; bytes: Buffer }) | undefined {
+  newest(program: IrProgram, opts: { maxOffset?: number; atMs?: number; warn?: (m: string) => void; usable?: (cp: Checkpoint) => boolean } = {}): (Checkpoint & { file: CheckpointFile; bytes: Buffer }) | undefined {
     const files = this.list(program).reverse();
     for (const f of files) {
       if (opts.maxOffset !== undefined && f.offset > opts.maxOffset) continue;
@@ -134,6 +135,7 @@ export class CheckpointStore {
         bytes = fs.readFileSync(f.path);
         const cp = decodeCheckpoint(bytes, program);
         if (cp.header.offset !== f.offset) throw new CheckpointError(`header offset ${cp.header.offset} differs from the file name`, "corrupt");
+        if (opts.usable !== undefined && !opts.usable(cp)) continue;
         return { ...cp, file: f, bytes };
       } catch (e) {
         const why = e instanceof CheckpointError ? e.message : `cannot read: ${(e as Error).message}`;

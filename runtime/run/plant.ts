@@ -19,6 +19,7 @@ import { connectorFor } from "../connectors/index.js";
 import type { Connector } from "../connectors/types.js";
 import { EmbeddedRuntime } from "../embedded/runtime.js";
 import type { CheckpointOptions } from "../embedded/checkpointing.js";
+import type { CheckpointStore } from "../log/checkpoints.js";
 import type { Log } from "../log/types.js";
 import { ASSETS_TOPIC, classify, clockValue, resultValue } from "../wire/records.js";
 import type { CommandEnvelope, LogRecord, NewRecord } from "../wire/types.js";
@@ -103,6 +104,8 @@ export class Plant {
   private flushScheduled = false;
   private clock: ReturnType<typeof setInterval> | undefined;
   private readonly answered = new Set<string>();
+  /** what else is stored with each checkpoint, by name (checkpointExtra) */
+  private readonly extras = new Map<string, () => unknown>();
   /** dispatched commands without an answer yet (stored with checkpoints) */
   private readonly inFlight = new Map<string, { key: string; command: string }>();
   private readonly waiting = new Map<string, (o: CommandOutcome) => void>();
@@ -126,7 +129,7 @@ export class Plant {
     this.runtime = new EmbeddedRuntime({
       program: opts.program,
       log: opts.log,
-      ...(opts.checkpoints ? { checkpoints: { report: (l, m) => this.say(l, m), ...opts.checkpoints, extra: () => ({ inFlight: [...this.inFlight].map(([id, c]) => ({ id, ...c })) }) } } : {}),
+      ...(opts.checkpoints ? { checkpoints: { report: (l, m) => this.say(l, m), ...opts.checkpoints, extra: () => this.checkpointExtras() } } : {}),
     });
     for (const id of opts.retiredCorrelationIds ?? []) this.answered.add(id);
     this.recoverUnanswered();
@@ -292,6 +295,34 @@ export class Plant {
     this.stats.records += appended.length;
     this.afterAppend(appended);
     for (const l of this.listeners) l(appended);
+  }
+
+  /**
+   * Stores `save()` under `name` with every checkpoint from now on; it must describe the log up to
+   * the records the plant last handed to onAppend listeners (checkpoints are written between
+   * batches). What the checkpoint the plant opened from stored under that name: `restored(name)`.
+   * Returns a function that stops it.
+   */
+  checkpointExtra(name: string, save: () => unknown): () => void {
+    if (name === "inFlight") throw new Error("checkpointExtra: 'inFlight' is the plant's own");
+    this.extras.set(name, save);
+    return () => this.extras.delete(name);
+  }
+
+  /** What the checkpoint the plant opened from stored under `name` (undefined: no checkpoint, or nothing there). */
+  restored(name: string): unknown {
+    return (this.runtime.restoredExtra as Record<string, unknown> | undefined)?.[name];
+  }
+
+  /** Where the plant's checkpoints are (undefined: it writes none). */
+  get checkpoints(): CheckpointStore | undefined {
+    return this.opts.checkpoints?.store;
+  }
+
+  private checkpointExtras(): Record<string, unknown> {
+    const out: Record<string, unknown> = { inFlight: [...this.inFlight].map(([id, c]) => ({ id, ...c })) };
+    for (const [name, save] of this.extras) out[name] = save();
+    return out;
   }
 
   /** Subscribes to every appended record (the dashboard's live feed). */

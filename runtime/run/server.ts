@@ -235,6 +235,7 @@ class Ctx {
   private tickTimer: ReturnType<typeof setInterval> | undefined;
   private dirty = false;
   private readonly unsubscribe: () => void;
+  private readonly stopSaving: () => void;
   private readonly pageDir: string | undefined;
   private readonly tokenBuf: Buffer;
   /** worker threads for time travel and history (a log on a file); undefined: read in-thread */
@@ -249,8 +250,12 @@ class Ctx {
   ) {
     this.tokenBuf = Buffer.from(opts.token ?? "");
     this.projector = new Projector(plant.program, plant.runtime.log);
-    // freshness, acknowledgements and the latest commands: from the whole log, once
-    this.projector.scan(plant.runtime.log.read({ topic: ASSETS_TOPIC }));
+    // freshness, acknowledgements and the latest commands: from the checkpoint the plant opened
+    // from (stored there by a previous run's server) and the tail after it, else the whole log
+    const from = plant.runtime.restoredFrom;
+    const resumed = from !== undefined && this.projector.load(plant.restored("dashboard"));
+    this.projector.scan(plant.runtime.log.read({ topic: ASSETS_TOPIC, fromOffset: resumed ? from : 0 }));
+    this.stopSaving = plant.checkpointExtra("dashboard", () => this.projector.save());
     this.ringFrom = plant.runtime.log.endSeq();
     this.maxClients = Math.max(0, opts.feed?.maxClients ?? FEED_MAX_CLIENTS);
     this.maxBuffered = Math.max(1024, opts.feed?.maxBufferedBytes ?? FEED_MAX_BUFFERED);
@@ -262,7 +267,7 @@ class Ctx {
       const script = findWorkerScript();
       // without the built worker, time travel would run on the plant's event loop: refused instead
       if (script) {
-        this.timeTravel = new TimeTravel(plant.program, dirname(log.path), script, opts.timeTravel);
+        this.timeTravel = new TimeTravel(plant.program, dirname(log.path), script, opts.timeTravel, plant.checkpoints?.dataDir);
         this.timeTravel.warm();
       } else this.timeTravelMissing = true;
     }
@@ -285,7 +290,7 @@ class Ctx {
       }
     } else {
       const log = this.plant.runtime.log;
-      if (job.kind === "state") text = JSON.stringify(stateInfoAt(this.plant.program, log, job.atMs));
+      if (job.kind === "state") text = JSON.stringify(stateInfoAt(this.plant.program, log, job.atMs, this.plant.checkpoints ? { checkpoints: this.plant.checkpoints, maxOffset: job.endOffset } : undefined));
       else {
         const h = historyInfo(this.plant.program, log, job.asset, job.fromMs, job.toMs);
         text = h ? JSON.stringify(h) : null;
@@ -300,6 +305,7 @@ class Ctx {
   async close(): Promise<void> {
     await this.timeTravel?.close();
     this.unsubscribe();
+    this.stopSaving();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.tickTimer) clearInterval(this.tickTimer);
     for (const c of this.clients) c.res.end();
@@ -385,7 +391,7 @@ class Ctx {
         const atMs = parseAt(at);
         if (atMs === null) return send(res, 400, { error: `at: ${JSON.stringify(at)} is not an ISO-8601 time such as 2026-11-20T08:05:00Z` });
         plant.flush(); // what is queued is part of the log asked about
-        return this.travel(req, res, { kind: "state", atMs, endSeq: plant.runtime.log.endSeq() });
+        return this.travel(req, res, { kind: "state", atMs, endSeq: plant.runtime.log.endSeq(), endOffset: plant.runtime.log.endOffset(ASSETS_TOPIC) });
       }
       case "/api/range": {
         const r = rangeInfo(plant.runtime.log);

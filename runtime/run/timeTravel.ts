@@ -15,7 +15,7 @@ import { Worker } from "node:worker_threads";
 import type { IrProgram } from "../../compiler/ir/types.js";
 
 export type TimeTravelJob =
-  | { kind: "state"; atMs: number; endSeq: number }
+  | { kind: "state"; atMs: number; endSeq: number; endOffset: number }
   | { kind: "history"; asset: string; fromMs: number; toMs: number; endSeq: number };
 
 export interface TimeTravelOptions {
@@ -71,6 +71,8 @@ export class TimeTravel {
     private readonly logDir: string,
     private readonly script: string,
     opts: TimeTravelOptions = {},
+    /** the data folder whose checkpoints/ a state job may start from (undefined: always from the first record) */
+    private readonly checkpointsDir?: string,
   ) {
     const n = Math.max(1, Math.floor(opts.workers ?? 1));
     this.maxQueue = Math.max(0, Math.floor(opts.queue ?? 64));
@@ -111,7 +113,7 @@ export class TimeTravel {
   }
 
   private spawn(slot: Slot): Worker {
-    const w = new Worker(this.script, { workerData: { ir: this.ir, logDir: this.logDir }, name: "ofl time travel" });
+    const w = new Worker(this.script, { workerData: { ir: this.ir, logDir: this.logDir, checkpointsDir: this.checkpointsDir }, name: "ofl time travel" });
     w.unref();
     w.postMessage({ id: 0, warm: true });
     w.on("message", (m: { id: number; result?: JobResult; error?: string }) => {

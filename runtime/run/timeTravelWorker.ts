@@ -6,12 +6,14 @@ import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import type { IrProgram } from "../../compiler/ir/types.js";
 import { historyInfo, stateInfoAt } from "../dashboard/api.js";
+import { CheckpointStore } from "../log/checkpoints.js";
 import { SqliteLog } from "../log/sqlite.js";
 import type { Log, ReadOptions, TimeRangeOptions } from "../log/types.js";
 import type { LogRecord } from "../wire/types.js";
 import type { TimeTravelJob } from "./timeTravel.js";
 
-const { ir, logDir } = workerData as { ir: IrProgram; logDir: string };
+const { ir, logDir, checkpointsDir } = workerData as { ir: IrProgram; logDir: string; checkpointsDir?: string };
+const store = checkpointsDir === undefined ? undefined : new CheckpointStore(checkpointsDir);
 
 // Below the plant in the CPU's queue: on Linux a thread has its own id and niceness, so this
 // lowers only this worker (nice 10), never the thread that ingests, decides and dispatches.
@@ -31,7 +33,8 @@ parentPort!.on("message", (m: { id: number; job: TimeTravelJob; warm?: boolean }
     const prefix = logPrefix(log, m.job.endSeq);
     const job = m.job;
     let result: string | null;
-    if (job.kind === "state") result = JSON.stringify(stateInfoAt(ir, prefix, job.atMs));
+    // from the newest checkpoint usable at T (ofl run writes them beside the log), else from the start
+    if (job.kind === "state") result = JSON.stringify(stateInfoAt(ir, prefix, job.atMs, store && { checkpoints: store, maxOffset: job.endOffset }));
     else {
       const h = historyInfo(ir, prefix, job.asset, job.fromMs, job.toMs);
       result = h ? JSON.stringify(h) : null;
