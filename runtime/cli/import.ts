@@ -6,6 +6,7 @@
 // would have written for those inputs). Nothing is dispatched to any device.
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { DASHBOARD_EXTRA, resumeProjector, type Projector } from "../dashboard/api.js";
 import { EmbeddedRuntime } from "../embedded/runtime.js";
 import { CheckpointStore } from "../log/checkpoints.js";
 import { SqliteLog } from "../log/sqlite.js";
@@ -54,7 +55,16 @@ file cannot be read, 2 bad usage.`,
     const log = SqliteLog.open(dataDir, { program: ir.program });
     const tty = process.stderr.isTTY === true;
     const warnings: string[] = [];
-    const rt = new EmbeddedRuntime({ program: ir, log, checkpoints: { store: new CheckpointStore(dataDir), report: (l, m) => warnings.push(`${l}: ${m}`) } });
+    // the dashboard's projection is kept beside the engine, as ofl run's server does, so the
+    // checkpoints written here let ofl run start without projecting the whole log
+    let projector: Projector | undefined;
+    const rt = new EmbeddedRuntime({
+      program: ir,
+      log,
+      onAppend: (recs) => projector?.scan(recs.filter((r) => r.topic === ASSETS_TOPIC)),
+      checkpoints: { store: new CheckpointStore(dataDir), report: (l, m) => warnings.push(`${l}: ${m}`), extra: () => ({ [DASHBOARD_EXTRA]: projector?.save() }) },
+    });
+    projector = resumeProjector(ir, log, rt.restoredFrom, (rt.restoredExtra as Record<string, unknown> | undefined)?.[DASHBOARD_EXTRA]);
     for (const w of warnings.splice(0)) io.err(`${w}\n`);
     let read = 0;
     let taken = 0;

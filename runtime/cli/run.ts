@@ -17,7 +17,7 @@ import { compileOne, displayPath, durationMs, UsageError, type Command } from ".
 export const runCommand: Command = {
   name: "run",
   summary: "run a plant: durable log, engine, connectors, clock and HTTP API",
-  help: `Usage: ofl run [PATH] [--data DIR] [--clock 100ms] [--port N] [--host H] [--allow-host NAME] [--for D]
+  help: `Usage: ofl run [PATH] [--data DIR] [--clock 100ms] [--port N] [--host H] [--allow-host NAME] [--retain D] [--for D]
 
 Runs the program on this machine: opens (or creates) the durable log in DIR, rebuilds the
 engine's state from it, starts every asset's sources (simulated, OPC UA, MQTT), appends a
@@ -35,6 +35,9 @@ Options:
                  plant PC's DNS name; repeatable; also ofl.json "allowedHosts"). Requests naming
                  any other host are refused (403): loopback names and this machine's addresses
                  are always allowed
+  --retain D     keep D of history on the live log (e.g. 30d; also ofl.json "retain"): older
+                 records move to DIR/archive as gzip session files (ofl state and ofl test
+                 --replay read them), cut at a checkpoint; never deleted. Default: keep all
   --for D        stop by itself after D (e.g. 30s), for demos and scripts
   --repair       the log has a damaged record: keep a copy of the file, remove the damaged
                  record and everything after it (back to a whole batch), then run
@@ -53,6 +56,7 @@ everything acknowledged before is on the log. See docs/reliability.md.`,
       allowPositionals: true,
       options: {
         data: { type: "string" },
+        retain: { type: "string" },
         clock: { type: "string" },
         port: { type: "string" },
         host: { type: "string" },
@@ -70,6 +74,10 @@ everything acknowledged before is on the log. See docs/reliability.md.`,
     if (!ir) return 1;
     const dataDir = resolve(io.cwd, values.data ?? defaultDataDir(resolve(io.cwd, positionals[0] ?? ".")));
     const shown = displayPath(io, dataDir);
+    const root = projectFolder(resolve(io.cwd, positionals[0] ?? "."));
+    const retainText = values.retain ?? readConfig(root).retain;
+    if (retainText !== undefined && typeof retainText !== "string") throw new UsageError('ofl.json: "retain" must be a duration such as "30d"');
+    const retainMs = retainText === undefined ? undefined : duration(values.retain !== undefined ? "--retain" : 'ofl.json "retain"', retainText);
     let lock: WriterLock;
     try {
       lock = lockDataFolder(dataDir);
@@ -104,6 +112,7 @@ everything acknowledged before is on the log. See docs/reliability.md.`,
         clockMs,
         dataDir,
         checkpoints: { store: new CheckpointStore(dataDir) },
+        ...(retainMs !== undefined ? { retainMs } : {}),
         report: (level, m) => (held && level === "info" ? held.push(m) : io.err(`${level === "info" ? "" : `${level}: `}${m}\n`)),
         onFatal: (f) => fatal(f),
         retiredCorrelationIds: retired ? (JSON.parse(retired) as string[]) : [],
@@ -117,8 +126,8 @@ everything acknowledged before is on the log. See docs/reliability.md.`,
     io.out(
       `ofl run ${ir.program}: ${ir.assets.length} asset${ir.assets.length === 1 ? "" : "s"}, log ${displayPath(io, dataDir)} (${from === undefined ? "" : `checkpoint at offset ${from}, `}${plant.runtime.rebuilt} records replayed)\n`,
     );
+    if (retainMs !== undefined) io.out(`retention: history older than ${retainText} moves to ${displayPath(io, join(dataDir, "archive"))}\n`);
     const token = randomBytes(16).toString("hex");
-    const root = projectFolder(resolve(io.cwd, positionals[0] ?? "."));
     let allowedHosts: string[];
     try {
       allowedHosts = [...(values["allow-host"] ?? []), ...parseAllowedHosts(readConfig(root).allowedHosts)];
@@ -257,9 +266,9 @@ export function defaultDataDir(target: string): string {
   return join(projectFolder(target), ".ofl", "data");
 }
 
-function readConfig(root: string): { services?: unknown; allowedHosts?: unknown } {
+function readConfig(root: string): { services?: unknown; allowedHosts?: unknown; retain?: unknown } {
   const path = join(root, "ofl.json");
-  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as { services?: unknown; allowedHosts?: unknown }) : {};
+  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as { services?: unknown; allowedHosts?: unknown; retain?: unknown }) : {};
 }
 
 /** ofl.json `"allowedHosts": ["plant-pc.example", …]` (names the HTTP server answers to). */

@@ -7,6 +7,7 @@ import { valueText } from "../engine/index.js";
 import { SqliteLog } from "../log/sqlite.js";
 import { openSession } from "../replay/session.js";
 import { stateAt, stateAtLog, unitText } from "../replay/stateAt.js";
+import { wholeHistory } from "../log/archive.js";
 import { CheckpointStore } from "../log/checkpoints.js";
 import { ASSETS_TOPIC, classify, isInput, isoTime, parseTime } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
@@ -98,8 +99,10 @@ export function openRecords(values: { session?: string; data?: string }, io: Io)
     const s = openSession(resolve(io.cwd, values.session));
     return { records: (function* () { for (const r of s.records()) yield r.record; })(), close: () => {} };
   }
-  const log = openLog(resolve(io.cwd, values.data!));
-  return { records: log.read({ topic: ASSETS_TOPIC }), close: () => log.close() };
+  const dir = resolve(io.cwd, values.data!);
+  const log = openLog(dir);
+  // the archive first (records retention moved out of the live log), then the live log
+  return { records: wholeHistory(dir, log), close: () => log.close() };
 }
 
 type AtArg = { kind: "iso" | "fromStart" | "fromEnd"; ms: number };

@@ -293,6 +293,21 @@ export class Projector {
   }
 }
 
+/**
+ * The projection of a whole log: from the projection a checkpoint stored (`saved`, at ofa_assets
+ * offset `from`) and the records after it, else from the first record. What `ofl run`'s server and
+ * `ofl import` keep up to date and store with each checkpoint, under DASHBOARD_EXTRA.
+ */
+export function resumeProjector(ir: IrProgram, log: Log, from: number | undefined, saved: unknown): Projector {
+  const p = new Projector(ir, log);
+  const resumed = from !== undefined && p.load(saved);
+  p.scan(log.read({ topic: ASSETS_TOPIC, fromOffset: resumed ? from : 0 }));
+  return p;
+}
+
+/** The name the projection is stored under in a checkpoint's extra (CheckpointOptions.extra). */
+export const DASHBOARD_EXTRA = "dashboard";
+
 const AROUND = 10;
 
 /** Where time travel may start: the embedded runtime's checkpoints (with the dashboard's projection stored beside the engine's state). */
@@ -313,7 +328,7 @@ export function stateInfoAt(ir: IrProgram, log: Log, atMs: number, from?: TimeTr
   const p = new Projector(ir, log);
   let start: StateAtStart | undefined;
   if (from !== undefined) {
-    const cp = from.checkpoints.newest(ir, { atMs, maxOffset: from.maxOffset, warn: from.warn, usable: (c) => p.load((c.extra as { dashboard?: unknown } | undefined)?.dashboard) });
+    const cp = from.checkpoints.newest(ir, { atMs, maxOffset: from.maxOffset, minOffset: log.firstOffset?.(ASSETS_TOPIC) ?? 0, warn: from.warn, usable: (c) => p.load((c.extra as Record<string, unknown> | undefined)?.[DASHBOARD_EXTRA]) });
     if (cp !== undefined) start = { state: cp.state, offset: cp.header.offset };
   }
   const before: FeedEvent[] = [];

@@ -33,12 +33,16 @@ export interface CheckpointOptions {
 /** Restores the newest valid checkpoint of the program at or before the log's end, if any. */
 export function openWithCheckpoint(engineOpts: EngineOptions, log: Log, o: CheckpointOptions): { engine: Engine; offset: number; extra: unknown } | undefined {
   const end = log.endOffset(ASSETS_TOPIC);
+  // retention moves old records out (runtime/log/archive.ts): a checkpoint before the first
+  // record still on the log cannot start a replay of it
+  const first = log.firstOffset?.(ASSETS_TOPIC) ?? 0;
   const say = o.report ?? (() => {});
-  const cp = o.store.newest(engineOpts.program, { maxOffset: end, warn: (m) => say("warn", m) });
+  const cp = o.store.newest(engineOpts.program, { maxOffset: end, minOffset: first, warn: (m) => say("warn", m) });
   if (cp === undefined) {
+    const oldest = first > 0 ? `the oldest record still on the log (offset ${first}; older ones are archived, and what depends on them starts unknown)` : "the oldest record of the log";
     if (end > 0 && o.store.list().length > 0 && o.store.list(engineOpts.program).length === 0) {
-      say("info", `the program changed since the last checkpoint (program hash ${programHashOf(engineOpts.program).slice(0, 12)}): rebuilding from the oldest record of the log (${end} records)`);
-    }
+      say("info", `the program changed since the last checkpoint (program hash ${programHashOf(engineOpts.program).slice(0, 12)}): rebuilding from ${oldest} (${end - first} records)`);
+    } else if (first > 0) say("warn", `no checkpoint of this program at or after the oldest record still on the log: rebuilding from ${oldest}`);
     return undefined;
   }
   const engine = new EngineClass(engineOpts);

@@ -13,9 +13,9 @@
 // skipped with a warning, never trusted.
 //
 // Kept (per program): the newest KEEP_RECENT, plus the first checkpoint of every event-time
-// hour and of every OFFSET_BUCKET (500,000) records (time travel starts from the newest
+// hour and of every OFFSET_BUCKET (200,000) records (time travel starts from the newest
 // checkpoint at or before T: a slider over a month replays at most an hour of records, and at
-// most ~600,000 records at high rates). Older recent ones are deleted: checkpoints are caches of
+// most ~300,000 records at high rates). Older recent ones are deleted: checkpoints are caches of
 // the log, never the authority.
 import * as fs from "node:fs";
 import { join } from "node:path";
@@ -26,7 +26,7 @@ export const CHECKPOINT_DIR = "checkpoints";
 export const KEEP_RECENT = 3;
 export const HOUR_MS = 3_600_000;
 /** besides hourly: the first checkpoint of every OFFSET_BUCKET records is kept (bounds a time-travel replay at high rates) */
-export const OFFSET_BUCKET = 500_000;
+export const OFFSET_BUCKET = 200_000;
 
 export interface CheckpointFile {
   path: string;
@@ -121,14 +121,26 @@ export class CheckpointStore {
   }
 
   /**
+   * Deletes every checkpoint (of any program) before `offset`: retention moved the records after
+   * them out of the live log, so they can no longer start a replay of it.
+   */
+  dropBefore(offset: number): void {
+    for (const f of this.list()) if (f.offset < offset) fs.rmSync(f.path, { force: true });
+  }
+
+  /**
    * The newest valid checkpoint of `program` with offset <= maxOffset (and horizon <= atMs,
    * when given), verified; corrupt or unreadable files are reported through `warn` and skipped,
    * and so, silently, are those `usable` refuses (e.g. without what the caller stored beside).
    */
-  newest(program: IrProgram, opts: { maxOffset?: number; atMs?: number; warn?: (m: string) => void; usable?: (cp: Checkpoint) => boolean } = {}): (Checkpoint & { file: CheckpointFile; bytes: Buffer }) | undefined {
+  newest(
+    program: IrProgram,
+    opts: { maxOffset?: number; minOffset?: number; atMs?: number; warn?: (m: string) => void; usable?: (cp: Checkpoint) => boolean } = {},
+  ): (Checkpoint & { file: CheckpointFile; bytes: Buffer }) | undefined {
     const files = this.list(program).reverse();
     for (const f of files) {
       if (opts.maxOffset !== undefined && f.offset > opts.maxOffset) continue;
+      if (opts.minOffset !== undefined && f.offset < opts.minOffset) continue;
       if (opts.atMs !== undefined && (f.horizon ?? -Infinity) > opts.atMs) continue;
       let bytes: Buffer;
       try {

@@ -140,8 +140,12 @@ export class SqliteLog implements Log {
       throw e;
     }
     this.insert = db.prepare(`INSERT INTO records (seq, topic, "partition", "offset", ts, event_time, key, value) VALUES (?, ?, 0, ?, ?, ?, ?, ?)`);
-    this.maxOffset = db.prepare(`SELECT MAX("offset") AS m FROM records WHERE topic = ?`);
-    this.maxSeq = db.prepare(`SELECT MAX(seq) AS m FROM records`);
+    // records moved out by retention (deleteBefore) leave floors in `meta`: offsets and seqs
+    // continue after them even when every record of a topic (or of the log) was moved out
+    this.maxOffset = db.prepare(
+      `SELECT MAX(m) AS m FROM (SELECT MAX("offset") AS m FROM records WHERE topic = :t UNION ALL SELECT CAST(value AS INTEGER) - 1 FROM meta WHERE name = 'floor_offset:' || :t)`,
+    );
+    this.maxSeq = db.prepare(`SELECT MAX(m) AS m FROM (SELECT MAX(seq) AS m FROM records UNION ALL SELECT CAST(value AS INTEGER) - 1 FROM meta WHERE name = 'floor_seq')`);
     // The next offsets are read inside the (IMMEDIATE, i.e. write-locked) transaction, so two
     // processes appending to one file still get contiguous offsets.
     // Rows go in MULTI at a time (one statement call per MULTI rows roughly halves the per-row
@@ -164,7 +168,7 @@ export class SqliteLog implements Log {
         else {
           if (lastTopic !== "") next.set(lastTopic, lastOff);
           const known = next.get(r.topic);
-          off = known !== undefined ? known : ((this.maxOffset.get(r.topic) as { m: number | null }).m ?? -1) + 1;
+          off = known !== undefined ? known : ((this.maxOffset.get({ t: r.topic }) as { m: number | null }).m ?? -1) + 1;
           lastTopic = r.topic;
         }
         lastOff = off + 1;
@@ -293,7 +297,7 @@ export class SqliteLog implements Log {
   }
 
   endOffset(topic: string): number {
-    return ((this.maxOffset.get(topic) as { m: number | null }).m ?? -1) + 1;
+    return ((this.maxOffset.get({ t: topic }) as { m: number | null }).m ?? -1) + 1;
   }
 
   endSeq(): number {
@@ -313,6 +317,43 @@ export class SqliteLog implements Log {
     return () => {
       this.listeners.delete(l);
     };
+  }
+
+  /** The first global sequence number still on the log (records before it were moved out by retention); endSeq() when empty. */
+  firstSeq(): number {
+    const m = (this.stmt(`SELECT MIN(seq) AS m FROM records`).get() as { m: number | null }).m;
+    return m ?? this.endSeq();
+  }
+
+  /** The first offset of a topic still on the log; endOffset(topic) when it has none. */
+  firstOffset(topic: string): number {
+    const m = (this.stmt(`SELECT MIN("offset") AS m FROM records WHERE topic = ?`).get(topic) as { m: number | null }).m;
+    return m ?? this.endOffset(topic);
+  }
+
+  /** The seq of a topic's record at `offset`, or undefined (not on the log, or moved out). */
+  seqOf(topic: string, offset: number): number | undefined {
+    const r = this.stmt(`SELECT seq FROM records WHERE topic = ? AND "offset" = ?`).get(topic, offset) as { seq: number } | undefined;
+    return r?.seq;
+  }
+
+  /**
+   * Deletes every record with seq < `seq` (retention, runtime/log/archive.ts: only after they are
+   * durably archived), in one transaction. Offsets and seqs continue after the deleted ones: the
+   * next of each topic and of the log is kept in `meta` (floor_offset:TOPIC, floor_seq).
+   * Returns the number of records deleted. The file does not shrink; SQLite reuses the pages.
+   */
+  deleteBefore(seq: number): number {
+    return this.db.transaction((cut: number) => {
+      const tops = this.stmt(`SELECT topic, MAX("offset") AS m FROM records WHERE seq < ? GROUP BY topic`).all(cut) as { topic: string; m: number }[];
+      const floor = (name: string, next: number): void => {
+        const old = Number(this.meta(name) ?? 0);
+        if (next > old) this.setMeta(name, String(next));
+      };
+      for (const t of tops) floor(`floor_offset:${t.topic}`, t.m + 1);
+      floor("floor_seq", Math.min(cut, this.endSeq()));
+      return this.stmt(`DELETE FROM records WHERE seq < ?`).run(cut).changes;
+    }).immediate(seq);
   }
 
   /** Checkpoints the WAL into the main file and closes. */

@@ -38,7 +38,9 @@ export interface Log {
    * `value.attributes.timestamp` when present and parseable (ofa_assets records), else `ts`.
    */
   readByTime(opts?: TimeRangeOptions): Iterable<LogRecord>;
-  /** The next offset of a topic (= its record count); 0 for an unknown topic. */
+  /** The first offset of a topic still on the log (retention moves older records out); absent: 0 (nothing is ever moved out). */
+  firstOffset?(topic: string): number;
+  /** The next offset of a topic (= its record count, archived ones included); 0 for an unknown topic. */
   endOffset(topic: string): number;
   /** The next global sequence number (= the number of records in the log). OFL addition. */
   endSeq(): number;

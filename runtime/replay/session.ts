@@ -1,11 +1,13 @@
 // Session files (wire.md §4): JSON Lines, read in both forms (OFL and kcat), written in the OFL
-// form; and the binary form (binary.ts, docs/session-binary.md), recognised by its magic bytes.
+// form; and the binary form (binary.ts, docs/session-binary.md), recognised by its magic bytes;
+// a gzip file of JSON Lines (retention's archive, runtime/log/archive.ts) is decompressed in memory.
 // Reading streams the file in fixed-size chunks with fs.readSync, so a file of millions of
 // lines is read in constant memory (apart from the records the caller keeps). A large JSON Lines
 // file is read and parsed by a worker thread (parserWorker.ts) while the caller replays.
 
 import * as fs from "node:fs";
 import { basename } from "node:path";
+import { gunzipSync } from "node:zlib";
 import type { LogRecord } from "../wire/types.js";
 import { BinarySessionError, binaryBatches, isBinarySession, readBinaryHeader } from "./binary.js";
 import { ERROR, FAST, RecordBuilder, type Batch } from "./columns.js";
@@ -90,12 +92,50 @@ function openFd(path: string): number {
 
 const fatalDecoder = new TextDecoder("utf-8", { fatal: true });
 
+/** A gzip file is decompressed whole, in memory, up to this size (retention's archive files are far smaller). */
+export const MAX_GUNZIPPED = 1 << 30;
+
+/** Whether a file starts with gzip's magic bytes. */
+function isGzip(path: string): boolean {
+  const fd = openFd(path);
+  try {
+    const b = Buffer.alloc(2);
+    return fs.readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The bytes of a session file: read from the file, or (gzip, e.g. retention's archive) from its decompressed content. */
+function openSource(path: string): { read(buf: Buffer, n: number): number; close(): void } {
+  if (isGzip(path)) {
+    let data: Buffer;
+    try {
+      data = gunzipSync(fs.readFileSync(path), { maxOutputLength: MAX_GUNZIPPED });
+    } catch (e) {
+      const big = (e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE" || e instanceof RangeError;
+      throw new SessionError(path, 0, big ? `decompressed it is larger than ${MAX_GUNZIPPED >> 20} MiB: decompress it first (gunzip -k ${basename(path)}) and read the .jsonl` : `not a valid gzip file (${(e as Error).message})`);
+    }
+    let at = 0;
+    return {
+      read: (buf, n) => {
+        const k = data.copy(buf, 0, at, Math.min(data.length, at + n));
+        at += k;
+        return k;
+      },
+      close: () => {},
+    };
+  }
+  const fd = openFd(path);
+  return { read: (buf, n) => fs.readSync(fd, buf, 0, n, null), close: () => fs.closeSync(fd) };
+}
+
 /**
  * Raw lines of a file as strings with 1-based numbers; blank lines are skipped. Throws
  * SessionError for invalid UTF-8 (naming the line). A leading BOM and trailing `\r` are dropped.
  */
 function* lines(path: string, chunkSize: number): Generator<{ line: number; text: string }> {
-  const fd = openFd(path);
+  const src = openSource(path);
   try {
     const buf = Buffer.allocUnsafe(chunkSize);
     let carry: Buffer | null = null; // an incomplete line from the previous chunk
@@ -104,7 +144,7 @@ function* lines(path: string, chunkSize: number): Generator<{ line: number; text
     for (;;) {
       let n: number;
       try {
-        n = fs.readSync(fd, buf, 0, chunkSize, null);
+        n = src.read(buf, chunkSize);
       } catch (e) {
         throw new SessionError(path, 0, `cannot read (${(e as Error).message})`);
       }
@@ -163,7 +203,7 @@ function* lines(path: string, chunkSize: number): Generator<{ line: number; text
       if (eof) return;
     }
   } finally {
-    fs.closeSync(fd);
+    src.close();
   }
 }
 
@@ -245,8 +285,9 @@ export function openSession(path: string, opts: SessionOptions = {}): OpenSessio
   const skip = opts.skipBadLines === true;
   const format = formatOf(path);
   const header = format === "binary" ? binaryHeader(path) : readSessionHeader(path, chunkSize);
-  let worker = opts.parser === "worker";
-  if (format === "jsonl" && (opts.parser ?? "auto") === "auto") {
+  const gz = format === "jsonl" && isGzip(path);
+  let worker = opts.parser === "worker" && !gz;
+  if (format === "jsonl" && !gz && (opts.parser ?? "auto") === "auto") {
     try {
       worker = fs.statSync(path).size >= WORKER_MIN_BYTES;
     } catch {

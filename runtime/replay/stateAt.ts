@@ -5,6 +5,7 @@
 // records before it are then all in the prefix, so the result is the same as from offset 0.
 import type { IrProgram, IrType } from "../../compiler/ir/types.js";
 import { Engine, type EngineSnapshot, type EngineState } from "../engine/index.js";
+import { wholeHistory } from "../log/archive.js";
 import type { CheckpointStore } from "../log/checkpoints.js";
 import type { Log } from "../log/types.js";
 import { ASSETS_TOPIC, classify, isFutureRecord, isInput } from "../wire/records.js";
@@ -58,8 +59,13 @@ export function stateAt(ir: IrProgram, records: Iterable<LogRecord>, atMs: numbe
  * skipped (reported through `warn`). Safe in a worker thread with its own read-only log.
  */
 export function stateAtLog(ir: IrProgram, log: Log, atMs: number, opts: { checkpoints?: CheckpointStore; warn?: (m: string) => void } = {}): StateAt {
-  const cp = opts.checkpoints?.newest(ir, { atMs, maxOffset: log.endOffset(ASSETS_TOPIC), warn: opts.warn });
-  if (cp === undefined) return stateAt(ir, log.read({ topic: ASSETS_TOPIC }), atMs);
+  const first = log.firstOffset?.(ASSETS_TOPIC) ?? 0;
+  const cp = opts.checkpoints?.newest(ir, { atMs, maxOffset: log.endOffset(ASSETS_TOPIC), minOffset: first, warn: opts.warn });
+  if (cp === undefined) {
+    // before every usable checkpoint: from the first record, archived ones included (retention)
+    const records = first > 0 && opts.checkpoints ? wholeHistory(opts.checkpoints.dataDir, log) : log.read({ topic: ASSETS_TOPIC });
+    return stateAt(ir, records, atMs);
+  }
   return stateAt(ir, log.read({ topic: ASSETS_TOPIC, fromOffset: cp.header.offset }), atMs, { state: cp.state, offset: cp.header.offset });
 }
 

@@ -20,6 +20,8 @@ import type { Connector } from "../connectors/types.js";
 import { EmbeddedRuntime } from "../embedded/runtime.js";
 import type { CheckpointOptions } from "../embedded/checkpointing.js";
 import type { CheckpointStore } from "../log/checkpoints.js";
+import { SqliteLog } from "../log/sqlite.js";
+import { Retention } from "../embedded/retention.js";
 import type { Log } from "../log/types.js";
 import { ASSETS_TOPIC, classify, clockValue, resultValue } from "../wire/records.js";
 import type { CommandEnvelope, LogRecord, NewRecord } from "../wire/types.js";
@@ -47,6 +49,13 @@ export interface PlantOptions {
   retiredCorrelationIds?: Iterable<string>;
   /** checkpoints beside the log (the plant adds its commands awaiting an answer to each) */
   checkpoints?: Omit<CheckpointOptions, "extra">;
+  /**
+   * Retention window, ms (`ofl run --retain`): records older than it (by stream time) move from
+   * the live log into the archive (runtime/embedded/retention.ts). Needs `checkpoints` and a SqliteLog.
+   */
+  retainMs?: number;
+  /** how often (wall ms) retention looks for records to move (default 10 s) */
+  retentionCheckMs?: number;
 }
 
 /** An append to the log failed: nothing of the batch is on the log, nothing of it was acknowledged. */
@@ -119,6 +128,10 @@ export class Plant {
   private waiters: Waiter[] = [];
   /** set once an append failed: the plant takes no more input */
   private failure: AppendFailure | undefined;
+  /** retention (PlantOptions.retainMs), and the run in progress */
+  readonly retention: Retention | undefined;
+  private retaining: Promise<number> | undefined;
+  private retentionTimer: ReturnType<typeof setInterval> | undefined;
   /** counters for the status line */
   readonly stats = { records: 0, commands: 0, rejected: 0, dispatched: 0, failed: 0, last: [] as string[] };
 
@@ -133,6 +146,27 @@ export class Plant {
     });
     for (const id of opts.retiredCorrelationIds ?? []) this.answered.add(id);
     this.recoverUnanswered();
+    if (opts.retainMs !== undefined) {
+      if (!opts.checkpoints || !(opts.log instanceof SqliteLog)) throw new Error("retention needs checkpoints and a log on disk");
+      this.retention = new Retention({ retainMs: opts.retainMs, log: opts.log, store: opts.checkpoints.store, program: opts.program, report: (l, m) => this.say(l, m) });
+    }
+  }
+
+  /**
+   * Moves what is older than the retention window into the archive now (also done every
+   * `retentionCheckMs`); resolves with the records moved. A failure is reported, never fatal:
+   * the records stay on the live log.
+   */
+  retain(): Promise<number> {
+    if (!this.retention || this.stopped) return Promise.resolve(0);
+    this.retaining ??= this.retention
+      .run(this.runtime.engine.streamTime)
+      .catch((e: Error) => {
+        this.say("warn", `retention: cannot archive old records (they stay on the live log): ${e.message}`);
+        return 0;
+      })
+      .finally(() => (this.retaining = undefined));
+    return this.retaining;
   }
 
   /**
@@ -201,6 +235,11 @@ export class Plant {
     if (clockMs > 0) {
       this.clock = setInterval(() => this.tick(), clockMs);
       this.clock.unref?.();
+    }
+    if (this.retention) {
+      void this.retain();
+      this.retentionTimer = setInterval(() => void this.retain(), this.opts.retentionCheckMs ?? 10_000);
+      this.retentionTimer.unref?.();
     }
   }
 
@@ -429,6 +468,8 @@ export class Plant {
   /** Stops the connectors and the clock, ingests what is queued, and closes the log. */
   async stop(): Promise<void> {
     if (this.clock) clearInterval(this.clock);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    await this.retaining; // a step in progress finishes (its index and the log agree)
     await Promise.all(this.attached.map((a) => a.connector.stop().catch(() => {})));
     this.flush();
     this.stopped = true;

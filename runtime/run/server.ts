@@ -32,7 +32,7 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { IrCommand, IrProgram, Value } from "../../compiler/ir/types.js";
 import { parseTelemetryValue, Rejection, valueText } from "../engine/index.js";
-import { historyInfo, parseAt, programInfo, Projector, rangeInfo, stateInfoAt } from "../dashboard/api.js";
+import { DASHBOARD_EXTRA, historyInfo, parseAt, programInfo, Projector, rangeInfo, resumeProjector, stateInfoAt } from "../dashboard/api.js";
 import type { FeedEvent, TickMessage } from "../dashboard/protocol.js";
 import { operatorCommandRecord } from "../wire/operator.js";
 import { alarmValue, ASSETS_TOPIC } from "../wire/records.js";
@@ -249,13 +249,10 @@ class Ctx {
     private readonly hosts: HostCheck,
   ) {
     this.tokenBuf = Buffer.from(opts.token ?? "");
-    this.projector = new Projector(plant.program, plant.runtime.log);
     // freshness, acknowledgements and the latest commands: from the checkpoint the plant opened
-    // from (stored there by a previous run's server) and the tail after it, else the whole log
-    const from = plant.runtime.restoredFrom;
-    const resumed = from !== undefined && this.projector.load(plant.restored("dashboard"));
-    this.projector.scan(plant.runtime.log.read({ topic: ASSETS_TOPIC, fromOffset: resumed ? from : 0 }));
-    this.stopSaving = plant.checkpointExtra("dashboard", () => this.projector.save());
+    // from (stored there by a previous run's server or by ofl import) and the tail after it
+    this.projector = resumeProjector(plant.program, plant.runtime.log, plant.runtime.restoredFrom, plant.restored(DASHBOARD_EXTRA));
+    this.stopSaving = plant.checkpointExtra(DASHBOARD_EXTRA, () => this.projector.save());
     this.ringFrom = plant.runtime.log.endSeq();
     this.maxClients = Math.max(0, opts.feed?.maxClients ?? FEED_MAX_CLIENTS);
     this.maxBuffered = Math.max(1024, opts.feed?.maxBufferedBytes ?? FEED_MAX_BUFFERED);

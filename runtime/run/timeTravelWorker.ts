@@ -61,6 +61,7 @@ export function logPrefix(log: Log, endSeq: number): Log {
     // in seq order too (Log.readByTime)
     readByTime: (opts?: TimeRangeOptions) => upTo(log.readByTime(opts)),
     endOffset: (topic: string) => log.endOffset(topic),
+    firstOffset: (topic: string) => log.firstOffset?.(topic) ?? 0,
     endSeq: () => Math.min(endSeq, log.endSeq()),
     subscribe: () => () => {},
     close: () => {},
