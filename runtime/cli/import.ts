@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DASHBOARD_EXTRA, resumeProjector, type Projector } from "../dashboard/api.js";
 import { EmbeddedRuntime } from "../embedded/runtime.js";
-import { CheckpointStore } from "../log/checkpoints.js";
+import { CheckpointStore, HOUR_MS } from "../log/checkpoints.js";
 import { SqliteLog } from "../log/sqlite.js";
 import { openSession } from "../replay/session.js";
 import { ASSETS_TOPIC, classify, isInput } from "../wire/records.js";
@@ -45,7 +45,7 @@ file cannot be read, 2 bad usage.`,
       options: { data: { type: "string" }, "skip-bad-lines": { type: "boolean" } },
     });
     // PATH is optional: the files are the positionals that look like session files
-    const isSession = (p: string) => /\.(jsonl|json|ndjson|txt)$/i.test(p);
+    const isSession = (p: string) => /\.(jsonl|json|ndjson|txt|oflb)(\.gz)?$/i.test(p);
     const files = positionals.filter(isSession);
     const progPaths = positionals.filter((p) => !isSession(p));
     if (files.length === 0) throw new UsageError("give at least one session FILE (.jsonl) to import");
@@ -69,6 +69,7 @@ file cannot be read, 2 bad usage.`,
     let read = 0;
     let taken = 0;
     let lastShown = 0;
+    let lastHour = Number.NaN;
     const started = Date.now();
     try {
       for (const file of files) {
@@ -80,6 +81,14 @@ file cannot be read, 2 bad usage.`,
           const ev = classify(record);
           const keep = isInput(ev) || ev.kind === "bad" || (ev.kind === "command_result" && (ev.result.status === "completed" || ev.result.status === "failed"));
           if (!keep) continue;
+          // a batch ends where event time enters a new hour: the checkpoint due then lands on the
+          // hour (the time-travel grid and retention's cut points, runtime/log/checkpoints.ts)
+          const hour = ev.kind === "bad" || !isInput(ev) ? lastHour : Math.floor(ev.time / HOUR_MS);
+          if (hour !== lastHour && batch.length > 0) {
+            rt.ingest(batch);
+            batch = [];
+          }
+          lastHour = hour;
           batch.push({ topic: ASSETS_TOPIC, key: record.key, ts: record.ts, value: record.value });
           taken++;
           if (batch.length >= BATCH) {

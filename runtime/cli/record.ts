@@ -2,6 +2,7 @@
 import { closeSync, existsSync, openSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { Archive } from "../log/archive.js";
 import { SqliteLog } from "../log/sqlite.js";
 import { sessionLine, writeSessionSync } from "../replay/session.js";
 import { writeBinarySessionSync } from "../replay/binary.js";
@@ -113,7 +114,18 @@ be read, 2 bad usage or no log in DIR.`,
       throw new UsageError(`cannot open the log in ${dir}: ${(e as Error).message}`);
     }
     try {
-      write(log.readByTime({ topic: ASSETS_TOPIC, fromMs: since, toMs: until }), log.meta("program") ?? "ofl");
+      // what retention moved to the archive first (runtime/log/archive.ts), then the live log
+      const archive = new Archive(dir);
+      const from = archive.endSeq();
+      const inRange = (r: LogRecord): boolean => {
+        const t = eventTime(r.value, r.ts); // what the live log's readByTime filters on
+        return (since === undefined || t >= since) && (until === undefined || t <= until);
+      };
+      const all = function* (): Generator<LogRecord> {
+        for (const r of archive.records(ASSETS_TOPIC)) if (inRange(r)) yield r;
+        for (const r of log.readByTime({ topic: ASSETS_TOPIC, fromMs: since, toMs: until })) if (r.seq! >= from) yield r;
+      };
+      write(all(), log.meta("program") ?? "ofl");
       if (damaged.length > 0)
         io.err(
           `ofl record: warning: ${damaged.length} damaged record${damaged.length === 1 ? "" : "s"} skipped (not JSON): ${damaged.slice(0, 10).join("; ")}${damaged.length > 10 ? `; and ${damaged.length - 10} more` : ""}. Everything readable was written. \`ofl run --repair\` removes the damaged part of the log (keeping a copy).\n`,

@@ -67,6 +67,7 @@ export class Retention {
       }
       this.o.store.dropBefore(cut.offset);
       this.moved += n;
+      if (n > 0) this.o.report?.("info", `retention: moved ${n} record${n === 1 ? "" : "s"} older than the window to ${this.archive.dir} (the live log starts at offset ${cut.offset} of ofa_assets)`);
       return n;
     } finally {
       this.busy = false;
