@@ -21,6 +21,7 @@ const all = [
   ["feed-slow-clients", "500 live-feed clients that never read: the plant's answer time, a reader's rate, memory (issue 11 #11)"],
   ["checkpoint", "restart and ofl state --at on a 2,000,000-record embedded log, with and without checkpoints (issue 12)"],
   ["checkpoint-cost", "checkpoint size and write time for 1,000 assets, effect on ingest throughput (issue 12)"],
+  ["retention", "disk use per million records on the live log and in the archive, and the rate ofl run --retain moves old records (issue 12)"],
 ];
 const wanted = process.argv.slice(2);
 const chosen = wanted.length > 0 ? all.filter(([n]) => wanted.includes(n)) : all;
