@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { DASHBOARD_EXTRA, resumeProjector, type Projector } from "../dashboard/api.js";
 import { EmbeddedRuntime } from "../embedded/runtime.js";
 import { CheckpointStore, HOUR_MS } from "../log/checkpoints.js";
+import { lockDataFolder, LogLockedError, type WriterLock } from "../log/lock.js";
 import { SqliteLog } from "../log/sqlite.js";
 import { openSession } from "../replay/session.js";
 import { ASSETS_TOPIC, classify, isInput } from "../wire/records.js";
@@ -29,7 +30,7 @@ on a cluster) to the embedded log in DIR, through the program PATH: the program'
 recomputed and appended as \`ofl run\` would have; the outputs recorded in the files are not
 copied. Device answers (completed or failed command results) are kept. Nothing is sent to any
 device. Checkpoints are written as by \`ofl run\`, so \`ofl run\` and \`ofl state --at\` start
-fast on the imported log. Do not import while \`ofl run\` uses the same DIR.
+fast on the imported log. The data folder must not be in use by \`ofl run\` (exit 3).
 
 Options:
   --data DIR        the log folder (default: .ofl/data in the project, as ofl run)
@@ -37,7 +38,7 @@ Options:
   -h, --help        show this help
 
 A progress line is shown on a terminal. Exit codes: 0 imported, 1 the program has errors or a
-file cannot be read, 2 bad usage.`,
+file cannot be read, 2 bad usage, 3 the data folder is in use by \`ofl run\`.`,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
@@ -52,6 +53,17 @@ file cannot be read, 2 bad usage.`,
     const ir = compileOne(progPaths, io);
     if (!ir) return 1;
     const dataDir = resolve(io.cwd, values.data ?? defaultDataDir(resolve(io.cwd, progPaths[0] ?? ".")));
+    // one writer per data folder, as ofl run: importing beside a running plant would interleave batches
+    let lock: WriterLock;
+    try {
+      lock = lockDataFolder(dataDir);
+    } catch (e) {
+      if (e instanceof LogLockedError) {
+        io.err(`ofl import: ${e.message}\n`);
+        return 3;
+      }
+      throw e;
+    }
     const log = SqliteLog.open(dataDir, { program: ir.program });
     const tty = process.stderr.isTTY === true;
     const warnings: string[] = [];
@@ -106,6 +118,7 @@ file cannot be read, 2 bad usage.`,
     } finally {
       if (tty && lastShown > 0) process.stderr.write("\r\x1b[K");
       rt.close();
+      lock.release();
     }
     for (const w of warnings) io.err(`${w}\n`);
     const secs = (Date.now() - started) / 1000;
