@@ -14,7 +14,7 @@ import { SqliteLog } from "../log/sqlite.js";
 import { openSession } from "../replay/session.js";
 import { ASSETS_TOPIC, classify, isInput } from "../wire/records.js";
 import type { NewRecord } from "../wire/types.js";
-import { compileOne, displayPath, UsageError, type Command } from "./common.js";
+import { compileOne, displayPath, progressLine, UsageError, type Command } from "./common.js";
 import { defaultDataDir } from "./run.js";
 
 const BATCH = 5000;
@@ -65,7 +65,7 @@ file cannot be read, 2 bad usage, 3 the data folder is in use by \`ofl run\`.`,
       throw e;
     }
     const log = SqliteLog.open(dataDir, { program: ir.program });
-    const tty = process.stderr.isTTY === true;
+    const progress = progressLine(io, "ofl import");
     const warnings: string[] = [];
     // the dashboard's projection is kept beside the engine, as ofl run's server does, so the
     // checkpoints written here let ofl run start without projecting the whole log
@@ -82,11 +82,19 @@ file cannot be read, 2 bad usage, 3 the data folder is in use by \`ofl run\`.`,
     let taken = 0;
     let lastShown = 0;
     let lastHour = Number.NaN;
+    let batch: NewRecord[] = [];
+    const flush = (file: string): void => {
+      rt.ingest(batch);
+      batch = [];
+      if (Date.now() - lastShown > 200) {
+        lastShown = Date.now();
+        progress.show(`${file}: ${taken.toLocaleString("en-US")} input records`);
+      }
+    };
     const started = Date.now();
     try {
       for (const file of files) {
         const session = openSession(resolve(io.cwd, file), { skipBadLines: values["skip-bad-lines"] === true });
-        let batch: NewRecord[] = [];
         for (const { record } of session.records()) {
           read++;
           if (record.topic !== ASSETS_TOPIC) continue;
@@ -96,27 +104,17 @@ file cannot be read, 2 bad usage, 3 the data folder is in use by \`ofl run\`.`,
           // a batch ends where event time enters a new hour: the checkpoint due then lands on the
           // hour (the time-travel grid and retention's cut points, runtime/log/checkpoints.ts)
           const hour = ev.kind === "bad" || !isInput(ev) ? lastHour : Math.floor(ev.time / HOUR_MS);
-          if (hour !== lastHour && batch.length > 0) {
-            rt.ingest(batch);
-            batch = [];
-          }
+          if (hour !== lastHour && batch.length > 0) flush(file);
           lastHour = hour;
           batch.push({ topic: ASSETS_TOPIC, key: record.key, ts: record.ts, value: record.value });
           taken++;
-          if (batch.length >= BATCH) {
-            rt.ingest(batch);
-            batch = [];
-            if (tty && Date.now() - lastShown > 200) {
-              lastShown = Date.now();
-              process.stderr.write(`\rimporting ${file}: ${taken.toLocaleString("en")} input records`);
-            }
-          }
+          if (batch.length >= BATCH) flush(file);
         }
-        if (batch.length > 0) rt.ingest(batch);
+        if (batch.length > 0) flush(file);
         for (const s of session.skipped) io.err(`warning: ${s.message}\n`);
       }
     } finally {
-      if (tty && lastShown > 0) process.stderr.write("\r\x1b[K");
+      progress.done();
       rt.close();
       lock.release();
     }

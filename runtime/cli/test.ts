@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { junitXml } from "../replay/junit.js";
 import { replaySession, runTests, type ReplayReport, type TestResult } from "../replay/runner.js";
-import { compilePrograms, countSummary, displayPath, printDiagnostics, type Command, type Io } from "./common.js";
+import { compilePrograms, countSummary, displayPath, printDiagnostics, progressLine, type Command, type Io } from "./common.js";
 
 export const testCommand: Command = {
   name: "test",
@@ -54,7 +54,18 @@ Exit codes: 0 all passed, 1 a test failed or the program has errors, 2 bad usage
       const session = { skipBadLines: !!values["skip-bad-lines"] };
       if (values.replay) {
         const path = resolve(io.cwd, values.replay);
-        const report = replaySession(p.result.ir, path, session);
+        const line = progressLine(io, `replay ${displayPath(io, path)}`);
+        let shownAt = 0;
+        let report: ReplayReport;
+        try {
+          report = replaySession(p.result.ir, path, session, (n) => {
+            if (Date.now() - shownAt < 200) return;
+            shownAt = Date.now();
+            line.show(`${n.toLocaleString("en-US")} records`);
+          });
+        } finally {
+          line.done();
+        }
         if (!values.json) printReplay(io, report);
         results.push(replayResult(report, io));
       } else {

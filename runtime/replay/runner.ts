@@ -487,14 +487,14 @@ export interface ReplayReport {
  * `ofl test --replay FILE`: replays a session against the program and compares its decisions
  * (rule-issued commands, alarm transitions) with those recorded in the session.
  */
-export function replaySession(ir: IrProgram, path: string, opts: SessionOptions = {}): ReplayReport {
+export function replaySession(ir: IrProgram, path: string, opts: SessionOptions = {}, onProgress?: (records: number) => void): ReplayReport {
   const run = new Run(ir);
   const session = openSession(path, opts);
   const lineOfCommand: number[] = [];
   const lineOfAlarm: number[] = [];
   let records = 0;
   for (const { line, record } of session.records()) {
-    records++;
+    if ((++records & 0x3fff) === 0) onProgress?.(records);
     const ev = classify(record);
     if (ev.kind === "command" && (ev.envelope.header.rule ?? "operator") !== "operator") lineOfCommand.push(line);
     if (ev.kind === "alarm") lineOfAlarm.push(line);

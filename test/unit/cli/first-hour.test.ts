@@ -94,6 +94,21 @@ describe("the project's log by default, a closed pipe, --at relative to the log"
     expect(piped.err).toBe("ofl record: 30000 records written to shift.jsonl\n");
   });
 
+  test("`ofl test --replay` and `ofl import` of a large file show progress on a terminal, nothing in CI", () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", OFL: bin };
+    delete env["CI"];
+    expect(ofl(["record", "--out", "big.jsonl"], project).code).toBe(0);
+    const replay = spawnSync("script", ["-qc", `node "$OFL" test --replay big.jsonl`, "/dev/null"], { cwd: project, encoding: "utf8", env, timeout: 120_000 });
+    expect(replay.stdout).toMatch(/\r\x1b\[2Kreplay big\.jsonl: 16,384 records/);
+    expect(replay.stdout).toContain("replay big.jsonl: 30000 records");
+    const imp = spawnSync("script", ["-qc", `node "$OFL" import --data imported big.jsonl`, "/dev/null"], { cwd: project, encoding: "utf8", env, timeout: 120_000 });
+    expect(imp.status).toBe(0);
+    expect(imp.stdout).toMatch(/\r\x1b\[2Kofl import: big\.jsonl: \d{1,2},\d{3} input records/);
+    const ci = spawnSync("script", ["-qc", `node "$OFL" test --replay big.jsonl`, "/dev/null"], { cwd: project, encoding: "utf8", env: { ...env, CI: "true" }, timeout: 120_000 });
+    expect(ci.stdout).not.toContain("\x1b[2K");
+    expect(ci.stdout).toContain("replay big.jsonl: 30000 records");
+  }, 120_000);
+
   test("`ofl build` on a terminal says what it is doing while it bundles", () => {
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", OFL: bin };
     delete env["CI"];
