@@ -20,6 +20,7 @@ import { gzip } from "node:zlib";
 import { openSession, sessionLine } from "../replay/session.js";
 import { ASSETS_TOPIC, classify } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
+import { replaceAtomically, syncFolder, writeDurably } from "./common.js";
 import type { SqliteLog } from "./sqlite.js";
 import type { Log } from "./types.js";
 
@@ -80,16 +81,7 @@ export class Archive {
   }
 
   private writeIndex(ix: ArchiveIndex): void {
-    const tmp = `${this.indexPath}.tmp`;
-    const fd = fs.openSync(tmp, "w");
-    try {
-      fs.writeSync(fd, JSON.stringify(ix, null, 1) + "\n");
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.indexPath);
-    syncDir(this.dir);
+    replaceAtomically(this.indexPath, JSON.stringify(ix, null, 1) + "\n");
   }
 
   /** Makes the files and the log agree with the index after a crash (see the top of this file). */
@@ -137,14 +129,8 @@ export class Archive {
     }
     const member = await gzipAsync(Buffer.from(text, "utf8"), { level: 6 });
     const path = join(this.dir, f.name);
-    const fd = fs.openSync(path, "a");
-    try {
-      fs.writeSync(fd, member);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (f.bytes === 0) syncDir(this.dir);
+    writeDurably(path, member, "a");
+    if (f.bytes === 0) syncFolder(this.dir);
     f.bytes += member.length;
     f.records += recs.length;
     f.toSeq = recs.at(-1)!.seq! + 1;
@@ -169,16 +155,6 @@ export class Archive {
   /** Bytes of the archive files. */
   bytes(): number {
     return (this.index()?.files ?? []).reduce((a, f) => a + f.bytes, 0);
-  }
-}
-
-function syncDir(dir: string): void {
-  try {
-    const d = fs.openSync(dir, "r");
-    fs.fsyncSync(d);
-    fs.closeSync(d);
-  } catch {
-    // not possible on every platform: the rename is still atomic
   }
 }
 

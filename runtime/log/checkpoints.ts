@@ -20,6 +20,7 @@
 import * as fs from "node:fs";
 import { join } from "node:path";
 import type { IrProgram } from "../../compiler/ir/types.js";
+import { replaceAtomically } from "./common.js";
 import { CheckpointError, decodeCheckpoint, programHashOf, type Checkpoint } from "../engine/checkpoint.js";
 
 export const CHECKPOINT_DIR = "checkpoints";
@@ -71,22 +72,7 @@ export class CheckpointStore {
     const time = Number.isFinite(horizon) && horizon >= 0 ? String(Math.ceil(horizon)).padStart(16, "0") : "none";
     const name = `cp-${hash}-${String(offset).padStart(16, "0")}-${time}.ckpt`;
     const path = join(this.dir, name);
-    const tmp = `${path}.tmp`;
-    const fd = fs.openSync(tmp, "w");
-    try {
-      fs.writeSync(fd, bytes);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, path);
-    try {
-      const d = fs.openSync(this.dir, "r");
-      fs.fsyncSync(d);
-      fs.closeSync(d);
-    } catch {
-      // a folder fsync is not possible on every platform: the rename is still atomic
-    }
+    replaceAtomically(path, bytes);
     this.prune(program);
     return { path, program: hash, offset, horizon: time === "none" ? null : Math.ceil(horizon) };
   }

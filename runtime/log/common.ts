@@ -1,5 +1,7 @@
-// Helpers shared by the Log implementations.
+// Helpers shared by the Log implementations and the files beside the embedded log.
 
+import * as fs from "node:fs";
+import { dirname } from "node:path";
 import { parseTime } from "../wire/records.js";
 import type { LogRecord, NewRecord } from "../wire/types.js";
 
@@ -37,5 +39,38 @@ export function notify(listeners: Iterable<{ fromSeq: number; fn: (recs: LogReco
         throw e;
       });
     }
+  }
+}
+
+/** Writes `bytes` (a string is UTF-8) to `path` and fsyncs, with `flag` "w" (replace) or "a" (append). */
+export function writeDurably(path: string, bytes: Uint8Array | string, flag: "w" | "a" = "w"): void {
+  const fd = fs.openSync(path, flag);
+  try {
+    fs.writeSync(fd, typeof bytes === "string" ? Buffer.from(bytes, "utf8") : bytes);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Replaces `path` atomically: a temporary file beside it, fsync, rename, fsync of the folder. A
+ * crash leaves the old file or the new one, plus at most `path.tmp`.
+ */
+export function replaceAtomically(path: string, bytes: Uint8Array | string): void {
+  const tmp = `${path}.tmp`;
+  writeDurably(tmp, bytes);
+  fs.renameSync(tmp, path);
+  syncFolder(dirname(path));
+}
+
+/** fsync of a folder (a new or renamed entry in it is durable); not possible everywhere, where the rename is still atomic. */
+export function syncFolder(dir: string): void {
+  try {
+    const d = fs.openSync(dir, "r");
+    fs.fsyncSync(d);
+    fs.closeSync(d);
+  } catch {
+    // not possible on every platform
   }
 }
