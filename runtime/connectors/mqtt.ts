@@ -36,6 +36,7 @@ import type { AssetValue, NewRecord } from "../wire/types.js";
 import { COPY_LIMIT, textExcerpt } from "../wire/excerpt.js";
 import { compileJsonPath, evalJsonPath, valueAsText, type JsonPath } from "./jsonpath.js";
 import type { CommandToDispatch, Connector, ConnectorContext, ConnectorFactory, ConnectorStatus, DispatchResult } from "./types.js";
+import { dispatchingAtMostOnce } from "./atMostOnce.js";
 
 export interface MqttConnectorOptions {
   /** first reconnection delay, ms (doubled after each failed attempt) */
@@ -161,7 +162,7 @@ interface Pending {
 
 export function createMqttConnector(options: MqttConnectorOptions = {}): ConnectorFactory {
   const opt = { ...DEFAULTS, ...options };
-  return (ctx) => new MqttConnector(ctx, opt);
+  return dispatchingAtMostOnce((ctx) => new MqttConnector(ctx, opt));
 }
 
 export const mqttConnector: ConnectorFactory = createMqttConnector();
@@ -187,7 +188,6 @@ class MqttConnector implements Connector {
   private attempts = 0;
   private lastError = "";
   private pending = new Set<Pending>();
-  private dispatched = new Set<string>();
   private queue: NewRecord[] = [];
   private flushScheduled = false;
   private warned = new Map<string, { last: number; suppressed: number }>();
@@ -716,11 +716,8 @@ class MqttConnector implements Connector {
     const topic = this.ctx.arg(named(b, "topic", 0));
     if (typeof topic !== "string" || topic.length === 0) return failed("the publish binding has no topic");
     if (topic.includes("+") || topic.includes("#")) return failed(`cannot publish to a topic with wildcards (${topic})`);
-    if (this.dispatched.has(cmd.correlationId)) return failed(`command ${cmd.correlationId} was already dispatched (at most once)`);
     const client = this.client;
     if (this.stopped || !client || !this.connected || !client.connected) return failed(`not connected to the broker ${this.display}`);
-    this.dispatched.add(cmd.correlationId);
-    if (this.dispatched.size > 100_000) this.dispatched.delete(this.dispatched.values().next().value!);
     const body = JSON.stringify({ command: cmd.command, arguments: cmd.args, correlation_id: cmd.correlationId });
     const qos = this.qos === 2 ? 2 : 1;
     return new Promise<DispatchResult>((resolve) => {

@@ -46,6 +46,7 @@ import { availValue, telemetryValue } from "../wire/records.js";
 import { ASSETS_TOPIC, type NewRecord } from "../wire/types.js";
 import { pkiFolder, ServerTrust, type TrustDecision } from "./opcua-trust.js";
 import type { CommandToDispatch, Connector, ConnectorContext, ConnectorFactory, ConnectorStatus, DispatchResult } from "./types.js";
+import { dispatchingAtMostOnce } from "./atMostOnce.js";
 
 /** Sampling interval of a `node(...)` binding without `sampling:` (ms). */
 export const DEFAULT_SAMPLING_MS = 100;
@@ -59,7 +60,6 @@ const CLOSE_TIMEOUT_MS = 2000;
 /** How long one method call or write may take before it is reported failed (never retried). */
 const CALL_TIMEOUT_MS = 10_000;
 /** Correlation ids remembered to refuse a second dispatch (the runtime keeps them across restarts). */
-const MAX_REMEMBERED_IDS = 100_000;
 
 // ---------------------------------------------------------------------------------------------
 // Secrets
@@ -417,7 +417,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 // ---------------------------------------------------------------------------------------------
 // The connector
 
-export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connector => {
+export const opcuaConnector: ConnectorFactory = dispatchingAtMostOnce((ctx: ConnectorContext): Connector => {
   installScrubbingLoggers();
   const named = ctx.source.named;
   const positional = ctx.source.positional;
@@ -511,7 +511,6 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
   /** per session: method input argument types, write node value types */
   let argTypes = new Map<string, Promise<{ dataType: DataType | null; valueRank: number }[] | null>>();
   let nodeTypes = new Map<string, DataType>();
-  const dispatchedIds = new Set<string>();
   /** the project PKI's manager for this connector's clients (created by start) */
   let certificates: OPCUACertificateManager | null = null;
   /** the trust verdict on the server certificate of the current attempt */
@@ -883,10 +882,6 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
     async dispatch(cmd: CommandToDispatch): Promise<DispatchResult> {
       const s = session;
       if (stopped) return { status: "failed", reason: "the OPC UA connector is stopped" };
-      // at most once per correlation id, even if the runtime hands the same command twice
-      if (dispatchedIds.has(cmd.correlationId)) return { status: "failed", reason: `already dispatched (${cmd.correlationId})` };
-      dispatchedIds.add(cmd.correlationId);
-      if (dispatchedIds.size > MAX_REMEMBERED_IDS) dispatchedIds.delete(dispatchedIds.values().next().value!);
       if (s === null || available !== true) {
         return { status: "failed", reason: `not connected to ${scrub(endpoint)}${lastError ? ` (${lastError})` : ""}` };
       }
@@ -930,7 +925,7 @@ export const opcuaConnector: ConnectorFactory = (ctx: ConnectorContext): Connect
       return { connected: false, detail: `${ep} not connected${why}${retryTimer ? `, retrying in ${nextDelay} ms` : ""}` };
     },
   };
-};
+});
 
 function statusText(sc: StatusCode): string {
   const desc = sc.description;

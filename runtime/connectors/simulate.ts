@@ -8,6 +8,7 @@
 import type { IrBinding, IrTelemetry } from "../../compiler/ir/types.js";
 import { availValue, telemetryValue } from "../wire/records.js";
 import type { Connector, ConnectorContext, ConnectorFactory, DispatchResult } from "./types.js";
+import { dispatchingAtMostOnce } from "./atMostOnce.js";
 
 /** A small, fast, well-mixed PRNG (mulberry32). */
 export function prng(seed: number): () => number {
@@ -122,7 +123,7 @@ function round(v: number): number {
   return Math.round(v * 1000) / 1000;
 }
 
-export const simulateConnector: ConnectorFactory = (ctx: ConnectorContext): Connector => {
+export const simulateConnector: ConnectorFactory = dispatchingAtMostOnce((ctx: ConnectorContext): Connector => {
   const seed = Number(ctx.arg(ctx.source.named["seed"] ?? 0)) || 0;
   const tel = new Map<string, IrTelemetry>(ctx.model.telemetry.map((t) => [t.name, t]));
   const signals = ctx.source.bindings
@@ -190,7 +191,7 @@ export const simulateConnector: ConnectorFactory = (ctx: ConnectorContext): Conn
       return { connected: running, detail: `simulated, seed ${seed}, ${signals.length} signal${signals.length === 1 ? "" : "s"}` };
     },
   };
-};
+});
 
 function parseArg(s: string): Sample {
   const n = Number(s);
