@@ -5,7 +5,7 @@
 // session: 1,000 assets, 3 signals each (temperature, speed, execution) plus clock records,
 // ~1,000 records/s of plant time (a 1 Hz plant of 1,000 assets), program of bench/replay.mjs.
 //   OFL_BENCH_RECORDS=2000000 node bench/checkpoint.mjs
-// OFL_BENCH_FULL=0 skips the comparisons without checkpoints (a full replay of 20,000,000
+// OFL_BENCH_KEEP=1 keeps the folder (to profile on it). OFL_BENCH_FULL=0 skips the comparisons without checkpoints (a full replay of 20,000,000
 // records takes tens of minutes).
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, closeSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
@@ -64,8 +64,11 @@ function writeSession(path, n) {
   return t;
 }
 
-/** ms from spawning `ofl run` until /api/health answers 200; the first output line */
-async function restart(dir, data) {
+/**
+ * ms from spawning `ofl run` until /api/health answers 200; the first output line; and, when
+ * `ats` are given, the dashboard's time travel (`/api/state?at=`) at each, in ms
+ */
+async function restart(dir, data, ats = []) {
   const t0 = performance.now();
   const child = spawn(process.execPath, [ofl, "run", join(dir, "plant.ofl"), "--data", data, "--port", "0", "--clock", "1s"], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
@@ -82,7 +85,18 @@ async function restart(dir, data) {
       const m = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
       if (m) {
         const r = await fetch(`${m[1]}/api/health`).catch(() => null);
-        if (r && r.ok) return { ms: Math.round(performance.now() - t0), engineReadyMs, line: out.split("\n").find((l) => l.startsWith("ofl run ")) };
+        if (r && r.ok) {
+          const ms = Math.round(performance.now() - t0);
+          const timeTravelMs = [];
+          for (const at of ats) {
+            const t1 = performance.now();
+            const s = await fetch(`${m[1]}/api/state?at=${encodeURIComponent(at)}`);
+            const body = await s.json();
+            if (!s.ok) throw new Error(`/api/state?at=${at}: ${s.status} ${JSON.stringify(body)}`);
+            timeTravelMs.push({ at, ms: Math.round(performance.now() - t1), replayed: body.replayed, fromOffset: body.fromOffset ?? null });
+          }
+          return { ms, engineReadyMs, line: out.split("\n").find((l) => l.startsWith("ofl run ")), timeTravelMs };
+        }
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -113,7 +127,10 @@ try {
   const logBytes = statSync(join(data, "log.sqlite")).size;
 
   // restart with checkpoints (written by the import, the last at its end)
-  const warm = await restart(dir, data);
+  const endIso = new Date(last).toISOString();
+  const midIso = new Date(T0 + (last - T0) / 2).toISOString();
+  const quarterIso = new Date(T0 + (last - T0) / 4).toISOString();
+  const warm = await restart(dir, data, [midIso, quarterIso, endIso]);
   // today's figure: the same log without checkpoints (full replay)
   const cold = join(dir, "cold");
   let full = {};
@@ -123,8 +140,6 @@ try {
     full = await restart(dir, cold);
   }
 
-  const endIso = new Date(last).toISOString();
-  const midIso = new Date(T0 + (last - T0) / 2).toISOString();
   const stEnd = timed(["state", join(dir, "plant.ofl"), "--data", data, "--at", endIso, "--json"]);
   const stMid = timed(["state", join(dir, "plant.ofl"), "--data", data, "--at", midIso, "--json"]);
   const stMidFull = FULL ? timed(["state", join(dir, "plant.ofl"), "--data", cold, "--at", midIso, "--json"]) : {};
@@ -141,6 +156,7 @@ try {
       restartWithCheckpointMs: warm.ms,
       restartWithCheckpointEngineReadyMs: warm.engineReadyMs,
       restartWithCheckpointLine: warm.line,
+      dashboardTimeTravel: warm.timeTravelMs,
       restartFullReplayMs: full.ms,
       restartFullReplayEngineReadyMs: full.engineReadyMs,
       restartFullReplayLine: full.line,
@@ -152,5 +168,6 @@ try {
     }),
   );
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (process.env.OFL_BENCH_KEEP === "1") console.error(`kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }
