@@ -69,12 +69,27 @@ function replacer(_k: string, v: unknown): unknown {
   return v;
 }
 
-function reviver(_k: string, v: unknown): unknown {
-  if (v !== null && typeof v === "object" && !Array.isArray(v)) {
-    const n = (v as { $n?: unknown }).$n;
-    if (typeof n === "string" && Object.keys(v).length === 1) return n === "-0" ? -0 : Number(n);
+/**
+ * Restores the numbers replacer() wrote as {$n}, in place: a walk after a plain JSON.parse is
+ * several times faster than a JSON.parse reviver (called for every value of a large state).
+ */
+function revive(v: unknown): unknown {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (x !== null && typeof x === "object") v[i] = revive(x);
+    }
+    return v;
   }
-  return v;
+  const o = v as Record<string, unknown>;
+  const n = o.$n;
+  if (typeof n === "string" && Object.keys(o).length === 1) return n === "-0" ? -0 : Number(n);
+  for (const k in o) {
+    const x = o[k];
+    if (x !== null && typeof x === "object") o[k] = revive(x);
+  }
+  return o;
 }
 
 /** Encodes the engine's state after input offset `offset - 1` as checkpoint bytes. */
@@ -125,7 +140,7 @@ export function decodeCheckpoint(bytes: Uint8Array, program?: IrProgram): Checkp
   if (createHash("sha256").update(body).digest("hex") !== header.sha256) throw new CheckpointError("checkpoint checksum mismatch", "corrupt");
   let parsed: { state: EngineState; extra?: unknown };
   try {
-    parsed = JSON.parse(inflateSync(body).toString("utf8"), reviver) as { state: EngineState; extra?: unknown };
+    parsed = revive(JSON.parse(inflateSync(body).toString("utf8"))) as { state: EngineState; extra?: unknown };
   } catch (e) {
     throw new CheckpointError(`checkpoint body unreadable: ${(e as Error).message}`, "corrupt");
   }

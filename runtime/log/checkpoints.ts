@@ -13,10 +13,10 @@
 // skipped with a warning, never trusted.
 //
 // Kept (per program): the newest KEEP_RECENT, plus the first checkpoint of every event-time
-// hour and of every OFFSET_BUCKET (100,000) records (time travel starts from the newest
-// checkpoint at or before T: a slider over a month replays at most about 100,000 records of the
-// log, the checkpoints written every 50,000 inputs being ~90,000 records apart with their
-// outputs). The kept ones cost about 0.5 MB per 100,000 records of 1,000 assets (~2.5 % of the
+// hour, plus one every SPACING (80,000) records of the log: the first, then each at least that
+// far after the last one kept (time travel starts from the newest checkpoint at or before T: a
+// slider over a month replays at most about 90,000 records of the log, the checkpoints written
+// every 50,000 inputs being ~90,000 records apart with their outputs). The kept ones cost about 0.5 MB per 100,000 records of 1,000 assets (~2.5 % of the
 // log's size). Older recent ones are deleted: checkpoints are caches of the log, never the authority.
 import * as fs from "node:fs";
 import { join } from "node:path";
@@ -27,8 +27,8 @@ import { CheckpointError, decodeCheckpoint, programHashOf, type Checkpoint } fro
 export const CHECKPOINT_DIR = "checkpoints";
 export const KEEP_RECENT = 3;
 export const HOUR_MS = 3_600_000;
-/** besides hourly: the first checkpoint of every OFFSET_BUCKET records is kept (bounds a time-travel replay at high rates) */
-export const OFFSET_BUCKET = 100_000;
+/** besides hourly: checkpoints at least SPACING records of the log apart are kept (bounds a time-travel replay at high rates) */
+export const SPACING = 80_000;
 
 export interface CheckpointFile {
   path: string;
@@ -91,13 +91,12 @@ export class CheckpointStore {
         keep.add(f.path);
       }
     }
-    const buckets = new Set<number>();
+    // spaced: the first, then each at least SPACING records of the log after the last one kept
+    let last = -Infinity;
     for (const f of files) {
-      const b = Math.floor(f.offset / OFFSET_BUCKET);
-      if (!buckets.has(b)) {
-        buckets.add(b);
-        keep.add(f.path);
-      }
+      if (f.offset - last < SPACING) continue;
+      last = f.offset;
+      keep.add(f.path);
     }
     for (const f of files) if (!keep.has(f.path)) fs.rmSync(f.path, { force: true });
     try {
