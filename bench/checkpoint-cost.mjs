@@ -1,7 +1,7 @@
 // Checkpoint cost (issue 12): size of a checkpoint of 1,000 assets (program of bench/replay.mjs,
 // every asset reported, windows open, timers pending), time to encode and to write it
 // atomically, and the ingest throughput of the embedded runtime on a real SQLite log with
-// checkpoints (default policy: every 100,000 input records) and without. Target: ≤ 10 % slower.
+// checkpoints (default policy: every 50,000 input records) and without. Target: ≤ 10 % slower.
 //   OFL_BENCH_RECORDS=300000 node bench/checkpoint-cost.mjs
 import { build } from "esbuild";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

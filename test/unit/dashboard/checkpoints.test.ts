@@ -32,7 +32,7 @@ function written(recs: Parameters<EmbeddedRuntime["ingest"]>[0], batch: number):
     program: ir,
     log,
     onAppend: (appended) => live.scan(appended.filter((r) => r.topic === ASSETS_TOPIC)),
-    checkpoints: { store, everyRecords: 4, extra: () => ({ dashboard: live.save() }) },
+    checkpoints: { store, everyRecords: 4, costShare: 0, extra: () => ({ dashboard: live.save() }) },
   });
   for (let i = 0; i < recs.length; i += batch) rt.ingest(recs.slice(i, i + batch));
   rt.checkpoint();
@@ -89,7 +89,7 @@ describe("the dashboard's projection with checkpoints", () => {
     // first run: the inputs, checkpoints every 4 inputs with the server's projection in them
     {
       const log = SqliteLog.open(dir);
-      const plant = new Plant({ program: ir, log, clockMs: 0, connect: false, checkpoints: { store: new CheckpointStore(dir), everyRecords: 4 } });
+      const plant = new Plant({ program: ir, log, clockMs: 0, connect: false, checkpoints: { store: new CheckpointStore(dir), everyRecords: 4, costShare: 0 } });
       const api = await serve(plant, { host: "127.0.0.1", port: 0, token: "t" });
       for (let i = 0; i < recs.length; i += 3) {
         plant.enqueue(recs.slice(i, i + 3));

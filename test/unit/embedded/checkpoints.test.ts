@@ -8,6 +8,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
 import { EmbeddedRuntime } from "../../../runtime/embedded/runtime.js";
+import { clockValue } from "../../../runtime/wire/records.js";
 import { CheckpointStore } from "../../../runtime/log/checkpoints.js";
 import { MemoryLog } from "../../../runtime/log/memory.js";
 import { SqliteLog } from "../../../runtime/log/sqlite.js";
@@ -40,7 +41,7 @@ describe("embedded runtime checkpoints", () => {
         for (const stop of [...stops, recs.length]) {
           const log = SqliteLog.open(dir);
           const warnings: string[] = [];
-          const rt = new EmbeddedRuntime({ program: ir, log, checkpoints: { store: new CheckpointStore(dir), everyRecords: every, report: (l, m) => warnings.push(m) } });
+          const rt = new EmbeddedRuntime({ program: ir, log, checkpoints: { store: new CheckpointStore(dir), everyRecords: every, costShare: 0, report: (l, m) => warnings.push(m) } });
           if (rt.restoredFrom !== undefined) {
             restored++;
             // only the tail after the checkpoint was replayed
@@ -66,7 +67,7 @@ describe("embedded runtime checkpoints", () => {
     const dir = join(tmp, `corrupt${dirs++}`);
     const half = Math.floor(recs.length / 2);
     const open = (warnings: string[]) =>
-      new EmbeddedRuntime({ program: ir, log: SqliteLog.open(dir), checkpoints: { store: new CheckpointStore(dir), everyRecords: 4, report: (l, m) => warnings.push(`${l}: ${m}`) } });
+      new EmbeddedRuntime({ program: ir, log: SqliteLog.open(dir), checkpoints: { store: new CheckpointStore(dir), everyRecords: 4, costShare: 0, report: (l, m) => warnings.push(`${l}: ${m}`) } });
     let rt = open([]);
     for (let i = 0; i < half; i += 2) rt.ingest(recs.slice(i, Math.min(i + 2, half)));
     rt.close();
@@ -90,7 +91,7 @@ describe("embedded runtime checkpoints", () => {
   test("a changed program rebuilds from the oldest record and says so", () => {
     const recs = fc.sample(inputs, { numRuns: 1, seed: 9 })[0]!;
     const dir = join(tmp, `changed${dirs++}`);
-    let rt = new EmbeddedRuntime({ program: ir, log: SqliteLog.open(dir), checkpoints: { store: new CheckpointStore(dir), everyRecords: 3 } });
+    let rt = new EmbeddedRuntime({ program: ir, log: SqliteLog.open(dir), checkpoints: { store: new CheckpointStore(dir), everyRecords: 3, costShare: 0 } });
     rt.ingest(recs);
     rt.close();
     expect(readdirSync(join(dir, "checkpoints")).length).toBeGreaterThan(0);
@@ -104,5 +105,35 @@ describe("embedded runtime checkpoints", () => {
     rt.close();
     // and its own checkpoint is written at close, next to the old program's
     expect(new CheckpointStore(dir).list(changed).length).toBe(1);
+  });
+
+  test("the record count asks for a checkpoint only within the cost budget (at most 1/20 of the time)", () => {
+    const dir = join(tmp, `budget${dirs++}`);
+    const log = SqliteLog.open(dir);
+    const store = new CheckpointStore(dir);
+    // a clock that the checkpoint's own write advances by 100 ms: each checkpoint "costs" 100 ms
+    let now = 0;
+    const real = store.write.bind(store);
+    store.write = (...a: Parameters<CheckpointStore["write"]>) => {
+      now += 100;
+      return real(...a);
+    };
+    const rt = new EmbeddedRuntime({ program: ir, log, checkpoints: { store, everyRecords: 1, everyMs: 1e12, now: () => now } });
+    const T = Date.parse("2026-11-20T08:00:00Z");
+    const tick = (i: number) => rt.ingest([{ topic: "ofa_assets", key: "OFL-plant", ts: T + i, value: clockValue(T + i) }]);
+    tick(0);
+    tick(1); // due by count: the first checkpoint (no cost known yet) is written before this batch
+    expect(store.list(ir).length).toBe(1);
+    // 1,999 ms later (< 20 × 100 ms) the count alone does not ask again; at 2,000 ms it does
+    now += 1999;
+    tick(2);
+    tick(3);
+    expect(store.list(ir).length).toBe(1);
+    now += 1;
+    tick(4);
+    tick(5);
+    expect(store.list(ir).length).toBe(2);
+    rt.checkpoint();
+    log.close();
   });
 });

@@ -43,7 +43,7 @@ function open(dir: string, retainMs?: number): Plant {
     clockMs: 0,
     connect: false,
     now: () => T0, // results of commands without a device binding carry the wall clock: fixed, so both plants write the same
-    checkpoints: { store: new CheckpointStore(dir), everyRecords: 40 },
+    checkpoints: { store: new CheckpointStore(dir), everyRecords: 40, costShare: 0 },
     ...(retainMs !== undefined ? { retainMs } : {}),
   });
 }

@@ -34,7 +34,7 @@ describe("state at T from checkpoints", () => {
           return { ...r, ts, value };
         });
         const log = SqliteLog.open(dir);
-        const rt = new EmbeddedRuntime({ program: ir, log, checkpoints: { store: new CheckpointStore(dir), everyRecords: 5 } });
+        const rt = new EmbeddedRuntime({ program: ir, log, checkpoints: { store: new CheckpointStore(dir), everyRecords: 5, costShare: 0 } });
         for (let i = 0; i < stretched.length; i += 3) rt.ingest(stretched.slice(i, i + 3));
         rt.checkpoint();
         const t0 = stretched[0]!.ts;
@@ -62,7 +62,7 @@ describe("state at T from checkpoints", () => {
     const dir = join(tmp, `keep${dirs++}`);
     const log = SqliteLog.open(dir);
     const store = new CheckpointStore(dir);
-    const rt = new EmbeddedRuntime({ program: ir, log, checkpoints: { store, everyRecords: 1 } });
+    const rt = new EmbeddedRuntime({ program: ir, log, checkpoints: { store, everyRecords: 1, costShare: 0 } });
     const T = Date.parse("2026-11-20T00:00:00Z");
     // 10 hours, a clock record every 10 minutes: 60 batches, a checkpoint after each
     for (let i = 0; i < 60; i++) rt.ingest([{ topic: "ofa_assets", key: "OFL-plant", ts: T + i * 600_000, value: clockValue(T + i * 600_000) }]);
