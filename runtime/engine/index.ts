@@ -470,13 +470,21 @@ class ContribNode extends BaseNode {
     const v = inc && this.arg !== null ? this.arg() : null;
     e.afterFlip(this);
     const view = this.view;
-    if (view.inc[this.pos] === inc && view.val[this.pos] === v) return;
-    view.inc[this.pos] = inc;
-    view.val[this.pos] = v;
-    const g = view.groupOfPos[this.pos];
-    if (g !== undefined && !g.dirty) {
-      g.dirty = true;
-      view.dirtyGroups.push(g);
+    const pos = this.pos;
+    const oldInc = view.inc[pos]!;
+    const oldV = view.val[pos]!;
+    if (oldInc === inc && oldV === v) return;
+    view.inc[pos] = inc;
+    view.val[pos] = v;
+    const g = view.groupOfPos[pos];
+    if (g !== undefined) {
+      // incremental counters (count/sum/avg): take the row's old contribution out, put the new in
+      if (oldInc) removeRow(g, oldV);
+      if (inc) addRow(g, v);
+      if (!g.dirty) {
+        g.dirty = true;
+        view.dirtyGroups.push(g);
+      }
     }
     e.push(view.node);
   }
@@ -487,6 +495,45 @@ interface TableGroup {
   pos: number[];
   value: Value;
   dirty: boolean;
+  /** included rows (count() without an argument) */
+  n: number;
+  /** included rows with a known value */
+  k: number;
+  /** sum of the included known values (exact while `frac` is 0 and `stale` is false) */
+  sum: number;
+  /** included known values that are not safe integers (their sum would depend on the order) */
+  frac: number;
+  /** `sum` may be inexact (a non-integer or a huge value went through it): recompute over the rows */
+  stale: boolean;
+}
+
+const SAFE_SUM = 2 ** 53;
+
+function addRow(g: TableGroup, v: Value): void {
+  g.n++;
+  if (v === null) return;
+  g.k++;
+  if (typeof v !== "number") return;
+  if (!Number.isSafeInteger(v)) g.frac++;
+  g.sum += v;
+  if (!(Math.abs(g.sum) < SAFE_SUM)) g.stale = true;
+}
+
+function removeRow(g: TableGroup, v: Value): void {
+  g.n--;
+  if (v === null) return;
+  g.k--;
+  if (typeof v !== "number") return;
+  if (!Number.isSafeInteger(v)) {
+    g.frac--;
+    g.stale = true; // (sum + x) - x need not be the sum again
+  }
+  g.sum -= v;
+  if (!(Math.abs(g.sum) < SAFE_SUM)) g.stale = true;
+}
+
+function newTableGroup(key: string): TableGroup {
+  return { key, pos: [], value: null, dirty: false, n: 0, k: 0, sum: 0, frac: 0, stale: false };
 }
 
 class TableView implements ViewCells {
@@ -510,9 +557,36 @@ class TableView implements ViewCells {
     const g = this.groups.get(group ?? "");
     return g === undefined ? null : g.value;
   }
+  /**
+   * The group's value after its rows changed. count, and sum/avg of integers, come from the
+   * counters the contributions keep (O(1)); the rest (and sums of non-integers, whose rounding
+   * depends on the order of addition) fold over the group's rows in row order, as before.
+   */
+  update(g: TableGroup): boolean {
+    const fn = this.ir.fn;
+    let v: Value;
+    if (fn === "count") v = this.ir.arg === undefined ? g.n : g.k;
+    else if ((fn === "sum" || fn === "avg") && g.frac === 0 && !g.stale) v = fn === "sum" ? g.sum : g.k === 0 ? null : g.sum / g.k;
+    else return this.recompute(g);
+    if (v === g.value) return false;
+    g.value = v;
+    return true;
+  }
+  /** Folds over the group's rows (row order); resets the counters from the rows. */
   recompute(g: TableGroup): boolean {
     const acc = new Acc();
-    for (const p of g.pos) if (this.inc[p]) acc.add(this.val[p]!, p);
+    let frac = 0;
+    for (const p of g.pos) {
+      if (!this.inc[p]) continue;
+      const x = this.val[p]!;
+      acc.add(x, p);
+      if (typeof x === "number" && !Number.isSafeInteger(x)) frac++;
+    }
+    g.n = acc.n;
+    g.k = acc.k;
+    g.sum = acc.sum;
+    g.frac = frac;
+    g.stale = !(Math.abs(acc.sum) < SAFE_SUM);
     const v = accValue(this.ir.fn, acc, this.ir.arg === undefined);
     if (v === g.value) return false;
     g.value = v;
@@ -532,7 +606,7 @@ class TableViewNode extends BaseNode {
     let changed = false;
     for (const g of v.dirtyGroups) {
       g.dirty = false;
-      if (v.recompute(g)) changed = true;
+      if (v.update(g)) changed = true;
     }
     v.dirtyGroups.length = 0;
     if (changed) e.pushAll(v.cell.onChange);
@@ -675,6 +749,8 @@ export class Engine {
   private readonly evalCache = new WeakMap<IrExpr, Fn>();
   private isoMs = NaN;
   private isoText = "";
+  private isoSec = NaN;
+  private isoPrefix = "";
   private readonly resolver: Resolver;
   /** language spec §7.6: telemetry further ahead of its receive time is dead-lettered future_time */
   private readonly futureToleranceMs: number;
@@ -781,7 +857,7 @@ export class Engine {
           if (key !== null) {
             grp = tv.groups.get(key);
             if (grp === undefined) {
-              grp = { key, pos: [], value: null, dirty: false };
+              grp = newTableGroup(key);
               tv.groups.set(key, grp);
             }
             grp.pos.push(pos);
@@ -796,7 +872,7 @@ export class Engine {
           });
           tv.node.after.push(cn);
         });
-        if (v.by === undefined && !tv.groups.has("")) tv.groups.set("", { key: "", pos: [], value: null, dirty: false });
+        if (v.by === undefined && !tv.groups.has("")) tv.groups.set("", newTableGroup(""));
         for (const g of tv.groups.values()) tv.recompute(g);
         tv.node.order = order++;
         this.nodes.push(tv.node);
@@ -1145,7 +1221,19 @@ export class Engine {
   private iso(ms: number): string {
     if (ms !== this.isoMs) {
       this.isoMs = ms;
-      this.isoText = isoTime(ms);
+      // Date#toISOString per record was ~8 % of a pass: the text up to the second is cached,
+      // the milliseconds appended (years 0000–9999, where toISOString has this fixed form)
+      const sec = Math.floor(ms / 1000);
+      if (sec === this.isoSec) {
+        const m = ms - sec * 1000;
+        this.isoText = this.isoPrefix + (m < 10 ? "00" : m < 100 ? "0" : "") + m + "Z";
+      } else {
+        this.isoText = isoTime(ms);
+        if (ms >= -62167219200000 && ms < 253402300800000) {
+          this.isoSec = sec;
+          this.isoPrefix = this.isoText.slice(0, 20);
+        } else this.isoSec = NaN;
+      }
     }
     return this.isoText;
   }
@@ -1663,6 +1751,7 @@ export class Engine {
       for (const [k, value] of t.groups) {
         const g = v.groups.get(k);
         if (g === undefined) bad(`view ${v.ir.name} group ${k}`);
+        v.recompute(g!); // the incremental counters, from the restored rows
         g!.value = value;
       }
     });
