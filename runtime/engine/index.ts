@@ -37,8 +37,8 @@ import { Cell, newDeps, type AssetCells, type Deps, type Fn, type Resolver, type
 import { describeExpr } from "./describe.js";
 import { RankHeap, TimerHeap, type Timer } from "./heap.js";
 import { isSampleType, parseTelemetryValue, Rejection, valueText, type EnumMap } from "./values.js";
-import { Acc, accValue, WindowSet, type Win } from "./window.js";
-import { loadCell, loadWindowSet, saveCell, saveWindowSet, type CellState, type WindowSetState } from "./state.js";
+import { Acc, accValue, PaneSet, WindowSet, type Win } from "./window.js";
+import { loadCell, loadPaneSet, loadWindowSet, saveCell, savePaneSet, saveWindowSet, type CellState, type PaneSetState, type WindowSetState } from "./state.js";
 
 export { parseTelemetryValue, Rejection, isJsonNumber, valueText } from "./values.js";
 export { describeExpr } from "./describe.js";
@@ -330,7 +330,8 @@ class ForNode extends BaseNode implements StateLike {
 class WindowNode extends BaseNode implements StateLike {
   cell: Cell;
   arg: Fn | null = null;
-  set: WindowSet;
+  /** panes when the aggregate allows (window.ts PaneSet.fits: no window objects, no close timers) */
+  set: WindowSet | PaneSet;
   late = 0;
   /** by telemetry index: whether a record of that signal is an event */
   mask: boolean[];
@@ -346,9 +347,11 @@ class WindowNode extends BaseNode implements StateLike {
   ) {
     super(order, asset);
     this.cell = new Cell(asset, this);
-    this.set = new WindowSet(agg.fn, agg.arg === undefined, agg.window, (w) =>
-      e.arm(new TimerEntry(w.closeAt, K_CLOSE, this, 0, this.set, w)),
-    );
+    if (PaneSet.fits(agg.fn, agg.window, agg.final)) this.set = new PaneSet(agg.fn, agg.arg === undefined, agg.window);
+    else {
+      const set: WindowSet = new WindowSet(agg.fn, agg.arg === undefined, agg.window, (w) => e.arm(new TimerEntry(w.closeAt, K_CLOSE, this, 0, set, w)));
+      this.set = set;
+    }
     const tel = asset.model.tel;
     this.mask = tel.map((t) => agg.triggers.length === 0 || agg.triggers.includes(t.name));
   }
@@ -1656,7 +1659,7 @@ export class Engine {
       nodeIdx.set(n, i);
       const x: unknown[] = [n.flipAt, n.flipGen];
       if (n instanceof ForNode) x.push(n.running, n.gen);
-      else if (n instanceof WindowNode) x.push(n.late, saveWindowSet(n.set));
+      else if (n instanceof WindowNode) x.push(n.late, n.set instanceof PaneSet ? savePaneSet(n.set) : saveWindowSet(n.set));
       else if (n instanceof RuleNode) x.push(n.prev, n.lastFire, n.repeatGen);
       nodes.push(x);
       const c = (n as { cell?: Cell }).cell;
@@ -1733,7 +1736,8 @@ export class Engine {
         n.gen = x[3] as number;
       } else if (n instanceof WindowNode) {
         n.late = x[2] as number;
-        loadWindowSet(n.set, x[3] as WindowSetState);
+        if (n.set instanceof PaneSet) loadPaneSet(n.set, x[3] as PaneSetState);
+        else loadWindowSet(n.set, x[3] as WindowSetState);
       } else if (n instanceof RuleNode) {
         n.prev = x[2] as Value;
         n.lastFire = x[3] as number;
@@ -1775,7 +1779,7 @@ export class Engine {
       let set: WindowSet | null = null;
       let win: Win | null = null;
       if (kind === K_CLOSE) {
-        if (node instanceof WindowNode) set = node.set;
+        if (node instanceof WindowNode) set = node.set instanceof WindowSet ? node.set : null;
         else if (node instanceof WindowViewNode) set = node.view.sets.get(key ?? "") ?? null;
         win = set?.wins[wi] ?? null;
         if (win === null) bad("timer window");
