@@ -37,8 +37,8 @@ import { Cell, newDeps, type AssetCells, type Deps, type Fn, type Resolver, type
 import { describeExpr } from "./describe.js";
 import { RankHeap, TimerHeap, type Timer } from "./heap.js";
 import { isSampleType, parseTelemetryValue, Rejection, valueText, type EnumMap } from "./values.js";
-import { Acc, accValue, WindowSet, type Win } from "./window.js";
-import { loadCell, loadWindowSet, saveCell, saveWindowSet, type CellState, type WindowSetState } from "./state.js";
+import { Acc, accValue, PaneSet, WindowSet, type Win } from "./window.js";
+import { loadCell, loadPaneSet, loadWindowSet, saveCell, savePaneSet, saveWindowSet, type CellState, type PaneSetState, type WindowSetState } from "./state.js";
 
 export { parseTelemetryValue, Rejection, isJsonNumber, valueText } from "./values.js";
 export { describeExpr } from "./describe.js";
@@ -330,7 +330,8 @@ class ForNode extends BaseNode implements StateLike {
 class WindowNode extends BaseNode implements StateLike {
   cell: Cell;
   arg: Fn | null = null;
-  set: WindowSet;
+  /** panes when the aggregate allows (window.ts PaneSet.fits: no window objects, no close timers) */
+  set: WindowSet | PaneSet;
   late = 0;
   /** by telemetry index: whether a record of that signal is an event */
   mask: boolean[];
@@ -346,9 +347,11 @@ class WindowNode extends BaseNode implements StateLike {
   ) {
     super(order, asset);
     this.cell = new Cell(asset, this);
-    this.set = new WindowSet(agg.fn, agg.arg === undefined, agg.window, (w) =>
-      e.arm(new TimerEntry(w.closeAt, K_CLOSE, this, 0, this.set, w)),
-    );
+    if (PaneSet.fits(agg.fn, agg.window, agg.final)) this.set = new PaneSet(agg.fn, agg.arg === undefined, agg.window);
+    else {
+      const set: WindowSet = new WindowSet(agg.fn, agg.arg === undefined, agg.window, (w) => e.arm(new TimerEntry(w.closeAt, K_CLOSE, this, 0, set, w)));
+      this.set = set;
+    }
     const tel = asset.model.tel;
     this.mask = tel.map((t) => agg.triggers.length === 0 || agg.triggers.includes(t.name));
   }
@@ -470,13 +473,21 @@ class ContribNode extends BaseNode {
     const v = inc && this.arg !== null ? this.arg() : null;
     e.afterFlip(this);
     const view = this.view;
-    if (view.inc[this.pos] === inc && view.val[this.pos] === v) return;
-    view.inc[this.pos] = inc;
-    view.val[this.pos] = v;
-    const g = view.groupOfPos[this.pos];
-    if (g !== undefined && !g.dirty) {
-      g.dirty = true;
-      view.dirtyGroups.push(g);
+    const pos = this.pos;
+    const oldInc = view.inc[pos]!;
+    const oldV = view.val[pos]!;
+    if (oldInc === inc && oldV === v) return;
+    view.inc[pos] = inc;
+    view.val[pos] = v;
+    const g = view.groupOfPos[pos];
+    if (g !== undefined) {
+      // incremental counters (count/sum/avg): take the row's old contribution out, put the new in
+      if (oldInc) removeRow(g, oldV);
+      if (inc) addRow(g, v);
+      if (!g.dirty) {
+        g.dirty = true;
+        view.dirtyGroups.push(g);
+      }
     }
     e.push(view.node);
   }
@@ -487,6 +498,45 @@ interface TableGroup {
   pos: number[];
   value: Value;
   dirty: boolean;
+  /** included rows (count() without an argument) */
+  n: number;
+  /** included rows with a known value */
+  k: number;
+  /** sum of the included known values (exact while `frac` is 0 and `stale` is false) */
+  sum: number;
+  /** included known values that are not safe integers (their sum would depend on the order) */
+  frac: number;
+  /** `sum` may be inexact (a non-integer or a huge value went through it): recompute over the rows */
+  stale: boolean;
+}
+
+const SAFE_SUM = 2 ** 53;
+
+function addRow(g: TableGroup, v: Value): void {
+  g.n++;
+  if (v === null) return;
+  g.k++;
+  if (typeof v !== "number") return;
+  if (!Number.isSafeInteger(v)) g.frac++;
+  g.sum += v;
+  if (!(Math.abs(g.sum) < SAFE_SUM)) g.stale = true;
+}
+
+function removeRow(g: TableGroup, v: Value): void {
+  g.n--;
+  if (v === null) return;
+  g.k--;
+  if (typeof v !== "number") return;
+  if (!Number.isSafeInteger(v)) {
+    g.frac--;
+    g.stale = true; // (sum + x) - x need not be the sum again
+  }
+  g.sum -= v;
+  if (!(Math.abs(g.sum) < SAFE_SUM)) g.stale = true;
+}
+
+function newTableGroup(key: string): TableGroup {
+  return { key, pos: [], value: null, dirty: false, n: 0, k: 0, sum: 0, frac: 0, stale: false };
 }
 
 class TableView implements ViewCells {
@@ -510,9 +560,36 @@ class TableView implements ViewCells {
     const g = this.groups.get(group ?? "");
     return g === undefined ? null : g.value;
   }
+  /**
+   * The group's value after its rows changed. count, and sum/avg of integers, come from the
+   * counters the contributions keep (O(1)); the rest (and sums of non-integers, whose rounding
+   * depends on the order of addition) fold over the group's rows in row order, as before.
+   */
+  update(g: TableGroup): boolean {
+    const fn = this.ir.fn;
+    let v: Value;
+    if (fn === "count") v = this.ir.arg === undefined ? g.n : g.k;
+    else if ((fn === "sum" || fn === "avg") && g.frac === 0 && !g.stale) v = fn === "sum" ? g.sum : g.k === 0 ? null : g.sum / g.k;
+    else return this.recompute(g);
+    if (v === g.value) return false;
+    g.value = v;
+    return true;
+  }
+  /** Folds over the group's rows (row order); resets the counters from the rows. */
   recompute(g: TableGroup): boolean {
     const acc = new Acc();
-    for (const p of g.pos) if (this.inc[p]) acc.add(this.val[p]!, p);
+    let frac = 0;
+    for (const p of g.pos) {
+      if (!this.inc[p]) continue;
+      const x = this.val[p]!;
+      acc.add(x, p);
+      if (typeof x === "number" && !Number.isSafeInteger(x)) frac++;
+    }
+    g.n = acc.n;
+    g.k = acc.k;
+    g.sum = acc.sum;
+    g.frac = frac;
+    g.stale = !(Math.abs(acc.sum) < SAFE_SUM);
     const v = accValue(this.ir.fn, acc, this.ir.arg === undefined);
     if (v === g.value) return false;
     g.value = v;
@@ -532,7 +609,7 @@ class TableViewNode extends BaseNode {
     let changed = false;
     for (const g of v.dirtyGroups) {
       g.dirty = false;
-      if (v.recompute(g)) changed = true;
+      if (v.update(g)) changed = true;
     }
     v.dirtyGroups.length = 0;
     if (changed) e.pushAll(v.cell.onChange);
@@ -675,6 +752,8 @@ export class Engine {
   private readonly evalCache = new WeakMap<IrExpr, Fn>();
   private isoMs = NaN;
   private isoText = "";
+  private isoSec = NaN;
+  private isoPrefix = "";
   private readonly resolver: Resolver;
   /** language spec §7.6: telemetry further ahead of its receive time is dead-lettered future_time */
   private readonly futureToleranceMs: number;
@@ -781,7 +860,7 @@ export class Engine {
           if (key !== null) {
             grp = tv.groups.get(key);
             if (grp === undefined) {
-              grp = { key, pos: [], value: null, dirty: false };
+              grp = newTableGroup(key);
               tv.groups.set(key, grp);
             }
             grp.pos.push(pos);
@@ -796,7 +875,7 @@ export class Engine {
           });
           tv.node.after.push(cn);
         });
-        if (v.by === undefined && !tv.groups.has("")) tv.groups.set("", { key: "", pos: [], value: null, dirty: false });
+        if (v.by === undefined && !tv.groups.has("")) tv.groups.set("", newTableGroup(""));
         for (const g of tv.groups.values()) tv.recompute(g);
         tv.node.order = order++;
         this.nodes.push(tv.node);
@@ -1145,7 +1224,19 @@ export class Engine {
   private iso(ms: number): string {
     if (ms !== this.isoMs) {
       this.isoMs = ms;
-      this.isoText = isoTime(ms);
+      // Date#toISOString per record was ~8 % of a pass: the text up to the second is cached,
+      // the milliseconds appended (years 0000–9999, where toISOString has this fixed form)
+      const sec = Math.floor(ms / 1000);
+      if (sec === this.isoSec) {
+        const m = ms - sec * 1000;
+        this.isoText = this.isoPrefix + (m < 10 ? "00" : m < 100 ? "0" : "") + m + "Z";
+      } else {
+        this.isoText = isoTime(ms);
+        if (ms >= -62167219200000 && ms < 253402300800000) {
+          this.isoSec = sec;
+          this.isoPrefix = this.isoText.slice(0, 20);
+        } else this.isoSec = NaN;
+      }
     }
     return this.isoText;
   }
@@ -1568,7 +1659,7 @@ export class Engine {
       nodeIdx.set(n, i);
       const x: unknown[] = [n.flipAt, n.flipGen];
       if (n instanceof ForNode) x.push(n.running, n.gen);
-      else if (n instanceof WindowNode) x.push(n.late, saveWindowSet(n.set));
+      else if (n instanceof WindowNode) x.push(n.late, n.set instanceof PaneSet ? savePaneSet(n.set) : saveWindowSet(n.set));
       else if (n instanceof RuleNode) x.push(n.prev, n.lastFire, n.repeatGen);
       nodes.push(x);
       const c = (n as { cell?: Cell }).cell;
@@ -1645,7 +1736,8 @@ export class Engine {
         n.gen = x[3] as number;
       } else if (n instanceof WindowNode) {
         n.late = x[2] as number;
-        loadWindowSet(n.set, x[3] as WindowSetState);
+        if (n.set instanceof PaneSet) loadPaneSet(n.set, x[3] as PaneSetState);
+        else loadWindowSet(n.set, x[3] as WindowSetState);
       } else if (n instanceof RuleNode) {
         n.prev = x[2] as Value;
         n.lastFire = x[3] as number;
@@ -1663,6 +1755,7 @@ export class Engine {
       for (const [k, value] of t.groups) {
         const g = v.groups.get(k);
         if (g === undefined) bad(`view ${v.ir.name} group ${k}`);
+        v.recompute(g!); // the incremental counters, from the restored rows
         g!.value = value;
       }
     });
@@ -1686,7 +1779,7 @@ export class Engine {
       let set: WindowSet | null = null;
       let win: Win | null = null;
       if (kind === K_CLOSE) {
-        if (node instanceof WindowNode) set = node.set;
+        if (node instanceof WindowNode) set = node.set instanceof WindowSet ? node.set : null;
         else if (node instanceof WindowViewNode) set = node.view.sets.get(key ?? "") ?? null;
         win = set?.wins[wi] ?? null;
         if (win === null) bad("timer window");

@@ -8,7 +8,7 @@
 
 import type { Value } from "../../compiler/ir/types.js";
 import type { Cell } from "./cells.js";
-import { Acc, Win, type WindowSet } from "./window.js";
+import { Acc, Win, type PaneSet, type WindowSet } from "./window.js";
 
 /** A cell: [v, prev, changedPass, reportTime] */
 export type CellState = [Value, Value, number, number];
@@ -64,4 +64,30 @@ export function loadWindowSet(s: WindowSet, st: WindowSetState): void {
   s.shown = st.shown;
   s.finalValue = st.finalValue;
   s.hasFinal = st.hasFinal;
+}
+
+/** A pane set (window.ts PaneSet): the ring slots in use as [pane number, acc], the value shown */
+export interface PaneSetState {
+  panes: [number, AccState][];
+  shown: Value;
+}
+
+export function savePaneSet(s: PaneSet): PaneSetState {
+  const panes: [number, AccState][] = [];
+  s.tag.forEach((q, i) => {
+    if (q >= 0) panes.push([q, saveAcc(s.accs[i]!)]);
+  });
+  return { panes, shown: s.shown };
+}
+
+/** Restores into `s` (constructed by the engine for the same program: same fn, window, ring). */
+export function loadPaneSet(s: PaneSet, st: PaneSetState): void {
+  s.tag.fill(-1);
+  for (let i = 0; i < s.accs.length; i++) s.accs[i] = new Acc();
+  for (const [q, acc] of st.panes) {
+    const slot = q % s.tag.length;
+    s.tag[slot] = q;
+    s.accs[slot] = loadAcc(acc);
+  }
+  s.shown = st.shown;
 }

@@ -251,3 +251,98 @@ export class WindowSet {
     return final ? (this.hasFinal ? this.finalValue : null) : this.shown;
   }
 }
+
+/**
+ * The windows of one asset's aggregate that is neither `final` nor graced-away into a close
+ * timer, as panes (issue 15): one running accumulator per hop, combined on read. No window
+ * objects, no close timers: a window's acceptance (stream < end + grace) and the value shown
+ * (the earliest window holding the latest event) follow from the stream time.
+ *
+ * Equivalence with WindowSet: window [s, s+size) is still open now, so it was open when any
+ * event in its range was accepted; the events it holds are exactly the accepted events of its
+ * panes. Combining panes adds integer counts only (count, ratio), or takes one pane whole
+ * (tumbling, size = hop): the same numbers as one accumulator fed in event order.
+ *
+ * Panes live in a ring indexed by pane number; `tag[slot]` says which pane a slot holds. The
+ * panes any open window can read span at most (size + grace) / hop + 2 pane numbers, fewer
+ * than the ring's length, so a slot holding another pane is one no open window reads.
+ */
+export class PaneSet {
+  /** the running value shown (of the earliest window holding the latest accepted event) */
+  shown: Value = null;
+  tag: number[];
+  accs: Acc[];
+  readonly hop: number;
+  readonly per: number;
+
+  constructor(
+    readonly fn: IrAggFn,
+    readonly countEvents: boolean,
+    readonly w: IrWindow,
+  ) {
+    this.hop = w.kind === "hopping" ? (w.hopMs ?? w.sizeMs) : w.sizeMs;
+    this.per = w.sizeMs / this.hop;
+    const ring = PaneSet.ring(w);
+    this.tag = new Array<number>(ring).fill(-1);
+    this.accs = Array.from({ length: ring }, () => new Acc());
+  }
+
+  static ring(w: IrWindow): number {
+    const hop = w.kind === "hopping" ? (w.hopMs ?? w.sizeMs) : w.sizeMs;
+    return Math.ceil((w.sizeMs + w.graceMs) / hop) + 3;
+  }
+
+  /** Whether an aggregate can use panes: tumbling or hopping by whole hops, and (more than one pane per window) an integer-count aggregate. */
+  static fits(fn: IrAggFn, w: IrWindow, final: boolean): boolean {
+    if (final || w.kind === "session") return false;
+    const hop = w.kind === "hopping" ? (w.hopMs ?? w.sizeMs) : w.sizeMs;
+    if (!(hop > 0) || !Number.isSafeInteger(hop) || !Number.isSafeInteger(w.sizeMs) || !Number.isSafeInteger(w.graceMs) || w.sizeMs % hop !== 0) return false;
+    if (PaneSet.ring(w) > 64) return false;
+    return hop === w.sizeMs || fn === "count" || fn === "ratio";
+  }
+
+  /** As WindowSet.add: false when no window accepts the event (late). */
+  add(t: number, v: Value, stream: number, seq: number): boolean {
+    if (!(t >= 0)) return false;
+    const hop = this.hop;
+    const size = this.w.sizeMs;
+    const q = Math.floor(t / hop);
+    const sMax = q * hop;
+    // the earliest window start holding t (>= 0), then the earliest still open (stream < s + size + grace)
+    let s = Math.max(0, sMax - size + hop);
+    const open = (Math.floor((stream - size - this.w.graceMs) / hop) + 1) * hop;
+    if (open > s) s = open;
+    if (s > sMax) return false;
+    const ring = this.tag.length;
+    const slot = q % ring;
+    let acc = this.accs[slot]!;
+    if (this.tag[slot] !== q) {
+      this.tag[slot] = q;
+      acc = this.accs[slot] = new Acc();
+    }
+    acc.add(v, seq);
+    if (this.per === 1) {
+      this.shown = accValue(this.fn, acc, this.countEvents);
+      return true;
+    }
+    // count/ratio of window [s, s + size): the panes' integer counts added
+    let n = 0;
+    let k = 0;
+    let trues = 0;
+    const q0 = s / hop;
+    for (let p = q0; p < q0 + this.per; p++) {
+      const i = p % ring;
+      if (this.tag[i] !== p) continue;
+      const a = this.accs[i]!;
+      n += a.n;
+      k += a.k;
+      trues += a.trues;
+    }
+    this.shown = this.fn === "count" ? (this.countEvents ? n : k) : k === 0 ? null : trues / k;
+    return true;
+  }
+
+  value(_final: boolean): Value {
+    return this.shown;
+  }
+}

@@ -209,7 +209,7 @@ function viaCheckpoint(ir: IrProgram, evs: WireEvent[], at: number): Run {
   const bytes = encodeCheckpoint(first, at);
   const decoded = decodeCheckpoint(bytes, ir);
   const openWindows =
-    decoded.state.nodes.reduce((n, x) => n + (x.length === 4 && typeof x[3] === "object" ? (x[3] as { wins: unknown[] }).wins.length : 0), 0) +
+    decoded.state.nodes.reduce((n, x) => n + (x.length === 4 && typeof x[3] === "object" ? ((x[3] as { wins?: unknown[] }).wins ?? (x[3] as { panes: unknown[] }).panes).length : 0), 0) + // window objects, or panes (window.ts PaneSet)
     decoded.state.windowViews.reduce((n, v) => n + v.sets.reduce((m, [, s]) => m + s.wins.length, 0), 0);
   const { engine, header } = restoreEngine(bytes, { program: ir, onOutput: (r) => out.push(r) });
   expect(header.offset).toBe(at);
