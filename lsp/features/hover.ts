@@ -5,6 +5,7 @@ import type { Ast as A } from "../../compiler/index.js";
 import { forEachChild, tyText, type Ty } from "../../compiler/index.js";
 import type { CheckedProgram, MemberInfo, Placement } from "../../compiler/index.js";
 import { placementText } from "../../compiler/index.js";
+import { IR_FUNCTIONS } from "../../compiler/ir/types.js";
 import { nodePath } from "./nodeAt.js";
 import type { Analysis, DeclSite, Doc, Info } from "./analysis.js";
 
@@ -15,14 +16,33 @@ export function hover(a: Analysis, doc: Doc, offset: number): Hover | null {
     const md = describe(a.result.program, sym.site, info, a.placement);
     if (md) return { contents: { kind: "markdown", value: md }, range: doc.lines.range(sym.at) };
   }
-  // any other expression: its type
   const path = nodePath(doc.file, offset);
+  // a built-in function's name: its entry of the built-ins table
+  const builtin = builtinAt(path);
+  if (builtin) return builtin(doc);
+  // any other expression: its type
   for (let i = path.length - 1; i >= 0; i--) {
     const n = path[i]! as unknown as A.Expr;
     const t = a.result.program.types.get(n);
     if (t && t.k !== "error") return { contents: { kind: "markdown", value: "```ofl\n" + tyText(t) + "\n```" }, range: doc.lines.range(n.span) };
   }
   return null;
+}
+
+function builtinAt(path: readonly object[]): ((doc: Doc) => Hover) | undefined {
+  for (let i = path.length - 2; i >= 0; i--) {
+    const call = path[i] as A.Expr;
+    const name = path[i + 1] as A.Expr;
+    if (call.kind !== "Call" || call.callee !== name || name.kind !== "Name" || call.over) continue;
+    const fn = name.name.name;
+    if (!Object.hasOwn(IR_FUNCTIONS, fn) || ((fn === "min" || fn === "max") && call.args.length === 1)) return undefined; // one argument: the aggregate
+    const f = IR_FUNCTIONS[fn as keyof typeof IR_FUNCTIONS];
+    const arity = f.max === Infinity ? `${f.min === 1 ? 2 : f.min} or more arguments` : `${f.min} argument${f.min === 1 ? "" : "s"}`;
+    return (doc) => ({ contents: { kind: "markdown", value: `${code(`${fn}(…)`)}
+
+built-in function, ${arity}: ${f.doc}` }, range: doc.lines.range(name.span) });
+  }
+  return undefined;
 }
 
 function code(s: string): string {

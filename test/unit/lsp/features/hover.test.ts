@@ -34,6 +34,12 @@ describe("hover", () => {
     expect(text).toContain("*Runs in:* the rule worker (a duration condition `for`) (estimate: the program has errors)");
   });
 
+  test("a built-in function's name: its entry of the built-ins table (IR_FUNCTIONS)", () => {
+    const t = new TestWorkspace();
+    const d = t.open("untitled:plant.ofl", PLANT.replace("state overheating = temperature > 90 degC for 5s", "state overheating = cl‸amp(temperature, 0 degC, 80 degC) > 90 degC for 5s"));
+    expect(hoverText(t, d.uri, d.at[0]!)).toBe("```ofl\nclamp(…)\n```\n\nbuilt-in function, 3 arguments: `x` limited to `lo..hi`");
+  });
+
   test("an expression that is not a name: its type", () => {
     const t = new TestWorkspace();
     const d = t.open("untitled:plant.ofl", PLANT.replace("temperature > 90 degC for 5s", "temperature >‸ 90 degC for 5s"));
