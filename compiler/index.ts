@@ -30,6 +30,8 @@ export { registry, codeEntry } from "./diagnostics/registry.js";
 export { LineMap } from "./diagnostics/lineMap.js";
 export { renderDiagnostic, renderDiagnostics } from "./diagnostics/render.js";
 export { emitKsql, explainKsql, ksqlScript, type KsqlPlan, type KsqlPlacement } from "./emit/ksql/emit.js";
+/** The placement stage: where each declaration runs (ksqlDB or the rule worker) and why. */
+export { place, placementByDeclaration, placementText, type Placement } from "./place/place.js";
 export { ident as ksqlIdent } from "./emit/ksql/print.js";
 export { formatOfl } from "./format/index.js";
 

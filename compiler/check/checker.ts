@@ -5,7 +5,7 @@ import type * as A from "../ast/nodes.js";
 import { diag } from "../diagnostics/registry.js";
 import type { Diagnostic, RelatedInfo } from "../diagnostics/types.js";
 import { hint } from "./suggest.js";
-import type { Value } from "../ir/types.js";
+import { IR_FUNCTIONS, type Value } from "../ir/types.js";
 import type {
   AssetInfo,
   CheckedProgram,
@@ -47,22 +47,11 @@ import { checkSources } from "./sources.js";
 import { checkTest } from "./tests.js";
 
 export const AGGREGATES = new Set(["avg", "min", "max", "sum", "count", "stddev", "first", "last", "delta", "ratio"]);
-export const FUNCTIONS = new Set([
-  "known",
-  "previous",
-  "changed",
-  "age",
-  "abs",
-  "min",
-  "max",
-  "round",
-  "floor",
-  "ceil",
-  "sqrt",
-  "pow",
-  "clamp",
-  "convert",
-]);
+/**
+ * Every function name a call may use: the history functions (their own IR nodes), the
+ * pointwise built-ins of the table `IR_FUNCTIONS` (compiler/ir/types.ts), and `convert`.
+ */
+export const FUNCTIONS = new Set<string>(["known", "previous", "changed", "age", ...Object.keys(IR_FUNCTIONS), "convert"]);
 const SEVERITIES = ["low", "medium", "high", "critical"];
 const PRIMITIVES = new Set(["bool", "int", "float", "string", "timestamp", "duration"]);
 

@@ -59,7 +59,37 @@ export type IrBinaryOp =
   | "div"
   | "mod";
 
-export type IrFunction = "abs" | "min" | "max" | "round" | "floor" | "ceil" | "sqrt" | "pow" | "clamp";
+/**
+ * The built-in pointwise functions: one entry per function, the table the checker's name list,
+ * the IR's `IrFunction` and the engine's code generator (runtime/engine/codegen.ts) read.
+ * `min`..`max`: the arity the code generator accepts (the checker reads `min`/`max` with one
+ * argument as the aggregates);
+ * `js`: the engine's JavaScript for already-generated argument expressions (`H.*` are the
+ * generated code's helpers, each unknown (`null`) when an argument is); `doc`: one line for
+ * users. Functions that need history (`known`, `previous`, `changed`, `age`) have their own IR
+ * nodes instead. The test oracle (test/unit/engine/oracle.ts) does not read this table: it is
+ * written from the spec, to check the generated code against.
+ */
+export const IR_FUNCTIONS = {
+  abs: { min: 1, max: 1, js: (a: string[]) => `H.m1(Math.abs, ${a[0]})`, doc: "absolute value, same unit" },
+  min: { min: 1, max: Infinity, js: (a: string[]) => `H.min([${a.join(", ")}])`, doc: "smallest argument, unknown if any is" },
+  max: { min: 1, max: Infinity, js: (a: string[]) => `H.max([${a.join(", ")}])`, doc: "largest argument, unknown if any is" },
+  round: { min: 1, max: 1, js: (a: string[]) => `H.round(${a[0]})`, doc: "nearest integer, halves away from zero" },
+  floor: { min: 1, max: 1, js: (a: string[]) => `H.m1(Math.floor, ${a[0]})`, doc: "largest integer not above, same unit" },
+  ceil: { min: 1, max: 1, js: (a: string[]) => `H.m1(Math.ceil, ${a[0]})`, doc: "smallest integer not below, same unit" },
+  sqrt: { min: 1, max: 1, js: (a: string[]) => `H.m1(Math.sqrt, ${a[0]})`, doc: "square root (unknown below 0)" },
+  pow: { min: 2, max: 2, js: (a: string[]) => `H.pow(${a[0]}, ${a[1]})`, doc: "`x` to the power `y` (dimensionless)" },
+  clamp: { min: 3, max: 3, js: (a: string[]) => `H.clamp(${a[0]}, ${a[1]}, ${a[2]})`, doc: "`x` limited to `lo..hi`" },
+} as const satisfies Record<string, IrFunctionEntry>;
+
+export interface IrFunctionEntry {
+  readonly min: number;
+  readonly max: number;
+  readonly js: (args: string[]) => string;
+  readonly doc: string;
+}
+
+export type IrFunction = keyof typeof IR_FUNCTIONS;
 
 export type IrExpr =
   | { k: "const"; value: Value }

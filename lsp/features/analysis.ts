@@ -2,7 +2,7 @@
 // available, the checked program it belongs to. No connection code here.
 import type { Ast as A } from "../../compiler/index.js";
 import type { CheckResult, Diagnostic } from "../../compiler/index.js";
-import { LineMap } from "../../compiler/index.js";
+import { LineMap, lower, placementByDeclaration, type Placement } from "../../compiler/index.js";
 import type { GlobalSymbol, MemberInfo, ParamInfo, UnitInfo, EnumInfo, TestInfo } from "../../compiler/index.js";
 
 /** One file as the server sees it: the current text and its parse. */
@@ -22,6 +22,11 @@ export interface Analysis {
   /** user files of the program, by path */
   docs: Map<string, Doc>;
   index: DeclIndex;
+  /**
+   * The placement stage's answer by declaration (`Model.member`, `view NAME`, `rule NAME`), the
+   * same as `ofl build --explain`; undefined while the program has errors (it cannot be lowered).
+   */
+  placement: ReadonlyMap<string, Placement> | undefined;
 }
 
 export function makeDoc(path: string, uri: string, version: number, text: string, parsed: { file: A.SourceFile; diagnostics: Diagnostic[] }): Doc {
@@ -31,13 +36,27 @@ export function makeDoc(path: string, uri: string, version: number, text: string
 /** The index is built on first use: publishing diagnostics does not need it. */
 export function makeAnalysis(result: CheckResult, docs: Map<string, Doc>): Analysis {
   let index: DeclIndex | undefined;
+  let placement: ReadonlyMap<string, Placement> | undefined | null = null;
   return {
     result,
     docs,
     get index(): DeclIndex {
       return (index ??= new DeclIndex(result));
     },
+    get placement(): ReadonlyMap<string, Placement> | undefined {
+      if (placement === null) placement = placeProgram(result);
+      return placement;
+    },
   };
+}
+
+function placeProgram(result: CheckResult): ReadonlyMap<string, Placement> | undefined {
+  if (result.diagnostics.some((d) => d.severity === "error")) return undefined;
+  try {
+    return placementByDeclaration(lower(result));
+  } catch {
+    return undefined; // a lowering or emitter bug must not break hover: it falls back (hover.ts)
+  }
 }
 
 /** Whether an analysis was made from exactly this document text. */

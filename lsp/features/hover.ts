@@ -3,7 +3,9 @@
 import type { Hover } from "vscode-languageserver";
 import type { Ast as A } from "../../compiler/index.js";
 import { forEachChild, tyText, type Ty } from "../../compiler/index.js";
-import type { CheckedProgram, MemberInfo } from "../../compiler/index.js";
+import type { CheckedProgram, MemberInfo, Placement } from "../../compiler/index.js";
+import { placementText } from "../../compiler/index.js";
+import { IR_FUNCTIONS } from "../../compiler/ir/types.js";
 import { nodePath } from "./nodeAt.js";
 import type { Analysis, DeclSite, Doc, Info } from "./analysis.js";
 
@@ -11,17 +13,36 @@ export function hover(a: Analysis, doc: Doc, offset: number): Hover | null {
   const sym = a.index.symbolAt(doc.path, offset);
   if (sym) {
     const info = a.index.infoOf(sym.site) ;
-    const md = describe(a.result.program, sym.site, info);
+    const md = describe(a.result.program, sym.site, info, a.placement);
     if (md) return { contents: { kind: "markdown", value: md }, range: doc.lines.range(sym.at) };
   }
-  // any other expression: its type
   const path = nodePath(doc.file, offset);
+  // a built-in function's name: its entry of the built-ins table
+  const builtin = builtinAt(path);
+  if (builtin) return builtin(doc);
+  // any other expression: its type
   for (let i = path.length - 1; i >= 0; i--) {
     const n = path[i]! as unknown as A.Expr;
     const t = a.result.program.types.get(n);
     if (t && t.k !== "error") return { contents: { kind: "markdown", value: "```ofl\n" + tyText(t) + "\n```" }, range: doc.lines.range(n.span) };
   }
   return null;
+}
+
+function builtinAt(path: readonly object[]): ((doc: Doc) => Hover) | undefined {
+  for (let i = path.length - 2; i >= 0; i--) {
+    const call = path[i] as A.Expr;
+    const name = path[i + 1] as A.Expr;
+    if (call.kind !== "Call" || call.callee !== name || name.kind !== "Name" || call.over) continue;
+    const fn = name.name.name;
+    if (!Object.hasOwn(IR_FUNCTIONS, fn) || ((fn === "min" || fn === "max") && call.args.length === 1)) return undefined; // one argument: the aggregate
+    const f = IR_FUNCTIONS[fn as keyof typeof IR_FUNCTIONS];
+    const arity = f.max === Infinity ? `${f.min === 1 ? 2 : f.min} or more arguments` : `${f.min} argument${f.min === 1 ? "" : "s"}`;
+    return (doc) => ({ contents: { kind: "markdown", value: `${code(`${fn}(…)`)}
+
+built-in function, ${arity}: ${f.doc}` }, range: doc.lines.range(name.span) });
+  }
+  return undefined;
 }
 
 function code(s: string): string {
@@ -40,11 +61,23 @@ function unitLine(t: Ty | undefined, range?: [number, number]): string[] {
 }
 
 /** The markdown for a declaration. */
-export function describe(p: CheckedProgram, site: DeclSite | undefined, info: Info | undefined): string | undefined {
+/**
+ * `placed`: the placement stage's answer (compiler/place/place.ts), the same as
+ * `ofl build --explain`. States, alarms, commands, views and rules show it; while the program has
+ * errors it is absent and hover shows a syntactic estimate, marked as such.
+ */
+export function describe(p: CheckedProgram, site: DeclSite | undefined, info: Info | undefined, placed?: ReadonlyMap<string, Placement>): string | undefined {
   if (!site) return undefined;
   const parts: string[] = [];
-  const runs = (where: string): void => {
-    parts.push(`*Runs in:* ${where}`);
+  const runs = (where: string, declaration?: string): void => {
+    if (declaration !== undefined && placed) {
+      const pl = placed.get(declaration);
+      if (pl) {
+        parts.push(`*Runs in:* ${placementText(pl)}`);
+        return;
+      }
+    }
+    parts.push(`*Runs in:* ${where}${declaration !== undefined && placed === undefined ? " (estimate: the program has errors)" : ""}`);
   };
   switch (info?.k) {
     case "member": {
@@ -54,7 +87,7 @@ export function describe(p: CheckedProgram, site: DeclSite | undefined, info: In
       else if (m.k === "attribute") parts.push(...unitLine(m.ty));
       else if (m.k === "state") parts.push(...unitLine(stateTy(p, m)));
       parts.push(`member of \`${m.owner.name}\``);
-      runs(placement(p, m));
+      runs(placement(p, m), m.k === "telemetry" || m.k === "attribute" ? undefined : `${m.owner.name}.${m.name}`);
       break;
     }
     case "param":
@@ -77,11 +110,11 @@ export function describe(p: CheckedProgram, site: DeclSite | undefined, info: In
         case "view":
           parts.push(code(`view ${s.name}: ${s.ty ? tyText(s.ty) : "?"}${s.decl.by ? ` by ${s.decl.by.name}` : ""}`));
           parts.push(...unitLine(s.ty));
-          runs(`ksqlDB (${s.decl.over ? "a windowed aggregate" : "a table aggregation"} across \`${s.decl.from.name}\`)`);
+          runs(`ksqlDB (${s.decl.over ? "a windowed aggregate" : "a table aggregation"} across \`${s.decl.from.name}\`)`, `view ${s.name}`);
           break;
         case "rule":
           parts.push(code(`rule ${s.name}${s.model ? ` on ${s.model.name}` : ""}${s.decl.shadow ? " (shadow)" : ""}`));
-          runs("the rule worker (edges, cooldowns, command dispatch)");
+          runs("the rule worker (edges, cooldowns, command dispatch)", `rule ${s.name}`);
           break;
         case "enum":
           parts.push(code(`enum ${s.name} { ${s.members.join(", ")} }`));
@@ -137,7 +170,7 @@ export function memberSignature(p: CheckedProgram, m: MemberInfo): string {
 
 const WORKER_FUNCTIONS = new Set(["age", "previous", "changed"]);
 
-/** Where a member runs in a Kafka deployment. */
+/** Where a member runs in a Kafka deployment, estimated from the AST (while the program has errors). */
 export function placement(p: CheckedProgram, m: MemberInfo): string {
   switch (m.k) {
     case "attribute":

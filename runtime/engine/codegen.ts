@@ -13,7 +13,7 @@
 // Safety: constants never reach the source (they are values in X); names never reach it either
 // (cells and extras are addressed by index). No wall clock, no randomness.
 
-import type { IrExpr, IrRef, Value } from "../../compiler/ir/types.js";
+import { IR_FUNCTIONS, type IrExpr, type IrRef, type Value } from "../../compiler/ir/types.js";
 import { type AssetCells, type Cell, type Deps, type Fn, type Resolver, type Rt, type Scope, type ViewCells } from "./cells.js";
 
 export type Code = (C: Cell[], X: unknown[], P: Value[] | null, rt: Rt) => Value;
@@ -101,7 +101,6 @@ const H = {
   },
 };
 
-const MATH1: Record<string, string> = { abs: "Math.abs", floor: "Math.floor", ceil: "Math.ceil", sqrt: "Math.sqrt" };
 const CMP: Record<string, string> = { eq: "===", ne: "!==", lt: "<", le: "<=", gt: ">", ge: ">=" };
 const ARITH: Record<string, string> = { sub: "-", mul: "*", div: "/", mod: "%" };
 
@@ -217,24 +216,11 @@ function gen(e: IrExpr, g: Gen): string {
     case "if":
       return `(${gen(e.cond, g)} === true ? ${gen(e.then, g)} : ${gen(e.else, g)})`;
     case "call": {
-      const args = e.args.map((x) => gen(x, g));
-      switch (e.fn) {
-        case "abs":
-        case "floor":
-        case "ceil":
-        case "sqrt":
-          return args.length < 1 ? "null" : `H.m1(${MATH1[e.fn]}, ${args[0]})`;
-        case "round":
-          return args.length < 1 ? "null" : `H.round(${args[0]})`;
-        case "pow":
-          return args.length < 2 ? "null" : `H.pow(${args[0]}, ${args[1]})`;
-        case "min":
-        case "max":
-          return args.length < 1 ? "null" : `H.${e.fn}([${args.join(", ")}])`;
-        case "clamp":
-          return args.length < 3 ? "null" : `H.clamp(${args[0]}, ${args[1]}, ${args[2]})`;
-      }
-      return "null";
+      // the built-ins table (compiler/ir/types.ts); a function not in it is a bug upstream
+      const f = Object.hasOwn(IR_FUNCTIONS, e.fn) ? IR_FUNCTIONS[e.fn] : undefined;
+      if (!f) throw new Error(`codegen: unknown built-in function '${String(e.fn)}'`);
+      if (e.args.length < f.min) return "null"; // checked IR never has too few arguments; the oracle agrees
+      return f.js(e.args.map((x) => gen(x, g)));
     }
     case "known":
       return `(${gen(e.arg, g)} !== null)`;

@@ -23,7 +23,21 @@ describe("hover", () => {
     const d = t.open("untitled:plant.ofl", PLANT.replace("  when overheating", "  when over‸heating"));
     const text = hoverText(t, d.uri, d.at[0]!);
     expect(text).toContain("Too hot to keep cutting.");
-    expect(text).toMatch(/\*Runs in:\* the rule worker \(a duration condition `for`\)/);
+    // the placement stage's answer, as `ofl build --explain` prints it (test/unit/compiler/place.test.ts)
+    expect(text).toContain("*Runs in:* the rule worker: `for` needs a timer");
+  });
+
+  test("while the program has errors: a syntactic estimate of where it runs, marked as such", () => {
+    const t = new TestWorkspace();
+    const d = t.open("untitled:plant.ofl", PLANT.replace("  when overheating", "  when over‸heating") + "\nasset broken: NoSuchModel {}\n");
+    const text = hoverText(t, d.uri, d.at[0]!);
+    expect(text).toContain("*Runs in:* the rule worker (a duration condition `for`) (estimate: the program has errors)");
+  });
+
+  test("a built-in function's name: its entry of the built-ins table (IR_FUNCTIONS)", () => {
+    const t = new TestWorkspace();
+    const d = t.open("untitled:plant.ofl", PLANT.replace("state overheating = temperature > 90 degC for 5s", "state overheating = cl‸amp(temperature, 0 degC, 80 degC) > 90 degC for 5s"));
+    expect(hoverText(t, d.uri, d.at[0]!)).toBe("```ofl\nclamp(…)\n```\n\nbuilt-in function, 3 arguments: `x` limited to `lo..hi`");
   });
 
   test("an expression that is not a name: its type", () => {
