@@ -3,12 +3,14 @@
 // or `everyMs` of wall time (whichever first), whenever stream time enters a new event-time hour
 // (the time-travel grid), and at close. Storage: runtime/log/checkpoints.ts.
 //
-// Defaults: every 50,000 input records or 60 s. A checkpoint of 1,000 assets takes about 0.15 s to
-// encode (bench/checkpoint-cost.mjs): at a plant's rates (thousands of records/s) 50k records
-// are tens of seconds, well under 1 %; when records arrive faster (an import, a backlog), the
+// Defaults: every 25,000 input records or 60 s. A checkpoint of 1,000 assets takes about 0.1 s to
+// encode (bench/checkpoint-cost.mjs): at a plant's rates (a thousand records/s) 25k records
+// are 25 s, under 1 %; when records arrive faster (an import, a backlog), the
 // record count waits until 20 times the last checkpoint's cost has passed (COST_SHARE: ≤ 5 %).
-// A restart replays at most ~50k inputs, and time travel (which starts from the kept
-// checkpoints, runtime/log/checkpoints.ts) about 90,000 records of the log.
+// A restart replays at most ~25k inputs, and time travel (which starts from the kept
+// checkpoints, runtime/log/checkpoints.ts) at most about 45,000 records of the log (inputs and
+// their outputs): under a second. The price is disk: ~0.4 MB per 45,000 records for 1,000
+// assets, about 5 % of the log (retention drops them with the records).
 import type { Engine, EngineOptions } from "../engine/index.js";
 import { Engine as EngineClass } from "../engine/index.js";
 import { encodeCheckpoint, programHashOf } from "../engine/checkpoint.js";
@@ -16,14 +18,14 @@ import { CheckpointStore, HOUR_MS } from "../log/checkpoints.js";
 import type { Log } from "../log/types.js";
 import { ASSETS_TOPIC } from "../wire/records.js";
 
-export const DEFAULT_CHECKPOINT_RECORDS = 50_000;
+export const DEFAULT_CHECKPOINT_RECORDS = 25_000;
 export const DEFAULT_CHECKPOINT_MS = 60_000;
 /** a checkpoint due by record count waits until COST_SHARE times its last cost has passed since the previous (≤ 5 % of the time) */
 export const COST_SHARE = 20;
 
 export interface CheckpointOptions {
   store: CheckpointStore;
-  /** input records between checkpoints (default 50,000) */
+  /** input records between checkpoints (default 25,000) */
   everyRecords?: number;
   /** wall time between checkpoints, ms (default 60,000) */
   everyMs?: number;

@@ -13,11 +13,12 @@
 // skipped with a warning, never trusted.
 //
 // Kept (per program): the newest KEEP_RECENT, plus the first checkpoint of every event-time
-// hour, plus one every SPACING (80,000) records of the log: the first, then each at least that
+// hour, plus one every SPACING (40,000) records of the log: the first, then each at least that
 // far after the last one kept (time travel starts from the newest checkpoint at or before T: a
-// slider over a month replays at most about 90,000 records of the log, the checkpoints written
-// every 50,000 inputs being ~90,000 records apart with their outputs). The kept ones cost about 0.5 MB per 100,000 records of 1,000 assets (~2.5 % of the
-// log's size). Older recent ones are deleted: checkpoints are caches of the log, never the authority.
+// slider over a month replays at most about 45,000 records of the log, the checkpoints written
+// every 25,000 inputs being ~45,000 records apart with their outputs). The kept ones cost about
+// 0.4 MB per 45,000 records of 1,000 assets (~5 % of the log's size). Older recent ones are
+// deleted: checkpoints are caches of the log, never the authority.
 import * as fs from "node:fs";
 import { join } from "node:path";
 import type { IrProgram } from "../../compiler/ir/types.js";
@@ -28,7 +29,7 @@ export const CHECKPOINT_DIR = "checkpoints";
 export const KEEP_RECENT = 3;
 export const HOUR_MS = 3_600_000;
 /** besides hourly: checkpoints at least SPACING records of the log apart are kept (bounds a time-travel replay at high rates) */
-export const SPACING = 80_000;
+export const SPACING = 40_000;
 
 export interface CheckpointFile {
   path: string;
