@@ -19,7 +19,7 @@ import type {
   Value,
 } from "../../compiler/ir/types.js";
 import { correlationId, offsetCause, timerCause } from "../wire/correlation.js";
-import { commandValue, deadLetterValue, DEFAULT_FUTURE_TOLERANCE_MS, futureTimeDetail, isFutureTime, isoTime, resultValue } from "../wire/records.js";
+import { commandValue, deadLetterValue, DEFAULT_FUTURE_TOLERANCE_MS, futureTimeDetail, isFutureTime, IsoTimes, resultValue } from "../wire/records.js";
 import { boundedCopy } from "../wire/excerpt.js";
 import {
   ASSETS_TOPIC,
@@ -750,10 +750,7 @@ export class Engine {
   /** offset of the input record being processed (also while its timers fire); null: none */
   private causeOffset: number | null = null;
   private readonly evalCache = new WeakMap<IrExpr, Fn>();
-  private isoMs = NaN;
-  private isoText = "";
-  private isoSec = NaN;
-  private isoPrefix = "";
+  private readonly isoTimes = new IsoTimes();
   private readonly resolver: Resolver;
   /** language spec §7.6: telemetry further ahead of its receive time is dead-lettered future_time */
   private readonly futureToleranceMs: number;
@@ -1222,23 +1219,7 @@ export class Engine {
   }
 
   private iso(ms: number): string {
-    if (ms !== this.isoMs) {
-      this.isoMs = ms;
-      // Date#toISOString per record was ~8 % of a pass: the text up to the second is cached,
-      // the milliseconds appended (years 0000–9999, where toISOString has this fixed form)
-      const sec = Math.floor(ms / 1000);
-      if (sec === this.isoSec) {
-        const m = ms - sec * 1000;
-        this.isoText = this.isoPrefix + (m < 10 ? "00" : m < 100 ? "0" : "") + m + "Z";
-      } else {
-        this.isoText = isoTime(ms);
-        if (ms >= -62167219200000 && ms < 253402300800000) {
-          this.isoSec = sec;
-          this.isoPrefix = this.isoText.slice(0, 20);
-        } else this.isoSec = NaN;
-      }
-    }
-    return this.isoText;
+    return this.isoTimes.of(ms);
   }
 
   private emit(key: string | null, value: unknown, topic = ASSETS_TOPIC): void {

@@ -7,6 +7,7 @@
 // before, so errors and unusual records behave as they always did.
 
 import type { LogRecord } from "../wire/types.js";
+import { IsoTimes } from "../wire/records.js";
 
 /** A column entry's kind. */
 export const FAST = 0;
@@ -81,8 +82,7 @@ export function columnBytes(cap: number): number {
 /** The replaying side's string table and the records of a batch. */
 export class RecordBuilder {
   private table: string[] = [];
-  private lastMs = NaN;
-  private lastIso = "";
+  private readonly isoTimes = new IsoTimes();
 
   /** Takes a batch's strings; call once per batch, before `record`. */
   begin(b: Batch): void {
@@ -92,11 +92,7 @@ export class RecordBuilder {
   }
 
   private iso(ms: number): string {
-    if (ms !== this.lastMs) {
-      this.lastMs = ms;
-      this.lastIso = new Date(ms).toISOString();
-    }
-    return this.lastIso;
+    return this.isoTimes.of(ms);
   }
 
   /** The FAST entry `i` of `b` as the record JSON.parse would have given. */

@@ -182,3 +182,23 @@ describe("builders", () => {
     expect(deadLetterValue("bad_json", "d", "x", "s")).toEqual({ reason: "bad_json", detail: "d", record: "x", source: "s" });
   });
 });
+
+describe("IsoTimes", () => {
+  it("gives exactly Date#toISOString for any sequence of times, however they share their second", async () => {
+    const { IsoTimes } = await import("../../../runtime/wire/records.js");
+    const t0 = Date.parse("2026-11-20T08:00:00Z");
+    const time = fc.oneof(
+      fc.integer({ min: t0 - 5000, max: t0 + 5000 }),
+      fc.integer({ min: -62167219200000, max: 253402300799999 }),
+      fc.double({ min: t0 - 2000, max: t0 + 2000, noNaN: true }),
+      fc.constantFrom(-62167219200001, 253402300800000, t0 + 0.5, -1, 0, 999, 1000),
+    );
+    fc.assert(
+      fc.property(fc.array(time, { minLength: 1, maxLength: 60 }), (ts) => {
+        const iso = new IsoTimes();
+        for (const t of ts) expect(iso.of(t)).toBe(new Date(t).toISOString());
+      }),
+      { numRuns: 300, seed: 7 },
+    );
+  });
+});
