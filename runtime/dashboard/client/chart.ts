@@ -25,8 +25,14 @@ export function withGaps(xs: number[], ys: (number | null)[], minGapS = 10): [nu
   return [ox, oy];
 }
 
-/** The width of the y axis: its widest tick label plus the tick and padding, so "12,500" is never cut. */
+/**
+ * The width of the y axis: its widest tick label plus what uPlot puts right of it (the tick,
+ * 10 px, and the gap, 5 px) and a 3 px margin at the left edge, so "12,500" is never cut (with
+ * +14 the label's first pixel column was cut: test/e2e/dashboard-first-hour.test.ts reads the
+ * canvas in Chromium).
+ */
+export const Y_AXIS_EXTRA = 10 + 5 + 3;
 export function yAxisSize(labels: readonly string[] | null | undefined, measure: (s: string) => number): number {
   if (!labels || labels.length === 0) return 40;
-  return Math.ceil(Math.max(...labels.map((l) => measure(l)))) + 14;
+  return Math.ceil(Math.max(...labels.map((l) => measure(l)))) + Y_AXIS_EXTRA;
 }

@@ -23,8 +23,8 @@ describe("withGaps", () => {
 describe("yAxisSize", () => {
   it("fits the widest label: 12,500 is not cut to 2,500", () => {
     const measure = (s: string): number => s.length * 6; // 6 px a character
-    expect(yAxisSize(["2,500", "7,500", "12,500"], measure)).toBe(6 * 6 + 14);
-    expect(yAxisSize(["0", "50", "100"], measure)).toBe(3 * 6 + 14);
+    expect(yAxisSize(["2,500", "7,500", "12,500"], measure)).toBe(6 * 6 + 18);
+    expect(yAxisSize(["0", "50", "100"], measure)).toBe(3 * 6 + 18);
     expect(yAxisSize(null, measure)).toBe(40);
   });
 });
