@@ -23,7 +23,7 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import type { IrProgram } from "../../compiler/ir/types.js";
 import { replaceAtomically } from "./common.js";
-import { CheckpointError, decodeCheckpoint, programHashOf, type Checkpoint } from "../engine/checkpoint.js";
+import { CHECKPOINT_VERSION, CheckpointError, decodeCheckpoint, programHashOf, readCheckpointHeader, type Checkpoint } from "../engine/checkpoint.js";
 
 export const CHECKPOINT_DIR = "checkpoints";
 export const KEEP_RECENT = 3;
@@ -40,6 +40,22 @@ export interface CheckpointFile {
 }
 
 const NAME = /^cp-([0-9a-f]{12})-(\d{16})-(\d{16}|none)\.ckpt$/;
+
+/** The format version in a checkpoint file's header line (read alone), or undefined when it has none. */
+function formatOf(path: string): number | undefined {
+  try {
+    const fd = fs.openSync(path, "r");
+    try {
+      const buf = Buffer.alloc(4096);
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      return readCheckpointHeader(buf.subarray(0, n)).version;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
 
 export class CheckpointStore {
   readonly dir: string;
@@ -81,7 +97,13 @@ export class CheckpointStore {
 
   /** Deletes what the keep policy does not keep (this program's files only), and stale `.tmp` files. */
   prune(program: IrProgram): void {
-    const files = this.list(program);
+    // checkpoints of another format (an older OFL wrote them) can never be used by this one: gone,
+    // so that choosing a checkpoint does not read them again and again
+    const files = this.list(program).filter((f) => {
+      if (formatOf(f.path) === CHECKPOINT_VERSION) return true;
+      fs.rmSync(f.path, { force: true });
+      return false;
+    });
     const keep = new Set<string>(files.slice(-KEEP_RECENT).map((f) => f.path));
     const hours = new Set<number>();
     for (const f of files) {
@@ -125,6 +147,12 @@ export class CheckpointStore {
     opts: { maxOffset?: number; minOffset?: number; atMs?: number; warn?: (m: string) => void; usable?: (cp: Checkpoint) => boolean } = {},
   ): (Checkpoint & { file: CheckpointFile; bytes: Buffer }) | undefined {
     const files = this.list(program).reverse();
+    // checkpoints of another format (written by an older or newer OFL) are said once, not per file
+    let otherFormat = 0;
+    let formatWhy = "";
+    const sayFormats = (): void => {
+      if (otherFormat > 0) opts.warn?.(`${otherFormat} checkpoint${otherFormat === 1 ? "" : "s"} in ${this.dir} skipped: ${formatWhy} (written by another OFL; new ones replace them as the log grows)`);
+    };
     for (const f of files) {
       if (opts.maxOffset !== undefined && f.offset > opts.maxOffset) continue;
       if (opts.minOffset !== undefined && f.offset < opts.minOffset) continue;
@@ -135,12 +163,19 @@ export class CheckpointStore {
         const cp = decodeCheckpoint(bytes, program);
         if (cp.header.offset !== f.offset) throw new CheckpointError(`header offset ${cp.header.offset} differs from the file name`, "corrupt");
         if (opts.usable !== undefined && !opts.usable(cp)) continue;
+        sayFormats();
         return { ...cp, file: f, bytes };
       } catch (e) {
+        if (e instanceof CheckpointError && e.kind === "version") {
+          otherFormat++;
+          formatWhy = e.message;
+          continue;
+        }
         const why = e instanceof CheckpointError ? e.message : `cannot read: ${(e as Error).message}`;
         opts.warn?.(`checkpoint ${f.path} skipped: ${why}`);
       }
     }
+    sayFormats();
     return undefined;
   }
 }

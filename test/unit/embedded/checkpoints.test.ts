@@ -136,4 +136,40 @@ describe("embedded runtime checkpoints", () => {
     rt.checkpoint();
     log.close();
   });
+
+  test("checkpoints of another OFL's format: said once, not per file, and removed when this one writes its own", () => {
+    const dir = join(tmp, `format${dirs++}`);
+    const store = new CheckpointStore(dir);
+    const rt = new EmbeddedRuntime({ program: ir, log: SqliteLog.open(dir), checkpoints: { store, everyRecords: 1, costShare: 0 } });
+    const T = Date.parse("2026-11-20T08:00:00Z");
+    for (let i = 0; i < 6; i++) rt.ingest([{ topic: "ofa_assets", key: "OFL-plant", ts: T + i * 3_600_000, value: clockValue(T + i * 3_600_000) }]);
+    rt.close();
+    const files = store.list(ir);
+    expect(files.length).toBeGreaterThan(3);
+    // as an older OFL would have written them: the same files with format version 1
+    for (const f of files) {
+      const bytes = readFileSync(f.path);
+      const nl = bytes.indexOf(10);
+      const header = JSON.parse(bytes.subarray(0, nl).toString()) as { version: number };
+      header.version = 1;
+      writeFileSync(f.path, Buffer.concat([Buffer.from(JSON.stringify(header)), bytes.subarray(nl)]));
+    }
+    const warnings: string[] = [];
+    expect(store.newest(ir, { warn: (m) => warnings.push(m) })).toBeUndefined();
+    expect(warnings).toEqual([`${files.length} checkpoints in ${store.dir} skipped: checkpoint format version 1, this ofl reads 2 (written by another OFL; new ones replace them as the log grows)`]);
+    // this OFL opens without them (a rebuild), writes its own, and the old ones are gone
+    const log = SqliteLog.open(dir);
+    const again = new EmbeddedRuntime({ program: ir, log, checkpoints: { store, everyRecords: 1, costShare: 0 } });
+    expect(again.restoredFrom).toBeUndefined();
+    again.ingest([{ topic: "ofa_assets", key: "OFL-plant", ts: T + 7 * 3_600_000, value: clockValue(T + 7 * 3_600_000) }]);
+    again.close();
+    const left = store.list(ir);
+    expect(left.length).toBeGreaterThan(0);
+    const versions = left.map((f) => {
+      const b = readFileSync(f.path);
+      return (JSON.parse(b.subarray(0, b.indexOf(10)).toString()) as { version: number }).version;
+    });
+    expect(versions.every((v) => v === 2)).toBe(true);
+    expect(left.length).toBeLessThan(files.length + 2);
+  });
 });
