@@ -62,7 +62,12 @@ export function emitWorkers(ir: IrProgram): WorkerEntry[] {
       name: "rule",
       kind: "rule",
       entry: entry({ kind: "rule", name: "rule" }),
-      env: [...COMMON_ENV, { name: "OFL_CLOCK_MS", required: false, default: "100", description: "clock record period, ms (0: none)" }],
+      env: [
+        ...COMMON_ENV,
+        { name: "OFL_CLOCK_MS", required: false, default: "100", description: "clock record period, ms (0: none)" },
+        { name: "OFL_CHECKPOINT_RECORDS", required: false, default: "25000", description: "inputs between checkpoints (0: no checkpoints)" },
+        { name: "OFL_CHECKPOINT_MS", required: false, default: "60000", description: "wall time between checkpoints, ms" },
+      ],
     },
   ];
   const used = new Set(["rule"]);

@@ -5,6 +5,7 @@ import type { IrProgram } from "../../compiler/ir/types.js";
 import type { KsqlPlan, KsqlPlacement } from "../../compiler/index.js";
 import type { WorkerEntry, WorkerEnv } from "./entries.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC } from "../wire/types.js";
+import { checkpointTopicSpec } from "../log/kafkaCheckpoints.js";
 
 /** The compacted topic where `ofl deploy` keeps what it deployed (statement hashes). */
 export const DEPLOY_STATE_TOPIC = "_ofl_deploy_state";
@@ -14,6 +15,8 @@ export interface PlanTopic {
   partitions: number;
   replication: number;
   cleanupPolicy: "delete" | "compact";
+  /** more topic configs (`max.message.bytes`…) */
+  config?: Record<string, string>;
   /** `deploy`: created by `ofl deploy` (kafkajs admin); `ksqldb`: the sink of a persistent query */
   createdBy: "deploy" | "ksqldb";
 }
@@ -72,6 +75,7 @@ export function makePlan(ir: IrProgram, ksql: KsqlPlan, workers: (WorkerEntry & 
     { name: ASSETS_TOPIC, partitions: 1, replication: rf, cleanupPolicy: "delete", createdBy: "deploy" },
     { name: DEADLETTER_TOPIC, partitions: 1, replication: rf, cleanupPolicy: "delete", createdBy: "deploy" },
     { name: DEPLOY_STATE_TOPIC, partitions: 1, replication: rf, cleanupPolicy: "compact", createdBy: "deploy" },
+    { ...checkpointTopicSpec(ir.program, rf), cleanupPolicy: "compact", createdBy: "deploy" },
   ];
   const statements: PlanStatement[] = ksql.statements.map((s, i) => {
     const file = `ksql/${String(i + 1).padStart(2, "0")}_${fileSlug(s.name)}.sql`;

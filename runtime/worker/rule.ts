@@ -14,10 +14,21 @@
 // Dead letters go to `ofl_deadletter`: at most one per input, so its last record's cause says
 // which were written.
 //
+// Checkpoints (issue 12): after a batch whose outputs the broker acknowledged, when
+// runtime/log/checkpointSchedule.ts says (every 25,000 inputs or 60 s by default), the worker
+// writes the engine's state at the next input offset N to the compacted topic
+// `ofl_<program>_checkpoints` (runtime/log/kafkaCheckpoints.ts). A restart restores the newest
+// one and replays [N, E) only: every output of an input before N is on the log already, so the
+// matching above runs over the outputs of inputs N.. and the scheme is unchanged. A changed
+// program (another hash) or a checkpoint that does not verify rebuilds from offset 0, and says so.
+//
 // The worker also writes the clock (a clock record every `clockMs`) so that timers fire while
 // devices are silent, exactly as `ofl run` does; replays read those records back.
 import type { IrProgram } from "../../compiler/ir/types.js";
+import { encodeCheckpoint } from "../engine/checkpoint.js";
 import { Engine } from "../engine/index.js";
+import { CheckpointSchedule, type ScheduleOptions } from "../log/checkpointSchedule.js";
+import { KafkaCheckpoints, checkpointTopicSpec } from "../log/kafkaCheckpoints.js";
 import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, clockValue, descriptionValue } from "../wire/records.js";
 import { CAUSE_HEADER, PROCESSED_HEADER } from "./headers.js";
@@ -70,14 +81,28 @@ export interface RuleWorkerOptions {
   senderUuid?: string;
   now?: () => number;
   report?: (level: "info" | "warn" | "error", message: string) => void;
+  /** after a batch's outputs could not be produced: the worker stopped processing (the bundled worker exits, its supervisor restarts it) */
+  onFatal?: (e: Error) => void;
+  /** checkpoint schedule (runtime/log/checkpointSchedule.ts; defaults: 25,000 inputs or 60 s); false: none written or read */
+  checkpoints?: ScheduleOptions | false;
 }
 
 export class RuleWorker {
-  readonly engine: Engine;
-  readonly stats = { consumed: 0, produced: 0, rebuilt: 0, resent: 0, clock: 0, routed: 0, notRouted: 0, described: 0 };
+  engine: Engine;
+  /**
+   * rebuilt: the end offset seen at start; restoredFrom: the offset of the checkpoint it replayed
+   * from (0: the beginning); checkpoints: written by this run
+   */
+  readonly stats = { consumed: 0, produced: 0, rebuilt: 0, restoredFrom: 0, resent: 0, clock: 0, routed: 0, notRouted: 0, described: 0, checkpoints: 0 };
   /** `TYPE Method` records found on the log while rebuilding: `uuid/command` → VALUE */
   private readonly described = new Map<string, string>();
   private readonly routes: ReturnType<typeof commandRoutes>;
+  private readonly checkpoints: KafkaCheckpoints | undefined;
+  private schedule: CheckpointSchedule | undefined;
+  /** the last ofa_assets record processed (what a checkpoint is taken after) */
+  private lastInput: { ts: number; key: string | null } | null = null;
+  /** the batch being processed (stop waits for it) */
+  private batch: Promise<void> = Promise.resolve();
   private readonly opts: RuleWorkerOptions;
   private readonly sender: string;
   private out: NewRecord[] = [];
@@ -87,6 +112,9 @@ export class RuleWorker {
   /** the offset of the last ofa_assets record processed (-1 before any) */
   private processed = -1;
   private stopped = false;
+  /** live: rebuilt; broken: a batch failed, its outputs may be unwritten (no checkpoint after that) */
+  private live = false;
+  private broken = false;
   /** serializes appends (batches and clock ticks keep their order) */
   private chain: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
@@ -101,13 +129,34 @@ export class RuleWorker {
     this.sender = opts.senderUuid ?? `OFL-${opts.program.program}`;
     this.now = opts.now ?? (() => Date.now());
     this.say = opts.report ?? (() => {});
-    this.engine = new Engine({ program: opts.program, senderUuid: this.sender, onOutput: (r) => this.out.push(r) });
+    this.engine = this.newEngine();
     this.routes = commandRoutes(opts.program);
+    if (opts.checkpoints !== false) this.checkpoints = new KafkaCheckpoints(opts.log, opts.program);
     this.ready = new Promise((res, rej) => {
       this.caughtUp = res;
       this.failed = rej;
     });
     this.ready.catch(() => {});
+  }
+
+  private newEngine(): Engine {
+    return new Engine({ program: this.opts.program, senderUuid: this.sender, onOutput: (r) => this.out.push(r) });
+  }
+
+  /** Restores the newest usable checkpoint; returns the input offset to replay from (0: none). */
+  private async restore(end: number): Promise<number> {
+    const cp = await this.checkpoints?.newest(ASSETS_TOPIC, end, (level, m) => this.say(level, m));
+    if (!cp) return 0;
+    try {
+      this.engine.loadState(cp.state);
+    } catch (e) {
+      this.say("warn", `checkpoint at ${this.checkpoints!.topic} offset ${cp.at} skipped: it does not fit the program: ${(e as Error).message}`);
+      this.engine = this.newEngine();
+      return 0;
+    }
+    const extra = cp.extra as { described?: [string, string][] } | undefined;
+    for (const [k, v] of extra?.described ?? []) this.described.set(k, v);
+    return cp.header.offset;
   }
 
   /** Rebuilds from the log, produces what a previous run left unwritten, then runs live. */
@@ -117,8 +166,12 @@ export class RuleWorker {
       { name: ASSETS_TOPIC, partitions: 1, replication: 1 },
       { name: DEADLETTER_TOPIC, partitions: 1, replication: 1 },
       ...[...new Set([...this.routes.values()].map((r) => r.topic))].map((name) => ({ name, partitions: 1, replication: 1 })),
+      ...(this.checkpoints ? [checkpointTopicSpec(this.opts.program.program)] : []),
     ]);
     const end = await log.endOffset(ASSETS_TOPIC);
+    const from = await this.restore(end);
+    this.stats.restoredFrom = from;
+    this.processed = from - 1;
     const deadEnd = await log.endOffset(DEADLETTER_TOPIC);
     let deadMax = -1;
     if (deadEnd > 0) {
@@ -128,7 +181,8 @@ export class RuleWorker {
     }
     /** outputs recomputed during the rebuild and not (yet) found on the log, by cause */
     const unconfirmed = new Map<number, NewRecord[]>();
-    let live = end === 0;
+    let live = end <= from;
+    if (this.opts.checkpoints !== false) this.schedule = new CheckpointSchedule(this.opts.checkpoints ?? {}, 0);
     if (live) this.goLive();
 
     const onBatch = async (recs: KafkaRecord[]): Promise<void> => {
@@ -150,6 +204,7 @@ export class RuleWorker {
         if (ev.kind === "command_description") this.described.set(`${ev.key}/${ev.command}`, JSON.stringify((rec.value as Record<string, unknown>)["VALUE"] ?? (rec.value as Record<string, unknown>)["value"]));
         this.engine.process(ev);
         this.processed = o;
+        this.lastInput = { ts: rec.ts, key: rec.key };
         this.stats.consumed++;
         for (const r of this.out) {
           const withCause: KafkaNewRecord = { ...r, headers: { [CAUSE_HEADER]: String(o) } };
@@ -180,17 +235,43 @@ export class RuleWorker {
           this.goLive();
         }
       }
+      this.schedule?.counted(recs.length);
       if (send.length > 0) await this.append(send);
+      // every output of the inputs up to `processed` is acknowledged now (while rebuilding, the
+      // unconfirmed ones are not: no checkpoint before the worker is live)
+      if (live && this.schedule?.due) this.checkpoint();
     };
     this.tail = await log.tail({
       topic: ASSETS_TOPIC,
-      fromOffset: 0,
-      onBatch: (recs) => onBatch(recs).catch((e: Error) => {
-        this.failed(e);
-        throw e;
-      }),
+      fromOffset: from,
+      onBatch: (recs) =>
+        (this.batch = this.broken
+          ? Promise.resolve()
+          : onBatch(recs).catch((e: Error) => {
+              // the outputs of this batch may be partly unwritten and the engine is past them: this
+              // worker processes nothing more (a restart rebuilds from the log and writes them)
+              this.broken = true;
+              this.failed(e);
+              this.say("error", `cannot produce to the log: ${e.message}; stopping (a restart rebuilds and produces what is missing)`);
+              this.opts.onFatal?.(e);
+            })),
       onProblem: (m) => this.say("warn", m),
     });
+  }
+
+  /**
+   * Writes a checkpoint of the state after the last processed input (call only when every output
+   * of the inputs up to it is acknowledged). A failed write is a warning: checkpoints are a cache.
+   */
+  private checkpoint(): void {
+    if (!this.checkpoints || !this.schedule?.pending || this.broken) return;
+    const started = this.schedule.clock();
+    const offset = this.processed + 1;
+    const extra = this.described.size > 0 ? { described: [...this.described] } : undefined;
+    const rec = this.checkpoints.record(encodeCheckpoint(this.engine, offset, extra), offset, this.lastInput, this.now());
+    this.schedule.written(started);
+    this.stats.checkpoints++;
+    void this.append([rec], true).catch((e: Error) => this.say("warn", `cannot write a checkpoint: ${e.message}`));
   }
 
   /** The `ofa_cmds`-style record of an accepted, non-shadow command of a routed asset, or null. */
@@ -228,6 +309,7 @@ export class RuleWorker {
   }
 
   private goLive(): void {
+    this.live = true;
     this.describeCommands();
     if (this.stats.notRouted > 0) this.say("info", `${this.stats.notRouted} routed command(s) found in the rebuilt history: not produced again`);
     this.caughtUp();
@@ -240,6 +322,7 @@ export class RuleWorker {
 
   /** Appends a clock record (never going backwards). */
   tick(): void {
+    if (this.broken) return; // its `processed` header would claim progress that stopped
     const t = Math.max(this.now(), this.lastClock + 1);
     this.lastClock = t;
     this.stats.clock++;
@@ -255,23 +338,42 @@ export class RuleWorker {
     });
   }
 
+  /** Resolves once the batch in progress and every append issued so far are done. */
+  async idle(): Promise<void> {
+    await this.batch;
+    await this.chain;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.clock) clearInterval(this.clock);
     await this.tail?.stop();
-    await this.chain;
+    await this.idle();
+    // a last checkpoint: a graceful restart replays nothing
+    if (this.live && !this.broken) {
+      this.checkpoint();
+      await this.chain;
+    }
   }
 }
 
 /** The bundled rule worker's entry (build/workers/rule.mjs). */
 export function runRuleWorker(program: IrProgram, spec: WorkerSpec): Promise<void> {
   return serveWorker(program, spec, async (log, report, env) => {
-    const clockMs = env["OFL_CLOCK_MS"] === undefined ? 100 : Number(env["OFL_CLOCK_MS"]);
-    const w = new RuleWorker({ program, log, clockMs, report });
+    const num = (name: string): number | undefined => (env[name] === undefined || env[name] === "" ? undefined : Number(env[name]));
+    const clockMs = num("OFL_CLOCK_MS") ?? 100;
+    const everyRecords = num("OFL_CHECKPOINT_RECORDS");
+    const everyMs = num("OFL_CHECKPOINT_MS");
+    const checkpoints = everyRecords === 0 ? false : { ...(everyRecords ? { everyRecords } : {}), ...(everyMs ? { everyMs } : {}) };
+    // exit 1: the supervisor (ofl deploy --local, Docker) restarts the worker, which rebuilds
+    const onFatal = (): void => void log.close().finally(() => process.exit(1));
+    const w = new RuleWorker({ program, log, clockMs, report, checkpoints, onFatal });
     await w.start();
     await w.ready;
-    report("info", `rebuilt from ${w.stats.rebuilt} records${w.stats.resent ? ` (${w.stats.resent} unwritten outputs produced)` : ""}; live`);
+    const { rebuilt, restoredFrom, resent } = w.stats;
+    const from = restoredFrom > 0 ? `the checkpoint at offset ${restoredFrom} and the ${rebuilt - restoredFrom} records after it` : `${rebuilt} records`;
+    report("info", `rebuilt from ${from}${resent ? ` (${resent} unwritten outputs produced)` : ""}; live`);
     const ignored = (): number => Object.values(w.engine.ignoredCounts()).reduce((a, b) => a + b, 0);
-    return { stop: () => w.stop(), status: () => `consumed ${w.stats.consumed}, produced ${w.stats.produced}, ignored ${ignored()} undeclared data items` };
+    return { stop: () => w.stop(), status: () => `consumed ${w.stats.consumed}, produced ${w.stats.produced}, checkpoints ${w.stats.checkpoints}, ignored ${ignored()} undeclared data items` };
   });
 }

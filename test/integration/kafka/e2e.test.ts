@@ -3,7 +3,8 @@
 // --local` runs them. A simulated tank → connector worker → ofa_assets → rule worker → a
 // `reset` command record → connector worker → the simulated device obeys (its level drops to 0).
 //
-// Faults on the way: SIGKILL of the rule worker mid-stream and a restart; a broker restart.
+// Faults on the way: SIGKILL of the rule worker mid-stream (after it wrote a checkpoint) and a
+// restart from that checkpoint; a broker restart.
 // Then the recorded topic is replayed with the embedded engine (`ofl test --replay` and the
 // Engine directly): the derived, alarm and command records on the topic are exactly what the
 // engine computes from the recorded inputs, and no correlation id was dispatched twice.
@@ -20,6 +21,7 @@ import { KafkaLog, type KafkaRecord } from "../../../runtime/log/kafka.js";
 import { replaySession } from "../../../runtime/replay/runner.js";
 import { sessionLine } from "../../../runtime/replay/session.js";
 import { CAUSE_HEADER } from "../../../runtime/worker/rule.js";
+import { checkpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
 import { classify } from "../../../runtime/wire/records.js";
 import { operatorCommandRecord } from "../../../runtime/wire/operator.js";
 import type { NewRecord } from "../../../runtime/wire/types.js";
@@ -50,9 +52,12 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function worker(name: string): Worker {
-  return startWorker(dir, name, kafka.brokers, children);
+function worker(name: string, env: Record<string, string> = {}): Worker {
+  return startWorker(dir, name, kafka.brokers, children, env);
 }
+
+/** the rule worker checkpoints every 200 inputs (the clock alone brings 20 a second) */
+const RULE_ENV = { OFL_CHECKPOINT_RECORDS: "200" };
 
 async function topic(): Promise<KafkaRecord[]> {
   return log.readRange("ofa_assets", 0);
@@ -76,17 +81,27 @@ async function untilCompleted(n: number, ms: number, what: () => string): Promis
 
 test("simulated tank → connector worker → rule worker → command → device, through SIGKILL and a broker restart", async () => {
   const connector = worker("connector-t1-simulate");
-  let rule = worker("rule");
+  let rule = worker("rule", RULE_ENV);
   const outputs = (): string => `--- connector\n${connector.output()}\n--- rule\n${rule.output()}\n--- broker\n${kafka.output().slice(-2000)}`;
   await Promise.all([connector.ready, rule.ready]);
   await untilCompleted(3, 20_000, outputs);
 
-  // SIGKILL the rule worker mid-stream; the device keeps reporting; restart it
+  // SIGKILL the rule worker mid-stream, once it has written a checkpoint; the device keeps
+  // reporting; restart it: it restores the checkpoint and replays only the records after it
+  const checkpoint = await waitFor("a checkpoint of the rule worker", async () => (await log.readRange(checkpointTopic(ir.program), 0)).at(-1), {
+    timeoutMs: 30_000,
+    intervalMs: 200,
+    detail: outputs,
+  });
   rule.child.kill("SIGKILL");
   await rule.exited;
-  rule = worker("rule");
+  const end = await log.endOffset("ofa_assets");
+  rule = worker("rule", RULE_ENV);
   await rule.ready;
-  expect(rule.output()).toMatch(/rebuilt from [1-9]\d* records/);
+  const restored = /rebuilt from the checkpoint at offset (\d+) and the (\d+) records after it/.exec(rule.output());
+  expect(restored, rule.output()).not.toBeNull();
+  expect(Number(restored![1])).toBeGreaterThanOrEqual((checkpoint.value as { offset: number }).offset);
+  expect(Number(restored![1]) + Number(restored![2])).toBeGreaterThanOrEqual(end);
   const before = results(await topic()).filter((r) => r.status === "completed").length;
   await untilCompleted(before + 3, 20_000, outputs);
 

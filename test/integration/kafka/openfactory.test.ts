@@ -4,7 +4,7 @@
 // (key device uuid, value {cmd, args}) for an `openfactory(command_topic: "ofa_cmds")` source.
 // Checked: undeclared items are counted, not dead-lettered; the Condition item drives a rule;
 // the accepted command reaches ofa_cmds once (also across a restart), a rejected one never;
-// `TYPE Method` records describe each command once.
+// `TYPE Method` records describe each command once, also after a restart from a checkpoint.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
 import { KafkaLog, type KafkaRecord } from "../../../runtime/log/kafka.js";
@@ -123,9 +123,10 @@ test("undeclared items counted, a Condition item drives a rule, the command reac
   ]);
   await w.stop();
 
-  // a restart rebuilds from the log: nothing routed twice, no second description
+  // a restart from the whole log (no checkpoints): the command is found in history and not
+  // routed again, no second description
   await log.append([ofa("Tspindle_01", "2")]);
-  w = new RuleWorker({ program: ir, log, clockMs: 0 });
+  w = new RuleWorker({ program: ir, log, clockMs: 0, checkpoints: false });
   await w.start();
   await w.ready;
   await until("the second sentinel", sentinel("2"));
@@ -133,6 +134,21 @@ test("undeclared items counted, a Condition item drives a rule, the command reac
   await until("the third sentinel", sentinel("3"));
   expect((await log.readRange("ofa_cmds", 0)).length).toBe(1);
   expect((await descriptions()).length).toBe(1);
+  expect(w.stats.restoredFrom).toBe(0);
   expect(w.stats.notRouted).toBe(1);
+  await w.stop();
+
+  // a restart from the checkpoint the first worker wrote when it stopped: the history before it
+  // is not read again, and the descriptions it had seen come with the checkpoint (none written twice)
+  await log.append([ofa("Tspindle_01", "4")]);
+  w = new RuleWorker({ program: ir, log, clockMs: 0 });
+  await w.start();
+  await w.ready;
+  await until("the fourth sentinel", sentinel("4"));
+  expect(w.stats.restoredFrom).toBeGreaterThan(0);
+  expect(w.stats.notRouted).toBe(0);
+  expect((await log.readRange("ofa_cmds", 0)).length).toBe(1);
+  expect((await descriptions()).length).toBe(1);
+  expect(w.stats.described).toBe(0);
   await w.stop();
 }, 240_000);

@@ -15,11 +15,11 @@ export interface Worker {
   exited: Promise<void>;
 }
 
-export function startWorker(dir: string, name: string, brokers: string[], children: ChildProcess[]): Worker {
+export function startWorker(dir: string, name: string, brokers: string[], children: ChildProcess[], env: Record<string, string> = {}): Worker {
   const child = spawn(process.execPath, [join(dir, `${name}.mjs`)], {
     cwd: dir,
     // HOME: an empty folder (node-opcua must not keep anything there: the PKI is in .ofl/data)
-    env: { PATH: process.env.PATH, HOME: join(dir, "home"), OFL_KAFKA: brokers.join(","), OFL_CLOCK_MS: "50", OFL_STATUS_MS: "0" },
+    env: { PATH: process.env.PATH, HOME: join(dir, "home"), OFL_KAFKA: brokers.join(","), OFL_CLOCK_MS: "50", OFL_STATUS_MS: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);

@@ -45,6 +45,8 @@ describe("ofl build", () => {
     for (const w of plan.workers) expect(existsSync(join(out, w.file))).toBe(true);
     expect(plan.topics.find((t) => t.name === "ofa_assets")).toMatchObject({ partitions: 1, cleanupPolicy: "delete", createdBy: "deploy" });
     expect(plan.topics.find((t) => t.name === "_ofl_deploy_state")).toMatchObject({ cleanupPolicy: "compact" });
+    // the rule worker's checkpoints: compacted, records up to 64 MiB, named after the program
+    expect(plan.topics.find((t) => t.name === `ofl_${plan.program}_checkpoints`)).toMatchObject({ cleanupPolicy: "compact", createdBy: "deploy", config: { "max.message.bytes": String(64 * 1024 * 1024) } });
     expect(plan.properties).toEqual({ "ksql.streams.auto.offset.reset": "earliest" });
     const stack = readFileSync(join(out, "stack.yml"), "utf8");
     expect(stack).toContain("connector-mill1-simulate:");

@@ -1,0 +1,117 @@
+// Checkpoints of the Kafka rule worker (issue 12, item 6): a compacted topic per program,
+// `ofl_<program>_checkpoints`, one record per checkpoint, key `<program>/<partition>` (the
+// partition of `ofa_assets` the worker consumes; 0 today). Compaction keeps the newest per key;
+// the newest is the last record of the topic with that key, so a restart reads a few records at
+// the topic's end, not a history.
+//
+// Value (JSON, as every record OFL writes):
+//   {"format":"ofl-kafka-checkpoint","offset":N,"last":{"ts":…,"key":…}|null,"checkpoint":BASE64}
+// `checkpoint` is the engine checkpoint of runtime/engine/checkpoint.ts (format version, program
+// hash, sha256 of the body: verified before use). `last` identifies the input record at N - 1:
+// a checkpoint whose record is not on the topic any more (a topic deleted and created again) is
+// not trusted. A checkpoint at N is written only after every output caused by the inputs before
+// N was acknowledged by the broker (runtime/worker/rule.ts), so a restart from it matches only
+// the outputs of inputs N.. (docs/deploy.md, the exactly-once scheme).
+import type { IrProgram } from "../../compiler/ir/types.js";
+import { CheckpointError, decodeCheckpoint, programHashOf, type Checkpoint } from "../engine/checkpoint.js";
+import type { KafkaLog, KafkaNewRecord, TopicSpec } from "./kafka.js";
+
+export const KAFKA_CHECKPOINT_FORMAT = "ofl-kafka-checkpoint";
+/** records read back from the topic's end to find the newest valid checkpoint of this key */
+const LOOK_BACK = 16;
+
+/** The compacted topic of a program's rule-worker checkpoints. */
+export function checkpointTopic(program: string): string {
+  return `ofl_${program}_checkpoints`;
+}
+
+/** Its topic settings: compacted; records up to 64 MiB (a checkpoint of 10,000 assets is ~4 MB); segments rolled hourly so compaction can drop old ones. */
+export function checkpointTopicSpec(program: string, replication = 1): TopicSpec {
+  return {
+    name: checkpointTopic(program),
+    partitions: 1,
+    replication,
+    cleanupPolicy: "compact",
+    config: {
+      "max.message.bytes": String(64 << 20),
+      "segment.ms": String(3_600_000),
+    },
+  };
+}
+
+interface StoredCheckpoint {
+  format: typeof KAFKA_CHECKPOINT_FORMAT;
+  offset: number;
+  last: { ts: number; key: string | null } | null;
+  checkpoint: string;
+}
+
+export interface RestoredCheckpoint extends Checkpoint {
+  /** the record's offset on the checkpoint topic */
+  at: number;
+}
+
+export class KafkaCheckpoints {
+  readonly topic: string;
+  readonly key: string;
+
+  constructor(
+    private readonly log: KafkaLog,
+    private readonly program: IrProgram,
+    partition = 0,
+  ) {
+    this.topic = checkpointTopic(program.program);
+    this.key = `${program.program}/${partition}`;
+  }
+
+  /**
+   * The newest checkpoint of this program and partition that verifies, restores into this
+   * program, lies within the input topic (offset <= `inputEnd`) and whose last input record is
+   * still the one on the topic. Unusable ones are reported through `say` and skipped, never
+   * trusted. One of another program is passed over quietly: an older one of this program (a
+   * rollback) is as good a start as offset 0, and shorter; with none, the rebuild says why.
+   */
+  async newest(inputTopic: string, inputEnd: number, say: (level: "info" | "warn", m: string) => void): Promise<RestoredCheckpoint | undefined> {
+    const end = await this.log.endOffset(this.topic);
+    if (end === 0) return undefined;
+    const recs = (await this.log.readRange(this.topic, Math.max(0, end - LOOK_BACK), end)).filter((r) => r.key === this.key);
+    let otherProgram = false;
+    for (const rec of recs.reverse()) {
+      const v = rec.value as StoredCheckpoint | null;
+      const where = `checkpoint at ${this.topic} offset ${rec.offset}`;
+      if (v === null || typeof v !== "object" || v.format !== KAFKA_CHECKPOINT_FORMAT || typeof v.checkpoint !== "string" || typeof v.offset !== "number") {
+        say("warn", `${where} skipped: not a checkpoint record`);
+        continue;
+      }
+      let cp: Checkpoint;
+      try {
+        cp = decodeCheckpoint(Buffer.from(v.checkpoint, "base64"), this.program);
+      } catch (e) {
+        if (e instanceof CheckpointError && e.kind === "program") otherProgram = true;
+        else say("warn", `${where} skipped: ${(e as Error).message}`);
+        continue;
+      }
+      if (cp.header.offset !== v.offset || v.offset > inputEnd) {
+        say("warn", `${where} skipped: it is at offset ${v.offset} of ${inputTopic}, which ends at ${inputEnd} (was the topic created again?)`);
+        continue;
+      }
+      if (v.offset > 0) {
+        const last = (await this.log.readRange(inputTopic, v.offset - 1, v.offset))[0];
+        if (!last || last.offset !== v.offset - 1 || last.ts !== v.last?.ts || last.key !== v.last?.key) {
+          say("warn", `${where} skipped: the record before offset ${v.offset} of ${inputTopic} is not the one it was taken after (was the topic created again?)`);
+          continue;
+        }
+      }
+      return { ...cp, at: rec.offset };
+    }
+    if (otherProgram)
+      say("info", `the program changed since the last checkpoint (program hash ${programHashOf(this.program).slice(0, 12)}): rebuilding from offset 0 (${inputEnd} records)`);
+    return undefined;
+  }
+
+  /** The record of a checkpoint at input offset `offset` (bytes of encodeCheckpoint), after input record `last`. */
+  record(bytes: Buffer, offset: number, last: { ts: number; key: string | null } | null, ts: number): KafkaNewRecord {
+    const value: StoredCheckpoint = { format: KAFKA_CHECKPOINT_FORMAT, offset, last, checkpoint: bytes.toString("base64") };
+    return { topic: this.topic, key: this.key, ts, value };
+  }
+}
