@@ -23,7 +23,8 @@ import type { CheckpointStore } from "../log/checkpoints.js";
 import { SqliteLog } from "../log/sqlite.js";
 import { Retention } from "../embedded/retention.js";
 import type { Log } from "../log/types.js";
-import { ASSETS_TOPIC, classify, clockValue, resultValue } from "../wire/records.js";
+import { Clock } from "../wire/clock.js";
+import { ASSETS_TOPIC, classify, resultValue } from "../wire/records.js";
 import type { CommandEnvelope, LogRecord, NewRecord } from "../wire/types.js";
 
 export interface PlantOptions {
@@ -111,7 +112,7 @@ export class Plant {
   private readonly attached: Attached[] = [];
   private queue: NewRecord[] = [];
   private flushScheduled = false;
-  private clock: ReturnType<typeof setInterval> | undefined;
+  private readonly clock: Clock;
   private readonly answered = new Set<string>();
   /** what else is stored with each checkpoint, by name (checkpointExtra) */
   private readonly extras = new Map<string, () => unknown>();
@@ -122,7 +123,6 @@ export class Plant {
   private readonly listeners = new Set<(recs: LogRecord[]) => void>();
   private readonly now: () => number;
   private readonly say: NonNullable<PlantOptions["report"]>;
-  private lastClock = 0;
   private stopped = false;
   /** sources waiting for the next flush to be durable */
   private waiters: Waiter[] = [];
@@ -139,6 +139,7 @@ export class Plant {
     this.program = opts.program;
     this.now = opts.now ?? (() => Date.now());
     this.say = opts.report ?? (() => {});
+    this.clock = new Clock({ periodMs: opts.clockMs ?? 100, key: `OFL-${this.program.program}`, now: this.now, onTick: (r) => this.enqueue([r]) });
     this.runtime = new EmbeddedRuntime({
       program: opts.program,
       log: opts.log,
@@ -231,23 +232,12 @@ export class Plant {
         ),
       );
     }
-    const clockMs = this.opts.clockMs ?? 100;
-    if (clockMs > 0) {
-      this.clock = setInterval(() => this.tick(), clockMs);
-      this.clock.unref?.();
-    }
+    this.clock.start();
     if (this.retention) {
       void this.retain();
       this.retentionTimer = setInterval(() => void this.retain(), this.opts.retentionCheckMs ?? 10_000);
       this.retentionTimer.unref?.();
     }
-  }
-
-  /** Appends a clock record (time never goes backwards on the clock). */
-  tick(): void {
-    const t = Math.max(this.now(), this.lastClock + 1);
-    this.lastClock = t;
-    this.enqueue([{ topic: ASSETS_TOPIC, key: `OFL-${this.program.program}`, ts: t, value: clockValue(t) }]);
   }
 
   /** Queues input records; they are ingested together on the next turn of the event loop. */
@@ -307,8 +297,7 @@ export class Plant {
     if (this.failure) return;
     this.failure = f;
     this.queue = [];
-    if (this.clock) clearInterval(this.clock);
-    this.clock = undefined;
+    this.clock.stop();
     this.say("error", f.message);
     for (const a of this.attached) void a.connector.stop().catch(() => {});
     this.opts.onFatal?.(f);
@@ -467,7 +456,7 @@ export class Plant {
 
   /** Stops the connectors and the clock, ingests what is queued, and closes the log. */
   async stop(): Promise<void> {
-    if (this.clock) clearInterval(this.clock);
+    this.clock.stop();
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     await this.retaining; // a step in progress finishes (its index and the log agree)
     await Promise.all(this.attached.map((a) => a.connector.stop().catch(() => {})));

@@ -30,7 +30,8 @@ import { Engine } from "../engine/index.js";
 import { CheckpointSchedule, type ScheduleOptions } from "../log/checkpointSchedule.js";
 import { KafkaCheckpoints, checkpointTopicSpec } from "../log/kafkaCheckpoints.js";
 import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.js";
-import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, clockValue, descriptionValue } from "../wire/records.js";
+import { Clock } from "../wire/clock.js";
+import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, descriptionValue } from "../wire/records.js";
 import { CAUSE_HEADER, PROCESSED_HEADER } from "./headers.js";
 import { serveWorker, type WorkerSpec } from "./main.js";
 import type { NewRecord } from "../wire/types.js";
@@ -107,8 +108,7 @@ export class RuleWorker {
   private readonly sender: string;
   private out: NewRecord[] = [];
   private tail: Tail | undefined;
-  private clock: ReturnType<typeof setInterval> | undefined;
-  private lastClock = 0;
+  private readonly clock: Clock;
   /** the offset of the last ofa_assets record processed (-1 before any) */
   private processed = -1;
   private stopped = false;
@@ -130,6 +130,7 @@ export class RuleWorker {
     this.now = opts.now ?? (() => Date.now());
     this.say = opts.report ?? (() => {});
     this.engine = this.newEngine();
+    this.clock = new Clock({ periodMs: opts.clockMs ?? 100, key: this.sender, now: this.now, onTick: (r) => this.tick(r) });
     this.routes = commandRoutes(opts.program);
     if (opts.checkpoints !== false) this.checkpoints = new KafkaCheckpoints(opts.log, opts.program);
     this.ready = new Promise((res, rej) => {
@@ -313,20 +314,14 @@ export class RuleWorker {
     this.describeCommands();
     if (this.stats.notRouted > 0) this.say("info", `${this.stats.notRouted} routed command(s) found in the rebuilt history: not produced again`);
     this.caughtUp();
-    const clockMs = this.opts.clockMs ?? 100;
-    if (clockMs > 0 && !this.clock && !this.stopped) {
-      this.clock = setInterval(() => this.tick(), clockMs);
-      this.clock.unref?.();
-    }
+    if (!this.stopped) this.clock.start();
   }
 
-  /** Appends a clock record (never going backwards). */
-  tick(): void {
-    if (this.broken) return; // its `processed` header would claim progress that stopped
-    const t = Math.max(this.now(), this.lastClock + 1);
-    this.lastClock = t;
+  /** Produces a clock record, with the offset processed so far (header `ofl-processed`). */
+  private tick(r: NewRecord): void {
+    if (this.broken) return; // its header would claim progress that stopped
     this.stats.clock++;
-    const clock: KafkaNewRecord = { topic: ASSETS_TOPIC, key: this.sender, ts: t, value: clockValue(t), headers: { [PROCESSED_HEADER]: String(this.processed) } };
+    const clock: KafkaNewRecord = { ...r, headers: { [PROCESSED_HEADER]: String(this.processed) } };
     void this.append([clock], true).catch((e: Error) => this.say("warn", `clock: ${e.message}`));
   }
 
@@ -346,7 +341,7 @@ export class RuleWorker {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.clock) clearInterval(this.clock);
+    this.clock.stop();
     await this.tail?.stop();
     await this.idle();
     // a last checkpoint: a graceful restart replays nothing
