@@ -29,7 +29,13 @@ let log: SqliteLog | undefined;
 parentPort!.on("message", (m: { id: number; job: TimeTravelJob; warm?: boolean }) => {
   try {
     log ??= SqliteLog.open(logDir, { readonly: true });
-    if (m.warm) return; // the log is open: ready for the first question
+    if (m.warm) {
+      // a first question answered and thrown away: the state at the newest checkpoint (or at the
+      // log's start), so the first slider move does not pay for code generation and cold paths
+      const newest = store?.list(ir).at(-1);
+      stateInfoAt(ir, logPrefix(log, log.endSeq()), newest?.horizon ?? 0, store && { checkpoints: store, maxOffset: newest?.offset ?? 0 });
+      return;
+    }
     const prefix = logPrefix(log, m.job.endSeq);
     const job = m.job;
     let result: string | null;
