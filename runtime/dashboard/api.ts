@@ -5,7 +5,7 @@
 // engine's replay of the log up to T (runtime/replay/stateAt.ts), never a cache.
 import type { IrExpr, IrModel, IrProgram, IrType, Value } from "../../compiler/ir/types.js";
 import { describeExpr, parseTelemetryValue, Rejection } from "../engine/index.js";
-import type { EngineSnapshot } from "../engine/index.js";
+import type { Engine, EngineSnapshot } from "../engine/index.js";
 import type { Log } from "../log/types.js";
 import type { CheckpointStore } from "../log/checkpoints.js";
 import { stateAt, unitText, type StateAtStart } from "../replay/stateAt.js";
@@ -323,8 +323,9 @@ export interface TimeTravelStart {
  * beside it (freshness, acknowledgements, commands up to T) and the records around T. With
  * `from`, the replay starts at the newest checkpoint usable at `atMs` that holds the dashboard's
  * projection too (ofl run stores it), so its cost is the records since that checkpoint.
+ * `fresh`: an unused engine of timeTravelEngine(ir), built ahead (runtime/replay/stateAt.ts).
  */
-export function stateInfoAt(ir: IrProgram, log: Log, atMs: number, from?: TimeTravelStart): StateInfo {
+export function stateInfoAt(ir: IrProgram, log: Log, atMs: number, from?: TimeTravelStart, fresh?: Engine): StateInfo {
   const p = new Projector(ir, log);
   let start: StateAtStart | undefined;
   if (from !== undefined) {
@@ -356,7 +357,7 @@ export function stateInfoAt(ir: IrProgram, log: Log, atMs: number, from?: TimeTr
       yield r;
     }
   };
-  const s = stateAt(ir, tap(), atMs, start);
+  const s = stateAt(ir, tap(), atMs, start, fresh);
   if (pendingRec && s.replayed === n) project(pendingRec);
   const after: FeedEvent[] = [];
   if (s.next?.seq !== undefined) {

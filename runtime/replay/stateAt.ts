@@ -29,11 +29,22 @@ export interface StateAtStart {
 }
 
 /**
- * The state at `atMs` from `records` (the log's input topic in offset order). With `start`,
- * `records` must begin at `start.offset`.
+ * A fresh engine for one time-travel question (no outputs kept). Building one costs about 0.1 s
+ * for 1,000 assets, more than restoring a checkpoint into it: the time-travel worker builds the
+ * next one while idle and passes it to stateAt.
  */
-export function stateAt(ir: IrProgram, records: Iterable<LogRecord>, atMs: number, start?: StateAtStart): StateAt {
-  const engine = new Engine({ program: ir, onOutput: () => {}, derivedOutputs: false });
+export function timeTravelEngine(ir: IrProgram): Engine {
+  return new Engine({ program: ir, onOutput: () => {}, derivedOutputs: false });
+}
+
+/**
+ * The state at `atMs` from `records` (the log's input topic in offset order). With `start`,
+ * `records` must begin at `start.offset`. `fresh`: an engine of timeTravelEngine(ir) that
+ * nothing has used (it is used up here).
+ */
+export function stateAt(ir: IrProgram, records: Iterable<LogRecord>, atMs: number, start?: StateAtStart, fresh?: Engine): StateAt {
+  if (fresh !== undefined && fresh.program !== ir) throw new Error("stateAt: the engine given is of another program");
+  const engine = fresh ?? timeTravelEngine(ir);
   if (start !== undefined) engine.loadState(start.state);
   let replayed = 0;
   let next: LogRecord | undefined;

@@ -6,7 +6,9 @@ import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import type { IrProgram } from "../../compiler/ir/types.js";
 import { historyInfo, stateInfoAt } from "../dashboard/api.js";
+import type { Engine } from "../engine/index.js";
 import { CheckpointStore } from "../log/checkpoints.js";
+import { timeTravelEngine } from "../replay/stateAt.js";
 import { SqliteLog } from "../log/sqlite.js";
 import type { Log, ReadOptions, TimeRangeOptions } from "../log/types.js";
 import type { LogRecord } from "../wire/types.js";
@@ -25,23 +27,27 @@ try {
   /* not Linux, or not allowed: same priority as the plant */
 }
 let log: SqliteLog | undefined;
+/** the engine for the next question, built while idle (building one is most of a question at a checkpoint) */
+let spare: Engine | undefined;
+const prepare = (): void => void setImmediate(() => (spare ??= timeTravelEngine(ir)));
 
 parentPort!.on("message", (m: { id: number; job: TimeTravelJob; warm?: boolean }) => {
   try {
     log ??= SqliteLog.open(logDir, { readonly: true });
     if (m.warm) {
-      // a first question answered and thrown away: the state at the newest checkpoint (or at the
-      // log's start), so the first slider move does not pay for code generation and cold paths
-      const newest = store?.list(ir).at(-1);
-      stateInfoAt(ir, logPrefix(log, log.endSeq()), newest?.horizon ?? 0, store && { checkpoints: store, maxOffset: newest?.offset ?? 0 });
-      return;
+      // ready for the first question: the log open, an engine built, the checkpoint decoder run once
+      store?.newest(ir);
+      return prepare();
     }
     const prefix = logPrefix(log, m.job.endSeq);
     const job = m.job;
     let result: string | null;
     // from the newest checkpoint usable at T (ofl run writes them beside the log), else from the start
-    if (job.kind === "state") result = JSON.stringify(stateInfoAt(ir, prefix, job.atMs, store && { checkpoints: store, maxOffset: job.endOffset }));
-    else {
+    if (job.kind === "state") {
+      const fresh = spare;
+      spare = undefined;
+      result = JSON.stringify(stateInfoAt(ir, prefix, job.atMs, store && { checkpoints: store, maxOffset: job.endOffset }, fresh));
+    } else {
       const h = historyInfo(ir, prefix, job.asset, job.fromMs, job.toMs);
       result = h ? JSON.stringify(h) : null;
     }
@@ -49,6 +55,7 @@ parentPort!.on("message", (m: { id: number; job: TimeTravelJob; warm?: boolean }
   } catch (e) {
     parentPort!.postMessage({ id: m.id, error: (e as Error).message });
   }
+  prepare();
 });
 
 /** The log as it was when it held `endSeq` records: later appends are not read. */

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { EmbeddedRuntime } from "../../../runtime/embedded/runtime.js";
 import { CheckpointStore, KEEP_RECENT } from "../../../runtime/log/checkpoints.js";
 import { SqliteLog } from "../../../runtime/log/sqlite.js";
-import { stateAt, stateAtLog } from "../../../runtime/replay/stateAt.js";
+import { stateAt, stateAtLog, timeTravelEngine } from "../../../runtime/replay/stateAt.js";
 import { clockValue } from "../../../runtime/wire/records.js";
 import { inputs, plantIr } from "./plant.js";
 
@@ -49,6 +49,9 @@ describe("state at T from checkpoints", () => {
             expect(fast.fromOffset + fast.replayed).toBe(plain.replayed);
           }
           expect(JSON.stringify(fast.snapshot)).toBe(JSON.stringify(plain.snapshot));
+          // an engine built ahead (the time-travel worker's spare) answers the same
+          const prebuilt = stateAt(ir, log.read({ topic: "ofa_assets" }), at, undefined, timeTravelEngine(ir));
+          expect(JSON.stringify(prebuilt.snapshot)).toBe(JSON.stringify(plain.snapshot));
           expect(fast.next?.offset).toBe(plain.next?.offset);
         }
         rt.close();
