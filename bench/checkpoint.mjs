@@ -88,7 +88,10 @@ async function restart(dir, data, ats = []) {
         if (r && r.ok) {
           const ms = Math.round(performance.now() - t0);
           const timeTravelMs = [];
-          for (const at of ats) {
+          for (const [i, at] of ats.entries()) {
+            // the first question at once (the server just started); the others a second apart, as
+            // a person moves the slider and reads the page (the worker prepares while idle)
+            if (i > 0) await new Promise((r) => setTimeout(r, 1000));
             const t1 = performance.now();
             const s = await fetch(`${m[1]}/api/state?at=${encodeURIComponent(at)}`);
             const body = await s.json();
