@@ -7,12 +7,13 @@
 // Observing fires only timers that the next record would fire first anyway, so it never
 // changes what follows. Command and dead-letter expectations are checked over all outputs.
 import { dirname, resolve } from "node:path";
-import type { IrCmpOp, IrCommandPattern, IrExpectation, IrExpr, IrProgram, IrTest, Value } from "../../compiler/ir/types.js";
+import type { IrCmpOp, IrCommandPattern, IrExpectation, IrExpr, IrProgram, IrRef, IrTest, Value } from "../../compiler/ir/types.js";
 import { Engine, valueText } from "../engine/index.js";
 import { operatorCommandRecord } from "../wire/operator.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, isFutureRecord, isInput, telemetryValue } from "../wire/records.js";
 import type { CommandEnvelope, LogRecord, NewRecord, WireEvent } from "../wire/types.js";
 import { openSession, type SessionOptions } from "./session.js";
+import { unitText } from "./stateAt.js";
 
 export interface Failure {
   /** the expectation as written */
@@ -93,7 +94,7 @@ export function runTest(ir: IrProgram, test: IrTest, opts: RunOptions = {}): Tes
       for (const x of stateXs) {
         if (x.atMs !== undefined && ev.time > x.atMs) continue;
         if (run.engine.evaluate(x.expr) === true) since.set(x, null);
-        else if (!since.get(x)) since.set(x, recordText(ev));
+        else if (!since.get(x)) since.set(x, recordText(ir, ev));
       }
     };
     const withSince = (f: Failure | undefined, x: IrExpectation): Failure | undefined => {
@@ -306,11 +307,20 @@ function explain(run: Run, e: IrExpr): string {
     }
     if (x.k === "ref" || x.k === "view") {
       const v = run.engine.evaluate(x);
-      parts.push(`${refText(x)} = ${v === null ? "unknown" : valueText(v)}`);
+      const unit = x.k === "ref" ? refUnit(run.ir, x) : "";
+      parts.push(`${refText(x)} = ${v === null ? "unknown" : valueText(v)}${unit && v !== null ? ` ${unit}` : ""}`);
     }
   };
   collect(e);
   return parts.length > 0 ? ` (${[...new Set(parts)].join(", ")})` : "";
+}
+
+/** The unit a failure prints after a signal's or state's value (`degC`), or "". */
+function refUnit(ir: IrProgram, x: IrRef): string {
+  if (x.asset === null || (x.kind !== "signal" && x.kind !== "state")) return "";
+  const model = ir.models.find((m) => m.name === ir.assets.find((a) => a.name === x.asset)?.model);
+  const decl = x.kind === "signal" ? model?.telemetry.find((t) => t.name === x.name) : model?.states.find((t) => t.name === x.name);
+  return unitText(decl?.type);
 }
 
 function refText(x: IrExpr): string {
@@ -454,9 +464,19 @@ function opText(op: IrCmpOp): string {
 }
 
 /** Test times: durations from the epoch under a year, else ISO. */
-/** An input record as a failure names it: `record #3 (S-1 t = 30 at 40s)`. */
-function recordText(ev: Exclude<WireEvent, { kind: "bad" }>): string {
-  const what = ev.kind === "telemetry" ? `${ev.key} ${ev.id} = ${ev.value}` : ev.kind === "avail" ? `${ev.key} avail ${ev.available ? "AVAILABLE" : "UNAVAILABLE"}` : ev.kind === "clock" ? "clock" : `${ev.key} ${ev.kind}`;
+/**
+ * An input record as a failure names it, by asset name when the uuid is the program's, with the
+ * signal's unit: `record #3 (m1 temperature = 30 degC at 40s)`.
+ */
+function recordText(ir: IrProgram, ev: Exclude<WireEvent, { kind: "bad" }>): string {
+  const asset = ev.key === null ? undefined : ir.assets.find((a) => a.uuid === ev.key);
+  const who = asset?.name ?? ev.key;
+  let what: string;
+  if (ev.kind === "telemetry") {
+    const unit = asset ? refUnit(ir, { k: "ref", asset: asset.name, kind: "signal", name: ev.id }) : "";
+    what = `${who} ${ev.id} = ${ev.value}${unit ? ` ${unit}` : ""}`;
+  } else if (ev.kind === "avail") what = `${who} avail ${ev.available ? "AVAILABLE" : "UNAVAILABLE"}`;
+  else what = ev.kind === "clock" ? "clock" : `${who} ${ev.kind}`;
   return `record #${ev.offset} (${what} at ${fmtTime(ev.time)})`;
 }
 
