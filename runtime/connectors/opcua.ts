@@ -98,6 +98,9 @@ function installScrubbingLoggers(): void {
       // deprecated policies that encrypt with it (Basic128Rsa15, Basic256); on every start it
       // reads like a fault, so it is dropped
       if (/NODE-OPCUA-W27|security-revert=CVE-2023-46809/.test(text)) return;
+      // the first start creates the client's certificate in the data folder's PKI (a second's
+      // work, once): "Creating default certificate ... please wait" reads like a fault to a new user
+      if (/^Creating default certificate/.test(text)) return;
       // a refused server certificate: node-opcua prints ~13 lines (and the certificate in base64)
       // per attempt; the connector's own error names the thumbprint and how to trust it, once
       if (context?.filename === "client_base_impl" && SERVER_CERT_NOISE.test(text)) return;
