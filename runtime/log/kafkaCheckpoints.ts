@@ -14,7 +14,7 @@
 // the outputs of inputs N.. (docs/deploy.md, the exactly-once scheme).
 import type { IrProgram } from "../../compiler/ir/types.js";
 import { CheckpointError, decodeCheckpoint, programHashOf, type Checkpoint } from "../engine/checkpoint.js";
-import type { KafkaLog, KafkaNewRecord, TopicSpec } from "./kafka.js";
+import type { KafkaLog, KafkaNewRecord, KafkaRecord, TopicSpec } from "./kafka.js";
 
 export const KAFKA_CHECKPOINT_FORMAT = "ofl-kafka-checkpoint";
 /** records read back from the topic's end to find the newest valid checkpoint of this key */
@@ -74,38 +74,49 @@ export class KafkaCheckpoints {
   async newest(inputTopic: string, inputEnd: number, say: (level: "info" | "warn", m: string) => void): Promise<RestoredCheckpoint | undefined> {
     const end = await this.log.endOffset(this.topic);
     if (end === 0) return undefined;
-    const recs = (await this.log.readRange(this.topic, Math.max(0, end - LOOK_BACK), end)).filter((r) => r.key === this.key);
+    // the last record first (the usual answer: one checkpoint read), then the ones before it
+    const batches = async function* (log: KafkaLog, topic: string): AsyncGenerator<KafkaRecord[]> {
+      yield await log.readRange(topic, end - 1, end);
+      if (end > 1) yield (await log.readRange(topic, Math.max(0, end - LOOK_BACK), end - 1)).reverse();
+    };
     let otherProgram = false;
-    for (const rec of recs.reverse()) {
-      const v = rec.value as StoredCheckpoint | null;
-      const where = `checkpoint at ${this.topic} offset ${rec.offset}`;
-      if (v === null || typeof v !== "object" || v.format !== KAFKA_CHECKPOINT_FORMAT || typeof v.checkpoint !== "string" || typeof v.offset !== "number") {
-        say("warn", `${where} skipped: not a checkpoint record`);
-        continue;
-      }
-      let cp: Checkpoint;
-      try {
-        cp = decodeCheckpoint(Buffer.from(v.checkpoint, "base64"), this.program);
-      } catch (e) {
-        if (e instanceof CheckpointError && e.kind === "program") otherProgram = true;
-        else say("warn", `${where} skipped: ${(e as Error).message}`);
-        continue;
-      }
-      if (cp.header.offset !== v.offset || v.offset > inputEnd) {
-        say("warn", `${where} skipped: it is at offset ${v.offset} of ${inputTopic}, which ends at ${inputEnd} (was the topic created again?)`);
-        continue;
-      }
-      if (v.offset > 0) {
-        const last = (await this.log.readRange(inputTopic, v.offset - 1, v.offset))[0];
-        if (!last || last.offset !== v.offset - 1 || last.ts !== v.last?.ts || last.key !== v.last?.key) {
-          say("warn", `${where} skipped: the record before offset ${v.offset} of ${inputTopic} is not the one it was taken after (was the topic created again?)`);
+    for await (const batch of batches(this.log, this.topic))
+      for (const rec of batch.filter((r) => r.key === this.key)) {
+        const v = rec.value as StoredCheckpoint | null;
+        const where = `checkpoint at ${this.topic} offset ${rec.offset}`;
+        if (v === null || typeof v !== "object" || v.format !== KAFKA_CHECKPOINT_FORMAT || typeof v.checkpoint !== "string" || typeof v.offset !== "number") {
+          say("warn", `${where} skipped: not a checkpoint record`);
           continue;
         }
+        let cp: Checkpoint;
+        try {
+          cp = decodeCheckpoint(Buffer.from(v.checkpoint, "base64"), this.program);
+        } catch (e) {
+          if (e instanceof CheckpointError && e.kind === "program") otherProgram = true;
+          else say("warn", `${where} skipped: ${(e as Error).message}`);
+          continue;
+        }
+        if (cp.header.offset !== v.offset || v.offset > inputEnd) {
+          say("warn", `${where} skipped: it is at offset ${v.offset} of ${inputTopic}, which ends at ${inputEnd} (was the topic created again?)`);
+          continue;
+        }
+        if (v.offset > 0) {
+          const last = (await this.log.readRange(inputTopic, v.offset - 1, v.offset))[0];
+          if (!last || last.offset !== v.offset - 1 || last.ts !== v.last?.ts || last.key !== v.last?.key) {
+            say(
+              "warn",
+              `${where} skipped: the record before offset ${v.offset} of ${inputTopic} is not the one it was taken after (was the topic created again?)`,
+            );
+            continue;
+          }
+        }
+        return { ...cp, at: rec.offset };
       }
-      return { ...cp, at: rec.offset };
-    }
     if (otherProgram)
-      say("info", `the program changed since the last checkpoint (program hash ${programHashOf(this.program).slice(0, 12)}): rebuilding from offset 0 (${inputEnd} records)`);
+      say(
+        "info",
+        `the program changed since the last checkpoint (program hash ${programHashOf(this.program).slice(0, 12)}): rebuilding from offset 0 (${inputEnd} records)`,
+      );
     return undefined;
   }
 
