@@ -57,7 +57,7 @@ after TIME, 2 bad usage.`,
     if (!ir) return 1;
     // where the log starts and ends (event time of its input records): a relative --at needs both,
     // and a time before the start is said, not answered with "unknown"
-    const span = logSpan(values, io, atArg.kind !== "iso");
+    const span = logSpan(values, io, atArg.kind !== "iso", ir);
     const source = values.session ? displayPath(io, resolve(io.cwd, values.session)) : displayPath(io, resolve(io.cwd, values.data!));
     if (!span) {
       io.err(`ofl state: the log in ${source} has no input records yet\n`);
@@ -117,20 +117,45 @@ export function parseAt(text: string): AtArg {
   return { kind: "iso", ms: t };
 }
 
-/** Event times of the log's first input record and (when `whole`) of its latest. */
-function logSpan(values: { session?: string; data?: string }, io: Io, whole: boolean): { first: number; last: number } | undefined {
+/**
+ * Event times of the log's first input record and (when `whole`) of its latest. On an embedded
+ * log the latest is found from the newest checkpoint on: its horizon (in its file name) is the
+ * latest event time of every input before it, so only the records after it are read (not the
+ * history: `--at 1m` on a 20,000,000-record log answers in a second).
+ */
+function logSpan(values: { session?: string; data?: string }, io: Io, whole: boolean, ir: IrProgram): { first: number; last: number } | undefined {
   const { records, close } = openRecords(values, io);
   try {
     let first: number | undefined;
     let last = -Infinity;
-    for (const rec of records) {
-      const ev = classify(rec);
-      if (!isInput(ev) || ev.kind === "bad") continue;
-      first ??= ev.time;
-      if (ev.time > last) last = ev.time;
-      if (!whole) break;
+    const scan = (recs: Iterable<LogRecord>, all: boolean): void => {
+      for (const rec of recs) {
+        const ev = classify(rec);
+        if (!isInput(ev) || ev.kind === "bad") continue;
+        first ??= ev.time;
+        if (ev.time > last) last = ev.time;
+        if (!all) break;
+      }
+    };
+    // a whole scan, except on an embedded log: there the first input, then the fast path below
+    scan(records, whole && !values.data);
+    if (first === undefined) return undefined;
+    if (whole && values.data) {
+      const dir = resolve(io.cwd, values.data);
+      const log = openLog(dir);
+      try {
+        const end = log.endOffset(ASSETS_TOPIC);
+        const cp = new CheckpointStore(dir)
+          .list(ir)
+          .filter((c) => c.offset <= end && c.horizon !== null)
+          .at(-1);
+        if (cp) last = Math.max(last, cp.horizon!);
+        scan(log.read({ topic: ASSETS_TOPIC, fromOffset: cp?.offset ?? 0 }), true);
+      } finally {
+        log.close();
+      }
     }
-    return first === undefined ? undefined : { first, last };
+    return { first, last };
   } finally {
     close();
   }

@@ -1,6 +1,6 @@
 // `ofl state` (time travel from a session or the embedded log) and `ofl record` (a session
 // file from the embedded log), end to end through the CLI.
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
@@ -34,6 +34,20 @@ describe("ofl state", () => {
     expect(r.out).toContain("06_replay at 2026-11-20T08:00:16.000Z");
     expect(r.out).toMatch(/temperature\s+92\.5 degC/);
     expect(r.out).toMatch(/overheating\s+true/);
+  });
+  test("a time before the end (--at 10s) from an imported log with checkpoints equals the session's", async () => {
+    // ofl import writes a checkpoint at its end: the log's last event time then comes from its
+    // horizon and the records after it, not from a scan of the history
+    const imported = join(mkdtempSync(join(tmpdir(), "ofl-state-imported-")), "data");
+    const im = await ofl(["import", program, "--data", imported, session]);
+    expect(im.code, im.err).toBe(0);
+    expect(readdirSync(join(imported, "checkpoints")).length).toBeGreaterThan(0);
+    for (const at of ["10s", "30s", "+5s"]) {
+      const a = await ofl(["state", program, "--data", imported, "--at", at, "--json"]);
+      const b = await ofl(["state", program, "--session", session, "--at", at, "--json"]);
+      expect(a.code, a.err).toBe(0);
+      expect(JSON.parse(a.out)).toEqual(JSON.parse(b.out));
+    }
   });
   test("equals the session's state at the same time (--json), before and after a change", async () => {
     for (const at of ["2026-11-20T08:00:14.999Z", "2026-11-20T08:00:15Z", "2026-11-20T08:00:45Z", "2026-11-20T08:00:59Z"]) {
