@@ -199,3 +199,32 @@ test("restart from a checkpoint after a death mid-batch: only the tail is replay
   await settled(w4, "changed program");
   await w4.stop();
 }, 180_000);
+
+test("a checkpoint larger than the broker's default 1 MB record limit (10,000 assets) is written and restored", async () => {
+  const assets = 10_000;
+  const text = `model Pump {\n  telemetry flow: float in 0..1000\n  state avg_flow = avg(flow) over hopping 1h every 10m\n  state high = flow > 500 for 10s\n}\n${Array.from({ length: assets }, (_, i) => `asset p${i}: Pump { uuid "PUMP-${i}" }`).join("\n")}\n`;
+  const r = compile([{ path: "/pumps.ofl", text }], { name: "pumps" });
+  if (!r.ir) throw new Error(r.diagnostics.map((d) => d.message).join("\n"));
+  const ir = r.ir;
+  const inputs: KafkaNewRecord[] = [];
+  for (let round = 0; round < 2; round++)
+    for (let i = 0; i < assets; i++) inputs.push({ topic: "ofa_assets", key: `PUMP-${i}`, ts: (t += 1), value: telemetryValue("flow", (i * 7 + round * 13) % 1000, "Flow", "Samples", t) });
+  const before = await log.endOffset("ofa_assets");
+  const w1 = new RuleWorker({ program: ir, log, clockMs: 0, checkpoints: { everyRecords: 1_000_000, costShare: 0 } });
+  await w1.start();
+  await w1.ready;
+  await log.append(inputs);
+  await settled(w1, "10,000 pumps");
+  await w1.stop(); // the checkpoint at stop: every pump with a value, an open window and a pending `for`
+  const cps = await log.readRange(checkpointTopic("pumps"), 0);
+  expect(cps.length).toBe(1);
+  const size = JSON.stringify(cps[0]!.value).length;
+  expect(size).toBeGreaterThan(1024 * 1024);
+  const w2 = new RuleWorker({ program: ir, log, clockMs: 0 });
+  await w2.start();
+  await w2.ready;
+  expect(w2.stats.restoredFrom).toBe(await log.endOffset("ofa_assets"));
+  expect(w2.stats.restoredFrom).toBeGreaterThan(before);
+  expect(w2.stats.consumed).toBe(0);
+  await w2.stop();
+}, 180_000);
