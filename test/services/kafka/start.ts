@@ -68,7 +68,7 @@ export function ensureKafkaJars(): string {
   const mvn = spawnSync("mvn", ["-q", "-B", "-f", POM, "dependency:copy-dependencies", `-DoutputDirectory=${KAFKA_LIB}`], { encoding: "utf8", timeout: 600_000 });
   if (mvn.error || mvn.status !== 0)
     throw new Error(
-      `cannot fetch the Kafka broker jars with Maven (${mvn.error?.message ?? `exit ${mvn.status}`}): run \`mvn -q -f test/services/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory=test/services/kafka/lib\`\n${mvn.stdout ?? ""}${mvn.stderr ?? ""}`,
+      `cannot fetch the Kafka broker jars with Maven (${mvn.error?.message ?? `exit ${mvn.status}`}): run \`mvn -q -f test/services/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory=\$PWD/test/services/kafka/lib\` (a relative directory is taken from the pom's folder)\n${mvn.stdout ?? ""}${mvn.stderr ?? ""}`,
     );
   return KAFKA_LIB;
 }
