@@ -1,4 +1,4 @@
-// `ofl build [PATH] [--out build] [--explain] [--replication N]`
+// `ofl build [PATH] [--out build] [--explain] [--replication N] [--partitions P]`
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -6,12 +6,14 @@ import { emitKsql, explainKsql, ksqlScript } from "../../compiler/index.js";
 import { emitWorkers } from "../deploy/entries.js";
 import { bundleWorkers } from "../deploy/bundle.js";
 import { deviceFile, DOCKERFILE, fileSlug, makePlan, stackFile } from "../deploy/plan.js";
+import { ASSETS_TOPIC } from "../wire/types.js";
+import { crossPartition } from "../worker/partitions.js";
 import { compileOne, displayPath, progressLine, UsageError, type Command } from "./common.js";
 
 export const buildCommand: Command = {
   name: "build",
   summary: "compile for Kafka: ksqlDB statements, bundled workers, deployment plan",
-  help: `Usage: ofl build [PATH] [--out DIR] [--explain] [--replication N]
+  help: `Usage: ofl build [PATH] [--out DIR] [--explain] [--replication N] [--partitions P]
 
 Compiles the program for a Kafka deployment (language reference §8) into DIR (default build):
   ksql/NN_<object>.sql   the ksqlDB statements, one per file, in dependency order (all.sql: the script)
@@ -26,6 +28,10 @@ Options:
   --out DIR          output folder (default: build; emptied first)
   --explain          also print, per declaration, where it runs (ksqlDB or worker) and why
   --replication N    replication factor of the topics in the plan (default 1)
+  --partitions P     partitions of ofa_assets (default 1, as OpenFactory creates it): records are
+                     keyed by asset uuid, each partition is decided alone, and up to P rule
+                     workers share them (docs/deploy.md, Partitions); refused for a program whose
+                     rules, states or alarms read across partitions
   -h, --help         show this help
 
 Exit codes: 0 built, 1 the program has errors, 2 bad usage.`,
@@ -33,21 +39,33 @@ Exit codes: 0 built, 1 the program has errors, 2 bad usage.`,
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { out: { type: "string" }, explain: { type: "boolean" }, replication: { type: "string" } },
+      options: { out: { type: "string" }, explain: { type: "boolean" }, replication: { type: "string" }, partitions: { type: "string" } },
     });
     const rf = values.replication === undefined ? 1 : Number(values.replication);
     if (!Number.isInteger(rf) || rf < 1) throw new UsageError(`--replication: ${values.replication} is not a positive integer`);
+    const partitions = values.partitions === undefined ? 1 : Number(values.partitions);
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1000) throw new UsageError(`--partitions: ${values.partitions} is not a whole number from 1 to 1000`);
     const line = progressLine(io, "ofl build");
     line.show("compiling");
     const ir = compileOne(positionals, io);
     if (!ir) return line.done(), 1;
+    const across = crossPartition(ir, partitions);
+    if (across.length > 0) {
+      line.done();
+      io.err(
+        `ofl build: with ${partitions} partitions each partition of ${ASSETS_TOPIC} is decided alone, and this program reads across them:\n` +
+          across.map((l) => `  ${l}\n`).join("") +
+          `Deploy it with one partition (the default), or keep what a rule reads on its own asset's partition. (Views read across partitions need a view stage, not built yet.)\n`,
+      );
+      return 1;
+    }
     const out = resolve(io.cwd, values.out ?? "build");
     const ksql = emitKsql(ir);
     const entries = emitWorkers(ir);
     line.show(`bundling ${entries.length} worker${entries.length === 1 ? "" : "s"} with esbuild`);
     const bundles = await bundleWorkers(entries);
     line.done();
-    const plan = makePlan(ir, ksql, entries.map((e, i) => ({ ...e, bytes: bundles[i]!.bytes })), { replication: rf });
+    const plan = makePlan(ir, ksql, entries.map((e, i) => ({ ...e, bytes: bundles[i]!.bytes })), { replication: rf, partitions });
     rmSync(out, { recursive: true, force: true });
     for (const d of ["ksql", "workers", "devices"]) mkdirSync(join(out, d), { recursive: true });
     for (const s of plan.statements) writeFileSync(join(out, s.file), `-- ${s.source}: ${s.kind} ${s.name}\n${s.sql}\n`);

@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { KafkaLog } from "../log/kafka.js";
 import { applyActions, DeployError, diffPlan, kafkaDeployState, planText } from "../deploy/deploy.js";
 import { KsqlDbClient, KsqlDbError } from "../deploy/ksqldb.js";
-import type { DeployPlan } from "../deploy/plan.js";
+import { DEPLOY_STATE_TOPIC, type DeployPlan } from "../deploy/plan.js";
 import { Supervisor } from "../deploy/supervise.js";
 import { displayPath, UsageError, type Command } from "./common.js";
 
@@ -55,6 +55,18 @@ Exit codes: 0 deployed (or nothing to do), 1 Kafka or ksqlDB refused something, 
         if (!values.plan) {
           const t = await log.ensureTopics(plan.topics.filter((x) => x.createdBy === "deploy"));
           io.out(`Kafka ${brokers.join(",")}: ${t.created.length ? `created ${t.created.join(", ")}` : "topics up to date"}\n`);
+          // a key's partition depends on the count: a topic that exists with another count would
+          // put an asset's new records elsewhere than its history (Kafka can only add partitions)
+          const wrong: string[] = [];
+          for (const name of t.existing) {
+            const want = plan.topics.find((x) => x.name === name)!.partitions;
+            const have = await log.partitions(name);
+            if (name !== DEPLOY_STATE_TOPIC && have !== want) wrong.push(`${name} has ${have} partition${have === 1 ? "" : "s"}, the plan ${want}`);
+          }
+          if (wrong.length > 0) {
+            io.err(`ofl deploy: ${wrong.join("; ")}: build with --partitions matching the topics, or move to a new set of topics (an asset's records must stay on one partition)\n`);
+            return 1;
+          }
         }
         deployed = await state.load(plan.program);
       } catch (e) {

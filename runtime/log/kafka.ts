@@ -11,8 +11,13 @@
 //   nothing is committed, the position is kept here). After a broker restart kafkajs reconnects
 //   and rejoins; the reader then seeks back to where it was and drops anything it already saw.
 // - `readRange`, `endOffset`, `ensureTopics`: admin and bounded reads (deploy, tests, `ofl record`).
+// - Partitions: a record goes to the partition its key hashes to with Kafka's default partitioner
+//   (murmur2, as Java producers, ksqlDB and OpenFactory's own producers place keys), unless it
+//   names one (`partition`: clock records, dead letters). With one partition that is always 0.
+//   `tail`, `readRange` and `endOffset` read one partition (default 0); `group` (kafkaGroup.ts)
+//   shares a topic's partitions among the members of a consumer group.
 import { randomUUID } from "node:crypto";
-import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type Producer, type KafkaConfig } from "kafkajs";
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type Producer, type KafkaConfig, type PartitionMetadata } from "kafkajs";
 import type { LogRecord, NewRecord } from "../wire/types.js";
 
 export interface KafkaLogOptions {
@@ -35,6 +40,8 @@ export interface KafkaNewRecord extends NewRecord {
   headers?: Record<string, string>;
   /** a null value (a tombstone on a compacted topic) instead of JSON `null` */
   tombstone?: boolean;
+  /** the partition to write to (default: the key's, by Kafka's default partitioner) */
+  partition?: number;
 }
 
 export interface TopicSpec {
@@ -49,7 +56,9 @@ export interface TopicSpec {
 
 export interface TailOptions {
   topic: string;
-  /** first offset to deliver (partition 0) */
+  /** the partition to read (default 0) */
+  partition?: number;
+  /** first offset to deliver */
   fromOffset: number;
   /** a batch of records in offset order; the next batch waits for the promise */
   onBatch(records: KafkaRecord[], info: { highWatermark: number }): Promise<void> | void;
@@ -66,13 +75,29 @@ export interface Tail {
 /** bytes of record values per produce request (the broker's default limit is 1 MB per batch) */
 const MAX_REQUEST_BYTES = 512 * 1024;
 
+const defaultPartitioner = Partitioners.DefaultPartitioner();
+const partitionMetadata: PartitionMetadata[][] = [];
+/**
+ * The partition Kafka's default partitioner gives a key among `partitions`: murmur2 of its UTF-8
+ * bytes, made positive, modulo the count (kafkajs's DefaultPartitioner, the Java client's
+ * algorithm; test/integration/kafka/partitions.test.ts checks it against the Java client).
+ */
+export function partitionOfKey(key: string, partitions: number): number {
+  if (partitions <= 1) return 0;
+  const md = (partitionMetadata[partitions] ??= Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] })));
+  return defaultPartitioner({ topic: "", partitionMetadata: md, message: { key, value: null } });
+}
+
 export class KafkaLog {
   readonly kafka: Kafka;
   private producer: Producer | undefined;
   private producing: Promise<Producer> | undefined;
   private adminClient: Admin | undefined;
-  private readonly consumers = new Set<Consumer>();
+  /** @internal consumers to disconnect on close (kafkaGroup.ts adds its own) */
+  readonly consumers = new Set<Consumer>();
   private closed = false;
+  /** partition counts of topics, as the broker reported them */
+  private readonly partitionCounts = new Map<string, number>();
 
   constructor(readonly opts: KafkaLogOptions) {
     this.kafka = new Kafka({
@@ -109,9 +134,23 @@ export class KafkaLog {
     return this.adminClient;
   }
 
+  /** A topic's partition count (asked once per topic; 1 when it does not exist yet). */
+  async partitions(topic: string): Promise<number> {
+    const known = this.partitionCounts.get(topic);
+    if (known !== undefined) return known;
+    const a = await this.admin();
+    const n = await retrying(async () => {
+      if (!(await a.listTopics()).includes(topic)) return 0;
+      const md = await a.fetchTopicMetadata({ topics: [topic] });
+      return md.topics[0]?.partitions.length ?? 0;
+    });
+    if (n > 0) this.partitionCounts.set(topic, n);
+    return Math.max(1, n);
+  }
+
   /**
-   * Produces records (acks = all), in the given order per topic, and returns them with their
-   * partition (0) and offsets. Values are JSON-encoded (a string value is written as JSON text
+   * Produces records (acks = all), in the given order per topic and partition, and returns them
+   * with their partition and offsets. Values are JSON-encoded (a string value is written as JSON text
    * too, as every OFL value is JSON).
    */
   async append(records: KafkaNewRecord[]): Promise<LogRecord[]> {
@@ -137,24 +176,29 @@ export class KafkaLog {
 
   private async appendChunk(records: KafkaNewRecord[]): Promise<LogRecord[]> {
     const p = await this.getProducer();
-    const byTopic = new Map<string, { idx: number[]; messages: { key: string | null; value: string | null; timestamp: string; headers?: IHeaders; partition: number }[] }>();
+    const counts = new Map<string, number>();
+    for (const r of records) if (r.partition === undefined && !counts.has(r.topic)) counts.set(r.topic, await this.partitions(r.topic));
+    const byTopic = new Map<string, { messages: { key: string | null; value: string | null; timestamp: string; headers?: IHeaders; partition: number }[] }>();
+    /** per record: its partition and its index among the records of its topic and partition */
+    const where: { partition: number; k: number }[] = new Array(records.length);
+    const perPartition = new Map<string, number>();
     records.forEach((r, i) => {
       let t = byTopic.get(r.topic);
-      if (!t) byTopic.set(r.topic, (t = { idx: [], messages: [] }));
-      t.idx.push(i);
-      t.messages.push({ key: r.key, value: r.tombstone ? null : JSON.stringify(r.value), timestamp: String(Math.trunc(r.ts)), partition: 0, ...(r.headers ? { headers: r.headers } : {}) });
+      if (!t) byTopic.set(r.topic, (t = { messages: [] }));
+      const partition = r.partition ?? (r.key === null ? 0 : partitionOfKey(r.key, counts.get(r.topic)!));
+      const tp = `${r.topic}\u0000${partition}`;
+      const k = perPartition.get(tp) ?? 0;
+      perPartition.set(tp, k + 1);
+      where[i] = { partition, k };
+      t.messages.push({ key: r.key, value: r.tombstone ? null : JSON.stringify(r.value), timestamp: String(Math.trunc(r.ts)), partition, ...(r.headers ? { headers: r.headers } : {}) });
     });
     const meta = await p.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, t]) => ({ topic, messages: t.messages })) });
-    const out: LogRecord[] = new Array(records.length);
-    for (const [topic, t] of byTopic) {
-      const m = meta.find((x) => x.topicName === topic && x.partition === 0);
+    return records.map((r, i) => {
+      const { partition, k } = where[i]!;
+      const m = meta.find((x) => x.topicName === r.topic && x.partition === partition);
       const base = m?.baseOffset !== undefined ? Number(m.baseOffset) : -1;
-      t.idx.forEach((i, k) => {
-        const r = records[i]!;
-        out[i] = { topic, partition: 0, offset: base < 0 ? -1 : base + k, ts: r.ts, key: r.key, value: r.value };
-      });
-    }
-    return out;
+      return { topic: r.topic, partition, offset: base < 0 ? -1 : base + k, ts: r.ts, key: r.key, value: r.value };
+    });
   }
 
   /** Creates the topics that do not exist; returns which were created and which existed. */
@@ -181,21 +225,21 @@ export class KafkaLog {
     return { created: missing.map((s) => s.name), existing: specs.filter((s) => have.has(s.name)).map((s) => s.name) };
   }
 
-  /** The next offset of partition 0 of a topic (its high watermark); 0 when it does not exist. */
-  async endOffset(topic: string): Promise<number> {
+  /** The next offset of a partition of a topic (its high watermark); 0 when it does not exist. */
+  async endOffset(topic: string, partition = 0): Promise<number> {
     const a = await this.admin();
     return retrying(async () => {
       const topics = await a.listTopics();
       if (!topics.includes(topic)) return 0;
       const offs = await a.fetchTopicOffsets(topic);
-      const p0 = offs.find((o) => o.partition === 0);
+      const p0 = offs.find((o) => o.partition === partition);
       return p0 ? Number(p0.high) : 0;
     });
   }
 
-  /** Records of partition 0 in [from, to) (to: the end offset at call time). */
-  async readRange(topic: string, from = 0, to?: number): Promise<KafkaRecord[]> {
-    const end = to ?? (await this.endOffset(topic));
+  /** Records of a partition (default 0) in [from, to) (to: the end offset at call time). */
+  async readRange(topic: string, from = 0, to?: number, partition = 0): Promise<KafkaRecord[]> {
+    const end = to ?? (await this.endOffset(topic, partition));
     const out: KafkaRecord[] = [];
     if (end <= from) return out;
     await new Promise<void>((resolve, reject) => {
@@ -208,6 +252,7 @@ export class KafkaLog {
       };
       void this.tail({
         topic,
+        partition,
         fromOffset: from,
         onBatch: (recs) => {
           if (finished) return;
@@ -222,8 +267,9 @@ export class KafkaLog {
     return out;
   }
 
-  /** Reads a topic's partition 0 from an offset, in order, and keeps following it. */
+  /** Reads a partition of a topic (default 0) from an offset, in order, and keeps following it. */
   async tail(opts: TailOptions): Promise<Tail> {
+    const partition = opts.partition ?? 0;
     let next = opts.fromOffset;
     let stopped = false;
     let consumer: Consumer | undefined;
@@ -239,11 +285,15 @@ export class KafkaLog {
         retry: { initialRetryTime: 200, maxRetryTime: 3000, retries: 30 },
       });
       this.consumers.add(c);
-      c.on(c.events.GROUP_JOIN, () => {
+      c.on(c.events.GROUP_JOIN, (e) => {
         // on every join: the first one positions the reader; a rejoin after a broker restart would
         // otherwise start from the beginning (nothing is committed). Records fetched before the
-        // seek applies are dropped below (offset < next).
-        if (!stopped) c.seek({ topic: opts.topic, partition: 0, offset: String(next) });
+        // seek applies are dropped below (offset < next). The group is this reader's alone, so it
+        // is assigned every partition: the others are paused (never fetched).
+        if (stopped) return;
+        const others = (e.payload.memberAssignment[opts.topic] ?? []).filter((p) => p !== partition);
+        if (others.length > 0) c.pause([{ topic: opts.topic, partitions: others }]);
+        c.seek({ topic: opts.topic, partition, offset: String(next) });
       });
       c.on(c.events.CRASH, (e) => {
         opts.onProblem?.(`Kafka consumer: ${e.payload.error.message}${e.payload.restart ? " (restarting)" : " (reopening)"}`);
@@ -260,12 +310,12 @@ export class KafkaLog {
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: 1,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          if (batch.partition !== 0 || stopped || c !== consumer) return;
+          if (batch.partition !== partition || stopped || c !== consumer) return;
           const recs: KafkaRecord[] = [];
           for (const m of batch.messages) {
             const off = Number(m.offset);
             if (off < next) continue; // seen already (a re-fetch after a rejoin)
-            recs.push(toRecord(batch.topic, m));
+            recs.push(toRecord(batch.topic, batch.partition, m));
           }
           if (recs.length > 0) {
             if (!isRunning() || isStale()) return;
@@ -319,7 +369,7 @@ export class KafkaLog {
 }
 
 /** Retries retriable Kafka errors (a leader not elected yet right after a topic is created, a broker restarting). */
-async function retrying<T>(f: () => Promise<T>, attempts = 40): Promise<T> {
+export async function retrying<T>(f: () => Promise<T>, attempts = 40): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return await f();
@@ -332,7 +382,7 @@ async function retrying<T>(f: () => Promise<T>, attempts = 40): Promise<T> {
   }
 }
 
-function toRecord(topic: string, m: { key: Buffer | null; value: Buffer | null; offset: string; timestamp: string; headers?: IHeaders }): KafkaRecord {
+export function toRecord(topic: string, partition: number, m: { key: Buffer | null; value: Buffer | null; offset: string; timestamp: string; headers?: IHeaders }): KafkaRecord {
   const text = m.value === null ? null : m.value.toString("utf8");
   let value: unknown = text;
   if (text !== null) {
@@ -344,5 +394,5 @@ function toRecord(topic: string, m: { key: Buffer | null; value: Buffer | null; 
   }
   const headers: Record<string, string> = {};
   if (m.headers) for (const [k, v] of Object.entries(m.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
-  return { topic, partition: 0, offset: Number(m.offset), ts: Number(m.timestamp), key: m.key === null ? null : m.key.toString("utf8"), value, headers };
+  return { topic, partition, offset: Number(m.offset), ts: Number(m.timestamp), key: m.key === null ? null : m.key.toString("utf8"), value, headers };
 }

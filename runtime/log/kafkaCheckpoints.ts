@@ -1,8 +1,9 @@
 // Checkpoints of the Kafka rule worker (issue 12, item 6): a compacted topic per program,
 // `ofl_<program>_checkpoints`, one record per checkpoint, key `<program>/<partition>` (the
-// partition of `ofa_assets` the worker consumes; 0 today). Compaction keeps the newest per key;
-// the newest is the last record of the topic with that key, so a restart reads a few records at
-// the topic's end, not a history.
+// partition of `ofa_assets` the checkpoint is of), written to that same partition of the
+// checkpoint topic (which has as many partitions as `ofa_assets`). Compaction keeps the newest per
+// key; the newest is the last record of its partition, so a restart reads a few records at the
+// partition's end, not a history.
 //
 // Value (JSON, as every record OFL writes):
 //   {"format":"ofl-kafka-checkpoint","offset":N,"last":{"ts":…,"key":…}|null,"checkpoint":BASE64}
@@ -25,11 +26,15 @@ export function checkpointTopic(program: string): string {
   return `ofl_${program}_checkpoints`;
 }
 
-/** Its topic settings: compacted; records up to 64 MiB (a checkpoint of 10,000 assets is ~4 MB); segments rolled hourly so compaction can drop old ones. */
-export function checkpointTopicSpec(program: string, replication = 1): TopicSpec {
+/**
+ * Its topic settings: one partition per partition of `ofa_assets`; compacted; records up to
+ * 64 MiB (a checkpoint of 10,000 assets is ~4 MB); segments rolled hourly so compaction can drop
+ * old ones.
+ */
+export function checkpointTopicSpec(program: string, replication = 1, partitions = 1): TopicSpec {
   return {
     name: checkpointTopic(program),
-    partitions: 1,
+    partitions,
     replication,
     cleanupPolicy: "compact",
     config: {
@@ -58,7 +63,7 @@ export class KafkaCheckpoints {
   constructor(
     private readonly log: KafkaLog,
     private readonly program: IrProgram,
-    partition = 0,
+    private readonly partition = 0,
   ) {
     this.topic = checkpointTopic(program.program);
     this.key = `${program.program}/${partition}`;
@@ -72,18 +77,19 @@ export class KafkaCheckpoints {
    * rollback) is as good a start as offset 0, and shorter; with none, the rebuild says why.
    */
   async newest(inputTopic: string, inputEnd: number, say: (level: "info" | "warn", m: string) => void): Promise<RestoredCheckpoint | undefined> {
-    const end = await this.log.endOffset(this.topic);
+    const p = this.partition;
+    const end = await this.log.endOffset(this.topic, p);
     if (end === 0) return undefined;
     // the last record first (the usual answer: one checkpoint read), then the ones before it
     const batches = async function* (log: KafkaLog, topic: string): AsyncGenerator<KafkaRecord[]> {
-      yield await log.readRange(topic, end - 1, end);
-      if (end > 1) yield (await log.readRange(topic, Math.max(0, end - LOOK_BACK), end - 1)).reverse();
+      yield await log.readRange(topic, end - 1, end, p);
+      if (end > 1) yield (await log.readRange(topic, Math.max(0, end - LOOK_BACK), end - 1, p)).reverse();
     };
     let otherProgram = false;
     for await (const batch of batches(this.log, this.topic))
       for (const rec of batch.filter((r) => r.key === this.key)) {
         const v = rec.value as StoredCheckpoint | null;
-        const where = `checkpoint at ${this.topic} offset ${rec.offset}`;
+        const where = `checkpoint at ${this.topic}${p > 0 ? ` partition ${p}` : ""} offset ${rec.offset}`;
         if (v === null || typeof v !== "object" || v.format !== KAFKA_CHECKPOINT_FORMAT || typeof v.checkpoint !== "string" || typeof v.offset !== "number") {
           say("warn", `${where} skipped: not a checkpoint record`);
           continue;
@@ -101,7 +107,7 @@ export class KafkaCheckpoints {
           continue;
         }
         if (v.offset > 0) {
-          const last = (await this.log.readRange(inputTopic, v.offset - 1, v.offset))[0];
+          const last = (await this.log.readRange(inputTopic, v.offset - 1, v.offset, p))[0];
           if (!last || last.offset !== v.offset - 1 || last.ts !== v.last?.ts || last.key !== v.last?.key) {
             say(
               "warn",
@@ -123,6 +129,6 @@ export class KafkaCheckpoints {
   /** The record of a checkpoint at input offset `offset` (bytes of encodeCheckpoint), after input record `last`. */
   record(bytes: Buffer, offset: number, last: { ts: number; key: string | null } | null, ts: number): KafkaNewRecord {
     const value: StoredCheckpoint = { format: KAFKA_CHECKPOINT_FORMAT, offset, last, checkpoint: bytes.toString("base64") };
-    return { topic: this.topic, key: this.key, ts, value };
+    return { topic: this.topic, key: this.key, ts, value, partition: this.partition };
   }
 }

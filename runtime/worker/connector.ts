@@ -15,7 +15,7 @@
 import type { IrAsset, IrBinding, IrModel, IrProgram, IrSource } from "../../compiler/ir/types.js";
 import { connectorFor } from "../connectors/index.js";
 import type { Connector } from "../connectors/types.js";
-import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.js";
+import { partitionOfKey, type KafkaLog, type KafkaNewRecord, type KafkaRecord, type Tail } from "../log/kafka.js";
 import { resolveArg } from "../run/plant.js";
 import { ASSETS_TOPIC, classify, resultValue } from "../wire/records.js";
 import type { CommandResult, NewRecord } from "../wire/types.js";
@@ -76,7 +76,10 @@ export class ConnectorWorker {
   async start(): Promise<void> {
     const log = this.opts.log;
     await log.ensureTopics([{ name: ASSETS_TOPIC, partitions: 1, replication: 1 }]);
-    const end = await log.endOffset(ASSETS_TOPIC);
+    // everything of this asset (its commands, results, and the clock records of the rule worker
+    // that decides it) is on the partition its uuid hashes to
+    const partition = partitionOfKey(this.asset.uuid, await log.partitions(ASSETS_TOPIC));
+    const end = await log.endOffset(ASSETS_TOPIC, partition);
     const issued = new Map<string, { command: string }>();
     /** operator commands for this source whose verdict the rule worker has not given yet */
     const operator = new Map<string, { command: string; args: Record<string, string>; offset: number }>();
@@ -126,7 +129,7 @@ export class ConnectorWorker {
         if (!live && r.offset >= end - 1) live = this.catchUp(issued);
       }
     };
-    this.tail = await log.tail({ topic: ASSETS_TOPIC, fromOffset: 0, onBatch, onProblem: (m) => this.say("warn", m) });
+    this.tail = await log.tail({ topic: ASSETS_TOPIC, partition, fromOffset: 0, onBatch, onProblem: (m) => this.say("warn", m) });
 
     const factory = await connectorFor(this.source.kind);
     if (!factory) return;

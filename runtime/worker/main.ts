@@ -34,7 +34,15 @@ export async function serveWorker(
     process.exit(2);
   }
   const log = new KafkaLog({ brokers, clientId: `ofl-${program.program}-${spec.name}`, verbose: env["OFL_KAFKA_VERBOSE"] === "1" });
-  const w = await start(log, (level, m) => say(level, m), env);
+  let w: Running;
+  try {
+    w = await start(log, (level, m) => say(level, m), env);
+  } catch (e) {
+    // a refusal (a program the topics cannot carry) or a broker that never answered: say why, exit 1
+    say("error", (e as Error).message);
+    await log.close().catch(() => {});
+    process.exit(1);
+  }
   process.stdout.write("ready\n");
   const statusMs = env["OFL_STATUS_MS"] === undefined ? 10_000 : Number(env["OFL_STATUS_MS"]);
   const timer = statusMs > 0 ? setInterval(() => say("info", w.status()), statusMs) : undefined;

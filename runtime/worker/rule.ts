@@ -30,10 +30,12 @@ import { Engine } from "../engine/index.js";
 import { CheckpointSchedule, type ScheduleOptions } from "../log/checkpointSchedule.js";
 import { KafkaCheckpoints, checkpointTopicSpec } from "../log/kafkaCheckpoints.js";
 import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.js";
+import { readAsGroup, ruleGroupId, type GroupReader } from "../log/kafkaGroup.js";
 import { Clock } from "../wire/clock.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, descriptionValue } from "../wire/records.js";
 import { CAUSE_HEADER, PROCESSED_HEADER } from "./headers.js";
 import { serveWorker, type WorkerSpec } from "./main.js";
+import { crossPartition, partitionProgram } from "./partitions.js";
 import type { NewRecord } from "../wire/types.js";
 
 export { CAUSE_HEADER, PROCESSED_HEADER };
@@ -86,53 +88,86 @@ export interface RuleWorkerOptions {
   onFatal?: (e: Error) => void;
   /** checkpoint schedule (runtime/log/checkpointSchedule.ts; defaults: 25,000 inputs or 60 s); false: none written or read */
   checkpoints?: ScheduleOptions | false;
+  /** a partitioned `ofa_assets`: ms without a heartbeat before the group gives a worker's partitions to the others (default 10,000) */
+  sessionTimeoutMs?: number;
 }
 
-export class RuleWorker {
+/**
+ * rebuilt: the end offset seen at start; restoredFrom: the offset of the checkpoint it replayed
+ * from (0: the beginning); checkpoints: written by this run. Offsets are of one partition.
+ */
+export interface RuleWorkerStats {
+  consumed: number;
+  produced: number;
+  rebuilt: number;
+  restoredFrom: number;
+  resent: number;
+  clock: number;
+  routed: number;
+  notRouted: number;
+  described: number;
+  checkpoints: number;
+}
+const noStats = (): RuleWorkerStats => ({ consumed: 0, produced: 0, rebuilt: 0, restoredFrom: 0, resent: 0, clock: 0, routed: 0, notRouted: 0, described: 0, checkpoints: 0 });
+
+/** What the partitions of one worker share. */
+interface WorkerContext {
+  opts: RuleWorkerOptions;
+  sender: string;
+  now: () => number;
+  say: NonNullable<RuleWorkerOptions["report"]>;
+  routes: ReturnType<typeof commandRoutes>;
+  /** the partition count of `ofa_assets` */
+  partitions: number;
+}
+
+/**
+ * One partition of `ofa_assets`, decided alone (runtime/worker/partitions.ts): an engine over the
+ * partition's program, its checkpoints, its clock records, its cause matching. With one partition
+ * it is the whole worker.
+ */
+class PartitionTask {
   engine: Engine;
-  /**
-   * rebuilt: the end offset seen at start; restoredFrom: the offset of the checkpoint it replayed
-   * from (0: the beginning); checkpoints: written by this run
-   */
-  readonly stats = { consumed: 0, produced: 0, rebuilt: 0, restoredFrom: 0, resent: 0, clock: 0, routed: 0, notRouted: 0, described: 0, checkpoints: 0 };
+  readonly stats = noStats();
   /** `TYPE Method` records found on the log while rebuilding: `uuid/command` → VALUE */
   private readonly described = new Map<string, string>();
-  private readonly routes: ReturnType<typeof commandRoutes>;
   private readonly checkpoints: KafkaCheckpoints | undefined;
   private schedule: CheckpointSchedule | undefined;
   /** the last ofa_assets record processed (what a checkpoint is taken after) */
   private lastInput: { ts: number; key: string | null } | null = null;
   /** the batch being processed (stop waits for it) */
   private batch: Promise<void> = Promise.resolve();
-  private readonly opts: RuleWorkerOptions;
-  private readonly sender: string;
   private out: NewRecord[] = [];
-  private tail: Tail | undefined;
   private readonly clock: Clock;
   /** the offset of the last ofa_assets record processed (-1 before any) */
-  private processed = -1;
-  private stopped = false;
-  /** live: rebuilt; broken: a batch failed, its outputs may be unwritten (no checkpoint after that) */
+  processed = -1;
+  /** the end offset seen at start, and the cause of the last dead letter on the log */
+  private end = 0;
+  private deadMax = -1;
+  /** outputs recomputed during the rebuild and not (yet) found on the log, by cause */
+  private readonly unconfirmed = new Map<number, KafkaNewRecord[]>();
+  /** prepared: restored, reading; live: rebuilt; broken: a batch failed, its outputs may be unwritten (no checkpoint after that) */
+  prepared = false;
   private live = false;
   private broken = false;
+  /** fenced: this worker may not own the partition (a rebalance began): it writes nothing */
+  private fenced = false;
+  private stopped = false;
   /** serializes appends (batches and clock ticks keep their order) */
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly now: () => number;
-  private readonly say: NonNullable<RuleWorkerOptions["report"]>;
   private caughtUp!: () => void;
   private failed!: (e: Error) => void;
   /** resolves when the state is rebuilt (the end offset seen at start is reached) */
   readonly ready: Promise<void>;
 
-  constructor(opts: RuleWorkerOptions) {
-    this.opts = opts;
-    this.sender = opts.senderUuid ?? `OFL-${opts.program.program}`;
-    this.now = opts.now ?? (() => Date.now());
-    this.say = opts.report ?? (() => {});
+  constructor(
+    private readonly w: WorkerContext,
+    readonly partition: number,
+    private readonly program: IrProgram,
+  ) {
     this.engine = this.newEngine();
-    this.clock = new Clock({ periodMs: opts.clockMs ?? 100, key: this.sender, now: this.now, onTick: (r) => this.tick(r) });
-    this.routes = commandRoutes(opts.program);
-    if (opts.checkpoints !== false) this.checkpoints = new KafkaCheckpoints(opts.log, opts.program);
+    this.clock = new Clock({ periodMs: w.opts.clockMs ?? 100, key: w.sender, now: w.now, onTick: (r) => this.tick(r) });
+    if (w.opts.checkpoints !== false) this.checkpoints = new KafkaCheckpoints(w.opts.log, program, partition);
     this.ready = new Promise((res, rej) => {
       this.caughtUp = res;
       this.failed = rej;
@@ -141,17 +176,23 @@ export class RuleWorker {
   }
 
   private newEngine(): Engine {
-    return new Engine({ program: this.opts.program, senderUuid: this.sender, onOutput: (r) => this.out.push(r) });
+    return new Engine({ program: this.program, senderUuid: this.w.sender, onOutput: (r) => this.out.push(r) });
+  }
+
+  /** `partition N: ` when there are several, for messages */
+  private get label(): string {
+    return this.w.partitions > 1 ? `partition ${this.partition}: ` : "";
   }
 
   /** Restores the newest usable checkpoint; returns the input offset to replay from (0: none). */
   private async restore(end: number): Promise<number> {
-    const cp = await this.checkpoints?.newest(ASSETS_TOPIC, end, (level, m) => this.say(level, m));
+    const say = (level: "info" | "warn", m: string): void => this.w.say(level, this.label + m);
+    const cp = await this.checkpoints?.newest(ASSETS_TOPIC, end, say);
     if (!cp) return 0;
     try {
       this.engine.loadState(cp.state);
     } catch (e) {
-      this.say("warn", `checkpoint at ${this.checkpoints!.topic} offset ${cp.at} skipped: it does not fit the program: ${(e as Error).message}`);
+      say("warn", `checkpoint at ${this.checkpoints!.topic} offset ${cp.at} skipped: it does not fit the program: ${(e as Error).message}`);
       this.engine = this.newEngine();
       return 0;
     }
@@ -160,104 +201,95 @@ export class RuleWorker {
     return cp.header.offset;
   }
 
-  /** Rebuilds from the log, produces what a previous run left unwritten, then runs live. */
-  async start(): Promise<void> {
-    const log = this.opts.log;
-    await log.ensureTopics([
-      { name: ASSETS_TOPIC, partitions: 1, replication: 1 },
-      { name: DEADLETTER_TOPIC, partitions: 1, replication: 1 },
-      ...[...new Set([...this.routes.values()].map((r) => r.topic))].map((name) => ({ name, partitions: 1, replication: 1 })),
-      ...(this.checkpoints ? [checkpointTopicSpec(this.opts.program.program)] : []),
-    ]);
-    const end = await log.endOffset(ASSETS_TOPIC);
-    const from = await this.restore(end);
+  /** Restores, reads where the log ends; returns the offset to read the partition from. */
+  async prepare(): Promise<number> {
+    const log = this.w.opts.log;
+    const p = this.partition;
+    this.end = await log.endOffset(ASSETS_TOPIC, p);
+    const from = await this.restore(this.end);
     this.stats.restoredFrom = from;
     this.processed = from - 1;
-    const deadEnd = await log.endOffset(DEADLETTER_TOPIC);
-    let deadMax = -1;
+    const deadEnd = await log.endOffset(DEADLETTER_TOPIC, p);
     if (deadEnd > 0) {
-      const last = await log.readRange(DEADLETTER_TOPIC, deadEnd - 1, deadEnd);
+      const last = await log.readRange(DEADLETTER_TOPIC, deadEnd - 1, deadEnd, p);
       const c = last[0]?.headers[CAUSE_HEADER];
-      if (c !== undefined) deadMax = Number(c);
+      if (c !== undefined) this.deadMax = Number(c);
     }
-    /** outputs recomputed during the rebuild and not (yet) found on the log, by cause */
-    const unconfirmed = new Map<number, NewRecord[]>();
-    let live = end <= from;
-    if (this.opts.checkpoints !== false) this.schedule = new CheckpointSchedule(this.opts.checkpoints ?? {}, 0);
-    if (live) this.goLive();
+    if (this.w.opts.checkpoints !== false) this.schedule = new CheckpointSchedule(this.w.opts.checkpoints ?? {}, 0);
+    this.prepared = true;
+    if (this.end <= from) this.goLive();
+    return from;
+  }
 
-    const onBatch = async (recs: KafkaRecord[]): Promise<void> => {
-      const send: KafkaNewRecord[] = [];
-      for (const rec of recs) {
-        const o = rec.offset;
-        if (!live) {
-          const cause = rec.headers[CAUSE_HEADER];
-          if (cause !== undefined) {
-            const u = unconfirmed.get(Number(cause));
-            if (u && u.length > 0) {
-              u.shift();
-              if (u.length === 0) unconfirmed.delete(Number(cause));
-            }
+  /** Processes a batch of the partition's records (the next batch waits for it). */
+  take(recs: KafkaRecord[]): Promise<void> {
+    if (this.broken || this.fenced || this.stopped) return Promise.resolve();
+    return (this.batch = this.process(recs).catch((e: Error) => {
+      // the outputs of this batch may be partly unwritten and the engine is past them: this
+      // worker processes nothing more (a restart rebuilds from the log and writes them)
+      this.broken = true;
+      this.failed(e);
+      this.w.say("error", `${this.label}cannot produce to the log: ${e.message}; stopping (a restart rebuilds and produces what is missing)`);
+      this.w.opts.onFatal?.(e);
+    }));
+  }
+
+  private async process(recs: KafkaRecord[]): Promise<void> {
+    const p = this.partition;
+    const send: KafkaNewRecord[] = [];
+    for (const rec of recs) {
+      const o = rec.offset;
+      if (!this.live) {
+        const cause = rec.headers[CAUSE_HEADER];
+        if (cause !== undefined) {
+          const u = this.unconfirmed.get(Number(cause));
+          if (u && u.length > 0) {
+            u.shift();
+            if (u.length === 0) this.unconfirmed.delete(Number(cause));
           }
-        }
-        this.out = [];
-        const ev = classify(rec);
-        if (ev.kind === "command_description") this.described.set(`${ev.key}/${ev.command}`, JSON.stringify((rec.value as Record<string, unknown>)["VALUE"] ?? (rec.value as Record<string, unknown>)["value"]));
-        this.engine.process(ev);
-        this.processed = o;
-        this.lastInput = { ts: rec.ts, key: rec.key };
-        this.stats.consumed++;
-        for (const r of this.out) {
-          const withCause: KafkaNewRecord = { ...r, headers: { [CAUSE_HEADER]: String(o) } };
-          if (r.topic === DEADLETTER_TOPIC) {
-            if (o > deadMax) send.push(withCause);
-          } else if (!live) {
-            let u = unconfirmed.get(o);
-            if (!u) unconfirmed.set(o, (u = []));
-            u.push(withCause);
-          } else send.push(withCause);
-          const routed = this.route(r, o);
-          if (routed) {
-            // a command is routed live only: one issued while rebuilding was either routed by the
-            // previous run or is stale now (never dispatched late, never twice)
-            if (live) send.push(routed), this.stats.routed++;
-            else this.stats.notRouted++;
-          }
-        }
-        this.out = [];
-        if (!live && o >= end - 1) {
-          // rebuilt: what is still unconfirmed never reached the log
-          const causes = [...unconfirmed.keys()].sort((a, b) => a - b);
-          for (const c of causes) for (const r of unconfirmed.get(c)!) send.push(r), this.stats.resent++;
-          unconfirmed.clear();
-          this.stats.rebuilt = end;
-          live = true;
-          if (this.stats.resent > 0) this.say("warn", `${this.stats.resent} output record(s) of the previous run never reached the log: produced now`);
-          this.goLive();
         }
       }
-      this.schedule?.counted(recs.length);
-      if (send.length > 0) await this.append(send);
-      // every output of the inputs up to `processed` is acknowledged now (while rebuilding, the
-      // unconfirmed ones are not: no checkpoint before the worker is live)
-      if (live && this.schedule?.due) this.checkpoint();
-    };
-    this.tail = await log.tail({
-      topic: ASSETS_TOPIC,
-      fromOffset: from,
-      onBatch: (recs) =>
-        (this.batch = this.broken
-          ? Promise.resolve()
-          : onBatch(recs).catch((e: Error) => {
-              // the outputs of this batch may be partly unwritten and the engine is past them: this
-              // worker processes nothing more (a restart rebuilds from the log and writes them)
-              this.broken = true;
-              this.failed(e);
-              this.say("error", `cannot produce to the log: ${e.message}; stopping (a restart rebuilds and produces what is missing)`);
-              this.opts.onFatal?.(e);
-            })),
-      onProblem: (m) => this.say("warn", m),
-    });
+      this.out = [];
+      const ev = classify(rec);
+      if (ev.kind === "command_description") this.described.set(`${ev.key}/${ev.command}`, JSON.stringify((rec.value as Record<string, unknown>)["VALUE"] ?? (rec.value as Record<string, unknown>)["value"]));
+      this.engine.process(ev);
+      this.processed = o;
+      this.lastInput = { ts: rec.ts, key: rec.key };
+      this.stats.consumed++;
+      for (const r of this.out) {
+        // everything an input of this partition causes is of this partition's assets (or its dead letters)
+        const withCause: KafkaNewRecord = { ...r, partition: p, headers: { [CAUSE_HEADER]: String(o) } };
+        if (r.topic === DEADLETTER_TOPIC) {
+          if (o > this.deadMax) send.push(withCause);
+        } else if (!this.live) {
+          let u = this.unconfirmed.get(o);
+          if (!u) this.unconfirmed.set(o, (u = []));
+          u.push(withCause);
+        } else send.push(withCause);
+        const routed = this.route(r, o);
+        if (routed) {
+          // a command is routed live only: one issued while rebuilding was either routed by the
+          // previous run or is stale now (never dispatched late, never twice)
+          if (this.live) send.push(routed), this.stats.routed++;
+          else this.stats.notRouted++;
+        }
+      }
+      this.out = [];
+      if (!this.live && o >= this.end - 1) {
+        // rebuilt: what is still unconfirmed never reached the log
+        const causes = [...this.unconfirmed.keys()].sort((a, b) => a - b);
+        for (const c of causes) for (const r of this.unconfirmed.get(c)!) send.push(r), this.stats.resent++;
+        this.unconfirmed.clear();
+        this.stats.rebuilt = this.end;
+        if (this.stats.resent > 0) this.w.say("warn", `${this.label}${this.stats.resent} output record(s) of the previous run never reached the log: produced now`);
+        this.goLive();
+      }
+    }
+    this.schedule?.counted(recs.length);
+    if (send.length > 0) await this.append(send);
+    // every output of the inputs up to `processed` is acknowledged now (while rebuilding, the
+    // unconfirmed ones are not: no checkpoint before the partition is live)
+    if (this.live && this.schedule?.due) this.checkpoint();
   }
 
   /**
@@ -265,20 +297,20 @@ export class RuleWorker {
    * of the inputs up to it is acknowledged). A failed write is a warning: checkpoints are a cache.
    */
   private checkpoint(): void {
-    if (!this.checkpoints || !this.schedule?.pending || this.broken) return;
+    if (!this.checkpoints || !this.schedule?.pending || this.broken || this.fenced) return;
     const started = this.schedule.clock();
     const offset = this.processed + 1;
     const extra = this.described.size > 0 ? { described: [...this.described] } : undefined;
-    const rec = this.checkpoints.record(encodeCheckpoint(this.engine, offset, extra), offset, this.lastInput, this.now());
+    const rec = this.checkpoints.record(encodeCheckpoint(this.engine, offset, extra), offset, this.lastInput, this.w.now());
     this.schedule.written(started);
     this.stats.checkpoints++;
-    void this.append([rec], true).catch((e: Error) => this.say("warn", `cannot write a checkpoint: ${e.message}`));
+    void this.append([rec], true).catch((e: Error) => this.w.say("warn", `${this.label}cannot write a checkpoint: ${e.message}`));
   }
 
   /** The `ofa_cmds`-style record of an accepted, non-shadow command of a routed asset, or null. */
   private route(r: NewRecord, cause: number): KafkaNewRecord | null {
-    if (r.topic !== ASSETS_TOPIC || this.routes.size === 0) return null;
-    const route = this.routes.get(r.key ?? "");
+    if (r.topic !== ASSETS_TOPIC || this.w.routes.size === 0) return null;
+    const route = this.w.routes.get(r.key ?? "");
     const v = r.value as Record<string, unknown> | null;
     if (!route || !v || v["TAG"] !== "Method.Command" || typeof v["ID"] !== "string") return null;
     const command = (v["ID"] as string).slice(0, -4);
@@ -295,42 +327,59 @@ export class RuleWorker {
     };
   }
 
-  /** Writes the `TYPE Method` records the log does not hold yet (or holds with another text). */
+  /** Writes the `TYPE Method` records of the partition's assets the log does not hold yet (or holds with another text). */
   private describeCommands(): void {
     const recs: KafkaNewRecord[] = [];
-    const t = this.now();
-    for (const d of commandDescriptions(this.opts.program)) {
+    const t = this.w.now();
+    for (const d of commandDescriptions(this.program)) {
       if (this.described.get(`${d.key}/${d.command}`) === JSON.stringify(d.text)) continue;
       const desc = JSON.parse(d.text) as { description: string; arguments: { name: string; description: string }[] };
-      recs.push({ topic: ASSETS_TOPIC, key: d.key, ts: t, value: descriptionValue(d.command, desc.description, desc.arguments, t) });
+      recs.push({ topic: ASSETS_TOPIC, key: d.key, ts: t, value: descriptionValue(d.command, desc.description, desc.arguments, t), partition: this.partition });
     }
     if (recs.length === 0) return;
     this.stats.described += recs.length;
-    void this.append(recs).catch((e: Error) => this.say("warn", `command descriptions: ${e.message}`));
+    void this.append(recs).catch((e: Error) => this.w.say("warn", `${this.label}command descriptions: ${e.message}`));
   }
 
   private goLive(): void {
     this.live = true;
     this.describeCommands();
-    if (this.stats.notRouted > 0) this.say("info", `${this.stats.notRouted} routed command(s) found in the rebuilt history: not produced again`);
+    if (this.stats.notRouted > 0) this.w.say("info", `${this.label}${this.stats.notRouted} routed command(s) found in the rebuilt history: not produced again`);
+    if (this.w.partitions > 1) {
+      const { restoredFrom: from, resent } = this.stats;
+      const what = from > 0 ? `the checkpoint at offset ${from} and the ${this.end - from} records after it` : `${this.end} records`;
+      this.w.say("info", `${this.label}rebuilt from ${what}${resent ? ` (${resent} unwritten outputs produced)` : ""}; live`);
+    }
     this.caughtUp();
-    if (!this.stopped) this.clock.start();
+    if (!this.stopped && !this.fenced) this.clock.start();
   }
 
-  /** Produces a clock record, with the offset processed so far (header `ofl-processed`). */
+  /** Produces a clock record to the partition, with the offset processed so far (header `ofl-processed`). */
   private tick(r: NewRecord): void {
-    if (this.broken) return; // its header would claim progress that stopped
+    if (this.broken || this.fenced) return; // its header would claim progress that stopped
     this.stats.clock++;
-    const clock: KafkaNewRecord = { ...r, headers: { [PROCESSED_HEADER]: String(this.processed) } };
-    void this.append([clock], true).catch((e: Error) => this.say("warn", `clock: ${e.message}`));
+    const clock: KafkaNewRecord = { ...r, partition: this.partition, headers: { [PROCESSED_HEADER]: String(this.processed) } };
+    void this.append([clock], true).catch((e: Error) => this.w.say("warn", `${this.label}clock: ${e.message}`));
   }
 
   private append(recs: KafkaNewRecord[], input = false): Promise<unknown> {
-    const p = this.chain.then(() => this.opts.log.append(recs));
+    const p = this.chain.then(() => this.w.opts.log.append(recs));
     this.chain = p.catch(() => {});
     return p.then(() => {
       if (!input) this.stats.produced += recs.length;
     });
+  }
+
+  /** A rebalance began: write nothing (clock records included) until `unfence`. */
+  fence(): void {
+    this.fenced = true;
+    this.clock.stop();
+  }
+
+  /** Owned again, with nothing processed by anyone else meanwhile. */
+  unfence(): void {
+    this.fenced = false;
+    if (this.live && !this.stopped) this.clock.start();
   }
 
   /** Resolves once the batch in progress and every append issued so far are done. */
@@ -339,16 +388,162 @@ export class RuleWorker {
     await this.chain;
   }
 
-  async stop(): Promise<void> {
+  /** Stops; `checkpoint`: write a last one (a graceful restart replays nothing). */
+  async stop(checkpoint: boolean): Promise<void> {
     this.stopped = true;
     this.clock.stop();
-    await this.tail?.stop();
     await this.idle();
-    // a last checkpoint: a graceful restart replays nothing
-    if (this.live && !this.broken) {
+    if (checkpoint && this.live && !this.broken && !this.fenced) {
       this.checkpoint();
       await this.chain;
     }
+  }
+}
+
+/**
+ * The rule worker. With one partition of `ofa_assets` (the default, and OpenFactory's), it reads
+ * partition 0 alone, as it always did. With several, the workers of a program form one consumer
+ * group (`ofl-rule-<program>`) and each decides the partitions it is assigned (runtime/log/
+ * kafkaGroup.ts): a partition's state is restored from its checkpoint and its tail replayed,
+ * with the same cause matching, so a rebalance or a SIGKILL loses and repeats nothing.
+ */
+export class RuleWorker {
+  private readonly ctx: WorkerContext;
+  private readonly tasks = new Map<number, PartitionTask>();
+  /** stats of partitions this worker no longer owns */
+  private readonly retired = noStats();
+  private tail: Tail | undefined;
+  private group: GroupReader | undefined;
+  private caughtUp!: () => void;
+  private failed!: (e: Error) => void;
+  /** resolves when the partitions of the first assignment are rebuilt */
+  readonly ready: Promise<void>;
+
+  constructor(opts: RuleWorkerOptions) {
+    const sender = opts.senderUuid ?? `OFL-${opts.program.program}`;
+    this.ctx = { opts, sender, now: opts.now ?? (() => Date.now()), say: opts.report ?? (() => {}), routes: commandRoutes(opts.program), partitions: 1 };
+    this.ready = new Promise((res, rej) => {
+      this.caughtUp = res;
+      this.failed = rej;
+    });
+    this.ready.catch(() => {});
+  }
+
+  /** The partitions of `ofa_assets` (known after `start`). */
+  get partitions(): number {
+    return this.ctx.partitions;
+  }
+
+  /** The partitions this worker decides now. */
+  owned(): number[] {
+    return [...this.tasks.keys()].sort((a, b) => a - b);
+  }
+
+  /** The engine of a partition this worker owns (default: partition 0, the only one unless partitioned). */
+  engineOf(partition = 0): Engine | undefined {
+    return this.tasks.get(partition)?.engine;
+  }
+
+  /** The engine of the one partition (single-partition deployments and tests). */
+  get engine(): Engine {
+    const e = this.engineOf(0);
+    if (!e) throw new Error("the rule worker owns no partition 0");
+    return e;
+  }
+
+  /** Counters over the partitions it owns and owned. */
+  get stats(): RuleWorkerStats {
+    const s = { ...this.retired };
+    for (const t of this.tasks.values()) for (const k of Object.keys(s) as (keyof RuleWorkerStats)[]) s[k] += t.stats[k];
+    return s;
+  }
+
+  /** Rebuilds from the log, produces what a previous run left unwritten, then runs live. */
+  async start(): Promise<void> {
+    const { opts } = this.ctx;
+    const log = opts.log;
+    const partitions = await log.partitions(ASSETS_TOPIC);
+    this.ctx.partitions = partitions;
+    const across = crossPartition(opts.program, partitions);
+    if (across.length > 0)
+      throw new Error(`${ASSETS_TOPIC} has ${partitions} partitions and the program reads across them (not supported yet):\n  ${across.join("\n  ")}`);
+    const checkpointSpec = checkpointTopicSpec(opts.program.program, 1, partitions);
+    await log.ensureTopics([
+      { name: ASSETS_TOPIC, partitions, replication: 1 },
+      { name: DEADLETTER_TOPIC, partitions, replication: 1 },
+      ...[...new Set([...this.ctx.routes.values()].map((r) => r.topic))].map((name) => ({ name, partitions: 1, replication: 1 })),
+      ...(opts.checkpoints !== false ? [checkpointSpec] : []),
+    ]);
+    for (const t of [DEADLETTER_TOPIC, ...(opts.checkpoints !== false ? [checkpointSpec.name] : [])]) {
+      const n = await log.partitions(t);
+      if (n !== partitions) throw new Error(`${t} has ${n} partition${n === 1 ? "" : "s"} and ${ASSETS_TOPIC} ${partitions}: they must have as many (ofl deploy creates them so)`);
+    }
+    if (partitions === 1) return this.startSingle();
+    this.group = await readAsGroup(log, {
+      groupId: ruleGroupId(opts.program.program),
+      topic: ASSETS_TOPIC,
+      ...(opts.sessionTimeoutMs ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}),
+      rebalancing: () => {
+        for (const t of this.tasks.values()) t.fence();
+      },
+      assigned: (owned) => this.assigned(owned),
+      onBatch: (p, recs) => this.tasks.get(p)?.take(recs) ?? Promise.resolve(),
+      onProblem: (m) => this.ctx.say("warn", m),
+    });
+  }
+
+  private async startSingle(): Promise<void> {
+    const task = new PartitionTask(this.ctx, 0, this.ctx.opts.program);
+    this.tasks.set(0, task);
+    task.ready.then(this.caughtUp, this.failed);
+    const from = await task.prepare();
+    this.tail = await this.ctx.opts.log.tail({ topic: ASSETS_TOPIC, partition: 0, fromOffset: from, onBatch: (recs) => task.take(recs), onProblem: (m) => this.ctx.say("warn", m) });
+  }
+
+  /** A new assignment: partitions kept go on where they were, lost ones are dropped, new ones restored. */
+  private assigned(owned: number[]): Map<number, number> {
+    const { opts, partitions } = this.ctx;
+    const from = new Map<number, number>();
+    for (const [p, t] of this.tasks)
+      if (!owned.includes(p)) {
+        this.tasks.delete(p);
+        for (const k of Object.keys(this.retired) as (keyof RuleWorkerStats)[]) this.retired[k] += t.stats[k];
+        void t.stop(false);
+        this.ctx.say("info", `partition ${p}: given to another worker`);
+      }
+    for (const p of owned) {
+      const t = this.tasks.get(p);
+      if (t) {
+        t.unfence();
+        if (t.prepared) from.set(p, t.processed + 1); // else its prepare resumes it
+        continue;
+      }
+      const task = new PartitionTask(this.ctx, p, partitionProgram(opts.program, p, partitions));
+      this.tasks.set(p, task);
+      task.prepare().then(
+        (off) => {
+          if (this.tasks.get(p) === task) this.group?.resume(p, off);
+        },
+        (e: Error) => {
+          this.ctx.say("error", `partition ${p}: cannot restore: ${e.message}; stopping`);
+          this.failed(e);
+          opts.onFatal?.(e);
+        },
+      );
+    }
+    void Promise.all([...this.tasks.values()].map((t) => t.ready)).then(this.caughtUp, this.failed);
+    return from;
+  }
+
+  /** Resolves once every partition's batch in progress and appends issued so far are done. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.tasks.values()].map((t) => t.idle()));
+  }
+
+  async stop(): Promise<void> {
+    await this.tail?.stop();
+    await this.group?.stop();
+    await Promise.all([...this.tasks.values()].map((t) => t.stop(true)));
   }
 }
 
@@ -365,10 +560,13 @@ export function runRuleWorker(program: IrProgram, spec: WorkerSpec): Promise<voi
     const w = new RuleWorker({ program, log, clockMs, report, checkpoints, onFatal });
     await w.start();
     await w.ready;
-    const { rebuilt, restoredFrom, resent } = w.stats;
-    const from = restoredFrom > 0 ? `the checkpoint at offset ${restoredFrom} and the ${rebuilt - restoredFrom} records after it` : `${rebuilt} records`;
-    report("info", `rebuilt from ${from}${resent ? ` (${resent} unwritten outputs produced)` : ""}; live`);
-    const ignored = (): number => Object.values(w.engine.ignoredCounts()).reduce((a, b) => a + b, 0);
-    return { stop: () => w.stop(), status: () => `consumed ${w.stats.consumed}, produced ${w.stats.produced}, checkpoints ${w.stats.checkpoints}, ignored ${ignored()} undeclared data items` };
+    if (w.partitions === 1) {
+      const { rebuilt, restoredFrom, resent } = w.stats;
+      const from = restoredFrom > 0 ? `the checkpoint at offset ${restoredFrom} and the ${rebuilt - restoredFrom} records after it` : `${rebuilt} records`;
+      report("info", `rebuilt from ${from}${resent ? ` (${resent} unwritten outputs produced)` : ""}; live`);
+    } else report("info", `${ASSETS_TOPIC} has ${w.partitions} partitions; this worker decides ${w.owned().length ? `partition${w.owned().length === 1 ? "" : "s"} ${w.owned().join(", ")}` : "none yet"}`);
+    const ignored = (): number => w.owned().reduce((n, p) => n + Object.values(w.engineOf(p)!.ignoredCounts()).reduce((a, b) => a + b, 0), 0);
+    const owned = (): string => (w.partitions > 1 ? `partitions [${w.owned().join(",")}] of ${w.partitions}, ` : "");
+    return { stop: () => w.stop(), status: () => `${owned()}consumed ${w.stats.consumed}, produced ${w.stats.produced}, checkpoints ${w.stats.checkpoints}, ignored ${ignored()} undeclared data items` };
   });
 }
