@@ -67,8 +67,13 @@ export function crossPartition(ir: IrProgram, partitions: number): string[] {
     for (const [decl, node] of decls) {
       const refs = references(node);
       if (refs.views.size > 0) out.add(`${decl}: reads view ${[...refs.views].join(", ")}`);
-      const where = across(assets, refs.assets);
-      if (where) out.add(`${decl}: reads another partition's asset: ${where}`);
+      for (const a of assets) {
+        const where = across([a], refs.assets);
+        if (where) {
+          out.add(`${decl}: reads another partition's asset: ${where}`);
+          break;
+        }
+      }
     }
   }
   for (const r of ir.rules) {
