@@ -281,7 +281,7 @@ class PartitionTask {
         for (const c of causes) for (const r of this.unconfirmed.get(c)!) send.push(r), this.stats.resent++;
         this.unconfirmed.clear();
         this.stats.rebuilt = this.end;
-        if (this.stats.resent > 0) this.w.say("warn", `${this.label}${this.stats.resent} output record(s) of the previous run never reached the log: produced now`);
+        if (this.stats.resent > 0) this.w.say("warn", `${this.label}${this.stats.resent} output record(s) of the records before offset ${this.end} were not on the log (a previous run stopped before writing them, or none ran): produced now`);
         this.goLive();
       }
     }

@@ -1,0 +1,206 @@
+// Benchmark: rule workers on a partitioned ofa_assets (issue 14), on a real KRaft broker
+// (test/services/kafka/start.ts, or OFL_KAFKA=HOST:PORT).
+//
+// N telemetry records of 40 tanks, 10 on each of P = 4 partitions (level counters 0 … 24: the
+// drain rule fires and the alarm turns on and off once per cycle, `doubled` changes on every
+// record), are produced first. Then 1, and (on fresh topics) 2 rule worker processes start as
+// one consumer group and decide everything: reported, input records per second from the workers'
+// start until the last output is on the topic, acknowledged (acks=all). The number of outputs to
+// wait for is computed beforehand by the embedded engine over each partition's records, so the
+// figure counts every output. Then, with the 2 workers live, the command latency: a record that
+// makes the rule fire → the command record read back, p50/p99 over M commands on all partitions.
+// Targets: ≥ 1.6× with 2 workers, ≥ 50,000 records/s per worker, p99 < 100 ms.
+//
+//   node bench/kafka-partitions.mjs [N=200000] [M=200]
+import { build } from "esbuild";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = join(fileURLToPath(import.meta.url), "../..");
+const N = Number(process.argv[2] ?? 200_000);
+const M = Number(process.argv[3] ?? 200);
+const P = 4;
+const TANKS = 40;
+
+const entry = `
+import { compile } from "./compiler/index.ts";
+import { Engine } from "./runtime/engine/index.ts";
+import { KafkaLog, partitionOfKey } from "./runtime/log/kafka.ts";
+import { RuleWorker } from "./runtime/worker/rule.ts";
+import { partitionProgram } from "./runtime/worker/partitions.ts";
+import { classify, telemetryValue } from "./runtime/wire/records.ts";
+import { startKafka } from "./test/services/kafka/start.ts";
+export { compile, Engine, KafkaLog, partitionOfKey, RuleWorker, partitionProgram, classify, telemetryValue, startKafka };
+`;
+const out = join(root, "bench/out/kafka-partitions-bench.mjs");
+const isWorker = process.argv[2] === "--worker";
+fs.mkdirSync(join(root, "bench/out"), { recursive: true });
+if (!isWorker) await build({
+  stdin: { contents: entry, resolveDir: root, loader: "ts" },
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  outfile: out,
+  packages: "external",
+  define: { "import.meta.url": JSON.stringify(pathToFileURL(join(root, "test/services/kafka/start.ts")).href) },
+  logLevel: "warning",
+  plugins: [
+    {
+      name: "raw-text",
+      setup(b) {
+        b.onResolve({ filter: /\?raw$/ }, (a) => ({ path: join(a.resolveDir, a.path.replace(/\?raw$/, "")), namespace: "raw" }));
+        b.onLoad({ filter: /.*/, namespace: "raw" }, (a) => ({ contents: fs.readFileSync(a.path, "utf8"), loader: "text" }));
+      },
+    },
+  ],
+});
+const lib = await import(pathToFileURL(out).href);
+const { compile, Engine, KafkaLog, partitionOfKey, RuleWorker, partitionProgram, classify, telemetryValue, startKafka } = lib;
+
+// 10 tanks per partition: the first uuids the partitioner puts on each
+const uuids = [];
+for (let k = 0; uuids.length < TANKS; k++) {
+  const p = partitionOfKey(`TANK-${k}`, P);
+  if (uuids.filter((u) => partitionOfKey(u, P) === p).length < TANKS / P) uuids.push(`TANK-${k}`);
+}
+const text = `
+model Tank {
+  telemetry level: int in 0..1000
+  state high = level > 10 for 100ms
+  state doubled = level * 2
+  alarm full severity high when level >= 15 clear when level < 5
+  command reset()
+}
+${uuids.map((u, i) => `asset t${i}: Tank { uuid "${u}" }`).join("\n")}
+rule drain on Tank { when level >= 20 then reset() }
+`;
+const ir = compile([{ path: "bench.ofl", text }], { name: "bench" }).ir;
+if (!ir) throw new Error("the bench program does not compile");
+
+// ------------------------------------------------------------------ a worker process
+if (isWorker) {
+  const log = new KafkaLog({ brokers: process.argv[3].split(",") });
+  const w = new RuleWorker({ program: ir, log, clockMs: 0, checkpoints: false, report: (l, m) => l !== "info" && process.stderr.write(`${m}\n`) });
+  await w.start();
+  process.stdout.write("started\n");
+  process.on("SIGTERM", () => void w.stop().finally(() => log.close().finally(() => process.exit(0))));
+  await new Promise(() => {});
+}
+
+const base = Date.parse("2026-11-20T08:00:00Z");
+const inputs = [];
+for (let j = 0; j < N; j++) {
+  const tank = j % TANKS;
+  const k = Math.floor(j / TANKS);
+  inputs.push({ topic: "ofa_assets", key: uuids[tank], ts: base + j, value: telemetryValue("level", String(k % 25), "level", "Samples", base + j) });
+}
+// the outputs to wait for: the embedded engine over each partition's records
+let outputs = 0;
+let commands = 0;
+for (let p = 0; p < P; p++) {
+  const engine = new Engine({ program: partitionProgram(ir, p, P), onOutput: (o) => (o.topic === "ofa_assets" && outputs++, o.value?.ID === "reset_CMD" && commands++) });
+  let offset = 0;
+  for (const r of inputs) if (partitionOfKey(r.key, P) === p) engine.process(classify({ ...r, partition: p, offset: offset++ }));
+}
+const perPartition = Array.from({ length: P }, (_, p) => inputs.filter((r) => partitionOfKey(r.key, P) === p).length);
+console.log(
+  `input: ${N.toLocaleString("en")} level records over ${TANKS} of ${TANKS} tanks, ${perPartition.map((n) => n.toLocaleString("en")).join(" / ")} on partitions 0-3; ` +
+    `the engine expects ${outputs.toLocaleString("en")} outputs, ${commands.toLocaleString("en")} of them drain commands; ${cpus().length} cores`,
+);
+
+const t0 = Date.now();
+const kafka = await startKafka();
+console.error(`broker ${kafka.brokers[0]} up in ${Date.now() - t0} ms`);
+const log = new KafkaLog({ brokers: kafka.brokers });
+const rows = [];
+const children = [];
+const spawnWorker = () => {
+  const c = spawn(process.execPath, [fileURLToPath(import.meta.url), "--worker", kafka.brokers.join(",")], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(c);
+  return c;
+};
+const ends = async () => {
+  let n = 0;
+  for (let p = 0; p < P; p++) n += await log.endOffset("ofa_assets", p);
+  return n;
+};
+
+/** fresh topics with P partitions and the inputs on them */
+async function freshTopics() {
+  const admin = await log.admin();
+  const have = await admin.listTopics();
+  const old = ["ofa_assets", "ofl_deadletter"].filter((t) => have.includes(t));
+  if (old.length) {
+    await admin.deleteTopics({ topics: old });
+    while ((await admin.listTopics()).some((t) => old.includes(t))) await new Promise((r) => setTimeout(r, 200));
+  }
+  await log.ensureTopics([{ name: "ofa_assets", partitions: P, replication: 1 }, { name: "ofl_deadletter", partitions: P, replication: 1 }]);
+  for (let i = 0; i < N; i += 20_000) await log.append(inputs.slice(i, i + 20_000));
+}
+
+async function throughput(workers) {
+  await freshTopics();
+  const s = performance.now();
+  const cs = Array.from({ length: workers }, spawnWorker);
+  let said = performance.now();
+  for (let n; (n = await ends()) < N + outputs; await new Promise((r) => setTimeout(r, 50)))
+    if (performance.now() - said > 5000) (said = performance.now()), console.error(`  ${workers} worker(s): ${(n - N).toLocaleString("en")} of ${outputs.toLocaleString("en")} outputs on the topic`);
+  const secs = (performance.now() - s) / 1000;
+  return { cs, secs, rate: N / secs };
+}
+
+try {
+  const one = await throughput(1);
+  for (const c of one.cs) c.kill("SIGTERM");
+  await Promise.all(one.cs.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.once("exit", r)))));
+  const two = await throughput(2);
+  rows.push(["1 rule worker, P = 4: inputs decided, every output acknowledged", `${Math.round(one.rate).toLocaleString("en")} records/s`, `${N.toLocaleString("en")} inputs, ${outputs.toLocaleString("en")} outputs, ${one.secs.toFixed(2)} s from the worker's start`, "≥ 50,000/s per worker"]);
+  rows.push(["2 rule workers, P = 4 (one consumer group)", `${Math.round(two.rate).toLocaleString("en")} records/s (${(two.rate / one.rate).toFixed(2)}×)`, `${two.secs.toFixed(2)} s from the workers' start`, "≥ 1.6× with 2 workers"]);
+
+  // ---------------------------------------------------------------- latency with both live
+  const waiting = new Map();
+  const tails = [];
+  for (let p = 0; p < P; p++)
+    tails.push(
+      await log.tail({
+        topic: "ofa_assets",
+        partition: p,
+        fromOffset: await log.endOffset("ofa_assets", p),
+        onBatch: (recs) => {
+          for (const r of recs)
+            if (r.value?.ID === "reset_CMD") {
+              const w = waiting.get(r.key);
+              if (w) (waiting.delete(r.key), w(performance.now()));
+            }
+        },
+      }),
+    );
+  await new Promise((r) => setTimeout(r, 1500));
+  const lat = [];
+  let t = base + N + 1000;
+  for (let i = 0; i < M; i++) {
+    const key = uuids[i % TANKS];
+    await log.append([{ topic: "ofa_assets", key, ts: ++t, value: telemetryValue("level", "0", "level", "Samples", t) }]);
+    const got = new Promise((r) => waiting.set(key, r));
+    const s = performance.now();
+    await log.append([{ topic: "ofa_assets", key, ts: ++t, value: telemetryValue("level", "25", "level", "Samples", t) }]);
+    const until = await Promise.race([got, new Promise((r) => setTimeout(() => r(null), 5000))]);
+    if (until === null) throw new Error(`no command within 5 s (iteration ${i})`);
+    lat.push(until - s);
+  }
+  for (const x of tails) await x.stop();
+  lat.sort((a, b) => a - b);
+  const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))].toFixed(1);
+  rows.push(["command latency, 2 workers live, P = 4", `p50 ${pct(50)} ms, p99 ${pct(99)} ms`, `${M} commands over ${TANKS} tanks, max ${lat[lat.length - 1].toFixed(1)} ms`, "p99 < 100 ms"]);
+} finally {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  await log.close();
+  await kafka.close();
+}
+const head = ["benchmark", "result", "detail", "target"];
+const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(w[i])).join("  "));
