@@ -5,7 +5,7 @@ import type * as A from "../ast/nodes.js";
 import { diag } from "../diagnostics/registry.js";
 import type { Diagnostic, RelatedInfo } from "../diagnostics/types.js";
 import { hint } from "./suggest.js";
-import { IR_FUNCTIONS, type Value } from "../ir/types.js";
+import { IR_FUNCTIONS, type IrFunctionEntry, type Value } from "../ir/types.js";
 import type {
   AssetInfo,
   CheckedProgram,
@@ -1354,39 +1354,50 @@ export class Checker {
         }
         return fn === "previous" ? t : fn === "changed" ? BOOL : DURATION;
       }
-      case "abs":
-      case "round":
-      case "floor":
-      case "ceil":
-      case "sqrt": {
-        if (!arity(1)) return ERROR;
+      case "convert": {
+        if (!arity(2)) return ERROR;
+        const t = this.expr(args[0]!.value, ctx);
+        const target = this.unitFromExpr(args[1]!.value, ctx);
+        if (t.k === "error" || !target) return ERROR;
+        if (t.k !== "num") return this.fnTypeError(e, fn, t, ctx);
+        if (t.unit.key !== target.key) {
+          this.report("OFL3017", ctx.file, e.span, { from: t.unit.text || "a unitless number", to: target.text });
+          return ERROR;
+        }
+        const f = conversionFactor(t.unit, target);
+        if (f !== 1) this.addConversion(args[0]!.value, f);
+        return num(t.int && f === Math.round(f), target);
+      }
+    }
+    if (Object.hasOwn(IR_FUNCTIONS, fn)) return this.builtinType(e, IR_FUNCTIONS[fn as keyof typeof IR_FUNCTIONS], fn, ctx, expected, arity);
+    return ERROR;
+  }
+
+  /** A call of a built-in of the table IR_FUNCTIONS (compiler/ir/types.ts), by its `typing`. */
+  private builtinType(e: A.CallExpr, f: IrFunctionEntry, fn: string, ctx: Ctx, expected: Ty | undefined, arity: (n: number, m?: number) => boolean): Ty {
+    const args = e.args;
+    // `min`/`max` with one argument are the aggregates (read above): as functions, 2 to 16
+    if (!arity(f.typing === "common" && f.max === Infinity ? 2 : f.min, Math.min(f.max, 16))) return ERROR;
+    switch (f.typing) {
+      case "same":
+      case "integral": {
         const t = this.expr(args[0]!.value, ctx, expected);
         if (t.k === "error") return ERROR;
         if (t.k !== "num") return this.fnTypeError(e, fn, t, ctx);
-        if (fn === "sqrt") {
-          if (!isUnitless(t.unit)) {
-            this.report("OFL3016", ctx.file, e.span, { fn: "`sqrt()`", detail: `needs a unitless number, found ${tyText(t)}` });
-            return ERROR;
-          }
-          return FLOAT;
-        }
-        return fn === "abs" ? t : num(true, t.unit);
+        return f.typing === "same" ? t : num(true, t.unit);
       }
-      case "pow": {
-        if (!arity(2)) return ERROR;
-        const a = this.expr(args[0]!.value, ctx);
-        const b = this.expr(args[1]!.value, ctx);
-        if (a.k === "error" || b.k === "error") return ERROR;
-        if (a.k !== "num" || b.k !== "num" || !isUnitless(a.unit) || !isUnitless(b.unit)) {
-          this.report("OFL3016", ctx.file, e.span, { fn: "`pow()`", detail: `needs unitless numbers, found ${tyText(a)} and ${tyText(b)}` });
+      case "unitless": {
+        const ts = args.map((a) => this.expr(a.value, ctx, args.length === 1 ? expected : undefined));
+        if (ts.some((t) => t.k === "error")) return ERROR;
+        if (ts.length === 1 && ts[0]!.k !== "num") return this.fnTypeError(e, fn, ts[0]!, ctx);
+        if (ts.some((t) => t.k !== "num" || !isUnitless(t.unit))) {
+          const found = ts.map((t) => tyText(t)).join(" and ");
+          this.report("OFL3016", ctx.file, e.span, { fn: `\`${fn}()\``, detail: `needs ${ts.length === 1 ? "a unitless number" : "unitless numbers"}, found ${found}` });
           return ERROR;
         }
         return FLOAT;
       }
-      case "min":
-      case "max":
-      case "clamp": {
-        if (fn === "clamp" ? !arity(3) : !arity(2, 16)) return ERROR;
+      case "common": {
         const first = this.expr(args[0]!.value, ctx, expected);
         if (first.k === "error") {
           for (const a of args.slice(1)) this.expr(a.value, ctx);
@@ -1405,22 +1416,7 @@ export class Checker {
         }
         return first.k === "num" ? num(int, first.unit) : first;
       }
-      case "convert": {
-        if (!arity(2)) return ERROR;
-        const t = this.expr(args[0]!.value, ctx);
-        const target = this.unitFromExpr(args[1]!.value, ctx);
-        if (t.k === "error" || !target) return ERROR;
-        if (t.k !== "num") return this.fnTypeError(e, fn, t, ctx);
-        if (t.unit.key !== target.key) {
-          this.report("OFL3017", ctx.file, e.span, { from: t.unit.text || "a unitless number", to: target.text });
-          return ERROR;
-        }
-        const f = conversionFactor(t.unit, target);
-        if (f !== 1) this.addConversion(args[0]!.value, f);
-        return num(t.int && f === Math.round(f), target);
-      }
     }
-    return ERROR;
   }
 
   private fnTypeError(e: A.CallExpr, fn: string, t: Ty, ctx: Ctx): Ty {

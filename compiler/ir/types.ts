@@ -60,10 +60,17 @@ export type IrBinaryOp =
   | "mod";
 
 /**
- * The built-in pointwise functions: one entry per function, the table the checker's name list,
- * the IR's `IrFunction` and the engine's code generator (runtime/engine/codegen.ts) read.
+ * The built-in pointwise functions: one entry per function, read by every stage that knows
+ * functions — the checker (names, arity, `typing`), the IR (`IrFunction`), the placement stage
+ * and the ksqlDB emitter (`ksql`: every built-in translates, so none moves a declaration to the
+ * rule worker; the SQL itself is `KSQL_FUNCTIONS` in compiler/emit/ksql/emit.ts, a record over
+ * `IrFunction`, so TypeScript refuses an entry without one), the engine's code generator (`js`)
+ * and hover (`doc`).
  * `min`..`max`: the arity the code generator accepts (the checker reads `min`/`max` with one
- * argument as the aggregates);
+ * argument as the aggregates, and takes at most 16 arguments);
+ * `typing`: the checker's rule — `same` (a number, the result has its type: `abs`), `integral`
+ * (a number, an integer of its unit), `unitless` (unitless numbers, a float), `common` (numbers of
+ * one unit or timestamps, the result of their common type);
  * `js`: the engine's JavaScript for already-generated argument expressions (`H.*` are the
  * generated code's helpers, each unknown (`null`) when an argument is); `doc`: one line for
  * users. Functions that need history (`known`, `previous`, `changed`, `age`) have their own IR
@@ -71,20 +78,23 @@ export type IrBinaryOp =
  * written from the spec, to check the generated code against.
  */
 export const IR_FUNCTIONS = {
-  abs: { min: 1, max: 1, js: (a: string[]) => `H.m1(Math.abs, ${a[0]})`, doc: "absolute value, same unit" },
-  min: { min: 1, max: Infinity, js: (a: string[]) => `H.min([${a.join(", ")}])`, doc: "smallest argument, unknown if any is" },
-  max: { min: 1, max: Infinity, js: (a: string[]) => `H.max([${a.join(", ")}])`, doc: "largest argument, unknown if any is" },
-  round: { min: 1, max: 1, js: (a: string[]) => `H.round(${a[0]})`, doc: "nearest integer, halves away from zero" },
-  floor: { min: 1, max: 1, js: (a: string[]) => `H.m1(Math.floor, ${a[0]})`, doc: "largest integer not above, same unit" },
-  ceil: { min: 1, max: 1, js: (a: string[]) => `H.m1(Math.ceil, ${a[0]})`, doc: "smallest integer not below, same unit" },
-  sqrt: { min: 1, max: 1, js: (a: string[]) => `H.m1(Math.sqrt, ${a[0]})`, doc: "square root (unknown below 0)" },
-  pow: { min: 2, max: 2, js: (a: string[]) => `H.pow(${a[0]}, ${a[1]})`, doc: "`x` to the power `y` (dimensionless)" },
-  clamp: { min: 3, max: 3, js: (a: string[]) => `H.clamp(${a[0]}, ${a[1]}, ${a[2]})`, doc: "`x` limited to `lo..hi`" },
+  abs: { min: 1, max: 1, typing: "same", ksql: true, js: (a: string[]) => `H.m1(Math.abs, ${a[0]})`, doc: "absolute value, same unit" },
+  min: { min: 1, max: Infinity, typing: "common", ksql: true, js: (a: string[]) => `H.min([${a.join(", ")}])`, doc: "smallest argument, unknown if any is" },
+  max: { min: 1, max: Infinity, typing: "common", ksql: true, js: (a: string[]) => `H.max([${a.join(", ")}])`, doc: "largest argument, unknown if any is" },
+  round: { min: 1, max: 1, typing: "integral", ksql: true, js: (a: string[]) => `H.round(${a[0]})`, doc: "nearest integer, halves away from zero" },
+  floor: { min: 1, max: 1, typing: "integral", ksql: true, js: (a: string[]) => `H.m1(Math.floor, ${a[0]})`, doc: "largest integer not above, same unit" },
+  ceil: { min: 1, max: 1, typing: "integral", ksql: true, js: (a: string[]) => `H.m1(Math.ceil, ${a[0]})`, doc: "smallest integer not below, same unit" },
+  sqrt: { min: 1, max: 1, typing: "unitless", ksql: true, js: (a: string[]) => `H.m1(Math.sqrt, ${a[0]})`, doc: "square root (unknown below 0)" },
+  pow: { min: 2, max: 2, typing: "unitless", ksql: true, js: (a: string[]) => `H.pow(${a[0]}, ${a[1]})`, doc: "`x` to the power `y` (dimensionless)" },
+  clamp: { min: 3, max: 3, typing: "common", ksql: true, js: (a: string[]) => `H.clamp(${a[0]}, ${a[1]}, ${a[2]})`, doc: "`x` limited to `lo..hi`" },
 } as const satisfies Record<string, IrFunctionEntry>;
 
 export interface IrFunctionEntry {
   readonly min: number;
   readonly max: number;
+  readonly typing: "same" | "integral" | "unitless" | "common";
+  /** ksqlDB can compute it (a declaration using it may run there) */
+  readonly ksql: boolean;
   readonly js: (args: string[]) => string;
   readonly doc: string;
 }

@@ -4,10 +4,12 @@
 // aggregates of one signal, views) becomes ksqlDB; everything else is placed in the rule worker
 // with a reason. The emitter never builds SQL text itself: it builds ast.ts nodes and print.ts
 // prints them.
+import { IR_FUNCTIONS } from "../../ir/types.js";
 import type {
   IrAggFn,
   IrAsset,
   IrExpr,
+  IrFunction,
   IrModel,
   IrProgram,
   IrRule,
@@ -444,42 +446,8 @@ function tx(e: IrExpr, ctx: ExprCtx): TE {
     }
     case "call": {
       const a = e.args.map((x) => tx(x, ctx));
-      const r = a.map((x) => x.e);
-      switch (e.fn) {
-        // ksqlDB's ABS/FLOOR/CEIL/SQRT/POWER/SIGN/ROUND return NULL for a NULL argument; strict() never passes one
-        case "abs":
-          return strict(a, call("ABS", r[0]!), DOUBLE);
-        case "floor":
-          return strict(a, call("FLOOR", r[0]!), DOUBLE);
-        case "ceil":
-          return strict(a, call("CEIL", r[0]!), DOUBLE);
-        case "sqrt":
-          return strict(a, call("SQRT", r[0]!), DOUBLE, bin("<", r[0]!, lit(0)));
-        case "pow":
-          return strict(a, call("POWER", r[0]!, r[1]!), DOUBLE);
-        case "round":
-          // OFL rounds half away from zero; ksqlDB's ROUND rounds half up (-2.5 → -2)
-          return strict(a, cast(bin("*", call("SIGN", r[0]!), call("ROUND", call("ABS", r[0]!))), DOUBLE), DOUBLE);
-        case "min":
-        case "max":
-          // GREATEST/LEAST skip NULLs; OFL's min/max are unknown when an argument is
-          return strict(a, call(e.fn === "min" ? "LEAST" : "GREATEST", ...r.map(asDouble)), DOUBLE);
-        case "clamp": {
-          const [x, lo, hi] = r.map(asDouble) as [Expr, Expr, Expr];
-          return strict(
-            a,
-            caseWhen(
-              [
-                { when: bin("<", x, lo), then: lo },
-                { when: bin(">", x, hi), then: hi },
-              ],
-              x,
-            ),
-            DOUBLE,
-          );
-        }
-      }
-      break;
+      if (!IR_FUNCTIONS[e.fn].ksql) worker(`\`${e.fn}\` has no ksqlDB translation`);
+      return KSQL_FUNCTIONS[e.fn](a, a.map((x) => x.e));
     }
     case "previous":
       worker("`previous` needs the value before the latest change");
@@ -488,8 +456,41 @@ function tx(e: IrExpr, ctx: ExprCtx): TE {
     case "age_cmp":
       worker("`age` needs a timer driven by the clock");
   }
-  worker(`cannot translate ${e.k}`);
+  worker(`cannot translate ${(e as IrExpr).k}`);
 }
+
+/**
+ * The SQL of each built-in of the table IR_FUNCTIONS (compiler/ir/types.ts): a record over
+ * `IrFunction`, so a function added to the table without its translation does not compile.
+ * `a`: the translated arguments (with their unknown-conditions), `r` their expressions.
+ */
+const KSQL_FUNCTIONS: { readonly [F in IrFunction]: (a: TE[], r: Expr[]) => TE } = {
+  // ksqlDB's ABS/FLOOR/CEIL/SQRT/POWER/SIGN/ROUND return NULL for a NULL argument; strict() never passes one
+  abs: (a, r) => strict(a, call("ABS", r[0]!), DOUBLE),
+  floor: (a, r) => strict(a, call("FLOOR", r[0]!), DOUBLE),
+  ceil: (a, r) => strict(a, call("CEIL", r[0]!), DOUBLE),
+  sqrt: (a, r) => strict(a, call("SQRT", r[0]!), DOUBLE, bin("<", r[0]!, lit(0))),
+  pow: (a, r) => strict(a, call("POWER", r[0]!, r[1]!), DOUBLE),
+  // OFL rounds half away from zero; ksqlDB's ROUND rounds half up (-2.5 → -2)
+  round: (a, r) => strict(a, cast(bin("*", call("SIGN", r[0]!), call("ROUND", call("ABS", r[0]!))), DOUBLE), DOUBLE),
+  // GREATEST/LEAST skip NULLs; OFL's min/max are unknown when an argument is
+  min: (a, r) => strict(a, call("LEAST", ...r.map(asDouble)), DOUBLE),
+  max: (a, r) => strict(a, call("GREATEST", ...r.map(asDouble)), DOUBLE),
+  clamp: (a, r) => {
+    const [x, lo, hi] = r.map(asDouble) as [Expr, Expr, Expr];
+    return strict(
+      a,
+      caseWhen(
+        [
+          { when: bin("<", x, lo), then: lo },
+          { when: bin(">", x, hi), then: hi },
+        ],
+        x,
+      ),
+      DOUBLE,
+    );
+  },
+};
 
 function visibleName(s: IrState): string {
   return s.name;

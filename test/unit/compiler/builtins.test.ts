@@ -2,7 +2,7 @@
 // engine's code generator read it; a function the table lacks is a compile-time error in the code
 // generator, not a silent unknown (issue 16, item 2).
 import { describe, expect, test } from "vitest";
-import { check, FUNCTIONS } from "../../../compiler/index.js";
+import { check, compile, FUNCTIONS, place } from "../../../compiler/index.js";
 import { IR_FUNCTIONS, type IrExpr, type IrFunction, type Value } from "../../../compiler/ir/types.js";
 import { compileExpr } from "../../../runtime/engine/codegen.js";
 import { newDeps, type Resolver, type Rt, type Scope } from "../../../runtime/engine/cells.js";
@@ -55,5 +55,35 @@ describe("the checker reads the table", () => {
     const text = `model M {\n  telemetry x: float\n${Object.entries(calls).map(([fn, c]) => `  state s_${fn} = ${c}\n`).join("")}}\n`;
     const errors = check([{ path: "m.ofl", text }], { name: "m" }).diagnostics.filter((d) => d.severity === "error");
     expect(errors).toEqual([]);
+  });
+});
+
+describe("typing, SQL and placement come from the table", () => {
+  const text = (states: string): string => `model M {\n  telemetry x: float<degC>\n  telemetry n: int\n${states}}\nasset m1: M { uuid "M-1" }\n`;
+  const errors = (states: string): string[] =>
+    check([{ path: "m.ofl", text: text(states) }], { name: "m" })
+      .diagnostics.filter((d) => d.severity === "error")
+      .map((d) => `${d.code} ${d.message}`);
+
+  test("each typing rule: same, integral, unitless, common", () => {
+    // same: abs keeps the unit (a comparison with degC checks); integral: round of degC is an int of degC
+    expect(errors("  state a = abs(x) > 1 degC\n  state b = round(x) > 1 degC\n")).toEqual([]);
+    // unitless: sqrt and pow refuse a unit
+    expect(errors("  state c = sqrt(x) > 1\n")).toEqual(["OFL3016 `sqrt()` needs a unitless number, found float<degC>"]);
+    expect(errors("  state d = pow(x, 2) > 1\n")).toEqual(["OFL3016 `pow()` needs unitless numbers, found float<degC> and int"]);
+    // common: min/max/clamp take one unit; 2 to 16 arguments for min/max
+    expect(errors("  state e = min(x, 1 degC) > 0 degC\n  state f = clamp(n, 0, 10) > 1\n")).toEqual([]);
+    expect(errors(`  state g = max(${Array.from({ length: 17 }, () => "n").join(", ")}) > 1\n`)).toEqual(["OFL3016 `max()` takes 2 to 16 arguments, given 17"]);
+  });
+
+  test("every built-in translates to ksqlDB: a state using it is placed there", () => {
+    const calls: Record<IrFunction, string> = { abs: "abs(n)", floor: "floor(n)", ceil: "ceil(n)", sqrt: "sqrt(n)", round: "round(n)", pow: "pow(n, 2)", min: "min(n, 1)", max: "max(n, 1)", clamp: "clamp(n, 0, 1)" };
+    const r = compile([{ path: "m.ofl", text: text(Object.entries(calls).map(([fn, c]) => `  state s_${fn} = ${c}\n`).join("")) }], { name: "m" });
+    expect(r.ir, r.diagnostics.map((d) => d.message).join("\n")).toBeDefined();
+    const placed = place(r.ir!);
+    for (const fn of Object.keys(IR_FUNCTIONS)) {
+      const p = placed.find((x) => x.declaration === `M.s_${fn}`);
+      expect(p?.runsOn, `${fn}: ${p?.reason}`).toBe("ksqldb");
+    }
   });
 });
