@@ -63,7 +63,7 @@ export type IrBinaryOp =
  * The built-in pointwise functions: one entry per function, read by every stage that knows
  * functions — the checker (names, arity, `typing`), the IR (`IrFunction`), the placement stage
  * and the ksqlDB emitter (`ksql`: every built-in translates, so none moves a declaration to the
- * rule worker; the SQL itself is `KSQL_FUNCTIONS` in compiler/emit/ksql/emit.ts, a record over
+ * rule worker; the SQL itself is `KSQL_FUNCTIONS` in compiler/emit/ksql/translate.ts, a record over
  * `IrFunction`, so TypeScript refuses an entry without one), the engine's code generator (`js`)
  * and hover (`doc`).
  * `min`..`max`: the arity the code generator accepts (the checker reads `min`/`max` with one

@@ -1,24 +1,18 @@
 // IR → ksqlDB syntax tree → printed statements. See CONTEXT.md for the object graph.
 //
-// What ksqlDB can express (latest values, pointwise states over them, per-asset windowed
-// aggregates of one signal, views) becomes ksqlDB; everything else is placed in the rule worker
-// with a reason. The emitter never builds SQL text itself: it builds ast.ts nodes and print.ts
-// prints them.
-import { IR_FUNCTIONS } from "../../ir/types.js";
+// The placement stage (compiler/place/place.ts) decides what runs in ksqlDB (latest values,
+// pointwise states over them, per-asset windowed aggregates of one signal, views); the emitter
+// builds the statements of exactly that, with the translation of translate.ts. It never builds
+// SQL text itself: it builds ast.ts nodes and print.ts prints them.
 import type {
-  IrAggFn,
   IrAsset,
   IrExpr,
-  IrFunction,
   IrModel,
   IrProgram,
-  IrRule,
   IrState,
   IrTelemetry,
   IrType,
   IrView,
-  IrWindow,
-  Value,
 } from "../../ir/types.js";
 import {
   and,
@@ -27,39 +21,27 @@ import {
   caseWhen,
   cast,
   col,
-  dbl,
   eq,
   inList,
   isNotNull,
   isNull,
   lit,
-  not,
   or,
   typedNull,
-  BIGINT,
-  BOOLEAN,
   DOUBLE,
   VARCHAR,
-  type Duration,
   type Expr,
   type Projection,
   type Select,
-  type SqlType,
   type Statement,
-  type Window,
 } from "./ast.js";
 import { printStatement, printType } from "./print.js";
 import {
-  MAX_SAFE,
   NotKsql,
-  worker,
   sqlType,
   isSample,
   valueText,
-  constant,
-  duration,
   window,
-  windowText,
   VALUE,
   ID,
   ASSET_UUID,
@@ -69,29 +51,16 @@ import {
   numberSyntax,
   typedText,
   ExprCtx,
-  TE,
-  NULL_DOUBLE,
-  attrExpr,
-  asDouble,
-  nullCond,
-  strict,
   full,
   isTrue,
-  negate,
-  isFalse,
-  flatten,
-  logical,
-  CMP,
-  ARITH,
   tx,
-  KSQL_FUNCTIONS,
-  visibleName,
   aggregate,
   textCol,
   signalCol,
   attrGroup,
 } from "./translate.js";
 export { JSON_NUMBER } from "./translate.js";
+import { concreteModels, place, type Placement } from "../../place/place.js";
 
 
 // ---------------------------------------------------------------- the plan
@@ -115,12 +84,8 @@ export interface KsqlStatement {
   columns?: { name: string; type: string }[];
 }
 
-export interface KsqlPlacement {
-  /** `Model.member` for states, alarms and commands; `view NAME`; `rule NAME` */
-  declaration: string;
-  runsOn: "ksqldb" | "worker";
-  reason: string;
-}
+/** Where a declaration runs and why (compiler/place/place.ts); a ksqlDB one names its object after a colon. */
+export type KsqlPlacement = Placement;
 
 export interface KsqlPlan {
   program: string;
@@ -171,7 +136,9 @@ class Emitter {
   readonly prefix: string;
   readonly topicPrefix: string;
   readonly out: Pending[] = [];
-  readonly placement: KsqlPlacement[] = [];
+  /** the ksqlDB object of each declaration placed there */
+  readonly objects = new Map<string, string>();
+  private readonly placed: ReadonlyMap<string, Placement>;
   private readonly names = new Set<string>();
   private readonly enums = new Map<string, string[]>();
   private readonly models = new Map<string, IrModel>();
@@ -181,7 +148,11 @@ class Emitter {
   /** models whose telemetry stream and latest table carry the constant ALL_KEY (ungrouped views) */
   private readonly needsAllKey = new Set<string>();
 
-  constructor(private readonly ir: IrProgram) {
+  constructor(
+    private readonly ir: IrProgram,
+    placement: readonly Placement[],
+  ) {
+    this.placed = new Map(placement.map((p) => [p.declaration, p]));
     this.prefix = programPrefix(ir.program);
     this.topicPrefix = this.prefix.toLowerCase();
     for (const e of ir.enums) this.enums.set(e.name, e.members);
@@ -207,16 +178,6 @@ class Emitter {
 
   private assetsOf(model: string): IrAsset[] {
     return this.ir.assets.filter((a) => a.model === model);
-  }
-
-  /** Concrete models (with assets) that are `from` or a sub-model of it. */
-  private concreteModels(from: string): string[] {
-    const seen: string[] = [];
-    for (const a of this.ir.assets) {
-      const m = this.models.get(a.model);
-      if (m && m.lineage.includes(from) && !seen.includes(m.name)) seen.push(m.name);
-    }
-    return seen;
   }
 
   run(): void {
@@ -257,16 +218,14 @@ class Emitter {
     });
 
     // which models need a constant group key (ungrouped views)
-    for (const v of this.ir.views) if (v.by === undefined) for (const m of this.concreteModels(v.from)) this.needsAllKey.add(m);
+    for (const v of this.ir.views) if (v.by === undefined) for (const m of concreteModels(this.ir, v.from)) this.needsAllKey.add(m);
 
     const events = this.ir.assets.length > 0 ? this.eventsStream() : undefined;
     for (const m of this.ir.models) {
       const assets = this.assetsOf(m.name);
       if (events && assets.length > 0 && m.telemetry.length > 0) this.modelObjects(m, assets, events);
-      this.modelPlacement(m, assets);
     }
     for (const v of this.ir.views) this.view(v);
-    for (const r of this.ir.rules) this.placement.push({ declaration: `rule ${r.name}`, runsOn: "worker", reason: ruleReason(r) });
   }
 
   // ---- the event-time stream of the program's assets
@@ -463,13 +422,11 @@ class Emitter {
     const decl = `${m.name}.${s.name}`;
     const ctx: ExprCtx = { model: m, assets, signals: new Set(), inlining: new Set([s.name]) };
     const def = s.def;
-    try {
-      if ("k" in def && def.k === "for") worker("`for` needs a timer");
+    if (this.placed.get(decl)?.runsOn !== "ksqldb") return; // the rule worker's (compiler/place)
+    this.translating(decl, () => {
       if ("k" in def && def.k === "window") {
         const agg = def.agg;
         const arg = agg.arg ? tx(agg.arg, ctx) : undefined;
-        if (ctx.signals.size > 1)
-          worker(`aggregates an expression over several signals (${[...ctx.signals].join(", ")}): each event needs the asset's other latest values`);
         const triggers = agg.triggers.length > 0 ? agg.triggers : m.telemetry.map((t) => t.name);
         const from = this.telemetryStream.get(m.name)!;
         const name = this.objectName(m.name, s.name);
@@ -497,11 +454,7 @@ class Emitter {
           dependsOn: [from],
           source: decl,
         });
-        this.placement.push({
-          declaration: decl,
-          runsOn: "ksqldb",
-          reason: `windowed aggregate (${agg.fn} over ${windowText(agg.window)}, ${agg.final ? "EMIT FINAL" : "EMIT CHANGES"}): ${name}`,
-        });
+        this.objects.set(decl, name);
         return;
       }
       const x = full(tx(def as IrExpr, ctx));
@@ -523,48 +476,28 @@ class Emitter {
         dependsOn: [from],
         source: decl,
       });
-      this.placement.push({ declaration: decl, runsOn: "ksqldb", reason: `pointwise over the latest values: ${name}` });
+      this.objects.set(decl, name);
+    });
+  }
+
+  /** Builds what placement put on ksqlDB; a construct the translation then refuses is a bug of this compiler. */
+  private translating(decl: string, build: () => void): void {
+    try {
+      build();
     } catch (err) {
-      if (!(err instanceof NotKsql)) throw err;
-      this.placement.push({ declaration: decl, runsOn: "worker", reason: `${err.message}: runs in the rule worker` });
+      if (err instanceof NotKsql) throw new Error(`internal error: ${decl} was placed on ksqlDB, but its translation says: ${err.message}`);
+      throw err;
     }
   }
 
-  /** Placement of a model's declarations that the emitter does not handle itself. */
-  private modelPlacement(m: IrModel, assets: IrAsset[]): void {
-    if (assets.length === 0 || m.telemetry.length === 0) {
-      for (const s of m.states)
-        if (!s.hidden)
-          this.placement.push({
-            declaration: `${m.name}.${s.name}`,
-            runsOn: "worker",
-            reason: assets.length === 0 ? `no asset of ${m.name} itself (sub-models list their own): nothing for ksqlDB` : `${m.name} has no telemetry: runs in the rule worker`,
-          });
-    }
-    for (const a of m.alarms)
-      this.placement.push({
-        declaration: `${m.name}.${a.name}`,
-        runsOn: "worker",
-        reason: `an alarm is raised and cleared on transitions${a.clear ? " with hysteresis (`clear when`)" : ""} and acknowledged: runs in the rule worker`,
-      });
-    for (const c of m.commands)
-      this.placement.push({
-        declaration: `${m.name}.${c.name}`,
-        runsOn: "worker",
-        reason: c.requires ? "the interlock (`requires`) and dispatch need current state and the connector: runs in the rule worker" : "command dispatch goes through the connector: runs in the rule worker",
-      });
-  }
 
   // ---- views
 
   private view(v: IrView): void {
     const decl = `view ${v.name}`;
-    try {
-      const ms = this.concreteModels(v.from);
-      if (ms.length === 0) worker(`no asset of ${v.from}: nothing for ksqlDB to aggregate`);
-      if (ms.length > 1) worker(`spans the models ${ms.join(", ")}: ksqlDB would need a union of their streams (INSERT INTO, not idempotent)`);
-      const m = this.models.get(ms[0]!)!;
-      if (m.telemetry.length === 0) worker(`${m.name} has no telemetry`);
+    if (this.placed.get(decl)?.runsOn !== "ksqldb") return;
+    this.translating(decl, () => {
+      const m = this.models.get(concreteModels(this.ir, v.from)[0]!)!;
       const assets = this.assetsOf(m.name);
       const ctx: ExprCtx = { model: m, assets, signals: new Set(), inlining: new Set() };
       const arg = v.arg ? tx(v.arg, ctx) : undefined;
@@ -575,8 +508,6 @@ class Emitter {
       const name = this.objectName("VIEW", v.name);
       const value = aggregate(v.fn, arg, v.window === undefined);
       if (v.window) {
-        if (ctx.signals.size > 1)
-          worker(`reads several signals (${[...ctx.signals].join(", ")}) per event: each event needs the asset's other latest values`);
         const triggers = v.triggers.length > 0 ? v.triggers : m.telemetry.map((t) => t.name);
         const from = this.telemetryStream.get(m.name)!;
         const byTrigger = triggers.length === 1 ? eq(ID, lit(triggers[0]!)) : inList(ID, triggers.map(lit));
@@ -603,11 +534,7 @@ class Emitter {
           dependsOn: [from],
           source: decl,
         });
-        this.placement.push({
-          declaration: decl,
-          runsOn: "ksqldb",
-          reason: `windowed aggregate across ${m.name} assets${v.by ? ` by ${v.by}` : ""} (${v.fn} over ${windowText(v.window)}): ${name}`,
-        });
+        this.objects.set(decl, name);
         return;
       }
       const from = this.latestTable.get(m.name)!;
@@ -633,25 +560,11 @@ class Emitter {
         dependsOn: [from],
         source: decl,
       });
-      this.placement.push({
-        declaration: decl,
-        runsOn: "ksqldb",
-        reason: `table aggregation of the current values of ${m.name} assets${v.by ? ` by ${v.by}` : ""}: ${name}`,
-      });
-    } catch (err) {
-      if (!(err instanceof NotKsql)) throw err;
-      this.placement.push({ declaration: decl, runsOn: "worker", reason: `${err.message}: runs in the rule worker` });
-    }
+      this.objects.set(decl, name);
+    });
   }
 }
 
-function ruleReason(r: IrRule): string {
-  const parts = ["fires on the rising edge of its condition"];
-  if (r.cooldownMs !== undefined) parts.push("keeps a cooldown");
-  if (r.repeatMs !== undefined) parts.push("repeats on a timer");
-  parts.push("and issues commands through the interlocks");
-  return `${parts.join(", ")}: runs in the rule worker`;
-}
 
 // ---------------------------------------------------------------- public API
 
@@ -667,7 +580,8 @@ function ruleReason(r: IrRule): string {
 export const EMIT_INTERVAL_PROPERTY = "ksql.streams.__emit.interval.ms.kstreams.windowed.aggregation__";
 
 export function emitKsql(ir: IrProgram): KsqlPlan {
-  const e = new Emitter(ir);
+  const placement = place(ir);
+  const e = new Emitter(ir, placement);
   e.run();
   const properties: Record<string, string> = { "auto.offset.reset": "earliest" };
   const known = new Map<string, Map<string, string>>();
@@ -683,7 +597,7 @@ export function emitKsql(ir: IrProgram): KsqlPlan {
       if (columns) known.set(p.name, new Map(columns.map((c) => [c.name, c.type])));
       return { name: p.name, sql: printStatement(p.ast), kind: p.kind, replaceable: p.replaceable, dependsOn: p.dependsOn, source: p.source, ...(columns ? { columns } : {}) };
     }),
-    placement: e.placement,
+    placement: placement.map((p) => (p.runsOn === "ksqldb" ? { ...p, reason: `${p.reason}: ${e.objects.get(p.declaration)}` } : p)),
     properties,
   };
 }

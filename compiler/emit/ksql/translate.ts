@@ -16,12 +16,9 @@ import type {
   IrExpr,
   IrFunction,
   IrModel,
-  IrProgram,
-  IrRule,
   IrState,
   IrTelemetry,
   IrType,
-  IrView,
   IrWindow,
   Value,
 } from "../../ir/types.js";
@@ -47,13 +44,9 @@ import {
   VARCHAR,
   type Duration,
   type Expr,
-  type Projection,
-  type Select,
   type SqlType,
-  type Statement,
   type Window,
 } from "./ast.js";
-import { printStatement, printType } from "./print.js";
 
 /**
  * A JSON number, anchored on the whole text: `\\z` (end of input), not `$`, which in Java

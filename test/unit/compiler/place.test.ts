@@ -59,11 +59,11 @@ const W = ": runs in the rule worker";
 describe("place(ir)", () => {
   test("each kind of declaration: where it runs and why, exactly", () => {
     expect(place(ir(TANKS, "tanks"))).toEqual([
-      { declaration: "Tank.high", runsOn: "ksqldb", reason: "pointwise over the latest values: OFL_TANKS_TANK_HIGH" },
+      { declaration: "Tank.high", runsOn: "ksqldb", reason: "pointwise over the latest values" },
       { declaration: "Tank.lower", runsOn: "worker", reason: "reads another asset (t2.level): ksqlDB would need a cross-asset join" + W },
       { declaration: "Tank.full", runsOn: "worker", reason: "`for` needs a timer" + W },
       { declaration: "Tank.rising", runsOn: "worker", reason: "`changed` needs the value before the latest change" + W },
-      { declaration: "Tank.avg_level", runsOn: "ksqldb", reason: "windowed aggregate (avg over tumbling 1 minutes, grace 0 seconds, EMIT CHANGES): OFL_TANKS_TANK_AVG_LEVEL" },
+      { declaration: "Tank.avg_level", runsOn: "ksqldb", reason: "windowed aggregate (avg over tumbling 1 minutes, grace 0 seconds, EMIT CHANGES)" },
       { declaration: "Tank.overflow", runsOn: "worker", reason: "an alarm is raised and cleared on transitions with hysteresis (`clear when`) and acknowledged" + W },
       { declaration: "Tank.drain", runsOn: "worker", reason: "command dispatch goes through the connector" + W },
       { declaration: "Tank.fill", runsOn: "worker", reason: "the interlock (`requires`) and dispatch need current state and the connector" + W },
@@ -75,7 +75,19 @@ describe("place(ir)", () => {
   test("pure: the same IR gives the same answer, and the ksqlDB plan carries it", () => {
     const p = ir(TANKS, "tanks");
     expect(place(p)).toEqual(place(ir(TANKS, "tanks")));
-    expect(emitKsql(p).placement).toEqual(place(p));
+    // the plan's placement is the stage's, each ksqlDB entry naming the object it emitted
+    const names = new Map(emitKsql(p).statements.map((st) => [st.source, st.name]));
+    expect(emitKsql(p).placement).toEqual(place(p).map((x) => (x.runsOn === "ksqldb" ? { ...x, reason: `${x.reason}: ${names.get(x.declaration)}` } : x)));
+    expect(names.get("Tank.high")).toBe("OFL_TANKS_TANK_HIGH");
+  });
+
+  test("the emitter emits exactly what placement puts on ksqlDB, over the conformance programs and the examples", () => {
+    for (const prog of programs()) {
+      const p = ir(prog.text.replaceAll("‸", ""), prog.name);
+      const onKsql = place(p).filter((x) => x.runsOn === "ksqldb").map((x) => x.declaration);
+      const emitted = [...new Set(emitKsql(p).statements.map((st) => st.source).filter((src) => !src.startsWith("(") && !src.startsWith("model ")))];
+      expect(emitted.sort(), prog.name).toEqual([...onKsql].sort());
+    }
   });
 
   test("the example hover got wrong: `state lower = t2.level > level` runs in the rule worker", () => {
@@ -114,7 +126,8 @@ function explained(text: string, name: string): Map<string, string> {
     else if (l.startsWith("ksqlDB statements")) where = "";
     else if (where && l.startsWith("  ") && l !== "  (none)") {
       const m = /^ {2}(\S+(?: \S+)?)\s{2,}(.*)$/.exec(l)!;
-      out.set(m[1]!, `${where}: ${m[2]!.replace(/: runs in the rule worker$/, "")}`);
+      // hover shows the placement stage's reason: without the emitted object's name
+      out.set(m[1]!, `${where}: ${m[2]!.replace(/: runs in the rule worker$/, "").replace(/: OFL_\w+$/, "")}`);
     }
   }
   return out;
