@@ -1,8 +1,9 @@
 // The OFL extension: starts the language server (the bundle the extension carries, dist/server.mjs,
-// or `ofl.server.path`) over stdio for `ofl` documents, and adds the commands "OFL: Run tests" and
-// "OFL: Replay session". Everything else (diagnostics, hover, code lenses "▶ Run test", …) is the
-// server's; the client shows what the server's commands return in the "OFL" output channel (the
-// server's own log is in "OFL language server").
+// or `ofl.server.path`) over stdio for `ofl` documents, adds the commands "OFL: Run tests" and
+// "OFL: Replay session", and lists the workspace's tests in VS Code's Testing view (testing.ts).
+// Everything else (diagnostics, hover, code lenses "▶ Run test", …) is the server's; the client
+// shows what the server's commands return in the "OFL" output channel (the server's own log is in
+// "OFL language server").
 //
 // The server's commands (`ofl.runTest`, `ofl.runFileTests`, `ofl.replaySession`) are registered as
 // VS Code commands by vscode-languageclient when the server advertises them; `ofl.replaySession` is
@@ -14,21 +15,22 @@ import * as path from "node:path";
 import * as os from "node:os";
 import * as vscode from "vscode";
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
+import { setupTesting } from "./testing";
 
 /** Server commands (lsp/features/codeLens.ts). */
-const RUN_TEST = "ofl.runTest";
+export const RUN_TEST = "ofl.runTest";
 const RUN_FILE_TESTS = "ofl.runFileTests";
-const REPLAY_SESSION = "ofl.replaySession";
+export const REPLAY_SESSION = "ofl.replaySession";
 const SERVER_COMMANDS = new Set([RUN_TEST, RUN_FILE_TESTS, REPLAY_SESSION]);
 
 /** What the server's commands return (runtime/replay/runner.ts), as far as the client shows it. */
-interface Failure {
+export interface Failure {
   expectation: string;
   expected: string;
   actual: string;
   line: number;
 }
-interface TestResult {
+export interface TestResult {
   name: string;
   file: string;
   line: number;
@@ -36,7 +38,7 @@ interface TestResult {
   failures: Failure[];
   durationMs: number;
 }
-interface ReplayReport {
+export interface ReplayReport {
   session: string;
   records: number;
   skipped: { line: number; message: string }[];
@@ -46,7 +48,7 @@ interface ReplayReport {
   divergence?: { kind: "command" | "alarm"; index: number; expected: string; actual: string; line?: number };
   passed: boolean;
 }
-interface CommandResult {
+export interface CommandResult {
   results?: TestResult[];
   report?: ReplayReport;
   error?: string;
@@ -66,6 +68,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
   );
   await start(context);
+  setupTesting(context, ready);
 }
 
 export async function deactivate(): Promise<void> {
@@ -161,10 +164,11 @@ async function restart(context: vscode.ExtensionContext): Promise<void> {
   await start(context);
 }
 
-/** The client, started, or undefined (with a message) when the server is not running. */
-async function ready(): Promise<LanguageClient | undefined> {
+/** The client, started, or undefined (with a message unless `quiet`) when the server is not running. */
+async function ready(quiet = false): Promise<LanguageClient | undefined> {
   await starting;
   if (!client || !client.isRunning()) {
+    if (quiet) return undefined;
     void vscode.window.showErrorMessage("OFL: the language server is not running (see the output \"OFL language server\").");
     client?.outputChannel.show(true);
     return undefined;

@@ -99,6 +99,38 @@ describe("the extension under a stand-in VS Code", () => {
     }
   });
 
+  it("the Testing view lists each file's tests (at their line) and sessions; a run reports passes, failures at their line, and a replay", async () => {
+    fake.roots = [project, example];
+    const ctrl = fake.testControllers.find((c) => c.id === "ofl");
+    assert.ok(ctrl, "a test controller");
+    await ctrl.resolveHandler(undefined);
+    const files = [...ctrl.items].map(([, i]) => i);
+    const plant = files.find((i) => i.label === "plant.ofl");
+    const line = files.find((i) => i.label === "line.test.ofl");
+    assert.ok(plant && line, files.map((i) => i.label).join(", "));
+    // line.ofl has no tests: not listed
+    assert.equal(files.some((i) => i.label === "line.ofl"), false);
+    const kids = (i) => [...i.children].map(([, c]) => c);
+    assert.deepEqual(kids(plant).map((c) => [c.label, c.range.start.line]), [["fails", 2], ["passes", 6]]);
+    assert.ok(kids(line).some((c) => c.label === `replay ${join("sessions", "shift.jsonl")}`), kids(line).map((c) => c.label).join(", "));
+
+    const profile = ctrl.profiles.find((p) => p.kind === vscode.TestRunProfileKind.Run);
+    const replayItem = kids(line).find((c) => c.label.startsWith("replay "));
+    await profile.runHandler({ include: [plant, replayItem], exclude: [] }, { isCancellationRequested: false });
+    const run = fake.testRuns.at(-1);
+    assert.ok(run.ended);
+    const final = (id) => run.events.filter((e) => e.id === id && e.k !== "enqueued" && e.k !== "started").map((e) => e.k);
+    const failsId = kids(plant).find((c) => c.label === "fails").id;
+    assert.deepEqual(final(failsId), ["failed"]);
+    assert.deepEqual(final(kids(plant).find((c) => c.label === "passes").id), ["passed"]);
+    assert.deepEqual(final(replayItem.id), ["passed"]);
+    // the failure inline: at the expectation's line (line 5 of the file), with expected and actual
+    const [msg] = run.events.find((e) => e.id === failsId && e.k === "failed").rest[0];
+    assert.equal(msg.location.range.line, 4);
+    assert.match(msg.message, /expect m1\.hot at 0s/);
+    assert.ok(msg.expectedOutput && msg.actualOutput, JSON.stringify(msg));
+  });
+
   it("nothing is replayed when no session is picked", async () => {
     fake.pick = undefined;
     assert.equal(await vscode.commands.executeCommand("ofl.replaySession"), null);
