@@ -542,8 +542,10 @@ export class RuleWorker {
 
   async stop(): Promise<void> {
     await this.tail?.stop();
-    await this.group?.stop();
+    // a last checkpoint of each partition, then leave the group: whoever takes a partition over
+    // finds its checkpoint (a stopped partition takes no more batches meanwhile)
     await Promise.all([...this.tasks.values()].map((t) => t.stop(true)));
+    await this.group?.stop();
   }
 }
 
