@@ -24,6 +24,8 @@ export interface GroupReaderOptions {
   /** a batch of one partition, in offset order; the next waits for the promise */
   onBatch(partition: number, records: KafkaRecord[]): Promise<void>;
   onProblem?(message: string): void;
+  /** the consumer stopped for good (an error kafkajs does not retry): this member owns nothing any more */
+  onFatal?(e: Error): void;
   /** ms without a heartbeat before the group gives a member's partitions away (default 10,000) */
   sessionTimeoutMs?: number;
 }
@@ -70,7 +72,10 @@ export async function readAsGroup(log: KafkaLog, opts: GroupReaderOptions): Prom
       c.seek({ topic: opts.topic, partition: p, offset: String(off) });
     }
   });
-  c.on(c.events.CRASH, (e) => opts.onProblem?.(`Kafka consumer group ${opts.groupId}: ${e.payload.error.message}${e.payload.restart ? " (restarting)" : ""}`));
+  c.on(c.events.CRASH, (e) => {
+    opts.onProblem?.(`Kafka consumer group ${opts.groupId}: ${e.payload.error.message}${e.payload.restart ? " (restarting)" : ""}`);
+    if (!e.payload.restart && !stopped) opts.onFatal?.(e.payload.error);
+  });
   await c.connect();
   await c.subscribe({ topic: opts.topic, fromBeginning: true });
   await c.run({
@@ -85,7 +90,14 @@ export async function readAsGroup(log: KafkaLog, opts: GroupReaderOptions): Prom
       for (const m of batch.messages) if (Number(m.offset) >= at) recs.push(toRecord(batch.topic, p, m));
       if (recs.length > 0) {
         if (!isRunning() || isStale()) return;
-        await opts.onBatch(p, recs);
+        // a long batch (a rebuild's outputs) keeps the session alive: a member the group drops
+        // for silence would lose its partitions while it still writes for them
+        const beat = setInterval(() => void heartbeat().catch(() => {}), 2000);
+        try {
+          await opts.onBatch(p, recs);
+        } finally {
+          clearInterval(beat);
+        }
         if (next.get(p) === at) next.set(p, recs[recs.length - 1]!.offset + 1);
         resolveOffset(String(recs[recs.length - 1]!.offset));
       }

@@ -489,6 +489,12 @@ export class RuleWorker {
       assigned: (owned) => this.assigned(owned),
       onBatch: (p, recs) => this.tasks.get(p)?.take(recs) ?? Promise.resolve(),
       onProblem: (m) => this.ctx.say("warn", m),
+      onFatal: (e) => {
+        for (const t of this.tasks.values()) t.fence();
+        this.ctx.say("error", `the consumer group stopped: ${e.message}; stopping (a restart rejoins)`);
+        this.failed(e);
+        opts.onFatal?.(e);
+      },
     });
   }
 
