@@ -30,7 +30,7 @@ import { compile } from "./compiler/index.ts";
 import { Engine } from "./runtime/engine/index.ts";
 import { KafkaLog, partitionOfKey } from "./runtime/log/kafka.ts";
 import { RuleWorker } from "./runtime/worker/rule.ts";
-import { partitionProgram } from "./runtime/worker/partitions.ts";
+import { partitionProgram } from "./runtime/wire/partitions.ts";
 import { classify, telemetryValue } from "./runtime/wire/records.ts";
 import { startKafka } from "./test/services/kafka/start.ts";
 export { compile, Engine, KafkaLog, partitionOfKey, RuleWorker, partitionProgram, classify, telemetryValue, startKafka };

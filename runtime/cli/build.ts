@@ -7,7 +7,7 @@ import { emitWorkers } from "../deploy/entries.js";
 import { bundleWorkers } from "../deploy/bundle.js";
 import { deviceFile, DOCKERFILE, fileSlug, makePlan, stackFile } from "../deploy/plan.js";
 import { ASSETS_TOPIC } from "../wire/types.js";
-import { crossPartition } from "../worker/partitions.js";
+import { crossPartition } from "../wire/partitions.js";
 import { compileOne, displayPath, progressLine, UsageError, type Command } from "./common.js";
 
 export const buildCommand: Command = {

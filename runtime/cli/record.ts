@@ -1,4 +1,4 @@
-// `ofl record [PATH] [--data DIR | --kafka HOST:PORT] [--since T] [--until T] > FILE`
+// `ofl record [PATH] [--data DIR | --kafka HOST:PORT [--partition N]] [--since T] [--until T] > FILE`
 import { closeSync, existsSync, openSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -16,13 +16,15 @@ import { defaultDataDir } from "./run.js";
 export const recordCommand: Command = {
   name: "record",
   summary: "write a session file (OFL form) from the embedded log or a Kafka topic",
-  help: `Usage: ofl record [PATH] [--data DIR | --kafka HOST:PORT [--topic T]] [--since T] [--until T] [--format jsonl|binary] [--out FILE]
+  help: `Usage: ofl record [PATH] [--data DIR | --kafka HOST:PORT [--topic T] [--partition N]] [--since T] [--until T] [--format jsonl|binary] [--out FILE]
 
 Writes the records of a log as a session file in the OFL form (wire.md §4), to standard
 output or --out FILE: the embedded log in DIR (default: .ofl/data in the project PATH or the
 working directory's project, where \`ofl run\` writes), or a Kafka topic
 (default ofa_assets, partition 0) of a running deployment or OpenFactory cluster. Replay it
-with \`ofl test --replay FILE\`.
+with \`ofl test --replay FILE\`. A partitioned ofa_assets is recorded one partition at a time
+(--partition N): each partition is decided alone, and its session says which it is, so that
+\`ofl test --replay\` decides it as the rule worker did.
 
 T is an ISO-8601 UTC time (2026-11-20T08:00:00Z) or a duration back from now (90s, 15m,
 1h, 2d). Records are selected by event time (attributes.timestamp, else the record time), both
@@ -32,6 +34,7 @@ Options:
   --data DIR          the embedded log folder (default: the project's .ofl/data)
   --kafka HOST:PORT   Kafka bootstrap brokers, comma-separated
   --topic T           with --kafka: the topic (default ofa_assets)
+  --partition N       with --kafka: the partition (default 0; needed when the topic has several)
   --since T           first event time
   --until T           last event time
   --format F          jsonl (default: the OFL form, JSON Lines) or binary (a compact columnar
@@ -53,6 +56,7 @@ be read, 2 bad usage or no log in DIR.`,
         data: { type: "string" },
         kafka: { type: "string" },
         topic: { type: "string" },
+        partition: { type: "string" },
         since: { type: "string" },
         until: { type: "string" },
         out: { type: "string" },
@@ -69,12 +73,15 @@ be read, 2 bad usage or no log in DIR.`,
       if (!existsSync(values.data)) throw new UsageError(`no log in ${displayPath(io, values.data)}: run the plant with \`ofl run\` first, or give --data DIR or --kafka HOST:PORT`);
     }
     if (values.topic && !values.kafka) throw new UsageError("--topic goes with --kafka");
+    if (values.partition !== undefined && !values.kafka) throw new UsageError("--partition goes with --kafka");
+    const partition = values.partition === undefined ? undefined : Number(values.partition);
+    if (partition !== undefined && (!Number.isInteger(partition) || partition < 0)) throw new UsageError(`--partition: ${values.partition} is not a partition number (0, 1, …)`);
     const since = values.since === undefined ? undefined : timeArg("--since", values.since);
     const until = values.until === undefined ? undefined : timeArg("--until", values.until);
-    const write = (records: Iterable<LogRecord>, program: string): void => {
+    const write = (records: Iterable<LogRecord>, program: string, partitioned?: { partition: number; partitions: number }): void => {
       const fd = values.out ? openSync(resolve(io.cwd, values.out), "w") : 1;
       try {
-        const header = { program, recorded: isoTime(Date.now()) };
+        const header = { program, recorded: isoTime(Date.now()), ...partitioned };
         const line = progressLine(io, "ofl record");
         const counting = counted(records, line, "records written");
         const n = format === "binary" ? writeBinarySessionSync(counting, fd, header, sessionLine) : writeSessionSync(counting, fd, header);
@@ -89,13 +96,23 @@ be read, 2 bad usage or no log in DIR.`,
       const { KafkaLog } = await import("../log/kafka.js");
       const log = new KafkaLog({ brokers: values.kafka.split(",").map((b) => b.trim()), clientId: "ofl-record" });
       try {
-        const all = await log.readRange(topic);
+        const partitions = await log.partitions(topic);
+        if (partitions > 1 && partition === undefined) {
+          io.err(`ofl record: ${topic} has ${partitions} partitions, each decided alone: record one with --partition N (0 to ${partitions - 1})\n`);
+          return 2;
+        }
+        if (partition !== undefined && partition >= partitions) {
+          io.err(`ofl record: ${topic} has ${partitions} partition${partitions === 1 ? "" : "s"}: there is no partition ${partition}\n`);
+          return 2;
+        }
+        const all = await log.readRange(topic, 0, undefined, partition ?? 0);
         write(
           all.filter((r) => {
             const t = eventTime(r.value, r.ts);
             return (since === undefined || t >= since) && (until === undefined || t <= until);
           }),
           "kafka",
+          partitions > 1 ? { partition: partition!, partitions } : undefined,
         );
       } catch (e) {
         io.err(`ofl record: cannot read ${topic} from ${values.kafka}: ${(e as Error).message}\n`);

@@ -17,7 +17,8 @@
 //   `tail`, `readRange` and `endOffset` read one partition (default 0); `group` (kafkaGroup.ts)
 //   shares a topic's partitions among the members of a consumer group.
 import { randomUUID } from "node:crypto";
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type Producer, type KafkaConfig, type PartitionMetadata } from "kafkajs";
+import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type Producer, type KafkaConfig } from "kafkajs";
+import { partitionOfKey } from "../wire/partitions.js";
 import type { LogRecord, NewRecord } from "../wire/types.js";
 
 export interface KafkaLogOptions {
@@ -75,18 +76,7 @@ export interface Tail {
 /** bytes of record values per produce request (the broker's default limit is 1 MB per batch) */
 const MAX_REQUEST_BYTES = 512 * 1024;
 
-const defaultPartitioner = Partitioners.DefaultPartitioner();
-const partitionMetadata: PartitionMetadata[][] = [];
-/**
- * The partition Kafka's default partitioner gives a key among `partitions`: murmur2 of its UTF-8
- * bytes, made positive, modulo the count (kafkajs's DefaultPartitioner, the Java client's
- * algorithm; test/integration/kafka/partitions.test.ts checks it against the Java client).
- */
-export function partitionOfKey(key: string, partitions: number): number {
-  if (partitions <= 1) return 0;
-  const md = (partitionMetadata[partitions] ??= Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] })));
-  return defaultPartitioner({ topic: "", partitionMetadata: md, message: { key, value: null } });
-}
+export { partitionOfKey };
 
 export class KafkaLog {
   readonly kafka: Kafka;

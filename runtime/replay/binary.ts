@@ -19,6 +19,7 @@
 
 import * as fs from "node:fs";
 import type { LogRecord } from "../wire/types.js";
+import { headerObject, type SessionHeaderFields } from "./header.js";
 import { columnBytes, columnViews, FAST, NULL_KEY, RAW, VALUE_IS_STAMP, type Batch } from "./columns.js";
 import { isoMillis } from "./parserWorker.js";
 
@@ -88,8 +89,8 @@ function fastRecord(r: LogRecord, o: { stamp: string; time: number }): boolean {
 }
 
 /** Writes records as a binary session, synchronously; returns the number of records. */
-export function writeBinarySessionSync(records: Iterable<LogRecord>, fd: number, header: { program: string; recorded: string }, line: (r: LogRecord) => string): number {
-  const head = Buffer.from(JSON.stringify({ ofl_session: 1, program: header.program, recorded: header.recorded }), "utf8");
+export function writeBinarySessionSync(records: Iterable<LogRecord>, fd: number, header: SessionHeaderFields, line: (r: LogRecord) => string): number {
+  const head = Buffer.from(JSON.stringify(headerObject(header)), "utf8");
   const pre = Buffer.alloc(16);
   BINARY_MAGIC.copy(pre, 0);
   pre.writeUInt16LE(BINARY_VERSION, 8);

@@ -9,6 +9,7 @@
 import { dirname, resolve } from "node:path";
 import type { IrCmpOp, IrCommandPattern, IrExpectation, IrExpr, IrProgram, IrRef, IrTest, Value } from "../../compiler/ir/types.js";
 import { Engine, valueText } from "../engine/index.js";
+import { partitionProgram } from "../wire/partitions.js";
 import { operatorCommandRecord } from "../wire/operator.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, isFutureRecord, isInput, telemetryValue } from "../wire/records.js";
 import type { CommandEnvelope, LogRecord, NewRecord, WireEvent } from "../wire/types.js";
@@ -508,8 +509,11 @@ export interface ReplayReport {
  * (rule-issued commands, alarm transitions) with those recorded in the session.
  */
 export function replaySession(ir: IrProgram, path: string, opts: SessionOptions = {}, onProgress?: (records: number) => void): ReplayReport {
-  const run = new Run(ir);
   const session = openSession(path, opts);
+  // a session of one partition (ofl record --kafka --partition) is decided as the rule worker decided it: by its assets alone
+  const h = session.header;
+  const partitioned = typeof h?.partitions === "number" && h.partitions > 1 && typeof h.partition === "number";
+  const run = new Run(partitioned ? partitionProgram(ir, h.partition as number, h.partitions as number) : ir);
   const lineOfCommand: number[] = [];
   const lineOfAlarm: number[] = [];
   let records = 0;

@@ -13,12 +13,8 @@ import { BinarySessionError, binaryBatches, isBinarySession, readBinaryHeader } 
 import { ERROR, FAST, RecordBuilder, type Batch } from "./columns.js";
 import { ParserWorkerError, workerBatches } from "./parserWorker.js";
 
-export interface SessionHeader {
-  ofl_session: number;
-  program?: string;
-  recorded?: string;
-  [k: string]: unknown;
-}
+export { headerObject, type SessionHeader, type SessionHeaderFields } from "./header.js";
+import { headerObject, type SessionHeader, type SessionHeaderFields } from "./header.js";
 
 export interface SessionOptions {
   /** Turn malformed lines into counted warnings (`--skip-bad-lines`) instead of errors. */
@@ -408,14 +404,14 @@ export function sessionLine(r: LogRecord): string {
   return JSON.stringify({ topic: r.topic, partition: r.partition, offset: r.offset, ts: r.ts, key: r.key, value: r.value === undefined ? null : r.value });
 }
 
-function headerLine(header: { program: string; recorded: string }): string {
-  return JSON.stringify({ ofl_session: 1, program: header.program, recorded: header.recorded });
+function headerLine(header: SessionHeaderFields): string {
+  return JSON.stringify(headerObject(header));
 }
 
 const FLUSH_AT = 256 * 1024;
 
 /** Writes a session in the OFL form to a file descriptor, synchronously. */
-export function writeSessionSync(records: Iterable<LogRecord>, fd: number, header: { program: string; recorded: string }): number {
+export function writeSessionSync(records: Iterable<LogRecord>, fd: number, header: SessionHeaderFields): number {
   let chunk = headerLine(header) + "\n";
   let count = 0;
   for (const r of records) {
@@ -451,7 +447,7 @@ function writeAllSync(fd: number, s: string): void {
 export async function writeSession(
   records: Iterable<LogRecord>,
   out: NodeJS.WritableStream | number,
-  header: { program: string; recorded: string },
+  header: SessionHeaderFields,
 ): Promise<number> {
   if (typeof out === "number") return writeSessionSync(records, out, header);
   const write = (s: string): Promise<void> | null => {

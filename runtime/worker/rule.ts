@@ -35,7 +35,7 @@ import { Clock } from "../wire/clock.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, descriptionValue } from "../wire/records.js";
 import { CAUSE_HEADER, PROCESSED_HEADER } from "./headers.js";
 import { serveWorker, type WorkerSpec } from "./main.js";
-import { crossPartition, partitionProgram } from "./partitions.js";
+import { crossPartition, partitionProgram } from "../wire/partitions.js";
 import type { NewRecord } from "../wire/types.js";
 
 export { CAUSE_HEADER, PROCESSED_HEADER };

@@ -12,7 +12,7 @@ import { compile, type IrProgram } from "../../../compiler/index.js";
 import { Engine } from "../../../runtime/engine/index.js";
 import { KafkaLog, partitionOfKey, type KafkaRecord } from "../../../runtime/log/kafka.js";
 import { CAUSE_HEADER, PROCESSED_HEADER } from "../../../runtime/worker/headers.js";
-import { crossPartition, partitionProgram } from "../../../runtime/worker/partitions.js";
+import { crossPartition, partitionProgram } from "../../../runtime/wire/partitions.js";
 import { classify, telemetryValue } from "../../../runtime/wire/records.js";
 import { checkpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
 import { ASSETS_TOPIC, type NewRecord } from "../../../runtime/wire/types.js";
@@ -238,4 +238,24 @@ test("P = 4, two rule workers: a SIGKILL mid-run, the survivor takes its partiti
   const results = await simResults();
   expect(results.length).toBeGreaterThanOrEqual(2);
   expect(new Set(results)).toEqual(new Set(["completed"]));
+
+  // each partition recorded as a user does, and replayed: the same decisions (ofl test --replay
+  // decides a partition's session by its assets alone, as its header says)
+  const { recordCommand } = await import("../../../runtime/cli/record.js");
+  const { replaySession } = await import("../../../runtime/replay/runner.js");
+  let err = "";
+  const rio = { out: () => {}, err: (x: string) => void (err += x), cwd: dir, color: false };
+  expect(await recordCommand.run(["--kafka", kafka.brokers.join(","), "--out", join(dir, "all.jsonl")], rio)).toBe(2);
+  expect(err).toContain(`ofa_assets has ${P} partitions, each decided alone: record one with --partition N (0 to ${P - 1})`);
+  let replayedCommands = 0;
+  for (let p = 0; p < P; p++) {
+    const file = join(dir, `partition-${p}.jsonl`);
+    expect(await recordCommand.run(["--kafka", kafka.brokers.join(","), "--partition", String(p), "--out", file], rio), err).toBe(0);
+    expect(JSON.parse(readFileSync(file, "utf8").split("\n")[0]!)).toMatchObject({ ofl_session: 1, partition: p, partitions: P });
+    const report = replaySession(ir, file);
+    expect(report.divergence, `partition ${p}: ${JSON.stringify(report.divergence)}`).toBeUndefined();
+    expect(report.passed).toBe(true);
+    replayedCommands += report.commands.replayed;
+  }
+  expect(replayedCommands).toBe(commandIds.length);
 }, 170_000);

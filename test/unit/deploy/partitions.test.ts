@@ -3,8 +3,7 @@
 // to a partition keeps its assets and the rules about them.
 import { expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
-import { partitionOfKey } from "../../../runtime/log/kafka.js";
-import { crossPartition, partitionProgram } from "../../../runtime/worker/partitions.js";
+import { crossPartition, partitionOfKey, partitionProgram } from "../../../runtime/wire/partitions.js";
 
 const P = 4;
 /** uuids of two different partitions, and one more on the first one's */

@@ -7,7 +7,20 @@
 // read or command an asset of another partition); `ofl build --partitions P` refuses such a program until
 // a view stage exists. With one partition the program is the whole program: nothing changes.
 import type { IrAsset, IrProgram, IrRule } from "../../compiler/ir/types.js";
-import { partitionOfKey } from "../log/kafka.js";
+// kafkajs's murmur2 (the Java client's), without loading the rest of kafkajs (ofl test and
+// ofl state replay partitions too)
+import murmur2 from "kafkajs/src/producer/partitioners/default/murmur2.js";
+
+/**
+ * The partition Kafka's default partitioner gives a key among `partitions`: murmur2 of its UTF-8
+ * bytes, made positive, modulo the count (Java's BuiltInPartitioner.partitionForKey, kafkajs's
+ * DefaultPartitioner; test/integration/kafka/partitions.test.ts checks it against the Java
+ * client's code).
+ */
+export function partitionOfKey(key: string, partitions: number): number {
+  if (partitions <= 1) return 0;
+  return (murmur2(key) & 0x7fffffff) % partitions;
+}
 
 /** The partition of `ofa_assets` an asset's records go to. */
 export function assetPartition(asset: Pick<IrAsset, "uuid">, partitions: number): number {
