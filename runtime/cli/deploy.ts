@@ -1,4 +1,4 @@
-// `ofl deploy [--build DIR] [--kafka HOST:PORT] [--ksqldb URL] [--local] [--plan]`
+// `ofl deploy [--build DIR] [--kafka HOST:PORT] [--ksqldb URL] [--local [--rule-workers N]] [--plan]`
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -12,7 +12,7 @@ import { displayPath, UsageError, type Command } from "./common.js";
 export const deployCommand: Command = {
   name: "deploy",
   summary: "apply a build: Kafka topics, ksqlDB statements, and (--local) the workers",
-  help: `Usage: ofl deploy [--build DIR] [--kafka HOST:PORT] [--ksqldb URL] [--local] [--plan]
+  help: `Usage: ofl deploy [--build DIR] [--kafka HOST:PORT] [--ksqldb URL] [--local [--rule-workers N]] [--plan]
 
 Applies what \`ofl build\` wrote in DIR (default build): creates the topics of plan.json that do
 not exist (kafkajs admin), then submits the ksqlDB statements that changed since the last deploy,
@@ -29,6 +29,8 @@ Options:
   --plan          print what would change (+ create, ~ replace, -/+ re-create, - drop); change nothing
   --local         then run the workers here as supervised child processes (restart with backoff)
                   until Ctrl-C
+  --rule-workers N  with --local: N rule workers (default 1; more only when the build has
+                  --partitions P, up to P: they share the partitions)
   -h, --help      show this help
 
 Exit codes: 0 deployed (or nothing to do), 1 Kafka or ksqlDB refused something, 2 bad usage.`,
@@ -36,7 +38,7 @@ Exit codes: 0 deployed (or nothing to do), 1 Kafka or ksqlDB refused something, 
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { build: { type: "string" }, kafka: { type: "string" }, ksqldb: { type: "string" }, local: { type: "boolean" }, plan: { type: "boolean" } },
+      options: { build: { type: "string" }, kafka: { type: "string" }, ksqldb: { type: "string" }, local: { type: "boolean" }, plan: { type: "boolean" }, "rule-workers": { type: "string" } },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}: deploy reads the build folder (--build DIR)`);
     const dir = resolve(io.cwd, values.build ?? "build");
@@ -46,6 +48,11 @@ Exit codes: 0 deployed (or nothing to do), 1 Kafka or ksqlDB refused something, 
     if (plan.ofl_plan !== 1) throw new UsageError(`${displayPath(io, planFile)} is not a plan this ofl understands (rebuild it)`);
     const brokers = (values.kafka ?? process.env["OFL_KAFKA"] ?? "127.0.0.1:9092").split(",").map((s) => s.trim()).filter(Boolean);
     const ksqlUrl = values.ksqldb ?? process.env["OFL_KSQLDB"] ?? "http://127.0.0.1:8088";
+    const ruleWorkers = values["rule-workers"] === undefined ? 1 : Number(values["rule-workers"]);
+    if (values["rule-workers"] !== undefined && !values.local) throw new UsageError("--rule-workers goes with --local");
+    const partitions = plan.partitions ?? 1;
+    if (!Number.isInteger(ruleWorkers) || ruleWorkers < 1 || ruleWorkers > partitions)
+      throw new UsageError(`--rule-workers: ${values["rule-workers"]} is not a whole number from 1 to ${partitions} (the build's partitions${partitions === 1 ? ": build with --partitions P for more" : ""})`);
 
     const log = new KafkaLog({ brokers, clientId: `ofl-deploy-${plan.program}`, client: { retry: { retries: 3, initialRetryTime: 300 } } });
     try {
@@ -96,12 +103,14 @@ Exit codes: 0 deployed (or nothing to do), 1 Kafka or ksqlDB refused something, 
       await log.close();
     }
     if (!values.local) return 0;
+    // the rule worker N times (they share the partitions as one consumer group), the rest once
+    const copies = plan.workers.flatMap((w) => (w.kind === "rule" ? Array.from({ length: ruleWorkers }, (_, i) => ({ ...w, name: i === 0 ? w.name : `${w.name}-${i + 1}` })) : [w]));
     const sup = new Supervisor(
-      plan.workers.map((w) => ({ name: w.name, file: join(dir, w.file), env: { ...process.env, OFL_KAFKA: brokers.join(",") } })),
+      copies.map((w) => ({ name: w.name, file: join(dir, w.file), env: { ...process.env, OFL_KAFKA: brokers.join(",") } })),
       (l) => io.out(l + "\n"),
     );
     sup.start();
-    io.out(`running ${plan.workers.length} workers locally; stop with Ctrl-C\n`);
+    io.out(`running ${copies.length} workers locally; stop with Ctrl-C\n`);
     await new Promise<void>((done) => {
       process.once("SIGINT", () => done());
       process.once("SIGTERM", () => done());

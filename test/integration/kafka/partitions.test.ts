@@ -139,6 +139,9 @@ test("P = 4, two rule workers: a SIGKILL mid-run, the survivor takes its partiti
   const plan = JSON.parse(readFileSync(join(build, "plan.json"), "utf8")) as { partitions: number; topics: { name: string; partitions: number }[] };
   expect(plan.partitions).toBe(P);
   expect(plan.topics.find((t) => t.name === ASSETS_TOPIC)!.partitions).toBe(P);
+  // ofl deploy --local runs up to P rule workers of such a build
+  await expect(deployCommand.run(["--build", build, "--local", "--rule-workers", String(P + 1)], io)).rejects.toThrow(`--rule-workers: ${P + 1} is not a whole number from 1 to ${P}`);
+  await expect(deployCommand.run(["--build", build, "--rule-workers", "2"], io)).rejects.toThrow("--rule-workers goes with --local");
   const stub = await startKsqlStub();
   try {
     expect(await deployCommand.run(["--build", build, "--kafka", kafka.brokers.join(","), "--ksqldb", stub.url], io), out).toBe(0);
