@@ -12,9 +12,9 @@
 //   and rejoins; the reader then seeks back to where it was and drops anything it already saw.
 // - `readRange`, `endOffset`, `ensureTopics`: admin and bounded reads (deploy, tests, `ofl record`).
 // - Partitions: a record goes to the partition its key hashes to with Kafka's default partitioner
-//   (murmur2, as Java producers, ksqlDB and OpenFactory's own producers place keys), unless it
+//   (murmur2: runtime/wire/partitions.ts; as Java producers, ksqlDB and OpenFactory place keys), unless it
 //   names one (`partition`: clock records, dead letters). With one partition that is always 0.
-//   `tail`, `readRange` and `endOffset` read one partition (default 0); `group` (kafkaGroup.ts)
+//   `tail`, `readRange` and `endOffset` read one partition (default 0); `readAsGroup` (kafkaGroup.ts)
 //   shares a topic's partitions among the members of a consumer group.
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type Producer, type KafkaConfig } from "kafkajs";
