@@ -345,11 +345,9 @@ class PartitionTask {
     this.live = true;
     this.describeCommands();
     if (this.stats.notRouted > 0) this.w.say("info", `${this.label}${this.stats.notRouted} routed command(s) found in the rebuilt history: not produced again`);
-    if (this.w.partitions > 1) {
-      const { restoredFrom: from, resent } = this.stats;
-      const what = from > 0 ? `the checkpoint at offset ${from} and the ${this.end - from} records after it` : `${this.end} records`;
-      this.w.say("info", `${this.label}rebuilt from ${what}${resent ? ` (${resent} unwritten outputs produced)` : ""}; live`);
-    }
+    const { restoredFrom: from, resent } = this.stats;
+    const what = from > 0 ? `the checkpoint at offset ${from} and the ${this.end - from} records after it` : `${this.end} records`;
+    this.w.say("info", `${this.label}rebuilt from ${what}${resent ? ` (${resent} unwritten outputs produced)` : ""}; live`);
     this.caughtUp();
     if (!this.stopped && !this.fenced) this.clock.start();
   }
@@ -568,11 +566,8 @@ export function runRuleWorker(program: IrProgram, spec: WorkerSpec): Promise<voi
     const w = new RuleWorker({ program, log, clockMs, report, checkpoints, onFatal });
     await w.start();
     await w.ready;
-    if (w.partitions === 1) {
-      const { rebuilt, restoredFrom, resent } = w.stats;
-      const from = restoredFrom > 0 ? `the checkpoint at offset ${restoredFrom} and the ${rebuilt - restoredFrom} records after it` : `${rebuilt} records`;
-      report("info", `rebuilt from ${from}${resent ? ` (${resent} unwritten outputs produced)` : ""}; live`);
-    } else report("info", `${ASSETS_TOPIC} has ${w.partitions} partitions; this worker decides ${w.owned().length ? `partition${w.owned().length === 1 ? "" : "s"} ${w.owned().join(", ")}` : "none yet"}`);
+    // each partition said where it was rebuilt from (PartitionTask.goLive)
+    if (w.partitions > 1) report("info", `${ASSETS_TOPIC} has ${w.partitions} partitions; this worker decides ${w.owned().length ? `partition${w.owned().length === 1 ? "" : "s"} ${w.owned().join(", ")}` : "none yet"}`);
     const ignored = (): number => w.owned().reduce((n, p) => n + Object.values(w.engineOf(p)!.ignoredCounts()).reduce((a, b) => a + b, 0), 0);
     const owned = (): string => (w.partitions > 1 ? `partitions [${w.owned().join(",")}] of ${w.partitions}, ` : "");
     return { stop: () => w.stop(), status: () => `${owned()}consumed ${w.stats.consumed}, produced ${w.stats.produced}, checkpoints ${w.stats.checkpoints}, ignored ${ignored()} undeclared data items` };

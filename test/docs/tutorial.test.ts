@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
+import { waitFor } from "../support/wait.js";
 
 const root = resolve(new URL(".", import.meta.url).pathname, "../..");
 const md = readFileSync(join(root, "docs/tutorial.md"), "utf8");
@@ -136,8 +137,7 @@ describe("docs/tutorial.md, steps 6 to 10, a live plant (numbers, times and ids 
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
     // the operator's command after the third status line (15 s: the machine is ACTIVE from 10 s, as in the tutorial's run)
-    const t0 = Date.now();
-    while ((out.match(/^\[\d\d:\d\d:\d\d\]/gm) ?? []).length < 3 && Date.now() - t0 < 40_000) await new Promise((r) => setTimeout(r, 100));
+    await waitFor("the third status line of ofl run", () => (out.match(/^\[\d\d:\d\d:\d\d\]/gm) ?? []).length >= 3, { timeoutMs: 40_000, intervalMs: 100, detail: () => out });
     const send = spawnSync(process.execPath, [bin, "send", "machine1.stop()"], { cwd: plant, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 30_000 });
     sent = `${send.stdout}${send.stderr}`;
     expect(send.status, sent).toBe(0);

@@ -197,14 +197,16 @@ test("a first session in VS Code: highlighting, an error while typing, hover, co
   expect(keyword).not.toBe(await page.locator(".editor-group-container.active .monaco-editor .view-lines").evaluate((e) => getComputedStyle(e).color));
   await shot("1-highlighting");
 
-  // an error appears while typing (no save): an unknown name in a new state
-  expect(await page.locator(".editor-group-container.active .squiggly-error").count()).toBe(0);
+  // an error appears while typing (no save): an unknown name in a new state, and it is that name's
   await (await token(3, "high")).click();
   await page.keyboard.press("End");
   await page.keyboard.press("Enter");
   await page.keyboard.type("state low = levl < 1 m");
   await page.waitForSelector(".editor-group-container.active .squiggly-error", { timeout: 30_000 });
+  await (await token(4, "levl")).hover();
+  await page.locator(".monaco-hover-content", { hasText: "levl" }).first().waitFor({ timeout: 30_000 });
   await shot("2-error-while-typing");
+  await page.mouse.move(5, 5);
   await undoTo(PLANT);
   await page.waitForFunction(() => !document.querySelector(".editor-group-container.active .squiggly-error"), null, { timeout: 30_000 });
 
