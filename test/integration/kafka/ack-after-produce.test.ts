@@ -6,7 +6,7 @@
 // session: the message the broker acknowledged to the device is on the topic, exactly once.
 // (Before: the PUBACK left at once, and the message died with the worker.)
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
@@ -18,7 +18,7 @@ import { KafkaLog } from "../../../runtime/log/kafka.js";
 import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
 import { startMosquitto, type Mosquitto } from "../../services/mosquitto/start.js";
 import { waitFor } from "../../support/wait.js";
-import { startWorker } from "./workers.js";
+import { startWorker, tearDown } from "./workers.js";
 
 let kafka: KafkaBroker;
 let broker: Mosquitto;
@@ -55,13 +55,7 @@ asset m1: Mill {
   log = new KafkaLog({ brokers: kafka.brokers });
 }, 180_000);
 
-afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  await log?.close();
-  await kafka?.close();
-  await broker?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => tearDown(children, [log, kafka, broker], dir));
 
 const temperatures = async (): Promise<string[]> =>
   (await log.readRange("ofa_assets", 0)).map((r) => r.value as { ID?: string; VALUE?: string } | null).filter((v) => v?.ID === "temperature").map((v) => v!.VALUE!);

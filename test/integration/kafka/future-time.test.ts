@@ -5,7 +5,7 @@
 // ofl_deadletter (deciding from the record alone) and its `> 90 degC for 5s` rule still issues
 // stop(), which the connector worker carries back to the device.
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
@@ -16,7 +16,7 @@ import { bundleWorkers } from "../../../runtime/deploy/bundle.js";
 import { KafkaLog } from "../../../runtime/log/kafka.js";
 import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
 import { startMosquitto, type Mosquitto } from "../../services/mosquitto/start.js";
-import { startWorker } from "./workers.js";
+import { startWorker, tearDown } from "./workers.js";
 
 let kafka: KafkaBroker;
 let broker: Mosquitto;
@@ -62,13 +62,7 @@ rule stop_hot on Mill {
   log = new KafkaLog({ brokers: kafka.brokers });
 }, 180_000);
 
-afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  await log?.close();
-  await kafka?.close();
-  await broker?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => tearDown(children, [log, kafka, broker], dir));
 
 test("a 2099 timestamp from an MQTT device is dead-lettered future_time by the rule worker; stop() still reaches the device once", async () => {
   const device = await mqtt.connectAsync(broker.url, { clientId: "device-m1" });

@@ -4,7 +4,7 @@
 // partitions. Each partition is decided alone (docs/deploy.md, Partitions): its records replayed
 // by the embedded engine over the partition's assets give exactly the outputs on it.
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -18,7 +18,8 @@ import { checkpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
 import { ASSETS_TOPIC, type NewRecord } from "../../../runtime/wire/types.js";
 import { ensureKafkaJars, startKafka, type KafkaBroker } from "../../services/kafka/start.js";
 import { waitFor } from "../../support/wait.js";
-import { startWorker, type Worker } from "./workers.js";
+import { DRAIN_RULE, TANK_MODEL } from "./program.js";
+import { startWorker, tearDown, type Worker } from "./workers.js";
 
 const P = 4;
 const TANKS = 8;
@@ -32,16 +33,7 @@ for (let k = 1; UUIDS.length < TANKS; k++) {
   if (UUIDS.filter((u) => partitionOfKey(u, P) === p).length < TANKS / P) UUIDS.push(`TANK-${k}`);
 }
 
-const SOURCE = `
-model Tank {
-  telemetry level: int in 0..1000
-  state high = level > 10 for 100ms
-  state doubled = level * 2
-  alarm full severity high
-    when level >= 15
-    clear when level < 5
-  command reset()
-}
+const SOURCE = `${TANK_MODEL}
 ${UUIDS.map((u, i) => `asset t${i + 1}: Tank { uuid "${u}" }`).join("\n")}
 asset sim: Tank {
   uuid "TANK-SIM"
@@ -50,11 +42,7 @@ asset sim: Tank {
     reset -> set(level, 0)
   }
 }
-rule drain on Tank {
-  when level >= 20
-  then reset()
-}
-`;
+${DRAIN_RULE}`;
 
 let kafka: KafkaBroker;
 let ir: IrProgram;
@@ -72,12 +60,7 @@ beforeAll(async () => {
   log = new KafkaLog({ brokers: kafka.brokers });
 }, 180_000);
 
-afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  await log?.close();
-  await kafka?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => tearDown(children, [log, kafka], dir));
 
 test("an asset's partition is the one Kafka's Java client gives its key (murmur2), for any partition count", () => {
   const keys = [...ir.assets.map((a) => a.uuid), ...Array.from({ length: 200 }, (_, i) => `asset-${i * 7919}-Ω${i % 13}`), "", "x"];

@@ -2,7 +2,8 @@
 // worker drains it (a `reset` command) when it reaches 20, and the simulated device obeys.
 import { compile, type IrProgram } from "../../../compiler/index.js";
 
-export const TANK = `
+/** The tank model of the Kafka tests. */
+export const TANK_MODEL = `
 model Tank {
   telemetry level: int in 0..1000
   state high = level > 10 for 100ms
@@ -13,7 +14,17 @@ model Tank {
   command reset()
   command hold() requires level > 5000
 }
+`;
 
+/** The rule that drains a tank at level 20 (once per rise: an edge). */
+export const DRAIN_RULE = `
+rule drain on Tank {
+  when level >= 20
+  then reset()
+}
+`;
+
+export const TANK = `${TANK_MODEL}
 asset t1: Tank {
   uuid "TANK-1"
   source simulate(seed: 1) {
@@ -22,12 +33,7 @@ asset t1: Tank {
     hold  -> set(level, 0)
   }
 }
-
-rule drain on Tank {
-  when level >= 20
-  then reset()
-}
-`;
+${DRAIN_RULE}`;
 
 export function tankProgram(name = "tank"): IrProgram {
   const r = compile([{ path: "tank.ofl", text: TANK }], { name });

@@ -1,6 +1,7 @@
 // Runs a bundled worker (build/workers/NAME.mjs) as `ofl deploy --local` does: plain `node`, in
 // a folder with no node_modules, with only the environment a deployment gives it.
 import { spawn, type ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { KafkaLog } from "../../../runtime/log/kafka.js";
 import { PROCESSED_HEADER } from "../../../runtime/worker/headers.js";
@@ -48,4 +49,14 @@ export async function untilProcessed(log: KafkaLog, offset: number, detail: () =
     async () => (await log.readRange(ASSETS_TOPIC, Math.max(0, offset))).some((r) => Number(r.headers[PROCESSED_HEADER] ?? -1) >= offset),
     { timeoutMs: 30_000, intervalMs: 100, detail },
   );
+}
+
+/**
+ * The Kafka suites' afterAll: SIGKILL the workers still running, then close what was opened, in
+ * the order given (the log's clients before the brokers), and remove the test's folder.
+ */
+export async function tearDown(children: ChildProcess[], opened: ({ close(): Promise<unknown> } | undefined)[], dir: string | undefined): Promise<void> {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  for (const x of opened) await x?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 }
