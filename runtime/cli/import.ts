@@ -100,10 +100,10 @@ file cannot be read, 2 bad usage, 3 the data folder is in use by \`ofl run\`.`,
     try {
       for (const file of files) {
         const session = openSession(resolve(io.cwd, file), { skipBadLines: values["skip-bad-lines"] === true });
-        for (const { record } of session.records()) {
+        for (const { record, time } of session.records()) {
           read++;
           if (record.topic !== ASSETS_TOPIC) continue;
-          const ev = classify(record);
+          const ev = classify(record, time);
           const keep = isInput(ev) || ev.kind === "bad" || (ev.kind === "command_result" && (ev.result.status === "completed" || ev.result.status === "failed"));
           if (!keep) continue;
           // a batch ends where event time enters a new hour: the checkpoint due then lands on the

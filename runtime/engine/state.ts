@@ -73,21 +73,11 @@ export interface PaneSetState {
 }
 
 export function savePaneSet(s: PaneSet): PaneSetState {
-  const panes: [number, AccState][] = [];
-  s.tag.forEach((q, i) => {
-    if (q >= 0) panes.push([q, saveAcc(s.accs[i]!)]);
-  });
-  return { panes, shown: s.shown };
+  return { panes: s.panes().map(([q, acc]) => [q, saveAcc(acc)]), shown: s.shown };
 }
 
 /** Restores into `s` (constructed by the engine for the same program: same fn, window, ring). */
 export function loadPaneSet(s: PaneSet, st: PaneSetState): void {
-  s.tag.fill(-1);
-  for (let i = 0; i < s.accs.length; i++) s.accs[i] = new Acc();
-  for (const [q, acc] of st.panes) {
-    const slot = q % s.tag.length;
-    s.tag[slot] = q;
-    s.accs[slot] = loadAcc(acc);
-  }
+  s.setPanes(st.panes.map(([q, acc]) => [q, loadAcc(acc)]));
   s.shown = st.shown;
 }

@@ -267,13 +267,34 @@ export class WindowSet {
  * panes any open window can read span at most (size + grace) / hop + 2 pane numbers, fewer
  * than the ring's length, so a slot holding another pane is one no open window reads.
  */
+// a pane's numbers, at slot * FIELDS in PaneSet.num (the Acc fields, unboxed, side by side)
+const N = 0;
+const K = 1;
+const SUM = 2;
+const MEAN = 3;
+const M2 = 4;
+const TRUES = 5;
+const FIRST_SEQ = 6;
+const LAST_SEQ = 7;
+const FIELDS = 8;
+// a pane's values, at slot * 4 in PaneSet.vals (kept only by the functions that read them)
+const MIN = 0;
+const MAX = 1;
+const FIRST = 2;
+const LAST = 3;
+
 export class PaneSet {
   /** the running value shown (of the earliest window holding the latest accepted event) */
   shown: Value = null;
-  tag: number[];
-  accs: Acc[];
+  /** per ring slot: the pane number it holds (-1: none) */
+  readonly tag: Float64Array;
+  /** per ring slot: n, k, sum, mean, m2, trues, firstSeq, lastSeq (one allocation: no Acc objects, no boxed numbers) */
+  readonly num: Float64Array;
+  /** per ring slot: min, max, first, last; only for the functions that read them (min, max, first, last, delta) */
+  readonly vals: Value[] | null;
   readonly hop: number;
   readonly per: number;
+  private readonly stddev: boolean;
 
   constructor(
     readonly fn: IrAggFn,
@@ -283,8 +304,10 @@ export class PaneSet {
     this.hop = w.kind === "hopping" ? (w.hopMs ?? w.sizeMs) : w.sizeMs;
     this.per = w.sizeMs / this.hop;
     const ring = PaneSet.ring(w);
-    this.tag = new Array<number>(ring).fill(-1);
-    this.accs = Array.from({ length: ring }, () => new Acc());
+    this.tag = new Float64Array(ring).fill(-1);
+    this.num = new Float64Array(ring * FIELDS);
+    this.vals = fn === "min" || fn === "max" || fn === "first" || fn === "last" || fn === "delta" ? new Array<Value>(ring * 4).fill(null) : null;
+    this.stddev = fn === "stddev";
   }
 
   static ring(w: IrWindow): number {
@@ -313,30 +336,31 @@ export class PaneSet {
     const open = (Math.floor((stream - size - this.w.graceMs) / hop) + 1) * hop;
     if (open > s) s = open;
     if (s > sMax) return false;
-    const ring = this.tag.length;
+    const tag = this.tag;
+    const ring = tag.length;
     const slot = q % ring;
-    let acc = this.accs[slot]!;
-    if (this.tag[slot] !== q) {
-      this.tag[slot] = q;
-      acc = this.accs[slot] = new Acc();
+    if (tag[slot] !== q) {
+      tag[slot] = q;
+      this.clear(slot);
     }
-    acc.add(v, seq);
+    this.accumulate(slot, v, seq);
     if (this.per === 1) {
-      this.shown = accValue(this.fn, acc, this.countEvents);
+      this.shown = this.paneValue(slot);
       return true;
     }
     // count/ratio of window [s, s + size): the panes' integer counts added
+    const num = this.num;
     let n = 0;
     let k = 0;
     let trues = 0;
     const q0 = s / hop;
     for (let p = q0; p < q0 + this.per; p++) {
       const i = p % ring;
-      if (this.tag[i] !== p) continue;
-      const a = this.accs[i]!;
-      n += a.n;
-      k += a.k;
-      trues += a.trues;
+      if (tag[i] !== p) continue;
+      const o = i * FIELDS;
+      n += num[o + N]!;
+      k += num[o + K]!;
+      trues += num[o + TRUES]!;
     }
     this.shown = this.fn === "count" ? (this.countEvents ? n : k) : k === 0 ? null : trues / k;
     return true;
@@ -344,5 +368,102 @@ export class PaneSet {
 
   value(_final: boolean): Value {
     return this.shown;
+  }
+
+  /** As Acc.add, into a slot (mean and m2 only for stddev). */
+  private accumulate(slot: number, v: Value, seq: number): void {
+    const num = this.num;
+    const o = slot * FIELDS;
+    num[o + N]!++;
+    if (v === null) return;
+    const k = ++num[o + K]!;
+    if (typeof v === "number") {
+      num[o + SUM]! += v;
+      if (this.stddev) {
+        const mean = num[o + MEAN]!;
+        const d = v - mean;
+        const m = mean + d / k;
+        num[o + MEAN] = m;
+        num[o + M2]! += d * (v - m);
+      }
+    } else if (v === true) num[o + TRUES]!++;
+    if (k === 1) num[o + FIRST_SEQ] = seq;
+    num[o + LAST_SEQ] = seq;
+    const vals = this.vals;
+    if (vals === null) return;
+    const b = slot * 4;
+    if (vals[b + MIN] === null || (v as number) < (vals[b + MIN] as number)) vals[b + MIN] = v;
+    if (vals[b + MAX] === null || (v as number) > (vals[b + MAX] as number)) vals[b + MAX] = v;
+    if (k === 1) vals[b + FIRST] = v;
+    vals[b + LAST] = v;
+  }
+
+  private clear(slot: number): void {
+    const o = slot * FIELDS;
+    this.num.fill(0, o, o + FIELDS);
+    this.num[o + FIRST_SEQ] = Infinity;
+    this.num[o + LAST_SEQ] = -Infinity;
+    if (this.vals !== null) this.vals.fill(null, slot * 4, slot * 4 + 4);
+  }
+
+  /** As accValue over the slot's pane. */
+  private paneValue(slot: number): Value {
+    const num = this.num;
+    const o = slot * FIELDS;
+    const k = num[o + K]!;
+    const vals = this.vals;
+    const b = slot * 4;
+    switch (this.fn) {
+      case "count":
+        return this.countEvents ? num[o + N]! : k;
+      case "sum":
+        return num[o + SUM]!;
+      case "avg":
+        return k === 0 ? null : num[o + SUM]! / k;
+      case "stddev":
+        return k < 2 ? null : Math.sqrt(Math.max(0, num[o + M2]!) / (k - 1));
+      case "min":
+        return vals![b + MIN]!;
+      case "max":
+        return vals![b + MAX]!;
+      case "first":
+        return vals![b + FIRST]!;
+      case "last":
+        return vals![b + LAST]!;
+      case "delta":
+        return k === 0 || typeof vals![b + LAST] !== "number" ? null : (vals![b + LAST] as number) - (vals![b + FIRST] as number);
+      case "ratio":
+        return k === 0 ? null : num[o + TRUES]! / k;
+    }
+  }
+
+  /** The slots in use as [pane number, accumulator] (checkpoints; see state.ts). */
+  panes(): [number, Acc][] {
+    const out: [number, Acc][] = [];
+    for (let slot = 0; slot < this.tag.length; slot++) {
+      const q = this.tag[slot]!;
+      if (q < 0) continue;
+      const o = slot * FIELDS;
+      const a = new Acc();
+      const num = this.num;
+      [a.n, a.k, a.sum, a.mean, a.m2, a.trues, a.firstSeq, a.lastSeq] = [num[o + N]!, num[o + K]!, num[o + SUM]!, num[o + MEAN]!, num[o + M2]!, num[o + TRUES]!, num[o + FIRST_SEQ]!, num[o + LAST_SEQ]!];
+      if (this.vals !== null) [a.min, a.max, a.first, a.last] = this.vals.slice(slot * 4, slot * 4 + 4);
+      out.push([q, a]);
+    }
+    return out;
+  }
+
+  /** Replaces the panes (checkpoint restore; the ring is this program's, so slots follow). */
+  setPanes(panes: [number, Acc][]): void {
+    this.tag.fill(-1);
+    for (let slot = 0; slot < this.tag.length; slot++) this.clear(slot);
+    const num = this.num;
+    for (const [q, a] of panes) {
+      const slot = q % this.tag.length;
+      this.tag[slot] = q;
+      const o = slot * FIELDS;
+      [num[o + N], num[o + K], num[o + SUM], num[o + MEAN], num[o + M2], num[o + TRUES], num[o + FIRST_SEQ], num[o + LAST_SEQ]] = [a.n, a.k, a.sum, a.mean, a.m2, a.trues, a.firstSeq, a.lastSeq];
+      if (this.vals !== null) this.vals.splice(slot * 4, 4, a.min, a.max, a.first, a.last);
+    }
   }
 }

@@ -517,9 +517,9 @@ export function replaySession(ir: IrProgram, path: string, opts: SessionOptions 
   const lineOfCommand: number[] = [];
   const lineOfAlarm: number[] = [];
   let records = 0;
-  for (const { line, record } of session.records()) {
+  for (const { line, record, time } of session.records()) {
     if ((++records & 0x3fff) === 0) onProgress?.(records);
-    const ev = classify(record);
+    const ev = classify(record, time);
     if (ev.kind === "command" && (ev.envelope.header.rule ?? "operator") !== "operator") lineOfCommand.push(line);
     if (ev.kind === "alarm") lineOfAlarm.push(line);
     run.feed(ev);

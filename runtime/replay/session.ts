@@ -53,6 +53,8 @@ export class SessionError extends Error {
 export interface SessionRecord {
   line: number;
   record: LogRecord;
+  /** ms of the record's attributes.timestamp when the reader already has it (columns: the stamp is regenerated from it); classify(record, time) then skips parsing it */
+  time?: number;
 }
 
 export interface OpenSession {
@@ -304,7 +306,7 @@ export function openSession(path: string, opts: SessionOptions = {}): OpenSessio
       for (let i = 0; i < b.n; i++) {
         const k = kind[i];
         if (k === FAST) {
-          yield { line: b.line[i]!, record: rb.record(b, i) };
+          yield { line: b.line[i]!, record: rb.record(b, i), time: b.time[i]! };
           continue;
         }
         const text = b.raws[b.value[i]!]!;

@@ -234,9 +234,11 @@ function jsonValue(value: unknown): { ok: true; v: unknown } | { ok: false; why:
 /**
  * Classifies a log record by what it means (wire.md §1, §3, §4). Never throws: anything that is
  * not an object with an ID, a string-ish VALUE and a parseable `attributes.timestamp` is
- * `{kind: "bad", detail}`. Records on `ofl_deadletter` are `{kind: "deadletter"}`.
+ * `{kind: "bad", detail}`. Records on `ofl_deadletter` are `{kind: "deadletter"}`. `stampMs`:
+ * the ms of `attributes.timestamp` when the caller already has them (a session's columns), so the
+ * stamp is not parsed again.
  */
-export function classify(rec: LogRecord): WireEvent {
+export function classify(rec: LogRecord, stampMs?: number): WireEvent {
   const v = rec.value;
   if (rec.topic === DEADLETTER_TOPIC) return classifyDeadLetter(rec);
   if (typeof v !== "object" || v === null || Array.isArray(v)) {
@@ -263,7 +265,7 @@ export function classify(rec: LogRecord): WireEvent {
   if (typeof stamp !== "string") {
     return bad(rec, stamp === undefined ? "missing attributes.timestamp" : `attributes.timestamp must be a string (got ${describe(stamp)})`);
   }
-  const time = parseTime(stamp);
+  const time = stampMs ?? parseTime(stamp);
   if (time === null) return bad(rec, `attributes.timestamp is not an ISO-8601 time (${JSON.stringify(stamp)})`);
   const tagRaw = field(o, "TAG", "tag");
   const typeRaw = field(o, "TYPE", "type");

@@ -41,6 +41,11 @@ const cases: [IrAggFn, boolean, IrWindow][] = [
   ["count", true, { kind: "hopping", sizeMs: 2000, hopMs: 1000, graceMs: 400 }],
   ["count", false, { kind: "hopping", sizeMs: 6000, hopMs: 1000, graceMs: 2500 }],
   ["sum", false, { kind: "hopping", sizeMs: 1000, hopMs: 1000, graceMs: 0 }],
+  ["min", false, { kind: "tumbling", sizeMs: 800, graceMs: 300 }],
+  ["max", false, { kind: "tumbling", sizeMs: 1000, graceMs: 0 }],
+  ["last", false, { kind: "tumbling", sizeMs: 700, graceMs: 500 }],
+  ["delta", false, { kind: "tumbling", sizeMs: 1000, graceMs: 200 }],
+  ["count", false, { kind: "tumbling", sizeMs: 900, graceMs: 0 }],
 ];
 
 describe("window panes", () => {

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { fastBytes, isoMillis, newFastFields } from "../../../runtime/replay/parserWorker.js";
 import { openSession, SessionError, toLogRecord, type SessionOptions } from "../../../runtime/replay/session.js";
 import type { LogRecord } from "../../../runtime/wire/types.js";
+import { parseTime } from "../../../runtime/wire/records.js";
 
 const here = fileURLToPath(import.meta.url);
 const sessions = join(here, "../../../conformance/sessions");
@@ -30,7 +31,11 @@ function readAll(path: string, opts: SessionOptions): { records: { line: number;
   const s = openSession(path, opts);
   const records: { line: number; record: LogRecord }[] = [];
   try {
-    for (const r of s.records()) records.push(r);
+    for (const { line, record, time } of s.records()) {
+      // a reader that gives the stamp's ms gives exactly what parsing the stamp gives
+      if (time !== undefined) expect(time).toBe(parseTime((record.value as { attributes: { timestamp: string } }).attributes.timestamp));
+      records.push({ line, record });
+    }
   } catch (e) {
     if (!(e instanceof SessionError)) throw e;
     return { records, skipped: [...s.skipped], error: e.message, errorLine: e.line };
