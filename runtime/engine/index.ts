@@ -685,6 +685,34 @@ class WindowViewNode extends BaseNode {
   }
 }
 
+/**
+ * Interns extras arrays (codegen.ts: an instance's constants, attribute values, views; never
+ * written after construction) by content: `temperature > 90` on 1,000 assets reads one array,
+ * which stays in cache, instead of 1,000.
+ */
+function sharedExtras(): (xs: unknown[]) => unknown[] {
+  const byKey = new Map<string, unknown[]>();
+  const ids = new Map<unknown, number>();
+  return (xs) => {
+    if (xs.length === 0) return NO_CELLS;
+    let key = "";
+    for (const x of xs) {
+      if (x === null) key += "n|";
+      else if (typeof x === "number") key += `d${Object.is(x, -0) ? "-0" : String(x)}|`;
+      else if (typeof x === "string") key += `s${x.length}:${x}|`;
+      else if (typeof x === "boolean") key += x ? "T|" : "F|";
+      else {
+        let id = ids.get(x);
+        if (id === undefined) ids.set(x, (id = ids.size));
+        key += `o${id}|`;
+      }
+    }
+    let shared = byKey.get(key);
+    if (shared === undefined) byKey.set(key, (shared = xs.slice()));
+    return shared;
+  };
+}
+
 function setParts(n: { code: Code; C: Cell[]; X: unknown[] }, p: Parts): void {
   n.code = p.code;
   n.C = p.C;
@@ -978,11 +1006,12 @@ export class Engine {
       if (l === undefined) byAsset.set(n.asset, (l = []));
       l.push(n);
     }
+    const extras = sharedExtras();
     const node = (n: BaseNode): void => {
       const x = n as unknown as { C?: Cell[]; X?: unknown[]; clear?: Parts | null };
       if (x.C !== undefined && x.C !== NO_CELLS) x.C = x.C.slice();
-      if (x.X !== undefined && x.X !== NO_CELLS) x.X = x.X.length === 0 ? NO_CELLS : x.X.slice();
-      if (x.clear) x.clear = { code: x.clear.code, C: x.clear.C.slice(), X: x.clear.X.slice(), P: null };
+      if (x.X !== undefined && x.X !== NO_CELLS) x.X = extras(x.X);
+      if (x.clear) x.clear = { code: x.clear.code, C: x.clear.C.slice(), X: extras(x.clear.X), P: null };
     };
     for (const a of this.assets) {
       a.telArr = a.telArr.slice();
