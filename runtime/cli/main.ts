@@ -1,5 +1,6 @@
 // The `ofl` command: parses the command line and dispatches to one module per command.
-// Exit codes: 0 success, 1 the command ran and found problems (errors, failed tests), 2 bad usage.
+// Exit codes: 0 success, 1 the command ran and found problems (errors, failed tests), 2 bad usage,
+// 3 the data folder is in use, 70 internal error or an unwritable log (docs/cli.md).
 import { checkCommand } from "./check.js";
 import { testCommand } from "./test.js";
 import { stateCommand } from "./state.js";
@@ -35,7 +36,7 @@ function mainHelp(): string {
     "  -h, --help     show help (also `ofl <command> --help`)",
     "  -v, --version  show the version",
     "",
-    "Exit codes: 0 success, 1 errors found or tests failed, 2 bad usage.",
+    "Exit codes: 0 success, 1 errors found or tests failed, 2 bad usage, 3 the data folder is in use by another `ofl run`, 70 internal error or an unwritable log.",
     "Documentation: docs/cli.md and docs/language.md in the ofl package.",
   ].join("\n");
 }

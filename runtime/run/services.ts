@@ -61,7 +61,8 @@ export async function startServices(specs: ServiceSpec[], cwd: string, report: (
       };
       child.stdout!.on("data", watch);
       child.stderr!.on("data", watch);
-      child.once("exit", (code) => settle(false, `service ${spec.name} exited (${code}) before it was ready: ${seen.trim().split("\n").slice(-2).join(" / ")}`));
+      // close, not exit: its last output is read by then
+      child.once("close", (code) => settle(false, `service ${spec.name} exited (${code}) before it was ready: ${lastWords(seen)}`));
       child.once("error", (e) => settle(false, `service ${spec.name} cannot start: ${e.message}`));
     });
     // keep draining its output so it never blocks on a full pipe
@@ -87,4 +88,15 @@ export async function stopServices(running: RunningService[]): Promise<void> {
         }),
     ),
   );
+}
+
+/**
+ * What a service said as it died, in one line: the error line of a crash (Node prints the stack
+ * and its version after it: `Error [ERR_MODULE_NOT_FOUND]: Cannot find package …`), else its
+ * last two lines.
+ */
+export function lastWords(output: string): string {
+  const lines = output.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const error = lines.filter((l) => /^(\w*Error\b|Error \[|error:)/i.test(l)).at(-1);
+  return error ?? lines.slice(-2).join(" / ");
 }
