@@ -118,6 +118,7 @@ function printReplay(io: Io, r: ReplayReport): void {
     io.out(`  first divergence (${d.kind}${d.line ? `, session line ${d.line}` : ""}):\n`);
     io.out(`    expected: ${d.expected}\n`);
     io.out(`    actual:   ${d.actual}\n`);
+    if (d.hint) io.out(`    note:     ${d.hint}\n`);
   }
 }
 

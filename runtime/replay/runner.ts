@@ -48,6 +48,8 @@ export interface IssuedCommand {
   correlationId: string;
   verdict: "accepted" | "rejected";
   reason?: string;
+  /** the offset of the input record that caused it (the envelope's cause_offset; null: a timer at a test's end) */
+  cause?: number | null;
 }
 
 export interface RunOptions {
@@ -242,6 +244,7 @@ function fromEnvelope(key: string, command: string, env: CommandEnvelope): Issue
     rule: h.rule ?? "operator",
     correlationId: h.correlation_id,
     verdict: h.verdict === "rejected" ? "rejected" : "accepted",
+    cause: h.cause_offset,
   };
 }
 
@@ -499,8 +502,11 @@ export interface ReplayReport {
   deadLetters: number;
   commands: { recorded: number; replayed: number; matched: number };
   alarms: { recorded: number; replayed: number; matched: number };
-  /** the first decision that differs, with the line of the session record (if recorded) */
-  divergence?: { kind: "command" | "alarm"; index: number; expected: string; actual: string; line?: number };
+  /**
+   * the first decision that differs, with the line of the session record (if recorded); `hint`:
+   * why it may be the recording's fault (it ends before the program's outputs of its last inputs)
+   */
+  divergence?: { kind: "command" | "alarm"; index: number; expected: string; actual: string; line?: number; hint?: string };
   passed: boolean;
 }
 
@@ -508,6 +514,11 @@ export interface ReplayReport {
  * `ofl test --replay FILE`: replays a session against the program and compares its decisions
  * (rule-issued commands, alarm transitions) with those recorded in the session.
  */
+/** A record the program itself wrote: a derived value, an alarm transition, a rule's command (not a device's result or an operator's acknowledgement). */
+function isProgramOutput(ev: WireEvent): boolean {
+  return ev.kind === "derived" || ev.kind === "command" || (ev.kind === "alarm" && ev.value !== "ACKNOWLEDGED");
+}
+
 export function replaySession(ir: IrProgram, path: string, opts: SessionOptions = {}, onProgress?: (records: number) => void): ReplayReport {
   const session = openSession(path, opts);
   // a session of one partition (ofl record --kafka --partition) is decided as the rule worker decided it: by its assets alone
@@ -517,11 +528,14 @@ export function replaySession(ir: IrProgram, path: string, opts: SessionOptions 
   const lineOfCommand: number[] = [];
   const lineOfAlarm: number[] = [];
   let records = 0;
+  /** the offset of the last output of the program in the session (derived value, alarm, rule command) */
+  let lastOutput = -1;
   for (const { line, record, time } of session.records()) {
     if ((++records & 0x3fff) === 0) onProgress?.(records);
     const ev = classify(record, time);
     if (ev.kind === "command" && (ev.envelope.header.rule ?? "operator") !== "operator") lineOfCommand.push(line);
     if (ev.kind === "alarm") lineOfAlarm.push(line);
+    if (isProgramOutput(ev)) lastOutput = Math.max(lastOutput, ev.offset);
     run.feed(ev);
     run.process(ev);
   }
@@ -558,7 +572,16 @@ export function replaySession(ir: IrProgram, path: string, opts: SessionOptions 
   }
   let cmdMatched = 0;
   for (let i = 0; i < Math.min(recorded.length, replayed.length) && sameDecision(recorded[i]!, replayed[i]!); i++) cmdMatched++;
-  const divergence = cmdDiv ? { kind: "command" as const, ...cmdDiv, line: lineOfCommand[cmdDiv.index] } : alarmDiv;
+  let divergence: ReplayReport["divergence"] = cmdDiv ? { kind: "command" as const, ...cmdDiv, line: lineOfCommand[cmdDiv.index] } : alarmDiv;
+  // one command more than recorded, caused by a record after the program's last recorded output:
+  // the session was likely recorded before the rule worker had decided its last records
+  const extra = cmdDiv && cmdDiv.index >= recorded.length ? replayed[cmdDiv.index] : undefined;
+  if (divergence && extra && typeof extra.cause === "number" && extra.cause > lastOutput) {
+    divergence = {
+      ...divergence,
+      hint: `the session holds no output of the program after offset ${lastOutput}, and this command comes from the record at offset ${extra.cause}: if it was recorded while the rule worker was still deciding, record it again once the worker has caught up`,
+    };
+  }
   return {
     session: path,
     records,
