@@ -28,10 +28,14 @@ export class Cell {
   changedPass = -1;
   /** signals: event time of the last report; states: time of the last change */
   reportTime = -Infinity;
-  /** nodes to re-evaluate when the value changes */
+  /** nodes to re-evaluate when the value changes (construction; then the head of `deps`) */
   onChange: NodeLike[] = [];
-  /** nodes to re-evaluate on every report, changed or not (age, window events) */
+  /** nodes to re-evaluate on every report, changed or not (age, window events; construction; then the tail of `deps`) */
   onReport: NodeLike[] = [];
+  /** after construction: onChange then onReport in one array (one object to read per event) */
+  deps: NodeLike[] = [];
+  /** where onReport starts in `deps` */
+  nChange = 0;
   constructor(
     readonly asset: AssetCells | null,
     /** the node computing it (for ranks); null for telemetry and views */

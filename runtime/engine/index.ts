@@ -329,7 +329,7 @@ class ForNode extends BaseNode implements StateLike {
 /** A windowed aggregate over one asset's events. */
 class WindowNode extends BaseNode implements StateLike {
   cell: Cell;
-  arg: Fn | null = null;
+  arg: Parts | null = null;
   /** panes when the aggregate allows (window.ts PaneSet.fits: no window objects, no close timers) */
   set: WindowSet | PaneSet;
   late = 0;
@@ -358,7 +358,8 @@ class WindowNode extends BaseNode implements StateLike {
   eval(e: Engine): void {
     if (e.curAsset !== this.asset || !this.mask[e.curSig]) return;
     e.rt.nextFlip = Infinity;
-    const v = this.arg === null ? null : this.arg();
+    const a = this.arg;
+    const v = a === null ? null : a.code(a.C, a.X, a.P, e.rt);
     if (!this.set.add(e.curTime, v, e.streamTime, e.eventSeq)) {
       this.late++;
       return;
@@ -457,8 +458,8 @@ class RuleNode extends BaseNode {
 
 /** A table view's per-asset contribution: `where` and `arg` for that asset. */
 class ContribNode extends BaseNode {
-  where: Fn | null = null;
-  arg: Fn | null = null;
+  where: Parts | null = null;
+  arg: Parts | null = null;
   constructor(
     order: number,
     asset: AssetRt,
@@ -469,8 +470,10 @@ class ContribNode extends BaseNode {
   }
   eval(e: Engine): void {
     e.rt.nextFlip = Infinity;
-    const inc = this.where === null ? true : this.where() === true;
-    const v = inc && this.arg !== null ? this.arg() : null;
+    const w = this.where;
+    const inc = w === null ? true : w.code(w.C, w.X, w.P, e.rt) === true;
+    const a = this.arg;
+    const v = inc && a !== null ? a.code(a.C, a.X, a.P, e.rt) : null;
     e.afterFlip(this);
     const view = this.view;
     const pos = this.pos;
@@ -612,7 +615,7 @@ class TableViewNode extends BaseNode {
       if (v.update(g)) changed = true;
     }
     v.dirtyGroups.length = 0;
-    if (changed) e.pushAll(v.cell.onChange);
+    if (changed) e.pushChange(v.cell);
   }
 }
 
@@ -621,8 +624,8 @@ class WindowView implements ViewCells {
   node: WindowViewNode;
   grouped: boolean;
   posByAsset: Int32Array;
-  where: (Fn | null)[] = [];
-  arg: (Fn | null)[] = [];
+  where: (Parts | null)[] = [];
+  arg: (Parts | null)[] = [];
   groupKey: (string | null)[] = [];
   mask: boolean[][] = [];
   sets = new Map<string, WindowSet>();
@@ -659,11 +662,11 @@ class WindowViewNode extends BaseNode {
     if (pos < 0 || !v.mask[pos]![e.curSig]) return;
     e.rt.nextFlip = Infinity;
     const w = v.where[pos]!;
-    if (w !== null && w() !== true) return;
+    if (w !== null && w.code(w.C, w.X, w.P, e.rt) !== true) return;
     const key = v.groupKey[pos]!;
     if (key === null) return;
     const arg = v.arg[pos]!;
-    const x = arg === null ? null : arg();
+    const x = arg === null ? null : arg.code(arg.C, arg.X, arg.P, e.rt);
     let set = v.sets.get(key);
     if (set === undefined) {
       const s: WindowSet = new WindowSet(v.ir.fn, v.ir.arg === undefined, v.window, (win) =>
@@ -677,11 +680,11 @@ class WindowViewNode extends BaseNode {
       v.late++;
       return;
     }
-    if (set.value(v.ir.final) !== before) e.pushAll(v.cell.onChange);
+    if (set.value(v.ir.final) !== before) e.pushChange(v.cell);
   }
   closed(e: Engine, set: WindowSet, w: Win, deadline: number): void {
     const before = set.value(this.view.ir.final);
-    if (set.close(w, deadline) && this.view.ir.final && set.value(true) !== before) e.pushAll(this.view.cell.onChange);
+    if (set.close(w, deadline) && this.view.ir.final && set.value(true) !== before) e.pushChange(this.view.cell);
   }
 }
 
@@ -894,8 +897,8 @@ export class Engine {
           pending.push(() => {
             const d = newDeps();
             const sc: Scope = { self: a, locals: null, params: null };
-            if (v.where !== undefined) cn.where = compileExpr(v.where, sc, d, this.rt, this.resolver);
-            if (v.arg !== undefined) cn.arg = compileExpr(v.arg, sc, d, this.rt, this.resolver);
+            if (v.where !== undefined) cn.where = compileParts(v.where, sc, d, this.resolver);
+            if (v.arg !== undefined) cn.arg = compileParts(v.arg, sc, d, this.resolver);
             this.register(cn, d);
           });
           tv.node.after.push(cn);
@@ -923,8 +926,8 @@ export class Engine {
           pending.push(() => {
             const d = newDeps();
             const sc: Scope = { self: a, locals: null, params: null };
-            if (v.where !== undefined) wv.where[pos] = compileExpr(v.where, sc, d, this.rt, this.resolver);
-            if (v.arg !== undefined) wv.arg[pos] = compileExpr(v.arg, sc, d, this.rt, this.resolver);
+            if (v.where !== undefined) wv.where[pos] = compileParts(v.where, sc, d, this.resolver);
+            if (v.arg !== undefined) wv.arg[pos] = compileParts(v.arg, sc, d, this.resolver);
             this.rankOnly(wv.node, d);
             for (let i = 0; i < a.telArr.length; i++) if (wv.mask[pos]![i]) a.telArr[i]!.onReport.push(wv.node);
           });
@@ -995,8 +998,10 @@ export class Engine {
   private compact(): void {
     const list = <T>(xs: T[]): T[] => (xs.length === 0 ? (EMPTY as T[]) : xs.slice());
     const cell = (c: Cell): void => {
-      c.onChange = list(c.onChange);
-      c.onReport = list(c.onReport);
+      c.deps = list([...c.onChange, ...c.onReport]);
+      c.nChange = c.onChange.length;
+      c.onChange = EMPTY;
+      c.onReport = EMPTY;
     };
     const byAsset = new Map<AssetRt | null, BaseNode[]>();
     for (const n of this.nodes) {
@@ -1007,11 +1012,26 @@ export class Engine {
       l.push(n);
     }
     const extras = sharedExtras();
+    const parts = (p: Parts | null): Parts | null => (p === null ? null : { code: p.code, C: p.C.slice(), X: extras(p.X), P: p.P });
+    const masks = new Map<string, boolean[]>();
+    const mask = (m: boolean[]): boolean[] => {
+      const key = m.map((b) => (b ? "1" : "0")).join("");
+      let shared = masks.get(key);
+      if (shared === undefined) masks.set(key, (shared = m.slice()));
+      return shared;
+    };
     const node = (n: BaseNode): void => {
       const x = n as unknown as { C?: Cell[]; X?: unknown[]; clear?: Parts | null };
       if (x.C !== undefined && x.C !== NO_CELLS) x.C = x.C.slice();
       if (x.X !== undefined && x.X !== NO_CELLS) x.X = extras(x.X);
-      if (x.clear) x.clear = { code: x.clear.code, C: x.clear.C.slice(), X: extras(x.clear.X), P: null };
+      if (x.clear) x.clear = parts(x.clear);
+      if (n instanceof WindowNode) {
+        n.arg = parts(n.arg);
+        n.mask = mask(n.mask);
+      } else if (n instanceof ContribNode) {
+        n.where = parts(n.where);
+        n.arg = parts(n.arg);
+      }
     };
     for (const a of this.assets) {
       a.telArr = a.telArr.slice();
@@ -1029,7 +1049,12 @@ export class Engine {
       node(n);
     }
     for (const v of this.tableViews) cell(v.cell);
-    for (const v of this.windowViews) cell(v.cell);
+    for (const v of this.windowViews) {
+      cell(v.cell);
+      v.where = v.where.map(parts);
+      v.arg = v.arg.map(parts);
+      v.mask = v.mask.map(mask);
+    }
   }
 
   private stateNode(
@@ -1064,7 +1089,7 @@ export class Engine {
       this.windowNodes.push(n);
       pending.push(() => {
         const d = newDeps();
-        if (def.agg.arg !== undefined) n.arg = compileExpr(def.agg.arg, sc(), d, this.rt, this.resolver);
+        if (def.agg.arg !== undefined) n.arg = compileParts(def.agg.arg, sc(), d, this.resolver);
         this.rankOnly(n, d);
         for (let i = 0; i < a.telArr.length; i++) if (n.mask[i]) a.telArr[i]!.onReport.push(n);
       });
@@ -1200,6 +1225,29 @@ export class Engine {
     }
   }
 
+  /** @internal pushes `list` from index `from` (a cell's report dependents: `pushFrom(c.deps, c.nChange)`) */
+  pushFrom(list: readonly unknown[], from: number): void {
+    for (let i = from; i < list.length; i++) {
+      const n = list[i] as BaseNode;
+      if (!n.dirty) {
+        n.dirty = true;
+        this.dirtyHeap.push(n);
+      }
+    }
+  }
+
+  /** @internal pushes what depends on a cell's value (not its reports) */
+  pushChange(c: Cell): void {
+    const list = c.deps;
+    for (let i = 0; i < c.nChange; i++) {
+      const n = list[i] as BaseNode;
+      if (!n.dirty) {
+        n.dirty = true;
+        this.dirtyHeap.push(n);
+      }
+    }
+  }
+
   private drain(): void {
     const h = this.dirtyHeap;
     for (;;) {
@@ -1226,8 +1274,7 @@ export class Engine {
     cell.reportTime = rt.now;
     const a = cell.asset as AssetRt | null;
     if (a !== null && a.lastPass !== rt.pass) this.touch(a);
-    this.pushAll(cell.onChange);
-    this.pushAll(cell.onReport);
+    this.pushAll(cell.deps);
     return true;
   }
 
@@ -1564,9 +1611,8 @@ export class Engine {
           cell.prev = cell.v;
           cell.v = v;
           cell.changedPass = this.rt.pass;
-          this.pushAll(cell.onChange);
-        }
-        this.pushAll(cell.onReport);
+          this.pushAll(cell.deps);
+        } else this.pushFrom(cell.deps, cell.nChange);
         this.endPass();
         this.curAsset = null;
         this.curSig = -1;
@@ -1589,7 +1635,7 @@ export class Engine {
               cell.prev = cell.v;
               cell.v = null;
               cell.changedPass = pass;
-              this.pushAll(cell.onChange);
+              this.pushChange(cell);
             }
           }
         }
