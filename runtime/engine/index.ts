@@ -1214,10 +1214,10 @@ export class Engine {
     }
   }
 
-  /** @internal */
-  pushAll(list: readonly unknown[]): void {
-    for (let i = 0; i < list.length; i++) {
-      const n = list[i] as BaseNode;
+  /** @internal marks dirty the nodes of `deps[from..to)`: a cell's dependents are `deps`, those of its value `[0, nChange)`, of its reports `[nChange, length)` */
+  pushRange(deps: readonly unknown[], from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const n = deps[i] as BaseNode;
       if (!n.dirty) {
         n.dirty = true;
         this.dirtyHeap.push(n);
@@ -1225,27 +1225,9 @@ export class Engine {
     }
   }
 
-  /** @internal pushes `list` from index `from` (a cell's report dependents: `pushFrom(c.deps, c.nChange)`) */
-  pushFrom(list: readonly unknown[], from: number): void {
-    for (let i = from; i < list.length; i++) {
-      const n = list[i] as BaseNode;
-      if (!n.dirty) {
-        n.dirty = true;
-        this.dirtyHeap.push(n);
-      }
-    }
-  }
-
-  /** @internal pushes what depends on a cell's value (not its reports) */
+  /** @internal on a change of a cell's value (not a report): its value's dependents */
   pushChange(c: Cell): void {
-    const list = c.deps;
-    for (let i = 0; i < c.nChange; i++) {
-      const n = list[i] as BaseNode;
-      if (!n.dirty) {
-        n.dirty = true;
-        this.dirtyHeap.push(n);
-      }
-    }
+    this.pushRange(c.deps, 0, c.nChange);
   }
 
   private drain(): void {
@@ -1274,7 +1256,7 @@ export class Engine {
     cell.reportTime = rt.now;
     const a = cell.asset as AssetRt | null;
     if (a !== null && a.lastPass !== rt.pass) this.touch(a);
-    this.pushAll(cell.deps);
+    this.pushRange(cell.deps, 0, cell.deps.length);
     return true;
   }
 
@@ -1611,8 +1593,8 @@ export class Engine {
           cell.prev = cell.v;
           cell.v = v;
           cell.changedPass = this.rt.pass;
-          this.pushAll(cell.deps);
-        } else this.pushFrom(cell.deps, cell.nChange);
+          this.pushRange(cell.deps, 0, cell.deps.length);
+        } else this.pushRange(cell.deps, cell.nChange, cell.deps.length);
         this.endPass();
         this.curAsset = null;
         this.curSig = -1;
