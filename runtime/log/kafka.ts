@@ -74,6 +74,8 @@ export interface Tail {
 }
 
 /** bytes of record values per produce request (the broker's default limit is 1 MB per batch) */
+/** at most this many records in one produce request (see append) */
+const MAX_REQUEST_RECORDS = 1000;
 const MAX_REQUEST_BYTES = 512 * 1024;
 
 export { partitionOfKey };
@@ -146,25 +148,29 @@ export class KafkaLog {
   async append(records: KafkaNewRecord[]): Promise<LogRecord[]> {
     if (records.length === 0) return [];
     // a produce request's record batch must stay under the broker's message.max.bytes (1 MB by
-    // default): larger appends go as several requests, in order
+    // default), and kafkajs groups a request's messages per partition in time quadratic in their
+    // number (5 µs a message at 5,000, 2 µs at 1,000): larger appends go as several requests, in order
+    const values = records.map((r) => (r.tombstone ? null : JSON.stringify(r.value)));
     const out: LogRecord[] = [];
     let from = 0;
     let bytes = 0;
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
-      const size = (r.tombstone ? 0 : JSON.stringify(r.value).length) + (r.key?.length ?? 0) + 64;
-      if (i > from && bytes + size > MAX_REQUEST_BYTES) {
-        out.push(...(await this.appendChunk(records.slice(from, i))));
+      const size = (values[i]?.length ?? 0) + (r.key?.length ?? 0) + 64;
+      if (i > from && (bytes + size > MAX_REQUEST_BYTES || i - from >= MAX_REQUEST_RECORDS)) {
+        out.push(...(await this.appendChunk(records, values, from, i)));
         from = i;
         bytes = 0;
       }
       bytes += size;
     }
-    out.push(...(await this.appendChunk(from === 0 ? records : records.slice(from))));
+    out.push(...(await this.appendChunk(records, values, from, records.length)));
     return out;
   }
 
-  private async appendChunk(records: KafkaNewRecord[]): Promise<LogRecord[]> {
+  /** Appends records[from..to) (values: their JSON text, null for a tombstone) in one request. */
+  private async appendChunk(all: KafkaNewRecord[], values: (string | null)[], from: number, to: number): Promise<LogRecord[]> {
+    const records = from === 0 && to === all.length ? all : all.slice(from, to);
     const p = await this.getProducer();
     const counts = new Map<string, number>();
     for (const r of records) if (r.partition === undefined && !counts.has(r.topic)) counts.set(r.topic, await this.partitions(r.topic));
@@ -180,7 +186,7 @@ export class KafkaLog {
       const k = perPartition.get(tp) ?? 0;
       perPartition.set(tp, k + 1);
       where[i] = { partition, k };
-      t.messages.push({ key: r.key, value: r.tombstone ? null : JSON.stringify(r.value), timestamp: String(Math.trunc(r.ts)), partition, ...(r.headers ? { headers: r.headers } : {}) });
+      t.messages.push({ key: r.key, value: values[from + i]!, timestamp: String(Math.trunc(r.ts)), partition, ...(r.headers ? { headers: r.headers } : {}) });
     });
     const meta = await p.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, t]) => ({ topic, messages: t.messages })) });
     return records.map((r, i) => {
