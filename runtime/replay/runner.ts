@@ -13,6 +13,7 @@ import { partitionProgram } from "../wire/partitions.js";
 import { operatorCommandRecord } from "../wire/operator.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, isFutureRecord, isInput, telemetryValue } from "../wire/records.js";
 import type { CommandEnvelope, LogRecord, NewRecord, WireEvent } from "../wire/types.js";
+import { decisionProgram } from "./prune.js";
 import { openSession, type SessionOptions } from "./session.js";
 import { unitText } from "./stateAt.js";
 
@@ -524,7 +525,8 @@ export function replaySession(ir: IrProgram, path: string, opts: SessionOptions 
   // a session of one partition (ofl record --kafka --partition) is decided as the rule worker decided it: by its assets alone
   const h = session.header;
   const partitioned = typeof h?.partitions === "number" && h.partitions > 1 && typeof h.partition === "number";
-  const run = new Run(partitioned ? partitionProgram(ir, h.partition as number, h.partitions as number) : ir);
+  // only what its decisions depend on (prune.ts: states and views nothing decided reads are left out)
+  const run = new Run(decisionProgram(partitioned ? partitionProgram(ir, h.partition as number, h.partitions as number) : ir));
   const lineOfCommand: number[] = [];
   const lineOfAlarm: number[] = [];
   let records = 0;

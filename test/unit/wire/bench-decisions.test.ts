@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compile, type IrProgram } from "../../../compiler/index.js";
 import { Engine } from "../../../runtime/engine/index.js";
+import { decisionProgram } from "../../../runtime/replay/prune.js";
 import { replaySession } from "../../../runtime/replay/runner.js";
 import { readSession } from "../../../runtime/replay/session.js";
 import { classify, isInput } from "../../../runtime/wire/records.js";
@@ -44,8 +45,11 @@ describe.each(["replay-small", "engine-small"])("%s benchmark session", (name) =
     expect(count("Alarm")).toBeGreaterThan(5);
   });
 
-  it("the engine takes the recorded decisions, in order, at the recorded times", () => {
-    const ir = program(name);
+  it.each([
+    ["the engine", (ir: IrProgram) => ir],
+    ["the engine over what the decisions depend on (runtime/replay/prune.ts)", decisionProgram],
+  ])("%s takes the recorded decisions, in order, at the recorded times", (_, which) => {
+    const ir = which(program(name));
     const out: NewRecord[] = [];
     const engine = new Engine({ program: ir, derivedOutputs: false, onOutput: (r) => out.push(r) });
     let last = 0;
