@@ -183,7 +183,12 @@ function interlockReason(cmd: CmdRt, unknown: boolean, compile: (e: IrExpr) => F
   return `${unknown ? "interlock unknown (fail safe)" : "interlock"}: requires ${failed.text}${value}`;
 }
 
-class AssetRt implements AssetCells {
+/** An asset as `processTelemetry` takes it (from `telemetryAsset`); opaque to callers. */
+export interface TelemetryAsset {
+  readonly uuid: string;
+}
+
+class AssetRt implements AssetCells, TelemetryAsset {
   tel = new Map<string, Cell>();
   telArr: Cell[] = [];
   states = new Map<string, Cell>();
@@ -1383,10 +1388,9 @@ export class Engine {
   }
 
   /** Moves stream time to `e` (firing due timers first) for an accepted input record. */
-  private moveTime(ev: { partition: number; offset: number; time: number }): void {
-    this.causePartition = ev.partition;
-    this.causeOffset = ev.offset;
-    const e = ev.time;
+  private moveTime(partition: number, offset: number, e: number): void {
+    this.causePartition = partition;
+    this.causeOffset = offset;
     if (e > this.st) {
       this.fireTimers(e);
       this.st = e;
@@ -1550,6 +1554,63 @@ export class Engine {
     return this.st;
   }
 
+  /**
+   * The target of a telemetry record, for a reader that resolves each key and data item once
+   * (replays from a session's columns): the asset, or undefined when no asset has this uuid.
+   */
+  telemetryAsset(uuid: string): TelemetryAsset | undefined {
+    return this.byUuid.get(uuid);
+  }
+
+  /** The signal index of a data item for `processTelemetry`, or undefined (an undeclared item: take `process`). */
+  telemetrySignal(asset: TelemetryAsset, id: string): number | undefined {
+    const a = asset as AssetRt;
+    return a.model.telIdx.get(id) ?? a.dataItems?.get(id);
+  }
+
+  /**
+   * Processes one telemetry record exactly as `process` does the `telemetry` event classify()
+   * makes of it, without building it: for a resolved asset and signal, the value as text, its
+   * event time, its record's `ts`, where it sits, and the record itself (a function: only a dead
+   * letter needs it).
+   */
+  processTelemetry(asset: TelemetryAsset, si: number, value: string, time: number, ts: number, partition: number, offset: number, record: () => LogRecord): void {
+    if (time > this.horizon) this.horizon = time;
+    this.telemetry(asset as AssetRt, si, value, time, ts, partition, offset, record);
+  }
+
+  private telemetry(a: AssetRt, si: number, raw: string, time: number, ts: number, partition: number, offset: number, rec: LogRecord | (() => LogRecord)): void {
+    const info = a.model.tel[si]!;
+    if (isFutureTime(time, ts, this.futureToleranceMs)) {
+      this.deadLetter(a.uuid, "future_time", `${a.name}.${info.name}: ${futureTimeDetail(time, ts, this.futureToleranceMs)}`, typeof rec === "function" ? rec() : rec, time);
+      return;
+    }
+    const v = parseTelemetryValue(info.type, info.range, raw, info.members, info.members === undefined ? undefined : a.enumMaps[si]);
+    if (v instanceof Rejection) {
+      this.deadLetter(a.uuid, v.reason, `${a.name}.${info.name}: ${v.detail}`, typeof rec === "function" ? rec() : rec, time);
+      return;
+    }
+    this.moveTime(partition, offset, time);
+    this.beginPass();
+    this.curAsset = a;
+    this.curSig = si;
+    this.curTime = time;
+    this.eventSeq++;
+    this.touch(a);
+    const cell = a.telArr[si]!;
+    cell.reportTime = time;
+    if (v !== cell.v) {
+      cell.prev = cell.v;
+      cell.v = v;
+      cell.changedPass = this.rt.pass;
+      this.pushRange(cell.deps, 0, cell.deps.length);
+    } else this.pushRange(cell.deps, cell.nChange, cell.deps.length);
+    this.endPass();
+    this.curAsset = null;
+    this.curSig = -1;
+    this.causeOffset = null;
+  }
+
   /** Processes one classified record in log order (inputs change state; recorded outputs are ignored). */
   process(ev: WireEvent): void {
     const k = ev.kind;
@@ -1570,35 +1631,7 @@ export class Engine {
           this.deadLetter(ev.key, "unknown_signal", `${a.name} (${a.model.ir.name}) has no telemetry ${JSON.stringify(ev.id)}`, ev.record, ev.time);
           return;
         }
-        const info = a.model.tel[si]!;
-        if (isFutureTime(ev.time, ev.record.ts, this.futureToleranceMs)) {
-          this.deadLetter(ev.key, "future_time", `${a.name}.${info.name}: ${futureTimeDetail(ev.time, ev.record.ts, this.futureToleranceMs)}`, ev.record, ev.time);
-          return;
-        }
-        const v = parseTelemetryValue(info.type, info.range, ev.value, info.members, info.members === undefined ? undefined : a.enumMaps[si]);
-        if (v instanceof Rejection) {
-          this.deadLetter(ev.key, v.reason, `${a.name}.${info.name}: ${v.detail}`, ev.record, ev.time);
-          return;
-        }
-        this.moveTime(ev);
-        this.beginPass();
-        this.curAsset = a;
-        this.curSig = si;
-        this.curTime = ev.time;
-        this.eventSeq++;
-        this.touch(a);
-        const cell = a.telArr[si]!;
-        cell.reportTime = ev.time;
-        if (v !== cell.v) {
-          cell.prev = cell.v;
-          cell.v = v;
-          cell.changedPass = this.rt.pass;
-          this.pushRange(cell.deps, 0, cell.deps.length);
-        } else this.pushRange(cell.deps, cell.nChange, cell.deps.length);
-        this.endPass();
-        this.curAsset = null;
-        this.curSig = -1;
-        this.causeOffset = null;
+        this.telemetry(a, si, ev.value, ev.time, ev.record.ts, ev.partition, ev.offset, ev.record);
         return;
       }
       case "avail": {
@@ -1607,7 +1640,7 @@ export class Engine {
           this.deadLetter(ev.key, "unknown_asset", `no asset has uuid ${JSON.stringify(ev.key)}`, ev.record, ev.time);
           return;
         }
-        this.moveTime(ev);
+        this.moveTime(ev.partition, ev.offset, ev.time);
         this.beginPass();
         this.touch(a);
         if (!ev.available) {
@@ -1626,13 +1659,13 @@ export class Engine {
         return;
       }
       case "clock":
-        this.moveTime(ev);
+        this.moveTime(ev.partition, ev.offset, ev.time);
         this.beginPass();
         this.endPass();
         this.causeOffset = null;
         return;
       case "operator_command":
-        this.moveTime(ev);
+        this.moveTime(ev.partition, ev.offset, ev.time);
         this.beginPass();
         this.endPass();
         this.operatorCommand(ev);

@@ -83,10 +83,20 @@ export function columnBytes(cap: number): number {
 export class RecordBuilder {
   private table: string[] = [];
   private readonly isoTimes = new IsoTimes();
+  /** counts string-table resets: what a reader cached by string index is stale when it moves */
+  generation = 0;
+
+  /** the string table: a batch's key, id, value, tag, type and topic columns index it */
+  get strings(): readonly string[] {
+    return this.table;
+  }
 
   /** Takes a batch's strings; call once per batch, before `record`. */
   begin(b: Batch): void {
-    if (b.reset) this.table = [];
+    if (b.reset) {
+      this.table = [];
+      this.generation++;
+    }
     const t = this.table;
     for (const s of b.strings) t.push(s);
   }

@@ -63,11 +63,18 @@ export interface OpenSession {
   format: "jsonl" | "binary";
   /** the `{"ofl_session": …}` line, or null when the file has none */
   header: SessionHeader | null;
-  /** Streams the records (may be called again to re-read from the start). */
-  records(): Generator<SessionRecord>;
+  /**
+   * Streams the records (may be called again to re-read from the start). `fast`: offered each
+   * record the reader has as columns (the binary form, JSON Lines read by the worker) before it
+   * is built; one it takes (returns true) is not yielded.
+   */
+  records(fast?: FastRows): Generator<SessionRecord>;
   /** lines skipped with `skipBadLines`, filled while `records()` runs */
   skipped: { line: number; message: string }[];
 }
+
+/** A consumer of records still in columns: entry `i` of `b` (strings in `rb.strings`); true when it took it. */
+export type FastRows = (b: Batch, i: number, rb: RecordBuilder) => boolean;
 
 const DEFAULT_CHUNK = 1 << 20;
 
@@ -298,7 +305,7 @@ export function openSession(path: string, opts: SessionOptions = {}): OpenSessio
     session.skipped.push({ line, message: new SessionError(path, line, reason).message });
   };
   /** The records of batches of columns (binary form, or JSON Lines parsed by the worker). */
-  function* fromBatches(batches: Generator<Batch>): Generator<SessionRecord> {
+  function* fromBatches(batches: Generator<Batch>, fast: FastRows | undefined): Generator<SessionRecord> {
     const rb = new RecordBuilder();
     for (const b of batches) {
       rb.begin(b);
@@ -306,6 +313,7 @@ export function openSession(path: string, opts: SessionOptions = {}): OpenSessio
       for (let i = 0; i < b.n; i++) {
         const k = kind[i];
         if (k === FAST) {
+          if (fast !== undefined && fast(b, i, rb)) continue;
           yield { line: b.line[i]!, record: rb.record(b, i), time: b.time[i]! };
           continue;
         }
@@ -323,12 +331,12 @@ export function openSession(path: string, opts: SessionOptions = {}): OpenSessio
     format,
     header,
     skipped: [],
-    records: function* () {
+    records: function* (fast?: FastRows) {
       session.skipped.length = 0;
       if (format === "binary") {
         const fd = openFd(path);
         try {
-          yield* fromBatches(binaryBatches(fd));
+          yield* fromBatches(binaryBatches(fd), fast);
         } catch (e) {
           if (e instanceof BinarySessionError) throw new SessionError(path, 0, e.message);
           throw e;
@@ -339,7 +347,7 @@ export function openSession(path: string, opts: SessionOptions = {}): OpenSessio
       }
       if (worker) {
         try {
-          yield* fromBatches(workerBatches(path, { chunkSize, slotRecords: opts.workerSlotRecords, tableLimit: opts.workerTableLimit }));
+          yield* fromBatches(workerBatches(path, { chunkSize, slotRecords: opts.workerSlotRecords, tableLimit: opts.workerTableLimit }), fast);
         } catch (e) {
           if (e instanceof ParserWorkerError) throw new SessionError(path, 0, e.message);
           throw e;
