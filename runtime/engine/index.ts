@@ -694,9 +694,9 @@ class WindowViewNode extends BaseNode {
 }
 
 /**
- * Interns extras arrays (codegen.ts: an instance's constants, attribute values, views; never
- * written after construction) by content: `temperature > 90` on 1,000 assets reads one array,
- * which stays in cache, instead of 1,000.
+ * Interns read-only arrays by content: extras (codegen.ts: an instance's constants, attribute
+ * values, views) and signal masks, never written after construction. `temperature > 90` on
+ * 1,000 assets reads one array, which stays in cache, instead of 1,000.
  */
 function sharedExtras(): (xs: unknown[]) => unknown[] {
   const byKey = new Map<string, unknown[]>();
@@ -1018,13 +1018,7 @@ export class Engine {
     }
     const extras = sharedExtras();
     const parts = (p: Parts | null): Parts | null => (p === null ? null : { code: p.code, C: p.C.slice(), X: extras(p.X), P: p.P });
-    const masks = new Map<string, boolean[]>();
-    const mask = (m: boolean[]): boolean[] => {
-      const key = m.map((b) => (b ? "1" : "0")).join("");
-      let shared = masks.get(key);
-      if (shared === undefined) masks.set(key, (shared = m.slice()));
-      return shared;
-    };
+    const mask = (m: boolean[]): boolean[] => extras(m) as boolean[];
     const node = (n: BaseNode): void => {
       const x = n as unknown as { C?: Cell[]; X?: unknown[]; clear?: Parts | null };
       if (x.C !== undefined && x.C !== NO_CELLS) x.C = x.C.slice();
@@ -1622,7 +1616,7 @@ export class Engine {
           this.deadLetter(ev.key, "unknown_asset", `no asset has uuid ${JSON.stringify(ev.key)}`, ev.record, ev.time);
           return;
         }
-        const si = a.model.telIdx.get(ev.id) ?? a.dataItems?.get(ev.id);
+        const si = this.telemetrySignal(a, ev.id);
         if (si === undefined) {
           if (a.ignoreUndeclared) {
             a.ignored++; // another producer's data item (an OpenFactory connector writes many): not ours

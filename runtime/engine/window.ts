@@ -252,21 +252,6 @@ export class WindowSet {
   }
 }
 
-/**
- * The windows of one asset's aggregate that is neither `final` nor graced-away into a close
- * timer, as panes (issue 15): one running accumulator per hop, combined on read. No window
- * objects, no close timers: a window's acceptance (stream < end + grace) and the value shown
- * (the earliest window holding the latest event) follow from the stream time.
- *
- * Equivalence with WindowSet: window [s, s+size) is still open now, so it was open when any
- * event in its range was accepted; the events it holds are exactly the accepted events of its
- * panes. Combining panes adds integer counts only (count, ratio), or takes one pane whole
- * (tumbling, size = hop): the same numbers as one accumulator fed in event order.
- *
- * Panes live in a ring indexed by pane number; `tag[slot]` says which pane a slot holds. The
- * panes any open window can read span at most (size + grace) / hop + 2 pane numbers, fewer
- * than the ring's length, so a slot holding another pane is one no open window reads.
- */
 // a pane's numbers, at slot * FIELDS in PaneSet.num (the Acc fields, unboxed, side by side)
 const N = 0;
 const K = 1;
@@ -282,7 +267,24 @@ const MIN = 0;
 const MAX = 1;
 const FIRST = 2;
 const LAST = 3;
+/** paneValue's accumulator (filled from a slot, read at once) */
+const SCRATCH = new Acc();
 
+/**
+ * The windows of one asset's aggregate that is neither `final` nor graced-away into a close
+ * timer, as panes (issue 15): one running accumulator per hop, combined on read. No window
+ * objects, no close timers: a window's acceptance (stream < end + grace) and the value shown
+ * (the earliest window holding the latest event) follow from the stream time.
+ *
+ * Equivalence with WindowSet: window [s, s+size) is still open now, so it was open when any
+ * event in its range was accepted; the events it holds are exactly the accepted events of its
+ * panes. Combining panes adds integer counts only (count, ratio), or takes one pane whole
+ * (tumbling, size = hop): the same numbers as one accumulator fed in event order.
+ *
+ * Panes live in a ring indexed by pane number; `tag[slot]` says which pane a slot holds. The
+ * panes any open window can read span at most (size + grace) / hop + 2 pane numbers, fewer
+ * than the ring's length, so a slot holding another pane is one no open window reads.
+ */
 export class PaneSet {
   /** the running value shown (of the earliest window holding the latest accepted event) */
   shown: Value = null;
@@ -406,50 +408,38 @@ export class PaneSet {
     if (this.vals !== null) this.vals.fill(null, slot * 4, slot * 4 + 4);
   }
 
-  /** As accValue over the slot's pane. */
+  /** The aggregate of the slot's pane (accValue over it). */
   private paneValue(slot: number): Value {
+    return accValue(this.fn, this.read(slot, SCRATCH), this.countEvents);
+  }
+
+  /** The slot's pane into `a` (mean and m2 are 0 unless the function is stddev; min, max, first and last null unless kept). */
+  private read(slot: number, a: Acc): Acc {
     const num = this.num;
     const o = slot * FIELDS;
-    const k = num[o + K]!;
+    a.n = num[o + N]!;
+    a.k = num[o + K]!;
+    a.sum = num[o + SUM]!;
+    a.mean = num[o + MEAN]!;
+    a.m2 = num[o + M2]!;
+    a.trues = num[o + TRUES]!;
+    a.firstSeq = num[o + FIRST_SEQ]!;
+    a.lastSeq = num[o + LAST_SEQ]!;
     const vals = this.vals;
     const b = slot * 4;
-    switch (this.fn) {
-      case "count":
-        return this.countEvents ? num[o + N]! : k;
-      case "sum":
-        return num[o + SUM]!;
-      case "avg":
-        return k === 0 ? null : num[o + SUM]! / k;
-      case "stddev":
-        return k < 2 ? null : Math.sqrt(Math.max(0, num[o + M2]!) / (k - 1));
-      case "min":
-        return vals![b + MIN]!;
-      case "max":
-        return vals![b + MAX]!;
-      case "first":
-        return vals![b + FIRST]!;
-      case "last":
-        return vals![b + LAST]!;
-      case "delta":
-        return k === 0 || typeof vals![b + LAST] !== "number" ? null : (vals![b + LAST] as number) - (vals![b + FIRST] as number);
-      case "ratio":
-        return k === 0 ? null : num[o + TRUES]! / k;
-    }
+    a.min = vals === null ? null : vals[b + MIN]!;
+    a.max = vals === null ? null : vals[b + MAX]!;
+    a.first = vals === null ? null : vals[b + FIRST]!;
+    a.last = vals === null ? null : vals[b + LAST]!;
+    return a;
   }
 
   /** The slots in use as [pane number, accumulator] (checkpoints; see state.ts). */
   panes(): [number, Acc][] {
     const out: [number, Acc][] = [];
-    for (let slot = 0; slot < this.tag.length; slot++) {
-      const q = this.tag[slot]!;
-      if (q < 0) continue;
-      const o = slot * FIELDS;
-      const a = new Acc();
-      const num = this.num;
-      [a.n, a.k, a.sum, a.mean, a.m2, a.trues, a.firstSeq, a.lastSeq] = [num[o + N]!, num[o + K]!, num[o + SUM]!, num[o + MEAN]!, num[o + M2]!, num[o + TRUES]!, num[o + FIRST_SEQ]!, num[o + LAST_SEQ]!];
-      if (this.vals !== null) [a.min, a.max, a.first, a.last] = this.vals.slice(slot * 4, slot * 4 + 4);
-      out.push([q, a]);
-    }
+    this.tag.forEach((q, slot) => {
+      if (q >= 0) out.push([q, this.read(slot, new Acc())]);
+    });
     return out;
   }
 
@@ -462,7 +452,14 @@ export class PaneSet {
       const slot = q % this.tag.length;
       this.tag[slot] = q;
       const o = slot * FIELDS;
-      [num[o + N], num[o + K], num[o + SUM], num[o + MEAN], num[o + M2], num[o + TRUES], num[o + FIRST_SEQ], num[o + LAST_SEQ]] = [a.n, a.k, a.sum, a.mean, a.m2, a.trues, a.firstSeq, a.lastSeq];
+      num[o + N] = a.n;
+      num[o + K] = a.k;
+      num[o + SUM] = a.sum;
+      num[o + MEAN] = a.mean;
+      num[o + M2] = a.m2;
+      num[o + TRUES] = a.trues;
+      num[o + FIRST_SEQ] = a.firstSeq;
+      num[o + LAST_SEQ] = a.lastSeq;
       if (this.vals !== null) this.vals.splice(slot * 4, 4, a.min, a.max, a.first, a.last);
     }
   }

@@ -11,7 +11,7 @@ import type { IrCmpOp, IrCommandPattern, IrExpectation, IrExpr, IrProgram, IrRef
 import { Engine, valueText, type TelemetryAsset } from "../engine/index.js";
 import { partitionProgram } from "../wire/partitions.js";
 import { operatorCommandRecord } from "../wire/operator.js";
-import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, isFutureRecord, isFutureTime, isInput, telemetryValue } from "../wire/records.js";
+import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, isFutureRecord, isFutureTime, isInput, isTelemetryKind, telemetryValue } from "../wire/records.js";
 import type { CommandEnvelope, LogRecord, NewRecord, WireEvent } from "../wire/types.js";
 import { decisionProgram } from "./prune.js";
 import { NULL_KEY, VALUE_IS_STAMP, type Batch, type RecordBuilder } from "./columns.js";
@@ -172,7 +172,12 @@ class Run {
   feed(ev: WireEvent): void {
     if (ev.kind === "command") this.recorded.push(fromEnvelope(ev.key, ev.command, ev.envelope));
     if (ev.kind === "alarm") this.recordedAlarms.push({ key: ev.key, id: ev.id, value: ev.value, time: ev.time });
-    if (isInput(ev) && ev.kind !== "bad" && !isFutureRecord(ev, this.ir.futureToleranceMs)) this.lastInputTime = Math.max(this.lastInputTime, ev.time);
+    if (isInput(ev) && ev.kind !== "bad") this.input(ev.time, isFutureRecord(ev, this.ir.futureToleranceMs));
+  }
+
+  /** An input at event time `time` (`future`: dead-lettered future_time): the run ends at the last accepted one. */
+  input(time: number, future: boolean): void {
+    if (!future && time > this.lastInputTime) this.lastInputTime = time;
   }
 
   process(ev: WireEvent): void {
@@ -517,10 +522,9 @@ export interface ReplayReport {
  * (rule-issued commands, alarm transitions) with those recorded in the session.
  */
 /**
- * A replay's fast path for telemetry still in a session's columns: the record classify() would
- * make a `telemetry` event of (not on the dead-letter topic, TYPE Samples or Events, a TAG other
- * than Derived and Method.*, an ID other than avail and clock) whose asset and data item the
- * program declares goes to the engine without building the record, the event or a map lookup
+ * A replay's fast path for telemetry still in a session's columns: a record classify() would
+ * make a `telemetry` event of (`isTelemetryKind`, not on the dead-letter topic) whose asset and
+ * data item the program declares goes to the engine without building the record, the event or a map lookup
  * per record (assets are resolved once per key string). Anything else is left to the general
  * path, which gives the same result more slowly.
  */
@@ -545,9 +549,7 @@ function telemetryFromColumns(run: Run, counted: () => void): FastRows {
     if (vi === VALUE_IS_STAMP || ki === NULL_KEY) return false;
     const S = rb.strings;
     const id = S[b.id[i]!]!;
-    const tag = S[b.tag[i]!]!;
-    const type = S[b.type[i]!]!;
-    if (!((type === "Samples" || type === "Events") && tag !== "Derived" && tag !== "Method.Command" && tag !== "Method.Result" && id !== "avail" && id !== "clock" && id !== "")) return false;
+    if (id === "" || !isTelemetryKind(id, S[b.tag[i]!]!, S[b.type[i]!]!)) return false;
     if (S[b.topic[i]!] === DEADLETTER_TOPIC) return false;
     let a = assets[ki];
     if (a === undefined) a = assets[ki] = engine.telemetryAsset(S[ki]!) ?? null;
@@ -557,8 +559,7 @@ function telemetryFromColumns(run: Run, counted: () => void): FastRows {
     counted();
     const time = b.time[i]!;
     const ts = b.ts[i]!;
-    // Run.feed's part for an input: the replay ends at the last accepted input's time
-    if (!isFutureTime(time, ts, tolerance) && time > run.lastInputTime) run.lastInputTime = time;
+    run.input(time, isFutureTime(time, ts, tolerance));
     curB = b;
     curI = i;
     curRb = rb;
@@ -584,11 +585,11 @@ export function replaySession(ir: IrProgram, path: string, opts: SessionOptions 
   let records = 0;
   /** the offset of the last output of the program in the session (derived value, alarm, rule command) */
   let lastOutput = -1;
-  const fast = telemetryFromColumns(run, () => {
+  const counted = (): void => {
     if ((++records & 0x3fff) === 0) onProgress?.(records);
-  });
-  for (const { line, record, time } of session.records(fast)) {
-    if ((++records & 0x3fff) === 0) onProgress?.(records);
+  };
+  for (const { line, record, time } of session.records(telemetryFromColumns(run, counted))) {
+    counted();
     const ev = classify(record, time);
     if (ev.kind === "command" && (ev.envelope.header.rule ?? "operator") !== "operator") lineOfCommand.push(line);
     if (ev.kind === "alarm") lineOfAlarm.push(line);

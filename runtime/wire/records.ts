@@ -231,6 +231,11 @@ function jsonValue(value: unknown): { ok: true; v: unknown } | { ok: false; why:
   return { ok: true, v: value };
 }
 
+/** Whether a record with this ID, TAG and TYPE (and a text VALUE) is telemetry: not a clock tick, availability, derived value, command or result. */
+export function isTelemetryKind(id: string, tag: string, type: string): boolean {
+  return (type === "Samples" || type === "Events") && tag !== "Derived" && tag !== "Method.Command" && tag !== "Method.Result" && id !== "avail" && id !== "clock";
+}
+
 /**
  * Classifies a log record by what it means (wire.md §1, §3, §4). Never throws: anything that is
  * not an object with an ID, a string-ish VALUE and a parseable `attributes.timestamp` is
@@ -276,15 +281,7 @@ export function classify(rec: LogRecord, stampMs?: number): WireEvent {
   const offset = rec.offset;
 
   // the common case first: telemetry (not a special ID, TAG or TYPE)
-  if (
-    typeof value === "string" &&
-    (type === "Samples" || type === "Events") &&
-    tag !== "Derived" &&
-    tag !== "Method.Command" &&
-    tag !== "Method.Result" &&
-    id !== "avail" &&
-    id !== "clock"
-  ) {
+  if (typeof value === "string" && isTelemetryKind(id, tag, type)) {
     return { kind: "telemetry", partition, offset, key, time, record: rec, id, value, tag, type };
   }
 
