@@ -7,7 +7,7 @@ import { emitWorkers } from "../deploy/entries.js";
 import { bundleWorkers } from "../deploy/bundle.js";
 import { deviceFile, DOCKERFILE, fileSlug, makePlan, stackFile } from "../deploy/plan.js";
 import { ASSETS_TOPIC } from "../wire/types.js";
-import { crossPartition } from "../wire/partitions.js";
+import { crossDecisions } from "../wire/partitions.js";
 import { compileOne, displayPath, progressLine, UsageError, type Command } from "./common.js";
 
 export const buildCommand: Command = {
@@ -30,8 +30,9 @@ Options:
   --replication N    replication factor of the topics in the plan (default 1)
   --partitions P     partitions of ofa_assets (default 1, as OpenFactory creates it): records are
                      keyed by asset uuid, each partition is decided alone, and up to P rule
-                     workers share them (docs/deploy.md, Partitions); refused for a program whose
-                     rules, states or alarms read across partitions
+                     workers share them; states, alarms and rules that read across partitions
+                     are decided by one cross worker (docs/deploy.md, Partitions); refused for
+                     an interlock that reads across partitions
   -h, --help         show this help
 
 Exit codes: 0 built, 1 the program has errors, 2 bad usage.`,
@@ -49,19 +50,19 @@ Exit codes: 0 built, 1 the program has errors, 2 bad usage.`,
     line.show("compiling");
     const ir = compileOne(positionals, io);
     if (!ir) return line.done(), 1;
-    const across = crossPartition(ir, partitions);
-    if (across.length > 0) {
+    const cross = crossDecisions(ir, partitions);
+    if (cross.interlocks.length > 0) {
       line.done();
       io.err(
-        `ofl build: with ${partitions} partitions each partition of ${ASSETS_TOPIC} is decided alone, and this program reads across them:\n` +
-          across.map((l) => `  ${l}\n`).join("") +
-          `Deploy it with one partition (the default), or keep what a rule reads on its own asset's partition. (Views read across partitions need a view stage, not built yet.)\n`,
+        `ofl build: with ${partitions} partitions each command is checked on its asset's partition of ${ASSETS_TOPIC}, and these interlocks read across partitions:\n` +
+          cross.interlocks.map((l) => `  ${l}\n`).join("") +
+          `Deploy it with one partition (the default), or keep what an interlock reads on its own asset's partition.\n`,
       );
       return 1;
     }
     const out = resolve(io.cwd, values.out ?? "build");
     const ksql = emitKsql(ir);
-    const entries = emitWorkers(ir);
+    const entries = emitWorkers(ir, partitions);
     line.show(`bundling ${entries.length} worker${entries.length === 1 ? "" : "s"} with esbuild`);
     const bundles = await bundleWorkers(entries);
     line.done();
@@ -76,6 +77,8 @@ Exit codes: 0 built, 1 the program has errors, 2 bad usage.`,
     writeFileSync(join(out, "Dockerfile"), DOCKERFILE);
     for (const a of ir.assets) writeFileSync(join(out, "devices", `dev_${fileSlug(a.name)}.yml`), deviceFile(ir, a.name));
     if (values.explain) io.out(explainKsql(ksql) + "\n");
+    if (values.explain && cross.reasons.length > 0)
+      io.out(`Decided by the cross worker (they read across the ${partitions} partitions):\n${cross.reasons.map((l) => `  ${l}\n`).join("")}`);
     const kb = (n: number): string => `${Math.round(n / 1024)} KB`;
     io.out(
       `ofl build ${ir.program}: ${plan.statements.length} ksqlDB statements, ${plan.workers.length} worker${plan.workers.length === 1 ? "" : "s"} (${plan.workers.map((w) => `${w.name} ${kb(w.bytes)}`).join(", ")}), ${plan.topics.length} topics → ${displayPath(io, out)}\n`,

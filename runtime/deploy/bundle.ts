@@ -51,7 +51,7 @@ export async function bundleWorkers(entries: WorkerEntry[], opts: { minify?: boo
         {
           name: "ofl-runtime",
           setup(b) {
-            b.onResolve({ filter: /^ofl-runtime\/worker\/(rule|connector)$/ }, (a) => ({ path: join(worker, `${a.path.slice(RUNTIME_MODULE.length + 1)}.ts`) }));
+            b.onResolve({ filter: /^ofl-runtime\/worker\/(rule|cross|connector)$/ }, (a) => ({ path: join(worker, `${a.path.slice(RUNTIME_MODULE.length + 1)}.ts`) }));
             // a connector worker carries only its own source's client library
             b.onResolve({ filter: /^\.\/(opcua|mqtt)\.js$/ }, (a) =>
               /connectors[\\/]index\.ts$/.test(a.importer) && a.path !== `./${e.sourceKind}.js` ? { path: a.path, namespace: "ofl-absent" } : undefined,

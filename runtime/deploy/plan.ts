@@ -39,7 +39,7 @@ export interface PlanStatement {
 
 export interface PlanWorker {
   name: string;
-  kind: "rule" | "connector";
+  kind: "rule" | "cross" | "connector";
   asset?: string;
   source?: number;
   sourceKind?: string;
@@ -121,7 +121,8 @@ export function stackFile(plan: DeployPlan): string {
     `#   docker build -t ofl-${fileSlug(plan.program)}-workers:latest build/`,
     `#   OFL_KAFKA=broker:9092 docker stack deploy -c build/stack.yml ofl-${fileSlug(plan.program)}`,
     (plan.partitions ?? 1) > 1
-      ? `# ofa_assets has ${plan.partitions} partitions: up to ${plan.partitions} replicas of the rule worker share them (OFL_RULE_REPLICAS).`
+      ? `# ofa_assets has ${plan.partitions} partitions: up to ${plan.partitions} replicas of the rule worker share them (OFL_RULE_REPLICAS).` +
+        (plan.workers.some((w) => w.kind === "cross") ? `\n# The cross worker decides what reads across partitions: one replica, never more.` : "")
       : `# The rule worker must run as one replica: stop-first updates never run two at once.`,
     `version: "3.8"`,
     `services:`,

@@ -10,3 +10,10 @@ export const CAUSE_HEADER = "ofl-cause";
  * that offset: rejected (a result is there), else accepted.
  */
 export const PROCESSED_HEADER = "ofl-processed";
+
+/**
+ * On every output of the cross stage (runtime/worker/cross.ts): `<partition>:<offset>` of the
+ * `ofa_assets` input that caused it. The rule worker's matching reads only `ofl-cause`, so the
+ * two never confuse each other's outputs on a partition.
+ */
+export const CROSS_CAUSE_HEADER = "ofl-cross-cause";

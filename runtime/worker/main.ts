@@ -13,7 +13,7 @@
 import type { IrProgram } from "../../compiler/ir/types.js";
 import { KafkaLog } from "../log/kafka.js";
 
-export type WorkerSpec = { kind: "rule"; name: string } | { kind: "connector"; name: string; asset: string; source: number };
+export type WorkerSpec = { kind: "rule" | "cross"; name: string } | { kind: "connector"; name: string; asset: string; source: number };
 
 export interface Running {
   stop(): Promise<void>;

@@ -35,7 +35,7 @@ import { Clock } from "../wire/clock.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, descriptionValue } from "../wire/records.js";
 import { CAUSE_HEADER, PROCESSED_HEADER } from "./headers.js";
 import { serveWorker, type WorkerSpec } from "./main.js";
-import { crossPartition, partitionProgram } from "../wire/partitions.js";
+import { crossDecisions, partitionProgram } from "../wire/partitions.js";
 import type { NewRecord } from "../wire/types.js";
 
 export { CAUSE_HEADER, PROCESSED_HEADER };
@@ -61,9 +61,11 @@ export function commandDescriptions(program: IrProgram): { key: string; command:
   return out;
 }
 
+export type CommandRoutes = Map<string, { topic: string; methods: Map<string, string> }>;
+
 /** `openfactory(command_topic: …)` routes: asset uuid → topic and command → method name. */
-function commandRoutes(program: IrProgram): Map<string, { topic: string; methods: Map<string, string> }> {
-  const routes = new Map<string, { topic: string; methods: Map<string, string> }>();
+export function commandRoutes(program: IrProgram): CommandRoutes {
+  const routes: CommandRoutes = new Map();
   for (const a of program.assets)
     for (const src of a.sources) {
       const topic = src.named["command_topic"];
@@ -73,6 +75,26 @@ function commandRoutes(program: IrProgram): Map<string, { topic: string; methods
       routes.set(a.uuid, { topic, methods });
     }
   return routes;
+}
+
+/** The `ofa_cmds`-style record of an accepted, non-shadow command of a routed asset (header `ofl-cause`: `cause`), or null. */
+export function routeCommand(routes: CommandRoutes, r: NewRecord, cause: string, causeHeader = CAUSE_HEADER): KafkaNewRecord | null {
+  if (r.topic !== ASSETS_TOPIC || routes.size === 0) return null;
+  const route = routes.get(r.key ?? "");
+  const v = r.value as Record<string, unknown> | null;
+  if (!route || !v || v["TAG"] !== "Method.Command" || typeof v["ID"] !== "string") return null;
+  const command = (v["ID"] as string).slice(0, -4);
+  const method = route.methods.get(command);
+  if (method === undefined) return null;
+  const env = (typeof v["VALUE"] === "string" ? JSON.parse(v["VALUE"] as string) : v["VALUE"]) as { header: { correlation_id: string; shadow?: boolean; verdict?: string }; arguments?: Record<string, string> };
+  if (env.header.shadow === true || env.header.verdict === "rejected") return null;
+  return {
+    topic: route.topic,
+    key: r.key,
+    ts: r.ts,
+    value: { cmd: method, args: env.arguments ?? {} },
+    headers: { [causeHeader]: cause, [CORRELATION_HEADER]: env.header.correlation_id },
+  };
 }
 
 export interface RuleWorkerOptions {
@@ -266,7 +288,7 @@ class PartitionTask {
           if (!u) this.unconfirmed.set(o, (u = []));
           u.push(withCause);
         } else send.push(withCause);
-        const routed = this.route(r, o);
+        const routed = routeCommand(this.w.routes, r, String(o));
         if (routed) {
           // a command is routed live only: one issued while rebuilding was either routed by the
           // previous run or is stale now (never dispatched late, never twice)
@@ -305,26 +327,6 @@ class PartitionTask {
     this.schedule.written(started);
     this.stats.checkpoints++;
     void this.append([rec], true).catch((e: Error) => this.w.say("warn", `${this.label}cannot write a checkpoint: ${e.message}`));
-  }
-
-  /** The `ofa_cmds`-style record of an accepted, non-shadow command of a routed asset, or null. */
-  private route(r: NewRecord, cause: number): KafkaNewRecord | null {
-    if (r.topic !== ASSETS_TOPIC || this.w.routes.size === 0) return null;
-    const route = this.w.routes.get(r.key ?? "");
-    const v = r.value as Record<string, unknown> | null;
-    if (!route || !v || v["TAG"] !== "Method.Command" || typeof v["ID"] !== "string") return null;
-    const command = (v["ID"] as string).slice(0, -4);
-    const method = route.methods.get(command);
-    if (method === undefined) return null;
-    const env = (typeof v["VALUE"] === "string" ? JSON.parse(v["VALUE"] as string) : v["VALUE"]) as { header: { correlation_id: string; shadow?: boolean; verdict?: string }; arguments?: Record<string, string> };
-    if (env.header.shadow === true || env.header.verdict === "rejected") return null;
-    return {
-      topic: route.topic,
-      key: r.key,
-      ts: r.ts,
-      value: { cmd: method, args: env.arguments ?? {} },
-      headers: { [CAUSE_HEADER]: String(cause), [CORRELATION_HEADER]: env.header.correlation_id },
-    };
   }
 
   /** Writes the `TYPE Method` records of the partition's assets the log does not hold yet (or holds with another text). */
@@ -462,9 +464,10 @@ export class RuleWorker {
     const log = opts.log;
     const partitions = await log.partitions(ASSETS_TOPIC);
     this.ctx.partitions = partitions;
-    const across = crossPartition(opts.program, partitions);
-    if (across.length > 0)
-      throw new Error(`${ASSETS_TOPIC} has ${partitions} partitions and the program reads across them (not supported yet):\n  ${across.join("\n  ")}`);
+    const cross = crossDecisions(opts.program, partitions);
+    if (cross.interlocks.length > 0)
+      throw new Error(`${ASSETS_TOPIC} has ${partitions} partitions and these interlocks read across them (an interlock is checked where its asset is decided):\n  ${cross.interlocks.join("\n  ")}`);
+    if (cross.reasons.length > 0) this.ctx.say("info", `${cross.reasons.length} declaration(s) read across partitions: the cross worker decides them (its outputs are not this worker's)`);
     const checkpointSpec = checkpointTopicSpec(opts.program.program, 1, partitions);
     await log.ensureTopics([
       { name: ASSETS_TOPIC, partitions, replication: 1 },

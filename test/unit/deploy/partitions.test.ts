@@ -1,9 +1,11 @@
 // What can be decided one partition at a time (runtime/worker/partitions.ts; docs/deploy.md,
-// Partitions): reads of views and of other partitions' assets are named; a program restricted
-// to a partition keeps its assets and the rules about them.
+// Partitions): reads of views and of other partitions' assets are named, and what reads them in
+// turn; a program restricted to a partition keeps its assets and the rules about them, without
+// what the cross stage decides; the cross stage's merge order depends on the partitions alone.
 import { expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
-import { crossPartition, partitionOfKey, partitionProgram } from "../../../runtime/wire/partitions.js";
+import { crossDecisions, crossOutputFilter, crossPartition, partitionOfKey, partitionProgram } from "../../../runtime/wire/partitions.js";
+import { PartitionMerge } from "../../../runtime/wire/merge.js";
 
 const P = 4;
 /** uuids of two different partitions, and one more on the first one's */
@@ -16,6 +18,8 @@ const uuids = ((): [string, string, string] => {
 const [A, B, C] = uuids;
 const pa = partitionOfKey(A, P);
 const pb = partitionOfKey(B, P);
+/** a fourth uuid, on a's partition */
+const D = Array.from({ length: 100 }, (_, i) => `P-${i}`).find((u) => partitionOfKey(u, P) === pa)!;
 
 function program(body: string): IrProgram {
   const text = `model Tank {\n  telemetry level: int\n  command reset()\n}\nasset a: Tank { uuid "${A}" }\nasset b: Tank { uuid "${B}" }\nasset c: Tank { uuid "${C}" }\n${body}\n`;
@@ -47,10 +51,90 @@ test("a rule without `on` goes to the partition of the assets it names; across t
 
 test("reads of a view, and an `on` rule commanding another partition's asset, are named", () => {
   const ir = program(`view total = sum(level) from Tank\nrule overflow on Tank {\n  when level > total\n  then b.reset()\n}`);
-  expect(crossPartition(ir, P)).toEqual([
-    "rule overflow: reads view total",
-    `rule overflow: its instance for a reads or commands another partition's asset: a (partition ${pa}), b (partition ${pb})`,
-  ]);
+  // one line per declaration: its first reason
+  expect(crossPartition(ir, P)).toEqual(["rule overflow: reads view total"]);
+  const commanding = program(`rule overflow on Tank {\n  when level > 50\n  then b.reset()\n}`);
+  expect(crossPartition(commanding, P)).toEqual([`rule overflow: its instance for a reads or commands another partition's asset: a (partition ${pa}), b (partition ${pb})`]);
   // a view nothing reads is ksqlDB's alone: no refusal
   expect(crossPartition(program(`view total = sum(level) from Tank`), P)).toEqual([]);
+});
+
+test("what reads a state decided across partitions is decided across partitions too; the partition keeps the rest", () => {
+  const ir = program(
+    [
+      `view total = sum(level) from Tank`,
+      `model Pump {\n  telemetry flow: int\n  state share = flow * 100 / total\n  state big = share > 50\n  state fast = flow > 10\n  alarm hog severity low when big\n  alarm spin severity low when fast\n}`,
+      `asset p1: Pump { uuid "${D}" }`,
+      `rule calm on Pump {\n  when big\n  then c.reset()\n}`,
+      `rule local on Pump {\n  when fast\n  then c.reset()\n}`,
+    ].join("\n"),
+  );
+  const c = crossDecisions(ir, P);
+  expect([...c.states]).toEqual(["Pump.share", "Pump.big"]);
+  expect([...c.alarms]).toEqual(["Pump.hog"]);
+  expect([...c.rules]).toEqual(["calm"]);
+  expect(c.interlocks).toEqual([]);
+  expect(c.reasons).toEqual([
+    "state Pump.share: reads view total",
+    "state Pump.big: reads share, decided across partitions",
+    "alarm Pump.hog: reads big, decided across partitions",
+    "rule calm: reads big, decided across partitions",
+  ]);
+  const local = partitionProgram(ir, pa, P);
+  const pump = local.models.find((m) => m.name === "Pump")!;
+  expect(pump.states.map((s) => s.name)).toEqual(["fast"]);
+  expect(pump.alarms.map((a) => a.name)).toEqual(["spin"]);
+  expect(local.rules.map((r) => r.name)).toEqual(["local"]);
+  expect(local.views).toEqual([]);
+  // one partition: nothing is across
+  expect(crossDecisions(ir, 1).reasons).toEqual([]);
+});
+
+test("an interlock that reads across partitions is named apart (refused: an operator's command is checked on its asset's partition)", () => {
+  const ir = program(`view total = sum(level) from Tank\nmodel Valve {\n  command open() requires total < 100\n}\nasset v: Valve { uuid "${D}" }`);
+  expect(crossDecisions(ir, P).interlocks).toEqual(["command Valve.open (requires): reads view total"]);
+});
+
+test("the cross stage writes the outputs of its declarations: derived values, alarms, its rules' commands and their rejections", () => {
+  const ir = program(`view total = sum(level) from Tank\nmodel Pump {\n  telemetry flow: int\n  state share = flow * 100 / total\n  state fast = flow > 10\n  alarm hog severity low when share > 50\n}\nasset p1: Pump { uuid "${A}x" }\nrule calm on Pump {\n  when share > 90\n  then c.reset()\n}`);
+  const isCross = crossOutputFilter(ir, P);
+  const rec = (ID: string, TAG: string, VALUE: string): { topic: string; key: string; ts: number; value: object } => ({ topic: "ofa_assets", key: `${A}x`, ts: 0, value: { ID, TAG, VALUE, TYPE: "Events", attributes: { timestamp: "" } } });
+  const cmd = (rule: string, id: string): string => JSON.stringify({ header: { rule, correlation_id: id }, arguments: {} });
+  expect(
+    isCross([
+      rec("share", "Derived", "60"),
+      rec("fast", "Derived", "true"),
+      rec("hog", "Alarm", "ACTIVE"),
+      rec("reset_CMD", "Method.Command", cmd("calm", "id1")),
+      rec("reset_RESULT", "Method.Result", JSON.stringify({ correlation_id: "id1", status: "rejected" })),
+      rec("reset_CMD", "Method.Command", cmd("operator", "id2")),
+      rec("reset_RESULT", "Method.Result", JSON.stringify({ correlation_id: "id2", status: "rejected" })),
+    ]),
+  ).toEqual([true, false, true, true, true, false, false]);
+});
+
+test("the merge takes the earliest head, only when every partition has one, so its order depends on the partitions alone", () => {
+  const parts = [
+    [1, 5, 9],
+    [2, 5, 7],
+    [3, 4],
+  ];
+  const run = (order: number[]): string[] => {
+    // feed the same partitions in a different interleaving of arrivals
+    const m = new PartitionMerge<{ time: number; id: string }>(3);
+    const next = [0, 0, 0];
+    const out: string[] = [];
+    for (const p of order) {
+      const t = parts[p]![next[p]!]!;
+      m.push(p, { time: t, id: `${p}@${t}` });
+      next[p]!++;
+      for (let x = m.next(); x; x = m.next()) out.push(x.item.id);
+    }
+    return out;
+  };
+  // after 2@4 partition 2 is empty: nothing more is merged until it has a head again (0@5, 1@5 wait)
+  const expected = ["0@1", "1@2", "2@3", "2@4"];
+  expect(run([0, 0, 0, 1, 1, 1, 2, 2])).toEqual(expected);
+  expect(run([2, 2, 1, 1, 1, 0, 0, 0])).toEqual(expected);
+  expect(run([1, 0, 2, 1, 0, 2, 1, 0])).toEqual(expected);
 });

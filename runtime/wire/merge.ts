@@ -1,0 +1,61 @@
+// The cross stage's order (issue 14; docs/deploy.md "Partitions"): the inputs of every partition
+// of `ofa_assets` merged into one stream, the way Kafka Streams' PartitionGroup picks its next
+// record. Only the engine's inputs take part (telemetry, availability, clock records, operator
+// commands: what moves stream time); outputs on the same partitions do not, so the order of the
+// inputs never depends on when a worker wrote its outputs. The next input is the head with the
+// smallest event time (the partition's number breaks a tie), taken only when every partition has
+// a head: the order is a function of the partitions' contents alone, and the same in the live
+// cross stage (runtime/worker/cross.ts) and in `ofl test --replay` of a session of every
+// partition. A partition with nothing new holds the merge back until its worker's next clock
+// record: that is the latency the stage adds (one clock period, 100 ms by default).
+import type { WireEvent } from "./types.js";
+
+/** An input of the engine: what the merge orders. */
+export function isMergeInput(ev: WireEvent): boolean {
+  const k = ev.kind;
+  return k === "telemetry" || k === "avail" || k === "clock" || k === "operator_command";
+}
+
+/** A k-way merge of the partitions' inputs; `push` them in offset order per partition. */
+export class PartitionMerge<T extends { time: number }> {
+  private readonly queues: T[][];
+  /** index of each queue's head (queues are compacted as they drain) */
+  private readonly heads: number[];
+
+  constructor(readonly partitions: number) {
+    this.queues = Array.from({ length: partitions }, () => []);
+    this.heads = new Array<number>(partitions).fill(0);
+  }
+
+  push(partition: number, item: T): void {
+    this.queues[partition]!.push(item);
+  }
+
+  /** Inputs waiting in a partition (not merged yet). */
+  waiting(partition: number): number {
+    return this.queues[partition]!.length - this.heads[partition]!;
+  }
+
+  /** The next input in merge order and its partition, or undefined while some partition has none. */
+  next(): { partition: number; item: T } | undefined {
+    let best = -1;
+    let bestTime = Infinity;
+    for (let p = 0; p < this.partitions; p++) {
+      const q = this.queues[p]!;
+      const h = this.heads[p]!;
+      if (h >= q.length) return undefined;
+      const t = q[h]!.time;
+      if (best < 0 || t < bestTime) (best = p), (bestTime = t);
+    }
+    const q = this.queues[best]!;
+    const item = q[this.heads[best]!++]!;
+    if (this.heads[best]! === q.length) {
+      q.length = 0;
+      this.heads[best] = 0;
+    } else if (this.heads[best]! > 4096 && this.heads[best]! * 2 > q.length) {
+      q.splice(0, this.heads[best]!);
+      this.heads[best] = 0;
+    }
+    return { partition: best, item };
+  }
+}
