@@ -85,7 +85,7 @@ test("an asset's partition is the one Kafka's Java client gives its key (murmur2
   expect(ours).toEqual(expected);
 }, 60_000);
 
-test("ofl build refuses --partitions for a program that reads across partitions, and says what reads what", async () => {
+test("ofl build --partitions gives a program that reads across partitions a cross worker, and refuses an interlock that does, saying what reads what", async () => {
   const { buildCommand } = await import("../../../runtime/cli/build.js");
   // t1 and t2 are on different partitions of 4 (asserted): a state of t1's model reading t2 cannot be decided by one partition
   const [a, b] = [partitionOfKey("TANK-1", P), partitionOfKey("TANK-2", P)];
@@ -93,11 +93,19 @@ test("ofl build refuses --partitions for a program that reads across partitions,
   const text = `model M {\n  telemetry level: int\n}\nmodel N {\n  telemetry level: int\n  state lower = t2.level > level\n}\nasset t1: N { uuid "TANK-1" }\nasset t2: M { uuid "TANK-2" }\n`;
   writeFileSync(join(dir, "across.ofl"), text);
   let err = "";
-  const io = { out: () => {}, err: (s: string) => void (err += s), cwd: dir, color: false };
-  expect(await buildCommand.run([join(dir, "across.ofl"), "--out", join(dir, "b1"), "--partitions", String(P)], io)).toBe(1);
+  const io = { out: (s: string) => void (err += s), err: (s: string) => void (err += s), cwd: dir, color: false };
+  expect(await buildCommand.run([join(dir, "across.ofl"), "--out", join(dir, "b1"), "--partitions", String(P), "--explain"], io), err).toBe(0);
   expect(err).toContain(`state N.lower: reads another partition's asset: t1 (partition ${a}), t2 (partition ${b})`);
-  // one partition: the same program builds
-  expect(await buildCommand.run([join(dir, "across.ofl"), "--out", join(dir, "b1")], io), err).toBe(0);
+  const plan = JSON.parse(readFileSync(join(dir, "b1", "plan.json"), "utf8")) as { workers: { name: string }[] };
+  expect(plan.workers.map((w) => w.name)).toEqual(["rule", "cross"]);
+  // an interlock is checked on its asset's partition (an operator's command is decided there): refused
+  writeFileSync(join(dir, "interlock.ofl"), text.replace("state lower = t2.level > level", "command drain() requires t2.level > level"));
+  err = "";
+  expect(await buildCommand.run([join(dir, "interlock.ofl"), "--out", join(dir, "b2"), "--partitions", String(P)], io)).toBe(1);
+  expect(err).toContain(`command N.drain (requires): reads another partition's asset: t1 (partition ${a}), t2 (partition ${b})`);
+  // one partition: the same program builds, with no cross worker
+  expect(await buildCommand.run([join(dir, "interlock.ofl"), "--out", join(dir, "b2")], io), err).toBe(0);
+  expect((JSON.parse(readFileSync(join(dir, "b2", "plan.json"), "utf8")) as { workers: { name: string }[] }).workers.map((w) => w.name)).toEqual(["rule"]);
 }, 60_000);
 
 /** The records of one partition of ofa_assets. */
