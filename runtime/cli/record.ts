@@ -21,10 +21,10 @@ export const recordCommand: Command = {
 Writes the records of a log as a session file in the OFL form (wire.md §4), to standard
 output or --out FILE: the embedded log in DIR (default: .ofl/data in the project PATH or the
 working directory's project, where \`ofl run\` writes), or a Kafka topic
-(default ofa_assets, partition 0) of a running deployment or OpenFactory cluster. Replay it
-with \`ofl test --replay FILE\`. A partitioned ofa_assets is recorded one partition at a time
-(--partition N): each partition is decided alone, and its session says which it is, so that
-\`ofl test --replay\` decides it as the rule worker did.
+(default ofa_assets) of a running deployment or OpenFactory cluster. Replay it with
+\`ofl test --replay FILE\`. A partitioned ofa_assets is recorded whole, its partitions one after
+the other, or one partition with --partition N; the session's header says which, so that
+\`ofl test --replay\` decides it as the rule workers and the cross worker did.
 
 T is an ISO-8601 UTC time (2026-11-20T08:00:00Z) or a duration back from now (90s, 15m,
 1h, 2d). Records are selected by event time (attributes.timestamp, else the record time), both
@@ -34,7 +34,7 @@ Options:
   --data DIR          the embedded log folder (default: the project's .ofl/data)
   --kafka HOST:PORT   Kafka bootstrap brokers, comma-separated
   --topic T           with --kafka: the topic (default ofa_assets)
-  --partition N       with --kafka: the partition (default 0; needed when the topic has several)
+  --partition N       with --kafka: one partition only (default: all of them)
   --since T           first event time
   --until T           last event time
   --format F          jsonl (default: the OFL form, JSON Lines) or binary (a compact columnar
@@ -78,7 +78,7 @@ be read, 2 bad usage or no log in DIR.`,
     if (partition !== undefined && (!Number.isInteger(partition) || partition < 0)) throw new UsageError(`--partition: ${values.partition} is not a partition number (0, 1, …)`);
     const since = values.since === undefined ? undefined : timeArg("--since", values.since);
     const until = values.until === undefined ? undefined : timeArg("--until", values.until);
-    const write = (records: Iterable<LogRecord>, program: string, partitioned?: { partition: number; partitions: number }): void => {
+    const write = (records: Iterable<LogRecord>, program: string, partitioned?: { partition?: number; partitions: number }): void => {
       const fd = values.out ? openSync(resolve(io.cwd, values.out), "w") : 1;
       try {
         const header = { program, recorded: isoTime(Date.now()), ...partitioned };
@@ -97,22 +97,22 @@ be read, 2 bad usage or no log in DIR.`,
       const log = new KafkaLog({ brokers: values.kafka.split(",").map((b) => b.trim()), clientId: "ofl-record" });
       try {
         const partitions = await log.partitions(topic);
-        if (partitions > 1 && partition === undefined) {
-          io.err(`ofl record: ${topic} has ${partitions} partitions, each decided alone: record one with --partition N (0 to ${partitions - 1})\n`);
-          return 2;
-        }
         if (partition !== undefined && partition >= partitions) {
           io.err(`ofl record: ${topic} has ${partitions} partition${partitions === 1 ? "" : "s"}: there is no partition ${partition}\n`);
           return 2;
         }
-        const all = await log.readRange(topic, 0, undefined, partition ?? 0);
+        // a partitioned topic without --partition: every partition, one after the other (a replay
+        // decides each by its assets and merges their inputs for what reads across them)
+        const which = partition !== undefined ? [partition] : Array.from({ length: partitions }, (_, p) => p);
+        const all: LogRecord[] = [];
+        for (const p of which) for (const r of await log.readRange(topic, 0, undefined, p)) all.push(r);
         write(
           all.filter((r) => {
             const t = eventTime(r.value, r.ts);
             return (since === undefined || t >= since) && (until === undefined || t <= until);
           }),
           "kafka",
-          partitions > 1 ? { partition: partition!, partitions } : undefined,
+          partitions > 1 ? { ...(partition !== undefined ? { partition } : {}), partitions } : undefined,
         );
       } catch (e) {
         io.err(`ofl record: cannot read ${topic} from ${values.kafka}: ${(e as Error).message}\n`);

@@ -9,7 +9,8 @@
 import { dirname, resolve } from "node:path";
 import type { IrCmpOp, IrCommandPattern, IrExpectation, IrExpr, IrProgram, IrRef, IrTest, Value } from "../../compiler/ir/types.js";
 import { Engine, valueText, type TelemetryAsset } from "../engine/index.js";
-import { partitionProgram } from "../wire/partitions.js";
+import { PartitionMerge, isMergeInput } from "../wire/merge.js";
+import { crossOutputFilter, partitionOfKey, partitionProgram } from "../wire/partitions.js";
 import { operatorCommandRecord } from "../wire/operator.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, isFutureRecord, isFutureTime, isInput, isTelemetryKind, telemetryValue } from "../wire/records.js";
 import type { CommandEnvelope, LogRecord, NewRecord, WireEvent } from "../wire/types.js";
@@ -575,11 +576,14 @@ function isProgramOutput(ev: WireEvent): boolean {
 
 export function replaySession(ir: IrProgram, path: string, opts: SessionOptions = {}, onProgress?: (records: number) => void): ReplayReport {
   const session = openSession(path, opts);
-  // a session of one partition (ofl record --kafka --partition) is decided as the rule worker decided it: by its assets alone
   const h = session.header;
-  const partitioned = typeof h?.partitions === "number" && h.partitions > 1 && typeof h.partition === "number";
+  const partitions = typeof h?.partitions === "number" && h.partitions > 1 ? h.partitions : 1;
+  // a session of every partition (ofl record --kafka of a partitioned topic): as the workers decided it
+  if (partitions > 1 && h?.partition === undefined) return replayPartitions(ir, path, session, partitions, onProgress);
+  // a session of one partition (ofl record --kafka --partition) is decided as the rule worker decided it: by its assets alone
+  const partitioned = partitions > 1 && typeof h?.partition === "number";
   // only what its decisions depend on (prune.ts: states and views nothing decided reads are left out)
-  const run = new Run(decisionProgram(partitioned ? partitionProgram(ir, h.partition as number, h.partitions as number) : ir));
+  const run = new Run(decisionProgram(partitioned ? partitionProgram(ir, h!.partition as number, partitions) : ir));
   const lineOfCommand: number[] = [];
   const lineOfAlarm: number[] = [];
   let records = 0;
@@ -598,42 +602,17 @@ export function replaySession(ir: IrProgram, path: string, opts: SessionOptions 
     run.process(ev);
   }
   run.engine.advanceTo(run.lastInputTime);
-  const replayed = run.issued().filter((c) => c.rule !== "operator");
   const recorded = run.recorded.filter((c) => c.rule !== "operator");
-  const cmdDiv = firstDivergence(recorded, replayed);
-  const alarmsOut = run.outputs
-    .filter((o) => o.topic === ASSETS_TOPIC && (o.value as { TYPE?: string }).TYPE === "Condition")
-    .map((o) => {
-      const v = o.value as { ID: string; VALUE: string; attributes: { timestamp: string } };
-      return { key: o.key ?? "", id: v.ID, value: v.VALUE, time: Date.parse(v.attributes.timestamp) };
-    });
   const recAlarms = run.recordedAlarms.filter((a) => a.value !== "ACKNOWLEDGED");
-  const alarmText = (a: { key: string; id: string; value: string; time: number }): string => `${a.key} ${a.id} ${a.value} at ${new Date(a.time).toISOString()}`;
-  let alarmDiv: ReplayReport["divergence"];
-  const nA = Math.max(recAlarms.length, alarmsOut.length);
-  let alarmMatched = 0;
-  for (let i = 0; i < nA; i++) {
-    const e = recAlarms[i];
-    const a = alarmsOut[i];
-    if (e && a && e.key === a.key && e.id === a.id && e.value === a.value && e.time === a.time) {
-      alarmMatched++;
-      continue;
-    }
-    alarmDiv = {
-      kind: "alarm",
-      index: i,
-      expected: e ? `recorded alarm transition #${i + 1}: ${alarmText(e)}` : `no more alarm transitions (${recAlarms.length} recorded)`,
-      actual: a ? `replayed alarm transition #${i + 1}: ${alarmText(a)}` : `no alarm transition #${i + 1} (${alarmsOut.length} replayed)`,
-      line: lineOfAlarm[i],
-    };
-    break;
-  }
-  let cmdMatched = 0;
-  for (let i = 0; i < Math.min(recorded.length, replayed.length) && sameDecision(recorded[i]!, replayed[i]!); i++) cmdMatched++;
-  let divergence: ReplayReport["divergence"] = cmdDiv ? { kind: "command" as const, ...cmdDiv, line: lineOfCommand[cmdDiv.index] } : alarmDiv;
+  const replayed = run.issued().filter((c) => c.rule !== "operator");
+  const c = compareDecisions(
+    { commands: recorded, alarms: recAlarms, commandLines: lineOfCommand, alarmLines: lineOfAlarm },
+    { commands: replayed, alarms: alarmTransitions(run.outputs) },
+  );
+  let divergence = c.divergence;
   // one command more than recorded, caused by a record after the program's last recorded output:
   // the session was likely recorded before the rule worker had decided its last records
-  const extra = cmdDiv && cmdDiv.index >= recorded.length ? replayed[cmdDiv.index] : undefined;
+  const extra = divergence?.kind === "command" && divergence.index >= recorded.length ? replayed[divergence.index] : undefined;
   if (divergence && extra && typeof extra.cause === "number" && extra.cause > lastOutput) {
     divergence = {
       ...divergence,
@@ -645,9 +624,143 @@ export function replaySession(ir: IrProgram, path: string, opts: SessionOptions 
     records,
     skipped: session.skipped,
     deadLetters: run.deadLetterCount(),
-    commands: { recorded: recorded.length, replayed: replayed.length, matched: cmdMatched },
-    alarms: { recorded: recAlarms.length, replayed: alarmsOut.length, matched: alarmMatched },
+    commands: c.commands,
+    alarms: c.alarms,
     divergence,
-    passed: !cmdDiv && !alarmDiv,
+    passed: divergence === undefined,
   };
+}
+
+type AlarmTransition = { key: string; id: string; value: string; time: number };
+
+/** The alarm transitions among a run's outputs. */
+function alarmTransitions(outputs: NewRecord[]): AlarmTransition[] {
+  return outputs
+    .filter((o) => o.topic === ASSETS_TOPIC && (o.value as { TYPE?: string }).TYPE === "Condition")
+    .map((o) => {
+      const v = o.value as { ID: string; VALUE: string; attributes: { timestamp: string } };
+      return { key: o.key ?? "", id: v.ID, value: v.VALUE, time: Date.parse(v.attributes.timestamp) };
+    });
+}
+
+interface Decisions {
+  commands: IssuedCommand[];
+  alarms: AlarmTransition[];
+}
+
+/** Recorded and replayed decisions, in order: counts and the first difference (commands first). */
+function compareDecisions(
+  rec: Decisions & { commandLines: number[]; alarmLines: number[] },
+  out: Decisions,
+  where = "",
+): Pick<ReplayReport, "commands" | "alarms" | "divergence"> {
+  const cmdDiv = firstDivergence(rec.commands, out.commands);
+  let cmdMatched = 0;
+  for (let i = 0; i < Math.min(rec.commands.length, out.commands.length) && sameDecision(rec.commands[i]!, out.commands[i]!); i++) cmdMatched++;
+  const alarmText = (a: AlarmTransition): string => `${a.key} ${a.id} ${a.value} at ${new Date(a.time).toISOString()}`;
+  let alarmDiv: ReplayReport["divergence"];
+  let alarmMatched = 0;
+  const nA = Math.max(rec.alarms.length, out.alarms.length);
+  for (let i = 0; i < nA; i++) {
+    const e = rec.alarms[i];
+    const a = out.alarms[i];
+    if (e && a && e.key === a.key && e.id === a.id && e.value === a.value && e.time === a.time) {
+      alarmMatched++;
+      continue;
+    }
+    alarmDiv = {
+      kind: "alarm",
+      index: i,
+      expected: `${where}${e ? `recorded alarm transition #${i + 1}: ${alarmText(e)}` : `no more alarm transitions (${rec.alarms.length} recorded)`}`,
+      actual: `${where}${a ? `replayed alarm transition #${i + 1}: ${alarmText(a)}` : `no alarm transition #${i + 1} (${out.alarms.length} replayed)`}`,
+      line: rec.alarmLines[i],
+    };
+    break;
+  }
+  const divergence: ReplayReport["divergence"] = cmdDiv
+    ? { kind: "command", index: cmdDiv.index, expected: where + cmdDiv.expected, actual: where + cmdDiv.actual, line: rec.commandLines[cmdDiv.index] }
+    : alarmDiv;
+  return {
+    commands: { recorded: rec.commands.length, replayed: out.commands.length, matched: cmdMatched },
+    alarms: { recorded: rec.alarms.length, replayed: out.alarms.length, matched: alarmMatched },
+    divergence,
+  };
+}
+
+/**
+ * A session of every partition of a partitioned `ofa_assets` (header `partitions` and no
+ * `partition`): decided as the deployment decides it (docs/deploy.md, Partitions). Each partition
+ * by the program of its assets, over its own records; what reads across partitions by the whole
+ * program over the partitions' inputs in the cross stage's order (runtime/wire/merge.ts), only as
+ * far as that order goes (the live stage cannot merge further either). On each partition, its
+ * own decisions and the cross stage's are compared apart with those recorded on it: their
+ * interleaving on the topic depends on when two workers wrote, their order within each does not.
+ */
+function replayPartitions(ir: IrProgram, path: string, session: ReturnType<typeof openSession>, partitions: number, onProgress?: (records: number) => void): ReplayReport {
+  const isCross = crossOutputFilter(ir, partitions);
+  const locals = Array.from({ length: partitions }, (_, p) => new Run(decisionProgram(partitionProgram(ir, p, partitions))));
+  const cross = new Run(decisionProgram(ir));
+  const merge = new PartitionMerge<{ time: number; ev: WireEvent }>(partitions);
+  /** recorded decisions by group: `p` a partition's own, `p+` the cross stage's on partition p */
+  const recorded = new Map<string, Decisions & { commandLines: number[]; alarmLines: number[] }>();
+  const group = (g: string): Decisions & { commandLines: number[]; alarmLines: number[] } => {
+    let d = recorded.get(g);
+    if (!d) recorded.set(g, (d = { commands: [], alarms: [], commandLines: [], alarmLines: [] }));
+    return d;
+  };
+  let records = 0;
+  for (const { line, record, time } of session.records()) {
+    if ((++records & 0x3fff) === 0) onProgress?.(records);
+    const ev = classify(record, time);
+    const p = Math.min(Math.max(record.partition, 0), partitions - 1);
+    if ((ev.kind === "command" && (ev.envelope.header.rule ?? "operator") !== "operator") || (ev.kind === "alarm" && ev.value !== "ACKNOWLEDGED")) {
+      const g = group(`${p}${isCross([record])[0] ? "+" : ""}`);
+      if (ev.kind === "command") g.commands.push(fromEnvelope(ev.key, ev.command, ev.envelope)), g.commandLines.push(line);
+      else g.alarms.push({ key: ev.key, id: ev.id, value: ev.value, time: ev.time }), g.alarmLines.push(line);
+    }
+    const local = locals[p]!;
+    local.feed(ev);
+    local.process(ev);
+    if (!isMergeInput(ev)) continue;
+    merge.push(p, { time: (ev as { time: number }).time, ev });
+    for (let next = merge.next(); next !== undefined; next = merge.next()) {
+      const before = cross.outputs.length;
+      cross.feed(next.item.ev);
+      cross.process(next.item.ev);
+      const added = cross.outputs.splice(before);
+      const keep = isCross(added);
+      for (let i = 0; i < added.length; i++) if (keep[i]) cross.outputs.push(added[i]!);
+    }
+  }
+  for (const run of [...locals, cross]) run.engine.advanceTo(run.lastInputTime);
+  const replayed = new Map<string, Decisions>();
+  const out = (g: string): Decisions => {
+    let d = replayed.get(g);
+    if (!d) replayed.set(g, (d = { commands: [], alarms: [] }));
+    return d;
+  };
+  locals.forEach((run, p) => {
+    out(`${p}`).commands.push(...run.issued().filter((c) => c.rule !== "operator"));
+    out(`${p}`).alarms.push(...alarmTransitions(run.outputs));
+  });
+  for (const c of cross.issued()) if (c.rule !== "operator") out(`${partitionOfKey(c.assetUuid, partitions)}+`).commands.push(c);
+  for (const a of alarmTransitions(cross.outputs)) out(`${partitionOfKey(a.key, partitions)}+`).alarms.push(a);
+  const report: ReplayReport = {
+    session: path,
+    records,
+    skipped: session.skipped,
+    deadLetters: locals.reduce((n, r) => n + r.deadLetterCount(), 0),
+    commands: { recorded: 0, replayed: 0, matched: 0 },
+    alarms: { recorded: 0, replayed: 0, matched: 0 },
+    passed: true,
+  };
+  for (let p = 0; p < partitions; p++)
+    for (const g of [`${p}`, `${p}+`]) {
+      const none = { commands: [], alarms: [], commandLines: [], alarmLines: [] };
+      const c = compareDecisions(recorded.get(g) ?? none, replayed.get(g) ?? none, `partition ${p}${g.endsWith("+") ? " (cross stage)" : ""}: `);
+      for (const k of ["commands", "alarms"] as const) for (const n of ["recorded", "replayed", "matched"] as const) report[k][n] += c[k][n];
+      if (c.divergence && !report.divergence) report.divergence = c.divergence;
+    }
+  report.passed = report.divergence === undefined;
+  return report;
 }

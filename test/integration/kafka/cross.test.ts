@@ -207,4 +207,20 @@ test("P = 4: the cross worker decides the view's readers over the merged partiti
     expect(recorded, `partition ${p}`).toEqual(replayed.filter((o) => o.topic === ASSETS_TOPIC).map((o) => JSON.stringify([o.key, o.value])));
     expect(recorded.filter((s) => s.includes("reset_CMD")).length, `partition ${p}: drain fires once per cycle per tank`).toBe((TANKS / P) * 4);
   }
+
+  // recorded whole as a user does and replayed: the same decisions, the cross stage's included
+  const { recordCommand } = await import("../../../runtime/cli/record.js");
+  const { replaySession } = await import("../../../runtime/replay/runner.js");
+  const session = join(dir, "tanks.jsonl");
+  expect(await recordCommand.run(["--kafka", kafka.brokers.join(","), "--out", session], io), out).toBe(0);
+  const report = replaySession(ir, session);
+  expect(report.divergence, JSON.stringify(report.divergence)).toBeUndefined();
+  // the drains of every tank and the overfills (the replay goes as far as the merge goes: past the sentinel)
+  expect(report.commands.matched).toBe(report.commands.recorded);
+  expect(report.commands.recorded).toBeGreaterThanOrEqual(TANKS * 4 + 4);
+  // a changed threshold is found, on t1's partition, as the cross stage's
+  const changed = compile([{ path: "tanks.ofl", text: SOURCE.replace(`total >= ${THRESHOLD}`, `total >= ${THRESHOLD + 30}`) }], { name: "tanks" }).ir!;
+  const diverged = replaySession(changed, session);
+  expect(diverged.passed).toBe(false);
+  expect(diverged.divergence?.expected).toMatch(new RegExp(`^partition ${t1} \\(cross stage\\): recorded command #1: ${UUIDS[0]} reset\\(\\) at .* by rule overfill$`));
 }, 170_000);

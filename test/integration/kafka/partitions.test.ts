@@ -233,14 +233,18 @@ test("P = 4, two rule workers: a SIGKILL mid-run, the survivor takes its partiti
   expect(results.length).toBeGreaterThanOrEqual(2);
   expect(new Set(results)).toEqual(new Set(["completed"]));
 
-  // each partition recorded as a user does, and replayed: the same decisions (ofl test --replay
-  // decides a partition's session by its assets alone, as its header says)
+  // the topic recorded as a user does, whole and one partition at a time, and replayed: the same
+  // decisions (ofl test --replay decides a partition's session by its assets alone, as its header says)
   const { recordCommand } = await import("../../../runtime/cli/record.js");
   const { replaySession } = await import("../../../runtime/replay/runner.js");
   let err = "";
   const rio = { out: () => {}, err: (x: string) => void (err += x), cwd: dir, color: false };
-  expect(await recordCommand.run(["--kafka", kafka.brokers.join(","), "--out", join(dir, "all.jsonl")], rio)).toBe(2);
-  expect(err).toContain(`ofa_assets has ${P} partitions, each decided alone: record one with --partition N (0 to ${P - 1})`);
+  // the whole topic: every partition, decided by its own assets
+  expect(await recordCommand.run(["--kafka", kafka.brokers.join(","), "--out", join(dir, "all.jsonl")], rio), err).toBe(0);
+  expect(JSON.parse(readFileSync(join(dir, "all.jsonl"), "utf8").split("\n")[0]!)).toMatchObject({ ofl_session: 1, partitions: P });
+  const whole = replaySession(ir, join(dir, "all.jsonl"));
+  expect(whole.divergence, JSON.stringify(whole.divergence)).toBeUndefined();
+  expect(whole.commands.replayed).toBe(commandIds.length);
   let replayedCommands = 0;
   for (let p = 0; p < P; p++) {
     const file = join(dir, `partition-${p}.jsonl`);
