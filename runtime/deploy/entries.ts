@@ -76,7 +76,17 @@ export function emitWorkers(ir: IrProgram, partitions = 1): WorkerEntry[] {
       ],
     },
   ];
-  if (hasCrossStage(ir, partitions)) out.push({ name: "cross", kind: "cross", entry: entry({ kind: "cross", name: "cross" }), env: COMMON_ENV });
+  if (hasCrossStage(ir, partitions))
+    out.push({
+      name: "cross",
+      kind: "cross",
+      entry: entry({ kind: "cross", name: "cross" }),
+      env: [
+        ...COMMON_ENV,
+        { name: "OFL_CHECKPOINT_RECORDS", required: false, default: "25000", description: "merged inputs between checkpoints (0: no checkpoints)" },
+        { name: "OFL_CHECKPOINT_MS", required: false, default: "60000", description: "wall time between checkpoints, ms" },
+      ],
+    });
   const used = new Set(["rule", "cross"]);
   for (const a of ir.assets) {
     a.sources.forEach((s, i) => {

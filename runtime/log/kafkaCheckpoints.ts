@@ -132,3 +132,97 @@ export class KafkaCheckpoints {
     return { topic: this.topic, key: this.key, ts, value, partition: this.partition };
   }
 }
+
+// ---------------------------------------------------------------- the cross stage's
+
+export const KAFKA_CROSS_CHECKPOINT_FORMAT = "ofl-kafka-cross-checkpoint";
+
+/** The compacted topic of the cross worker's checkpoints (one partition: one cross worker). */
+export function crossCheckpointTopic(program: string): string {
+  return `ofl_${program}_cross_checkpoints`;
+}
+
+export function crossCheckpointTopicSpec(program: string, replication = 1): TopicSpec {
+  return { ...checkpointTopicSpec(program, replication, 1), name: crossCheckpointTopic(program) };
+}
+
+/** Where the merge of the partitions stood: per partition, the next input's offset and the record before it. */
+export interface MergePosition {
+  offset: number;
+  last: { ts: number; key: string | null } | null;
+}
+
+interface StoredCrossCheckpoint {
+  format: typeof KAFKA_CROSS_CHECKPOINT_FORMAT;
+  positions: MergePosition[];
+  checkpoint: string;
+}
+
+/**
+ * Checkpoints of the cross worker (runtime/worker/cross.ts): the engine's state after the merge
+ * reached `positions` (every input of partition p before positions[p].offset merged, none
+ * after), written only once every output of those inputs was acknowledged. Verified as the rule
+ * worker's are: format, program hash and digest, positions within the partitions, and the record
+ * before each position still the one it was taken after.
+ */
+export class CrossCheckpoints {
+  readonly topic: string;
+  readonly key: string;
+
+  constructor(
+    private readonly log: KafkaLog,
+    private readonly program: IrProgram,
+  ) {
+    this.topic = crossCheckpointTopic(program.program);
+    this.key = `${program.program}/cross`;
+  }
+
+  /** The newest usable checkpoint for `ends` (the input partitions' end offsets), or undefined (reported through `say`). */
+  async newest(inputTopic: string, ends: number[], say: (level: "info" | "warn", m: string) => void): Promise<(Checkpoint & { positions: MergePosition[] }) | undefined> {
+    const end = await this.log.endOffset(this.topic);
+    if (end === 0) return undefined;
+    const recs = (await this.log.readRange(this.topic, Math.max(0, end - LOOK_BACK), end)).reverse();
+    let otherProgram = false;
+    next: for (const rec of recs.filter((r) => r.key === this.key)) {
+      const v = rec.value as StoredCrossCheckpoint | null;
+      const where = `checkpoint at ${this.topic} offset ${rec.offset}`;
+      if (v === null || typeof v !== "object" || v.format !== KAFKA_CROSS_CHECKPOINT_FORMAT || typeof v.checkpoint !== "string" || !Array.isArray(v.positions)) {
+        say("warn", `${where} skipped: not a checkpoint record`);
+        continue;
+      }
+      let cp: Checkpoint;
+      try {
+        cp = decodeCheckpoint(Buffer.from(v.checkpoint, "base64"), this.program);
+      } catch (e) {
+        if (e instanceof CheckpointError && e.kind === "program") otherProgram = true;
+        else say("warn", `${where} skipped: ${(e as Error).message}`);
+        continue;
+      }
+      if (v.positions.length !== ends.length) {
+        say("warn", `${where} skipped: it is of ${v.positions.length} partitions, ${inputTopic} has ${ends.length}`);
+        continue;
+      }
+      for (let p = 0; p < ends.length; p++) {
+        const { offset, last } = v.positions[p]!;
+        if (offset > ends[p]!) {
+          say("warn", `${where} skipped: it is at offset ${offset} of ${inputTopic} partition ${p}, which ends at ${ends[p]} (was the topic created again?)`);
+          continue next;
+        }
+        if (offset === 0) continue;
+        const before = (await this.log.readRange(inputTopic, offset - 1, offset, p))[0];
+        if (!before || before.offset !== offset - 1 || before.ts !== last?.ts || before.key !== last?.key) {
+          say("warn", `${where} skipped: the record before offset ${offset} of ${inputTopic} partition ${p} is not the one it was taken after (was the topic created again?)`);
+          continue next;
+        }
+      }
+      return { ...cp, positions: v.positions };
+    }
+    if (otherProgram) say("info", `the program changed since the last checkpoint (program hash ${programHashOf(this.program).slice(0, 12)}): rebuilding from offset 0`);
+    return undefined;
+  }
+
+  record(bytes: Buffer, positions: MergePosition[], ts: number): KafkaNewRecord {
+    const value: StoredCrossCheckpoint = { format: KAFKA_CROSS_CHECKPOINT_FORMAT, positions, checkpoint: bytes.toString("base64") };
+    return { topic: this.topic, key: this.key, ts, value, partition: 0 };
+  }
+}

@@ -36,6 +36,11 @@ export class PartitionMerge<T extends { time: number }> {
     return this.queues[partition]!.length - this.heads[partition]!;
   }
 
+  /** The next input of a partition, not merged yet (undefined: none waiting). */
+  peek(partition: number): T | undefined {
+    return this.queues[partition]![this.heads[partition]!];
+  }
+
   /** The next input in merge order and its partition, or undefined while some partition has none. */
   next(): { partition: number; item: T } | undefined {
     let best = -1;

@@ -19,13 +19,22 @@
 // on the partitions before this start, so once every partition is read to E_p and merged as far
 // as it goes, whatever is still unmatched was never written: it is produced then (a command of an
 // input before E_p is never routed again to an `openfactory` command topic, as in the rule
-// worker). Then it runs live. A restart rebuilds from offset 0 (no checkpoints yet: the rule
-// workers' are per partition; see the issue's note).
+// worker). Then it runs live.
+//
+// Checkpoints (runtime/log/kafkaCheckpoints.ts, CrossCheckpoints; the rule worker's schedule):
+// the engine's state and where the merge stood in each partition (the next input's offset), to
+// the compacted topic `ofl_<program>_cross_checkpoints`, appended after the outputs of every
+// input merged before it, and only if those were acknowledged. A restart restores the newest one
+// and reads each partition from its position; outputs found there of inputs before it match
+// nothing recomputed and are passed over.
 //
 // One cross worker runs per deployment (a second one would write everything twice: `ofl deploy
 // --local` starts one; the stack file gives it one replica).
 import type { IrProgram } from "../../compiler/ir/types.js";
+import { encodeCheckpoint } from "../engine/checkpoint.js";
 import { Engine } from "../engine/index.js";
+import { CheckpointSchedule, type ScheduleOptions } from "../log/checkpointSchedule.js";
+import { CrossCheckpoints, crossCheckpointTopicSpec, type MergePosition } from "../log/kafkaCheckpoints.js";
 import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.js";
 import { PartitionMerge, isMergeInput } from "../wire/merge.js";
 import { crossDecisions, crossOutputFilter, partitionOfKey } from "../wire/partitions.js";
@@ -47,6 +56,9 @@ export interface CrossWorkerOptions {
   onFatal?: (e: Error) => void;
   /** inputs held per partition before that partition's reading waits for the others (default 50,000) */
   maxWaiting?: number;
+  /** checkpoint schedule (defaults: 25,000 inputs or 60 s); false: none written or read */
+  checkpoints?: ScheduleOptions | false;
+  now?: () => number;
 }
 
 export interface CrossWorkerStats {
@@ -57,12 +69,16 @@ export interface CrossWorkerStats {
   resent: number;
   routed: number;
   notRouted: number;
+  /** the merged inputs a restored checkpoint stood for (0: none), and checkpoints written */
+  restored: number;
+  checkpoints: number;
 }
 
-type Input = { time: number; ev: WireEvent; offset: number };
+/** An input waiting to be merged; `before`: the record before it on its partition (a checkpoint at it names it) */
+type Input = { time: number; ev: WireEvent; offset: number; before: MergePosition["last"] };
 
 export class CrossWorker {
-  readonly stats: CrossWorkerStats = { merged: 0, produced: 0, resent: 0, routed: 0, notRouted: 0 };
+  readonly stats: CrossWorkerStats = { merged: 0, produced: 0, resent: 0, routed: 0, notRouted: 0, restored: 0, checkpoints: 0 };
   engine: Engine;
   private partitions = 0;
   private merge!: PartitionMerge<Input>;
@@ -75,6 +91,12 @@ export class CrossWorker {
   /** the end of each partition seen at start, and the next offset read from it */
   private ends: number[] = [];
   private read: number[] = [];
+  /** where each partition was read from at start */
+  private startedAt: number[] = [];
+  /** the last record read from each partition (ts, key) */
+  private lastRead: MergePosition["last"][] = [];
+  private readonly checkpoints: CrossCheckpoints | undefined;
+  private schedule: CheckpointSchedule | undefined;
   private live = false;
   private broken = false;
   /** while rebuilding: recomputed outputs not found on the log yet, and found ones not recomputed yet, by `cause|partition` */
@@ -89,7 +111,8 @@ export class CrossWorker {
   readonly ready: Promise<void>;
 
   constructor(private readonly opts: CrossWorkerOptions) {
-    this.engine = new Engine({ program: opts.program, senderUuid: opts.senderUuid ?? `OFL-${opts.program.program}`, onOutput: (r) => this.out.push(r) });
+    this.engine = this.newEngine();
+    if (opts.checkpoints !== false) this.checkpoints = new CrossCheckpoints(opts.log, opts.program);
     this.routes = commandRoutes(opts.program);
     this.say = opts.report ?? (() => {});
     this.ready = new Promise((res, rej) => {
@@ -97,6 +120,28 @@ export class CrossWorker {
       this.failed = rej;
     });
     this.ready.catch(() => {});
+  }
+
+  private newEngine(): Engine {
+    return new Engine({ program: this.opts.program, senderUuid: this.opts.senderUuid ?? `OFL-${this.opts.program.program}`, onOutput: (r) => this.out.push(r) });
+  }
+
+  /** Restores the newest usable checkpoint: where to read each partition from. */
+  private async restore(): Promise<MergePosition[]> {
+    const none = this.ends.map(() => ({ offset: 0, last: null }));
+    if (!this.checkpoints) return none;
+    await this.opts.log.ensureTopics([crossCheckpointTopicSpec(this.opts.program.program)]);
+    const cp = await this.checkpoints.newest(ASSETS_TOPIC, this.ends, this.say);
+    if (!cp) return none;
+    try {
+      this.engine.loadState(cp.state);
+    } catch (e) {
+      this.say("warn", `checkpoint skipped: it does not fit the program: ${(e as Error).message}`);
+      this.engine = this.newEngine();
+      return none;
+    }
+    this.stats.restored = cp.header.offset;
+    return cp.positions;
   }
 
   /** What it decides over the topic's partitions; refuses a topic with nothing to decide across. */
@@ -111,30 +156,40 @@ export class CrossWorker {
     this.isCross = crossOutputFilter(this.opts.program, partitions);
     this.merge = new PartitionMerge(partitions);
     this.ends = await Promise.all(Array.from({ length: partitions }, (_, p) => log.endOffset(ASSETS_TOPIC, p)));
-    this.read = new Array<number>(partitions).fill(0);
+    const from = await this.restore();
+    this.read = from.map((x) => x.offset);
+    this.startedAt = [...this.read];
+    this.lastRead = from.map((x) => x.last);
+    this.stats.merged = this.stats.restored;
+    if (this.opts.checkpoints !== false) this.schedule = new CheckpointSchedule({ ...(this.opts.checkpoints ?? {}), ...(this.opts.now ? { now: this.opts.now } : {}) }, 0);
     this.say("info", `deciding ${cross.reasons.length} declaration(s) over the ${partitions} partitions of ${ASSETS_TOPIC}:\n  ${cross.reasons.join("\n  ")}`);
     this.checkLive();
     for (let p = 0; p < partitions; p++)
-      this.tails.push(await log.tail({ topic: ASSETS_TOPIC, partition: p, fromOffset: 0, onBatch: (recs) => this.take(p, recs), onProblem: (m) => this.say("warn", m) }));
+      this.tails.push(await log.tail({ topic: ASSETS_TOPIC, partition: p, fromOffset: from[p]!.offset, onBatch: (recs) => this.take(p, recs), onProblem: (m) => this.say("warn", m) }));
   }
 
   /** A batch of partition `p`: found outputs matched, inputs merged, what can be decided decided. */
   private async take(p: number, recs: KafkaRecord[]): Promise<void> {
     if (this.broken) return;
     for (const rec of recs) {
+      const before = this.lastRead[p]!;
       this.read[p] = rec.offset + 1;
+      this.lastRead[p] = { ts: rec.ts, key: rec.key };
       const cause = rec.headers[CROSS_CAUSE_HEADER];
       if (cause !== undefined) {
         if (!this.live) this.foundOnLog(`${cause}|${p}`);
         continue;
       }
       const ev = classify(rec);
-      if (isMergeInput(ev)) this.merge.push(p, { time: (ev as { time: number }).time, ev, offset: rec.offset });
+      if (isMergeInput(ev)) this.merge.push(p, { time: (ev as { time: number }).time, ev, offset: rec.offset, before });
     }
     const send = this.decide();
     this.checkLive(send);
+    // after these outputs (the chain keeps the order; a failed produce stops it)
+    const checkpoint = this.checkpoint();
     try {
       if (send.length > 0) await this.append(send);
+      if (checkpoint) void this.append([checkpoint], false).then(() => void this.stats.checkpoints++, (e: Error) => this.say("warn", `cannot write a checkpoint: ${e.message}`));
     } catch (e) {
       this.broken = true;
       this.failed(e as Error);
@@ -150,6 +205,7 @@ export class CrossWorker {
   /** Merges and decides while every partition has an input waiting; returns what to produce now. */
   private decide(): KafkaNewRecord[] {
     const send: KafkaNewRecord[] = [];
+    const merged = this.stats.merged;
     for (let next = this.merge.next(); next !== undefined; next = this.merge.next()) {
       const { partition, item } = next;
       this.out = [];
@@ -173,12 +229,27 @@ export class CrossWorker {
       }
     }
     this.out = [];
+    this.schedule?.counted(this.stats.merged - merged);
     for (const [p, wake] of this.waiters)
       if (this.merge.waiting(p) <= (this.opts.maxWaiting ?? 50_000) / 2) {
         this.waiters.delete(p);
         wake();
       }
     return send;
+  }
+
+  /** A checkpoint record of the state now, when one is due and the stage is live (rebuilt outputs are matched first). */
+  private checkpoint(final = false): KafkaNewRecord | undefined {
+    const schedule = this.schedule;
+    if (!this.checkpoints || !schedule || !(final ? schedule.pending : schedule.due) || !this.live || this.broken) return undefined;
+    const started = schedule.clock();
+    const positions: MergePosition[] = this.read.map((read, p) => {
+      const head = this.merge.peek(p);
+      return head ? { offset: head.offset, last: head.before } : { offset: read, last: this.lastRead[p]! };
+    });
+    const rec = this.checkpoints.record(encodeCheckpoint(this.engine, this.stats.merged), positions, (this.opts.now ?? Date.now)());
+    schedule.written(started);
+    return rec;
   }
 
   private foundOnLog(key: string): void {
@@ -211,17 +282,22 @@ export class CrossWorker {
     this.stats.resent = resend.length;
     if (send) send.unshift(...resend);
     else if (resend.length > 0) void this.append(resend);
-    const total = this.ends.reduce((a, b) => a + b, 0);
-    this.say("info", `rebuilt from ${total} records of ${this.partitions} partitions (${this.stats.merged} inputs merged)${resend.length ? `; ${resend.length} unwritten outputs produced` : ""}; live`);
+    const read = this.ends.reduce((n, e, p) => n + Math.max(0, e - this.startedAt[p]!), 0);
+    const what = this.stats.restored > 0 ? `the checkpoint after ${this.stats.restored} merged inputs and the ${read} records after it` : `${read} records`;
+    this.say("info", `rebuilt from ${what} of ${this.partitions} partitions (${this.stats.merged} inputs merged)${resend.length ? `; ${resend.length} unwritten outputs produced` : ""}; live`);
     if (this.stats.notRouted > 0) this.say("info", `${this.stats.notRouted} routed command(s) found in the rebuilt history: not produced again`);
     this.caughtUp();
   }
 
-  private append(recs: KafkaNewRecord[]): Promise<unknown> {
-    const p = this.chain.then(() => this.opts.log.append(recs));
-    this.chain = p.catch(() => {});
+  /** Appends after every earlier append; after a failed one, nothing more (a restart produces what is missing). */
+  private append(recs: KafkaNewRecord[], outputs = true): Promise<unknown> {
+    const p = this.chain.then(() => {
+      if (this.broken) throw new Error("an earlier produce failed");
+      return this.opts.log.append(recs);
+    });
+    this.chain = p.catch(() => void (this.broken = true));
     return p.then(() => {
-      this.stats.produced += recs.length;
+      if (outputs) this.stats.produced += recs.length;
     });
   }
 
@@ -235,16 +311,23 @@ export class CrossWorker {
     this.waiters.clear();
     await Promise.all(this.tails.map((t) => t.stop()));
     await this.chain;
+    // a last checkpoint: a graceful restart reads only what came after it
+    const last = this.checkpoint(true);
+    if (last) await this.append([last], false).then(() => void this.stats.checkpoints++, (e: Error) => this.say("warn", `cannot write a checkpoint: ${(e as Error).message}`));
   }
 }
 
 /** The bundled cross worker's entry (build/workers/cross.mjs). */
 export function runCrossWorker(program: IrProgram, spec: WorkerSpec): Promise<void> {
-  return serveWorker(program, spec, async (log, report) => {
+  return serveWorker(program, spec, async (log, report, env) => {
     const onFatal = (): void => void log.close().finally(() => process.exit(1));
-    const w = new CrossWorker({ program, log, report, onFatal });
+    const num = (name: string): number | undefined => (env[name] === undefined || env[name] === "" ? undefined : Number(env[name]));
+    const everyRecords = num("OFL_CHECKPOINT_RECORDS");
+    const everyMs = num("OFL_CHECKPOINT_MS");
+    const checkpoints = everyRecords === 0 ? false : { ...(everyRecords ? { everyRecords } : {}), ...(everyMs ? { everyMs } : {}) };
+    const w = new CrossWorker({ program, log, report, onFatal, checkpoints });
     await w.start();
     await w.ready;
-    return { stop: () => w.stop(), status: () => `merged ${w.stats.merged} inputs, produced ${w.stats.produced}` };
+    return { stop: () => w.stop(), status: () => `merged ${w.stats.merged} inputs, produced ${w.stats.produced}, checkpoints ${w.stats.checkpoints}` };
   });
 }

@@ -5,7 +5,8 @@
 // cross stage decides as the whole program would on the partitions' inputs (telemetry,
 // availability, clock records, operator commands) merged by taking the head with the earliest
 // event time (the lower partition on a tie), only while every partition has one. The test merges
-// the records it reads back that way itself and sums the levels itself.
+// the records it reads back that way itself and sums the levels itself. The cross worker is
+// SIGKILLed once it has checkpointed, and restarts from its checkpoint.
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +16,7 @@ import { compile, type IrProgram } from "../../../compiler/index.js";
 import { Engine } from "../../../runtime/engine/index.js";
 import { KafkaLog, partitionOfKey, type KafkaRecord } from "../../../runtime/log/kafka.js";
 import { CAUSE_HEADER, CROSS_CAUSE_HEADER } from "../../../runtime/worker/headers.js";
+import { crossCheckpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
 import { correlationId, offsetCause } from "../../../runtime/wire/correlation.js";
 import { crossOutputFilter, partitionProgram } from "../../../runtime/wire/partitions.js";
 import { classify, telemetryValue } from "../../../runtime/wire/records.js";
@@ -96,7 +98,7 @@ const overfills = (recs: KafkaRecord[]): KafkaRecord[] => recs.filter((r) => {
   return ev.kind === "command" && ev.envelope.header.rule === "overfill";
 });
 
-test("P = 4: the cross worker decides the view's readers over the merged partitions, once, across a SIGKILL; the partitions decide the rest", async () => {
+test("P = 4: the cross worker decides the view's readers over the merged partitions, once, across a SIGKILL and a restart from its checkpoint; the partitions decide the rest", async () => {
   const { buildCommand } = await import("../../../runtime/cli/build.js");
   const { deployCommand } = await import("../../../runtime/cli/deploy.js");
   const { startKsqlStub } = await import("../../unit/deploy/ksqldb-stub.js");
@@ -121,7 +123,7 @@ test("P = 4: the cross worker decides the view's readers over the merged partiti
   }
 
   const workers = join(build, "workers");
-  const start = (name: string): Worker => startWorker(workers, name, kafka.brokers, children, { OFL_CHECKPOINT_RECORDS: "200" });
+  const start = (name: string): Worker => startWorker(workers, name, kafka.brokers, children, { OFL_CHECKPOINT_RECORDS: "100" });
   const rule = start("rule");
   let cross = start("cross");
   await Promise.all([rule.ready, cross.ready]);
@@ -137,12 +139,14 @@ test("P = 4: the cross worker decides the view's readers over the merged partiti
   // cycle 1, then a SIGKILL of the cross worker once it has decided the cycle's overfill, cycles 2 and 3 while it restarts
   for (let r = 0; r < CYCLE; r++) await round(r);
   await waitFor("the first overfill command", async () => (await allOverfills()) >= 1, { timeoutMs: 30_000, intervalMs: 100, detail: outputs });
+  await waitFor("a checkpoint of the cross worker", async () => (await log.endOffset(crossCheckpointTopic(ir.program))) > 0, { timeoutMs: 30_000, intervalMs: 100, detail: outputs });
   cross.child.kill("SIGKILL");
   await cross.exited;
   for (let r = CYCLE; r < 2 * CYCLE; r++) await round(r % CYCLE);
   cross = start("cross");
   await cross.ready;
-  expect(cross.output()).toMatch(/rebuilt from \d+ records of 4 partitions/);
+  // from its checkpoint: only what came after it is read again
+  expect(cross.output()).toMatch(/rebuilt from the checkpoint after \d+ merged inputs and the \d+ records after it of 4 partitions/);
   for (let r = 2 * CYCLE; r < 3 * CYCLE; r++) await round(r % CYCLE);
   // sentinel: total falls to 0 and rises to 200: a fourth overfill; everything merged before its cause is decided
   await round(0);

@@ -1,0 +1,87 @@
+// The cross worker's checkpoint on Apache Kafka itself, at the one moment that matters: an input
+// read from a partition but not merged yet (the other partition has nothing newer) when the
+// checkpoint is taken. The restored worker must read that input again and decide it: the
+// checkpoint's position in that partition is the waiting input's, not the end of what was read.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { compile, type IrProgram } from "../../../compiler/index.js";
+import { KafkaLog, partitionOfKey } from "../../../runtime/log/kafka.js";
+import { crossCheckpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
+import { CrossWorker, CROSS_CAUSE_HEADER } from "../../../runtime/worker/cross.js";
+import { classify, telemetryValue } from "../../../runtime/wire/records.js";
+import { ASSETS_TOPIC, type WireEvent } from "../../../runtime/wire/types.js";
+import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
+import { waitFor } from "../../support/wait.js";
+import { tearDown } from "./workers.js";
+
+const P = 2;
+const UUID_A = Array.from({ length: 50 }, (_, i) => `A-${i}`).find((u) => partitionOfKey(u, P) === 0)!;
+const UUID_B = Array.from({ length: 50 }, (_, i) => `B-${i}`).find((u) => partitionOfKey(u, P) === 1)!;
+const SOURCE = `
+model Tank {
+  telemetry level: int
+  command reset()
+}
+view total = sum(level) from Tank
+asset a: Tank { uuid "${UUID_A}" }
+asset b: Tank { uuid "${UUID_B}" }
+rule overfill {
+  when total >= 10
+  then a.reset()
+}
+`;
+
+let kafka: KafkaBroker;
+let log: KafkaLog;
+let ir: IrProgram;
+let dir: string;
+
+beforeAll(async () => {
+  const r = compile([{ path: "tanks.ofl", text: SOURCE }], { name: "tanks" });
+  if (!r.ir) throw new Error(r.diagnostics.map((d) => d.message).join("\n"));
+  ir = r.ir;
+  dir = mkdtempSync(join(tmpdir(), "ofl-cross-cp-"));
+  kafka = await startKafka();
+  log = new KafkaLog({ brokers: kafka.brokers });
+  await log.ensureTopics([{ name: ASSETS_TOPIC, partitions: P, replication: 1 }]);
+}, 180_000);
+
+afterAll(() => tearDown([], [log, kafka], dir));
+
+const level = (key: string, value: number, ts: number): { topic: string; key: string; ts: number; value: unknown } => ({
+  topic: ASSETS_TOPIC,
+  key,
+  ts,
+  value: telemetryValue("level", String(value), "Sample", "Samples", ts),
+});
+
+test("an input read but not merged when the checkpoint is taken is decided after the restore", async () => {
+  const t0 = Date.now() - 60_000;
+  const reports: string[] = [];
+  const report = (_l: string, m: string): void => void reports.push(m);
+  const first = new CrossWorker({ program: ir, log, report, checkpoints: { everyRecords: 1, costShare: 0 } });
+  await first.start();
+  await first.ready;
+  // a (partition 0) at t0+1 is merged once b's input (partition 1, t0+2) is there; b's waits for partition 0's next
+  await log.append([level(UUID_A, 5, t0 + 1), level(UUID_B, 5, t0 + 2)]);
+  await waitFor("the checkpoint after a's input", async () => (await log.endOffset(crossCheckpointTopic(ir.program))) > 0, { timeoutMs: 30_000, intervalMs: 50, detail: () => reports.join("\n") });
+  expect(first.stats.merged).toBe(1);
+  await first.stop();
+
+  const second = new CrossWorker({ program: ir, log, report, checkpoints: { everyRecords: 1, costShare: 0 } });
+  await second.start();
+  await second.ready;
+  expect(second.stats.restored).toBe(1);
+  expect(reports.at(-1)).toMatch(/^rebuilt from the checkpoint after 1 merged inputs and the 1 records after it of 2 partitions/);
+  // partition 0's next input lets b's be merged: total 10, the rule fires, caused by b's input (partition 1, offset 0)
+  await log.append([level(UUID_A, 5, t0 + 3)]);
+  const commands = async (): Promise<{ cause: string | undefined; ev: WireEvent }[]> =>
+    (await log.readRange(ASSETS_TOPIC, 0, undefined, 0)).map((r) => ({ cause: r.headers[CROSS_CAUSE_HEADER], ev: classify(r) })).filter((x) => x.ev.kind === "command");
+  await waitFor("the overfill command", async () => (await commands()).length > 0, { timeoutMs: 30_000, intervalMs: 50, detail: () => reports.join("\n") });
+  await second.stop();
+  const cmds = await commands();
+  expect(cmds.map((c) => c.cause)).toEqual(["1:0"]);
+  expect((cmds[0]!.ev as Extract<WireEvent, { kind: "command" }>).envelope.header.rule).toBe("overfill");
+}, 90_000);
