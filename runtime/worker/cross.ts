@@ -163,7 +163,7 @@ export class CrossWorker {
     this.stats.merged = this.stats.restored;
     if (this.opts.checkpoints !== false) this.schedule = new CheckpointSchedule({ ...(this.opts.checkpoints ?? {}), ...(this.opts.now ? { now: this.opts.now } : {}) }, 0);
     this.say("info", `deciding ${cross.reasons.length} declaration(s) over the ${partitions} partitions of ${ASSETS_TOPIC}:\n  ${cross.reasons.join("\n  ")}`);
-    this.checkLive();
+    this.checkLive(); // live at once when the partitions are empty (nothing recomputed yet)
     for (let p = 0; p < partitions; p++)
       this.tails.push(await log.tail({ topic: ASSETS_TOPIC, partition: p, fromOffset: from[p]!.offset, onBatch: (recs) => this.take(p, recs), onProblem: (m) => this.say("warn", m) }));
   }
@@ -183,8 +183,9 @@ export class CrossWorker {
       const ev = classify(rec);
       if (isMergeInput(ev)) this.merge.push(p, { time: (ev as { time: number }).time, ev, offset: rec.offset, before });
     }
-    const send = this.decide();
-    this.checkLive(send);
+    const decided = this.decide();
+    const unwritten = this.checkLive();
+    const send = unwritten.length > 0 ? unwritten.concat(decided) : decided;
     // after these outputs (the chain keeps the order; a failed produce stops it)
     const checkpoint = this.checkpoint();
     try {
@@ -272,21 +273,22 @@ export class CrossWorker {
     u.push(rec);
   }
 
-  /** Live once every partition is read to its end seen at start: what is still unmatched goes out (in `send`). */
-  private checkLive(send?: KafkaNewRecord[]): void {
-    if (this.live || this.read.some((r, p) => r < this.ends[p]!)) return;
+  /** Live once every partition is read to its end seen at start; returns what is still unmatched then, in merge order, to produce first. */
+  private checkLive(): KafkaNewRecord[] {
+    if (this.live || this.read.some((r, p) => r < this.ends[p]!)) return [];
     this.live = true;
-    const resend = [...this.pending.values()].flat();
+    // (no spread: after a long rebuild these are many)
+    const resend: KafkaNewRecord[] = [];
+    for (const u of this.pending.values()) for (const r of u) resend.push(r);
     this.pending.clear();
     this.found.clear();
     this.stats.resent = resend.length;
-    if (send) send.unshift(...resend);
-    else if (resend.length > 0) void this.append(resend);
     const read = this.ends.reduce((n, e, p) => n + Math.max(0, e - this.startedAt[p]!), 0);
     const what = this.stats.restored > 0 ? `the checkpoint after ${this.stats.restored} merged inputs and the ${read} records after it` : `${read} records`;
     this.say("info", `rebuilt from ${what} of ${this.partitions} partitions (${this.stats.merged} inputs merged)${resend.length ? `; ${resend.length} unwritten outputs produced` : ""}; live`);
     if (this.stats.notRouted > 0) this.say("info", `${this.stats.notRouted} routed command(s) found in the rebuilt history: not produced again`);
     this.caughtUp();
+    return resend;
   }
 
   /** Appends after every earlier append; after a failed one, nothing more (a restart produces what is missing). */
