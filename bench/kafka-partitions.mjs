@@ -11,7 +11,7 @@
 // makes the rule fire → the command record read back, p50/p99 over M commands on all partitions.
 // Targets: ≥ 1.6× with 2 workers, ≥ 50,000 records/s per worker, p99 < 100 ms.
 //
-//   node bench/kafka-partitions.mjs [N=200000] [M=200]
+//   node bench/kafka-partitions.mjs [N=200000] [M=200]   (OFL_BENCH_PROF=DIR: CPU profiles of the workers)
 import { build } from "esbuild";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -119,7 +119,9 @@ const log = new KafkaLog({ brokers: kafka.brokers });
 const rows = [];
 const children = [];
 const spawnWorker = () => {
-  const c = spawn(process.execPath, [fileURLToPath(import.meta.url), "--worker", kafka.brokers.join(",")], { stdio: ["ignore", "pipe", "inherit"] });
+  // OFL_BENCH_PROF=DIR: each worker writes a CPU profile there (node --cpu-prof)
+  const prof = process.env.OFL_BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.OFL_BENCH_PROF}`] : [];
+  const c = spawn(process.execPath, [...prof, fileURLToPath(import.meta.url), "--worker", kafka.brokers.join(",")], { stdio: ["ignore", "pipe", "inherit"] });
   children.push(c);
   return c;
 };
