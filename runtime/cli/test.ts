@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { junitXml } from "../replay/junit.js";
 import { replaySession, runTests, type ReplayReport, type TestResult } from "../replay/runner.js";
+import { openSession, type OpenSession } from "../replay/session.js";
 import { compilePrograms, countSummary, displayPath, printDiagnostics, progressLine, type Command, type Io } from "./common.js";
 
 export const testCommand: Command = {
@@ -38,6 +39,17 @@ Exit codes: 0 all passed, 1 a test failed or the program has errors, 2 bad usage
         "skip-bad-lines": { type: "boolean" },
       },
     });
+    const sessionOptions = { skipBadLines: !!values["skip-bad-lines"] };
+    // the session's parser thread starts now and reads ahead while the program compiles (a
+    // session that cannot be opened is reported below, when its replay opens it again)
+    let early: OpenSession | undefined;
+    if (values.replay) {
+      try {
+        early = openSession(resolve(io.cwd, values.replay), { ...sessionOptions, startNow: true });
+      } catch {
+        early = undefined;
+      }
+    }
     const programs = compilePrograms(positionals, io);
     const results: TestResult[] = [];
     let compileFailed = false;
@@ -51,29 +63,36 @@ Exit codes: 0 all passed, 1 a test failed or the program has errors, 2 bad usage
         target.out(`✗ ${p.loaded.name}: ${errors} error${errors === 1 ? "" : "s"}; no test was run\n`);
         continue;
       }
-      const session = { skipBadLines: !!values["skip-bad-lines"] };
       if (values.replay) {
         const path = resolve(io.cwd, values.replay);
         const line = progressLine(io, `replay ${displayPath(io, path)}`);
         let shownAt = 0;
         let report: ReplayReport;
         try {
-          report = replaySession(p.result.ir, path, session, (n) => {
-            if (Date.now() - shownAt < 200) return;
-            shownAt = Date.now();
-            line.show(`${n.toLocaleString("en-US")} records`);
-          });
+          report = replaySession(
+            p.result.ir,
+            path,
+            sessionOptions,
+            (n) => {
+              if (Date.now() - shownAt < 200) return;
+              shownAt = Date.now();
+              line.show(`${n.toLocaleString("en-US")} records`);
+            },
+            early ?? openSession(path, sessionOptions),
+          );
+          early = undefined;
         } finally {
           line.done();
         }
         if (!values.json) printReplay(io, report);
         results.push(replayResult(report, io));
       } else {
-        const rs = runTests(p.result.ir, { session });
+        const rs = runTests(p.result.ir, { session: sessionOptions });
         if (!values.json) for (const r of rs) printResult(io, r);
         results.push(...rs);
       }
     }
+    early?.close(); // no program compiled: its records were never read
     const passed = results.filter((r) => r.status === "passed").length;
     const failed = results.length - passed;
     if (values.junit) writeFileSync(resolve(io.cwd, values.junit), junitXml(results.map((r) => ({ ...r, file: displayPath(io, r.file) }))));

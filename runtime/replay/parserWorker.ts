@@ -511,7 +511,7 @@ ${fns}
   return source;
 }
 
-/** Thrown by workerBatches when the worker itself fails (not the file: that is an ERROR entry). */
+/** Thrown by a parser's batches when the worker itself fails (not the file: that is an ERROR entry). */
 export class ParserWorkerError extends Error {}
 
 export interface WorkerBatchOptions {
@@ -524,10 +524,13 @@ export interface WorkerBatchOptions {
 }
 
 /**
- * The lines of a session file as batches of columns, parsed in a worker thread. A batch is valid
- * until the generator is resumed (its slot is then handed back to the worker).
+ * The parser thread, started now (it begins reading at once, up to its slots, while the caller
+ * does something else: `ofl test --replay` compiles the program meanwhile). `batches`: the lines
+ * of the session file as batches of columns; a batch is valid until the generator is resumed
+ * (its slot is then handed back to the worker). `stop` ends the thread (also when `batches` was
+ * never read).
  */
-export function* workerBatches(path: string, opts: WorkerBatchOptions): Generator<Batch> {
+export function startParserWorker(path: string, opts: WorkerBatchOptions): { batches: Generator<Batch>; stop(): void } {
   const K = opts.slots ?? 4;
   const cap = opts.slotRecords ?? 8192;
   const control = new SharedArrayBuffer(K * 2 * 4);
@@ -546,27 +549,29 @@ export function* workerBatches(path: string, opts: WorkerBatchOptions): Generato
   worker.unref();
   port1.unref();
   const nap = new Int32Array(new SharedArrayBuffer(4));
-  let slot = 0;
-  try {
-    for (;;) {
-      const at = slot * 2 + CTL_STATE;
-      while (Atomics.load(ctl, at) === 0) Atomics.wait(ctl, at, 0, 1000);
-      let msg = receiveMessageOnPort(port1);
-      while (msg === undefined) {
-        Atomics.wait(nap, 0, 0, 1); // posted before the slot was marked: it arrives at once
-        msg = receiveMessageOnPort(port1);
-      }
-      const m = msg.message as { strings: string[]; raws: string[]; reset: boolean; done: boolean; fatal?: string };
-      if (m.fatal !== undefined) throw new ParserWorkerError(`the session parser thread failed: ${m.fatal}`);
-      const batch: Batch = { n: ctl[slot * 2 + CTL_COUNT]!, strings: m.strings, raws: m.raws, reset: m.reset, ...views[slot]! };
-      yield batch;
-      Atomics.store(ctl, at, 0);
-      Atomics.notify(ctl, at);
-      if (m.done) return;
-      slot = (slot + 1) % K;
-    }
-  } finally {
+  const stop = (): void => {
     port1.close();
     void worker.terminate();
+  };
+  return { batches: batchesOf(ctl, views, port1, nap, K), stop };
+}
+
+/** The slots the worker fills, in turn, as batches (`nap`: a short wait for a message posted just before its slot was marked). */
+function* batchesOf(ctl: Int32Array, views: ReturnType<typeof columnViews>["cols"][], port1: MessagePort, nap: Int32Array, K: number): Generator<Batch> {
+  for (let slot = 0; ; slot = (slot + 1) % K) {
+    const at = slot * 2 + CTL_STATE;
+    while (Atomics.load(ctl, at) === 0) Atomics.wait(ctl, at, 0, 1000);
+    let msg = receiveMessageOnPort(port1);
+    while (msg === undefined) {
+      Atomics.wait(nap, 0, 0, 1); // posted before the slot was marked: it arrives at once
+      msg = receiveMessageOnPort(port1);
+    }
+    const m = msg.message as { strings: string[]; raws: string[]; reset: boolean; done: boolean; fatal?: string };
+    if (m.fatal !== undefined) throw new ParserWorkerError(`the session parser thread failed: ${m.fatal}`);
+    const batch: Batch = { n: ctl[slot * 2 + CTL_COUNT]!, strings: m.strings, raws: m.raws, reset: m.reset, ...views[slot]! };
+    yield batch;
+    Atomics.store(ctl, at, 0);
+    Atomics.notify(ctl, at);
+    if (m.done) return;
   }
 }

@@ -574,8 +574,8 @@ function isProgramOutput(ev: WireEvent): boolean {
   return ev.kind === "derived" || ev.kind === "command" || (ev.kind === "alarm" && ev.value !== "ACKNOWLEDGED");
 }
 
-export function replaySession(ir: IrProgram, path: string, opts: SessionOptions = {}, onProgress?: (records: number) => void): ReplayReport {
-  const session = openSession(path, opts);
+/** `session`: the file opened already (`ofl test --replay` opens it before compiling, so its parser reads ahead meanwhile). */
+export function replaySession(ir: IrProgram, path: string, opts: SessionOptions = {}, onProgress?: (records: number) => void, session = openSession(path, opts)): ReplayReport {
   const h = session.header;
   const partitions = typeof h?.partitions === "number" && h.partitions > 1 ? h.partitions : 1;
   // a session of every partition (ofl record --kafka of a partitioned topic): as the workers decided it

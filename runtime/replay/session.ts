@@ -11,7 +11,7 @@ import { gunzipSync } from "node:zlib";
 import type { LogRecord } from "../wire/types.js";
 import { BinarySessionError, binaryBatches, isBinarySession, readBinaryHeader } from "./binary.js";
 import { ERROR, FAST, RecordBuilder, type Batch } from "./columns.js";
-import { ParserWorkerError, workerBatches } from "./parserWorker.js";
+import { ParserWorkerError, startParserWorker } from "./parserWorker.js";
 
 export { headerObject, type SessionHeader, type SessionHeaderFields } from "./header.js";
 import { headerObject, type SessionHeader, type SessionHeaderFields } from "./header.js";
@@ -29,6 +29,12 @@ export interface SessionOptions {
   /** records per slot of the worker's ring, and strings in its table before it starts afresh (tests) */
   workerSlotRecords?: number;
   workerTableLimit?: number;
+  /**
+   * Start the parser thread when the session is opened, not when its records are first read: it
+   * parses ahead while the caller compiles its program (`ofl test --replay`). `close()` the
+   * session when its records may never be read.
+   */
+  startNow?: boolean;
 }
 
 /** JSON Lines files from this size on are parsed in a worker thread (parser: "auto"). */
@@ -71,6 +77,8 @@ export interface OpenSession {
   records(fast?: FastRows): Generator<SessionRecord>;
   /** lines skipped with `skipBadLines`, filled while `records()` runs */
   skipped: { line: number; message: string }[];
+  /** Ends a parser thread started by `startNow` whose records were not read (otherwise nothing). */
+  close(): void;
 }
 
 /** A consumer of records still in columns: entry `i` of `b` (strings in `rb.strings`); true when it took it. */
@@ -326,11 +334,18 @@ export function openSession(path: string, opts: SessionOptions = {}): OpenSessio
       }
     }
   }
+  const workerOptions = { chunkSize, slotRecords: opts.workerSlotRecords, tableLimit: opts.workerTableLimit };
+  /** the parser thread started at open (startNow), for the first read */
+  let started = worker && opts.startNow === true ? startParserWorker(path, workerOptions) : undefined;
   const session: OpenSession = {
     path,
     format,
     header,
     skipped: [],
+    close: () => {
+      started?.stop();
+      started = undefined;
+    },
     records: function* (fast?: FastRows) {
       session.skipped.length = 0;
       if (format === "binary") {
@@ -347,7 +362,13 @@ export function openSession(path: string, opts: SessionOptions = {}): OpenSessio
       }
       if (worker) {
         try {
-          yield* fromBatches(workerBatches(path, { chunkSize, slotRecords: opts.workerSlotRecords, tableLimit: opts.workerTableLimit }), fast);
+          const parser = started ?? startParserWorker(path, workerOptions);
+          started = undefined;
+          try {
+            yield* fromBatches(parser.batches, fast);
+          } finally {
+            parser.stop();
+          }
         } catch (e) {
           if (e instanceof ParserWorkerError) throw new SessionError(path, 0, e.message);
           throw e;

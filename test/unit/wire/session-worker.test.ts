@@ -215,6 +215,16 @@ describe("worker path", () => {
     expect(all[39_999]!.line).toBe(40_000);
   });
 
+  it("started at open (startNow) it reads ahead and gives the same records; a closed one's session reads again with a new thread", () => {
+    const path = join(fixtures, "replay-small.jsonl");
+    const want = readAll(path, { parser: "thread" });
+    const early = openSession(path, { parser: "worker", startNow: true, workerSlotRecords: 300 });
+    expect([...early.records()].map(({ line, record }) => ({ line, record }))).toStrictEqual(want.records);
+    const closed = openSession(path, { parser: "worker", startNow: true, workerSlotRecords: 300 });
+    closed.close();
+    expect([...closed.records()].map(({ line, record }) => ({ line, record }))).toStrictEqual(want.records);
+  });
+
   it("works in a process started with --input-type=module (the eval worker inherits the flag)", () => {
     const rec = (i: number) => `{"topic":"ofa_assets","partition":0,"offset":${i},"ts":${i},"key":"M-1","value":{"ID":"temperature","VALUE":"${i % 100}","TAG":"degC","TYPE":"Samples","attributes":{"timestamp":"2026-11-20T08:00:00.000Z"}}}`;
     const lines: string[] = [];
