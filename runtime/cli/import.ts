@@ -14,7 +14,7 @@ import { CheckpointStore, HOUR_MS } from "../log/checkpoints.js";
 const IMPORT_COST_SHARE = 5;
 import { lockDataFolder, LogLockedError, type WriterLock } from "../log/lock.js";
 import { SqliteLog } from "../log/sqlite.js";
-import { openSession } from "../replay/session.js";
+import { inLogOrder, openSession } from "../replay/session.js";
 import { ASSETS_TOPIC, classify, isInput } from "../wire/records.js";
 import type { NewRecord } from "../wire/types.js";
 import { compileOne, displayPath, progressLine, UsageError, type Command } from "./common.js";
@@ -100,7 +100,8 @@ file cannot be read, 2 bad usage, 3 the data folder is in use by \`ofl run\`.`,
     try {
       for (const file of files) {
         const session = openSession(resolve(io.cwd, file), { skipBadLines: values["skip-bad-lines"] === true });
-        for (const { record, time } of session.records()) {
+        // a session of every partition of a partitioned topic: in the order one log would hold it
+        for (const { record, time } of inLogOrder(session)) {
           read++;
           if (record.topic !== ASSETS_TOPIC) continue;
           const ev = classify(record, time);

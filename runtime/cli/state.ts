@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import type { IrProgram, Value } from "../../compiler/ir/types.js";
 import { valueText } from "../engine/index.js";
 import { SqliteLog } from "../log/sqlite.js";
-import { openSession } from "../replay/session.js";
+import { inLogOrder, openSession } from "../replay/session.js";
 import { stateAt, stateAtLog, unitText } from "../replay/stateAt.js";
 import { wholeHistory } from "../log/archive.js";
 import { CheckpointStore } from "../log/checkpoints.js";
@@ -97,7 +97,8 @@ after TIME, 2 bad usage.`,
 export function openRecords(values: { session?: string; data?: string }, io: Io): { records: Iterable<LogRecord>; close: () => void } {
   if (values.session) {
     const s = openSession(resolve(io.cwd, values.session));
-    return { records: (function* () { for (const r of s.records()) yield r.record; })(), close: () => {} };
+    // a session of every partition of a partitioned topic: in the order one log would hold it
+    return { records: (function* () { for (const r of inLogOrder(s)) yield r.record; })(), close: () => {} };
   }
   const dir = resolve(io.cwd, values.data!);
   const log = openLog(dir);
