@@ -17,56 +17,36 @@
 //    next record (one clock period) plus a consume and a produce.
 //
 //   node bench/kafka-cross.mjs [N=200000] [M=100]
-import { build } from "esbuild";
 import { spawn } from "node:child_process";
-import * as fs from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { bundleForKafka, root } from "../scripts/bundle-modules.mjs";
 
-const root = join(fileURLToPath(import.meta.url), "../..");
 const N = Number(process.argv[2] ?? 200_000);
 const M = Number(process.argv[3] ?? 100);
 const P = 4;
 const TANKS = 40;
 const THRESHOLD = 500;
 
-const entry = `
-import { compile } from "./compiler/index.ts";
-import { Engine } from "./runtime/engine/index.ts";
-import { KafkaLog, partitionOfKey } from "./runtime/log/kafka.ts";
-import { RuleWorker } from "./runtime/worker/rule.ts";
-import { CrossWorker } from "./runtime/worker/cross.ts";
-import { PartitionMerge, isMergeInput } from "./runtime/wire/merge.ts";
-import { crossOutputFilter } from "./runtime/wire/partitions.ts";
-import { classify, telemetryValue } from "./runtime/wire/records.ts";
-import { startKafka } from "./test/services/kafka/start.ts";
-export { compile, Engine, KafkaLog, partitionOfKey, RuleWorker, CrossWorker, PartitionMerge, isMergeInput, crossOutputFilter, classify, telemetryValue, startKafka };
-`;
 const out = join(root, "bench/out/kafka-cross-bench.mjs");
 const role = process.argv[2] === "--worker" ? process.argv[3] : undefined;
-fs.mkdirSync(join(root, "bench/out"), { recursive: true });
-if (!role)
-  await build({
-    stdin: { contents: entry, resolveDir: root, loader: "ts" },
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    outfile: out,
-    packages: "external",
-    define: { "import.meta.url": JSON.stringify(pathToFileURL(join(root, "test/services/kafka/start.ts")).href) },
-    logLevel: "warning",
-    plugins: [
-      {
-        name: "raw-text",
-        setup(b) {
-          b.onResolve({ filter: /\?raw$/ }, (a) => ({ path: join(a.resolveDir, a.path.replace(/\?raw$/, "")), namespace: "raw" }));
-          b.onLoad({ filter: /.*/, namespace: "raw" }, (a) => ({ contents: fs.readFileSync(a.path, "utf8"), loader: "text" }));
-        },
-      },
-    ],
-  });
+const modules = {
+  compile: "compiler/index.ts",
+  Engine: "runtime/engine/index.ts",
+  KafkaLog: "runtime/log/kafka.ts",
+  partitionOfKey: "runtime/log/kafka.ts",
+  RuleWorker: "runtime/worker/rule.ts",
+  CrossWorker: "runtime/worker/cross.ts",
+  PartitionMerge: "runtime/wire/merge.ts",
+  isMergeInput: "runtime/wire/merge.ts",
+  crossOutputFilter: "runtime/wire/partitions.ts",
+  classify: "runtime/wire/records.ts",
+  telemetryValue: "runtime/wire/records.ts",
+  startKafka: "test/services/kafka/start.ts",
+};
+// a worker process imports the bundle its parent wrote
+if (!role) await bundleForKafka(modules, out);
 const lib = await import(pathToFileURL(out).href);
 const { compile, Engine, KafkaLog, partitionOfKey, RuleWorker, CrossWorker, PartitionMerge, isMergeInput, crossOutputFilter, classify, telemetryValue, startKafka } = lib;
 

@@ -12,52 +12,32 @@
 // Targets: ≥ 1.6× with 2 workers, ≥ 50,000 records/s per worker, p99 < 100 ms.
 //
 //   node bench/kafka-partitions.mjs [N=200000] [M=200]   (OFL_BENCH_PROF=DIR: CPU profiles of the workers)
-import { build } from "esbuild";
 import { spawn } from "node:child_process";
-import * as fs from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { bundleForKafka, root } from "../scripts/bundle-modules.mjs";
 
-const root = join(fileURLToPath(import.meta.url), "../..");
 const N = Number(process.argv[2] ?? 200_000);
 const M = Number(process.argv[3] ?? 200);
 const P = 4;
 const TANKS = 40;
 
-const entry = `
-import { compile } from "./compiler/index.ts";
-import { Engine } from "./runtime/engine/index.ts";
-import { KafkaLog, partitionOfKey } from "./runtime/log/kafka.ts";
-import { RuleWorker } from "./runtime/worker/rule.ts";
-import { partitionProgram } from "./runtime/wire/partitions.ts";
-import { classify, telemetryValue } from "./runtime/wire/records.ts";
-import { startKafka } from "./test/services/kafka/start.ts";
-export { compile, Engine, KafkaLog, partitionOfKey, RuleWorker, partitionProgram, classify, telemetryValue, startKafka };
-`;
 const out = join(root, "bench/out/kafka-partitions-bench.mjs");
 const isWorker = process.argv[2] === "--worker";
-fs.mkdirSync(join(root, "bench/out"), { recursive: true });
-if (!isWorker) await build({
-  stdin: { contents: entry, resolveDir: root, loader: "ts" },
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  outfile: out,
-  packages: "external",
-  define: { "import.meta.url": JSON.stringify(pathToFileURL(join(root, "test/services/kafka/start.ts")).href) },
-  logLevel: "warning",
-  plugins: [
-    {
-      name: "raw-text",
-      setup(b) {
-        b.onResolve({ filter: /\?raw$/ }, (a) => ({ path: join(a.resolveDir, a.path.replace(/\?raw$/, "")), namespace: "raw" }));
-        b.onLoad({ filter: /.*/, namespace: "raw" }, (a) => ({ contents: fs.readFileSync(a.path, "utf8"), loader: "text" }));
-      },
-    },
-  ],
-});
+const modules = {
+  compile: "compiler/index.ts",
+  Engine: "runtime/engine/index.ts",
+  KafkaLog: "runtime/log/kafka.ts",
+  partitionOfKey: "runtime/log/kafka.ts",
+  RuleWorker: "runtime/worker/rule.ts",
+  partitionProgram: "runtime/wire/partitions.ts",
+  classify: "runtime/wire/records.ts",
+  telemetryValue: "runtime/wire/records.ts",
+  startKafka: "test/services/kafka/start.ts",
+};
+// a worker process imports the bundle its parent wrote
+if (!isWorker) await bundleForKafka(modules, out);
 const lib = await import(pathToFileURL(out).href);
 const { compile, Engine, KafkaLog, partitionOfKey, RuleWorker, partitionProgram, classify, telemetryValue, startKafka } = lib;
 

@@ -12,46 +12,17 @@
 //    (ksqlDB's default commit interval alone is 2 s: commit.interval.ms = 2000).
 //
 //   node bench/kafka.mjs [N=300000] [M=300]
-import { build } from "esbuild";
-import * as fs from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
+import { bundleForKafka, root } from "../scripts/bundle-modules.mjs";
 
-const root = join(fileURLToPath(import.meta.url), "../..");
 const N = Number(process.argv[2] ?? 300_000);
 const M = Number(process.argv[3] ?? 300);
 
-const entry = `
-import { compile } from "./compiler/index.ts";
-import { KafkaLog } from "./runtime/log/kafka.ts";
-import { RuleWorker } from "./runtime/worker/rule.ts";
-import { telemetryValue } from "./runtime/wire/records.ts";
-import { startKafka } from "./test/services/kafka/start.ts";
-export { compile, KafkaLog, RuleWorker, telemetryValue, startKafka };
-`;
-const out = join(root, "bench/out/kafka-bench.mjs");
-fs.mkdirSync(join(root, "bench/out"), { recursive: true });
-await build({
-  stdin: { contents: entry, resolveDir: root, loader: "ts" },
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  outfile: out,
-  packages: "external",
-  define: { "import.meta.url": JSON.stringify(pathToFileURL(join(root, "test/services/kafka/start.ts")).href) },
-  logLevel: "warning",
-  plugins: [
-    {
-      // \`import text from "./x.ofl?raw"\` (the standard library), as scripts/build.mjs does
-      name: "raw-text",
-      setup(b) {
-        b.onResolve({ filter: /\?raw$/ }, (a) => ({ path: join(a.resolveDir, a.path.replace(/\?raw$/, "")), namespace: "raw" }));
-        b.onLoad({ filter: /.*/, namespace: "raw" }, (a) => ({ contents: fs.readFileSync(a.path, "utf8"), loader: "text" }));
-      },
-    },
-  ],
-});
+const out = await bundleForKafka(
+  { compile: "compiler/index.ts", KafkaLog: "runtime/log/kafka.ts", RuleWorker: "runtime/worker/rule.ts", telemetryValue: "runtime/wire/records.ts", startKafka: "test/services/kafka/start.ts" },
+  join(root, "bench/out/kafka-bench.mjs"),
+);
 const { compile, KafkaLog, RuleWorker, telemetryValue, startKafka } = await import(pathToFileURL(out).href);
 
 const TANKS = 10;

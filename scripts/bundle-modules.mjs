@@ -6,7 +6,7 @@
 // Packages (better-sqlite3, node-opcua, mqtt…) stay external and load from this repository's
 // node_modules by absolute path; `./x.ofl?raw` imports (the standard library) become text.
 import { build } from "esbuild";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -52,4 +52,36 @@ export async function bundleModules(exports, outfile = join(mkdtempSync(join(tmp
 /** Bundles and imports. */
 export async function importBundled(exports, outfile) {
   return import(pathToFileURL(await bundleModules(exports, outfile)).href);
+}
+
+/**
+ * The benchmarks that run Kafka workers in child processes: `exports` (as above) bundled to
+ * `outfile` inside this repository, packages left to Node's own resolution from there (ESM
+ * entry points, as the workers load them), and `import.meta.url` standing for
+ * test/services/kafka/start.ts (it finds Kafka's jars next to itself). A worker process imports
+ * the file its parent wrote.
+ */
+export async function bundleForKafka(exports, outfile) {
+  mkdirSync(dirname(outfile), { recursive: true });
+  await build({
+    stdin: { contents: Object.entries(exports).map(([name, path]) => `export { ${name} } from ${JSON.stringify(join(root, path))};`).join("\n") + "\n", resolveDir: root, loader: "ts" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    outfile,
+    packages: "external",
+    define: { "import.meta.url": JSON.stringify(pathToFileURL(join(root, "test/services/kafka/start.ts")).href) },
+    logLevel: "warning",
+    plugins: [
+      {
+        name: "raw-text",
+        setup(b) {
+          b.onResolve({ filter: /\?raw$/ }, (a) => ({ path: join(a.resolveDir, a.path.replace(/\?raw$/, "")), namespace: "raw" }));
+          b.onLoad({ filter: /.*/, namespace: "raw" }, (a) => ({ contents: readFileSync(a.path, "utf8"), loader: "text" }));
+        },
+      },
+    ],
+  });
+  return outfile;
 }
