@@ -48,6 +48,12 @@ const COMMON_ENV: WorkerEnv[] = [
   { name: "OFL_STATUS_MS", required: false, default: "10000", description: "period of the status line on stderr, ms (0: none)" },
 ];
 
+/** The rule and cross workers' checkpoint schedule (runtime/log/checkpointSchedule.ts). */
+const CHECKPOINT_ENV: WorkerEnv[] = [
+  { name: "OFL_CHECKPOINT_RECORDS", required: false, default: "25000", description: "inputs between checkpoints (0: no checkpoints)" },
+  { name: "OFL_CHECKPOINT_MS", required: false, default: "60000", description: "wall time between checkpoints, ms" },
+];
+
 /** The workers of a program deployed over `partitions` partitions of `ofa_assets`. */
 export function emitWorkers(ir: IrProgram, partitions = 1): WorkerEntry[] {
   const program = JSON.stringify({ ...ir, tests: [] });
@@ -71,8 +77,7 @@ export function emitWorkers(ir: IrProgram, partitions = 1): WorkerEntry[] {
       env: [
         ...COMMON_ENV,
         { name: "OFL_CLOCK_MS", required: false, default: "100", description: "clock record period, ms (0: none)" },
-        { name: "OFL_CHECKPOINT_RECORDS", required: false, default: "25000", description: "inputs between checkpoints (0: no checkpoints)" },
-        { name: "OFL_CHECKPOINT_MS", required: false, default: "60000", description: "wall time between checkpoints, ms" },
+        ...CHECKPOINT_ENV,
       ],
     },
   ];
@@ -81,11 +86,7 @@ export function emitWorkers(ir: IrProgram, partitions = 1): WorkerEntry[] {
       name: "cross",
       kind: "cross",
       entry: entry({ kind: "cross", name: "cross" }),
-      env: [
-        ...COMMON_ENV,
-        { name: "OFL_CHECKPOINT_RECORDS", required: false, default: "25000", description: "merged inputs between checkpoints (0: no checkpoints)" },
-        { name: "OFL_CHECKPOINT_MS", required: false, default: "60000", description: "wall time between checkpoints, ms" },
-      ],
+      env: [...COMMON_ENV, ...CHECKPOINT_ENV],
     });
   const used = new Set(["rule", "cross"]);
   for (const a of ir.assets) {

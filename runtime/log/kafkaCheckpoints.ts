@@ -56,6 +56,21 @@ export interface RestoredCheckpoint extends Checkpoint {
   at: number;
 }
 
+/**
+ * A stored checkpoint's engine state, verified for `program`: "other program" (another program's:
+ * passed over quietly, a rollback's older one is as good a start as offset 0), or undefined when it
+ * does not verify (said through `say`).
+ */
+function decodeStored(base64: string, program: IrProgram, where: string, say: (level: "info" | "warn", m: string) => void): Checkpoint | "other program" | undefined {
+  try {
+    return decodeCheckpoint(Buffer.from(base64, "base64"), program);
+  } catch (e) {
+    if (e instanceof CheckpointError && e.kind === "program") return "other program";
+    say("warn", `${where} skipped: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
 export class KafkaCheckpoints {
   readonly topic: string;
   readonly key: string;
@@ -94,14 +109,9 @@ export class KafkaCheckpoints {
           say("warn", `${where} skipped: not a checkpoint record`);
           continue;
         }
-        let cp: Checkpoint;
-        try {
-          cp = decodeCheckpoint(Buffer.from(v.checkpoint, "base64"), this.program);
-        } catch (e) {
-          if (e instanceof CheckpointError && e.kind === "program") otherProgram = true;
-          else say("warn", `${where} skipped: ${(e as Error).message}`);
-          continue;
-        }
+        const cp = decodeStored(v.checkpoint, this.program, where, say);
+        if (cp === "other program") otherProgram = true;
+        if (typeof cp !== "object") continue;
         if (cp.header.offset !== v.offset || v.offset > inputEnd) {
           say("warn", `${where} skipped: it is at offset ${v.offset} of ${inputTopic}, which ends at ${inputEnd} (was the topic created again?)`);
           continue;
@@ -190,14 +200,9 @@ export class CrossCheckpoints {
         say("warn", `${where} skipped: not a checkpoint record`);
         continue;
       }
-      let cp: Checkpoint;
-      try {
-        cp = decodeCheckpoint(Buffer.from(v.checkpoint, "base64"), this.program);
-      } catch (e) {
-        if (e instanceof CheckpointError && e.kind === "program") otherProgram = true;
-        else say("warn", `${where} skipped: ${(e as Error).message}`);
-        continue;
-      }
+      const cp = decodeStored(v.checkpoint, this.program, where, say);
+      if (cp === "other program") otherProgram = true;
+      if (typeof cp !== "object") continue;
       if (v.positions.length !== ends.length) {
         say("warn", `${where} skipped: it is of ${v.positions.length} partitions, ${inputTopic} has ${ends.length}`);
         continue;
