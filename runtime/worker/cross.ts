@@ -34,7 +34,8 @@ import type { IrProgram } from "../../compiler/ir/types.js";
 import { encodeCheckpoint } from "../engine/checkpoint.js";
 import { Engine } from "../engine/index.js";
 import { CheckpointSchedule, type ScheduleOptions } from "../log/checkpointSchedule.js";
-import { CrossCheckpoints, crossCheckpointTopicSpec, type MergePosition } from "../log/kafkaCheckpoints.js";
+import { CrossCheckpoints, crossCheckpointTopic, crossCheckpointTopicSpec, type MergePosition } from "../log/kafkaCheckpoints.js";
+import { readAsGroup, type GroupReader } from "../log/kafkaGroup.js";
 import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.js";
 import { PartitionMerge, isMergeInput } from "../wire/merge.js";
 import { crossDecisions, crossOutputFilter, partitionOfKey } from "../wire/partitions.js";
@@ -99,6 +100,8 @@ export class CrossWorker {
   private schedule: CheckpointSchedule | undefined;
   private live = false;
   private broken = false;
+  /** another member of the cross workers' group may be active now: this one writes nothing more */
+  private fenced = false;
   /** while rebuilding: recomputed outputs not found on the log yet, and found ones not recomputed yet, by `cause|partition` */
   private readonly pending = new Map<string, KafkaNewRecord[]>();
   private readonly found = new Map<string, number>();
@@ -170,7 +173,7 @@ export class CrossWorker {
 
   /** A batch of partition `p`: found outputs matched, inputs merged, what can be decided decided. */
   private async take(p: number, recs: KafkaRecord[]): Promise<void> {
-    if (this.broken) return;
+    if (this.broken || this.fenced) return;
     for (const rec of recs) {
       const before = this.lastRead[p]!;
       this.read[p] = rec.offset + 1;
@@ -193,6 +196,7 @@ export class CrossWorker {
       if (checkpoint) void this.append([checkpoint], false).then(() => void this.stats.checkpoints++, (e: Error) => this.say("warn", `cannot write a checkpoint: ${e.message}`));
     } catch (e) {
       this.broken = true;
+      if (this.fenced) return; // not a failure: it was told to stop writing
       this.failed(e as Error);
       this.say("error", `cannot produce to the log: ${(e as Error).message}; stopping (a restart rebuilds and produces what is missing)`);
       this.opts.onFatal?.(e as Error);
@@ -294,6 +298,7 @@ export class CrossWorker {
   /** Appends after every earlier append; after a failed one, nothing more (a restart produces what is missing). */
   private append(recs: KafkaNewRecord[], outputs = true): Promise<unknown> {
     const p = this.chain.then(() => {
+      if (this.fenced) throw new Error("fenced: another cross worker may be active");
       if (this.broken) throw new Error("an earlier produce failed");
       return this.opts.log.append(recs);
     });
@@ -308,14 +313,110 @@ export class CrossWorker {
     await this.chain;
   }
 
+  /** Writes nothing from now on (appends not yet sent are dropped); then `stop`. */
+  fence(): void {
+    this.fenced = true;
+  }
+
   async stop(): Promise<void> {
     for (const wake of this.waiters.values()) wake();
     this.waiters.clear();
     await Promise.all(this.tails.map((t) => t.stop()));
     await this.chain;
     // a last checkpoint: a graceful restart reads only what came after it
-    const last = this.checkpoint(true);
+    const last = this.fenced ? undefined : this.checkpoint(true);
     if (last) await this.append([last], false).then(() => void this.stats.checkpoints++, (e: Error) => this.say("warn", `cannot write a checkpoint: ${(e as Error).message}`));
+  }
+}
+
+/** The consumer group of a program's cross workers. */
+export function crossGroupId(program: string): string {
+  return `ofl-cross-${program}`;
+}
+
+/**
+ * Cross workers started more than once (a second replica, a restart overlapping the old process)
+ * take turns instead of writing twice: they join the consumer group `ofl-cross-<program>` on the
+ * one partition of the cross checkpoint topic (runtime/log/kafkaGroup.ts; nothing of it is read),
+ * and the member it is assigned to runs the cross stage; the others stand by. When a rebalance
+ * begins the active one stops writing at once (fenced) and stops; the member assigned next starts
+ * from the newest checkpoint and matches outputs as after any restart. An active one that dies is
+ * replaced after the group's session timeout (10 s).
+ */
+export class CrossMember {
+  /** the cross stage while this member runs it */
+  active: CrossWorker | undefined;
+  private group: GroupReader | undefined;
+  private owner = false;
+  /** start and stop of the stage, one after the other */
+  private turn: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+  private joined!: () => void;
+  /** resolves once it knows whether it runs the stage (and, if so, the stage is rebuilt) */
+  readonly ready: Promise<void>;
+  /** stages this member ran (tests) */
+  readonly runs: CrossWorker[] = [];
+
+  constructor(private readonly opts: CrossWorkerOptions & { sessionTimeoutMs?: number }) {
+    this.ready = new Promise((res) => (this.joined = res));
+  }
+
+  async start(): Promise<void> {
+    const { log, program } = this.opts;
+    const say = this.opts.report ?? (() => {});
+    await log.ensureTopics([crossCheckpointTopicSpec(program.program)]);
+    this.group = await readAsGroup(log, {
+      groupId: crossGroupId(program.program),
+      topic: crossCheckpointTopic(program.program),
+      ...(this.opts.sessionTimeoutMs ? { sessionTimeoutMs: this.opts.sessionTimeoutMs } : {}),
+      rebalancing: () => this.release(),
+      assigned: (owned) => {
+        this.owner = owned.includes(0);
+        if (this.owner) this.take();
+        else {
+          this.release();
+          say("info", "another cross worker runs the cross stage: standing by");
+          void this.turn.then(this.joined);
+        }
+        return new Map(); // the checkpoint topic itself is not read through the group
+      },
+      onBatch: async () => {},
+      onProblem: (m) => say("warn", m),
+      onFatal: (e) => {
+        this.release();
+        this.opts.onFatal?.(e);
+      },
+    });
+  }
+
+  private take(): void {
+    this.turn = this.turn.then(async () => {
+      if (!this.owner || this.stopped || this.active) return;
+      const w = new CrossWorker(this.opts);
+      this.active = w;
+      this.runs.push(w);
+      await w.start();
+      // (a stage fenced before it is rebuilt is never ready: the next turn does not wait for it)
+      void w.ready.then(this.joined);
+    });
+    this.turn.catch((e: Error) => this.opts.onFatal?.(e));
+  }
+
+  private release(): void {
+    const w = this.active;
+    if (!w) return;
+    this.active = undefined;
+    w.fence();
+    this.turn = this.turn.then(() => w.stop());
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const w = this.active;
+    this.active = undefined;
+    await this.turn.catch(() => {});
+    await w?.stop();
+    await this.group?.stop();
   }
 }
 
@@ -327,9 +428,13 @@ export function runCrossWorker(program: IrProgram, spec: WorkerSpec): Promise<vo
     const everyRecords = num("OFL_CHECKPOINT_RECORDS");
     const everyMs = num("OFL_CHECKPOINT_MS");
     const checkpoints = everyRecords === 0 ? false : { ...(everyRecords ? { everyRecords } : {}), ...(everyMs ? { everyMs } : {}) };
-    const w = new CrossWorker({ program, log, report, onFatal, checkpoints });
-    await w.start();
-    await w.ready;
-    return { stop: () => w.stop(), status: () => `merged ${w.stats.merged} inputs, produced ${w.stats.produced}, checkpoints ${w.stats.checkpoints}` };
+    const m = new CrossMember({ program, log, report, onFatal, checkpoints });
+    await m.start();
+    await m.ready;
+    const status = (): string => {
+      const w = m.active;
+      return w ? `running the cross stage: merged ${w.stats.merged} inputs, produced ${w.stats.produced}, checkpoints ${w.stats.checkpoints}` : "standing by";
+    };
+    return { stop: () => m.stop(), status };
   });
 }

@@ -1,7 +1,9 @@
-// The cross worker's checkpoint on Apache Kafka itself, at the one moment that matters: an input
-// read from a partition but not merged yet (the other partition has nothing newer) when the
-// checkpoint is taken. The restored worker must read that input again and decide it: the
-// checkpoint's position in that partition is the waiting input's, not the end of what was read.
+// The cross worker on Apache Kafka itself, in-process. Its checkpoint at the one moment that
+// matters: an input read from a partition but not merged yet (the other partition has nothing
+// newer) when the checkpoint is taken. The restored worker must read that input again and decide
+// it: the checkpoint's position in that partition is the waiting input's, not the end of what was
+// read. And two cross workers started at once: one runs the stage, the other stands by and takes
+// over when the first stops, every output written once.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +11,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
 import { KafkaLog, partitionOfKey } from "../../../runtime/log/kafka.js";
 import { crossCheckpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
-import { CrossWorker, CROSS_CAUSE_HEADER } from "../../../runtime/worker/cross.js";
+import { CrossMember, CrossWorker, CROSS_CAUSE_HEADER } from "../../../runtime/worker/cross.js";
 import { classify, telemetryValue } from "../../../runtime/wire/records.js";
 import { ASSETS_TOPIC, type WireEvent } from "../../../runtime/wire/types.js";
 import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
@@ -85,3 +87,50 @@ test("an input read but not merged when the checkpoint is taken is decided after
   expect(cmds.map((c) => c.cause)).toEqual(["1:0"]);
   expect((cmds[0]!.ev as Extract<WireEvent, { kind: "command" }>).envelope.header.rule).toBe("overfill");
 }, 90_000);
+
+test("two cross workers take turns: one runs the stage, the other stands by and takes over when it stops; every output once", async () => {
+  const say = (who: string) => (_l: string, m: string) => void log_.push(`${who}: ${m}`);
+  const log_: string[] = [];
+  const detail = (): string => log_.join("\n");
+  const member = (who: string): CrossMember => new CrossMember({ program: ir, log, report: say(who), checkpoints: { everyRecords: 1, costShare: 0 }, sessionTimeoutMs: 6000 });
+  const m1 = member("m1");
+  await m1.start();
+  await m1.ready;
+  expect(m1.active).toBeDefined();
+  const m2 = member("m2");
+  await m2.start();
+  await m2.ready;
+  const running = (): CrossMember[] => [m1, m2].filter((m) => m.active !== undefined);
+  await waitFor("one member running the stage after the second joined", () => running().length === 1, { timeoutMs: 30_000, intervalMs: 50, detail });
+  expect(detail()).toContain("another cross worker runs the cross stage: standing by");
+
+  // a rise of the total over 10 per round (a to 10, then both back to 0), each round at later event times
+  let t = Date.now() - 30_000;
+  const round = (): Promise<unknown> => log.append([level(UUID_A, 10, ++t), level(UUID_B, 0, ++t), level(UUID_A, 0, ++t), level(UUID_B, 0, ++t)]);
+  const overfills = async (): Promise<string[]> =>
+    (await log.readRange(ASSETS_TOPIC, 0, undefined, 0)).flatMap((r) => {
+      const ev = classify(r);
+      return ev.kind === "command" && ev.envelope.header.rule === "overfill" ? [ev.envelope.header.correlation_id] : [];
+    });
+  const before = (await overfills()).length;
+  await round();
+  await round();
+  await waitFor("two overfills", async () => (await overfills()).length >= before + 2, { timeoutMs: 30_000, intervalMs: 50, detail });
+  // the active one stops (leaves the group): the other takes the stage over, from the checkpoint
+  const first = running()[0]!;
+  const other = first === m1 ? m2 : m1;
+  await first.stop();
+  await waitFor("the other member running the stage", () => other.active !== undefined, { timeoutMs: 30_000, intervalMs: 50, detail });
+  await round();
+  await round();
+  await waitFor("two more overfills", async () => (await overfills()).length >= before + 4, { timeoutMs: 30_000, intervalMs: 50, detail });
+  // and a round more, as a sentinel: everything before it is decided; nothing was written twice
+  await round();
+  await waitFor("the sentinel overfill", async () => (await overfills()).length >= before + 5, { timeoutMs: 30_000, intervalMs: 50, detail });
+  await other.stop();
+  const ids = await overfills();
+  expect(ids.length, detail()).toBe(before + 5);
+  expect(new Set(ids).size).toBe(ids.length);
+  const written = (await log.readRange(ASSETS_TOPIC, 0, undefined, 0)).filter((r) => r.headers[CROSS_CAUSE_HEADER] !== undefined).map((r) => `${r.headers[CROSS_CAUSE_HEADER]} ${JSON.stringify(r.value)}`);
+  expect(new Set(written).size).toBe(written.length);
+}, 120_000);
