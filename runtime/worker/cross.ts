@@ -28,8 +28,7 @@
 // and reads each partition from its position; outputs found there of inputs before it match
 // nothing recomputed and are passed over.
 //
-// One cross worker runs per deployment (a second one would write everything twice: `ofl deploy
-// --local` starts one; the stack file gives it one replica).
+// One stage runs at a time: cross workers started more than once take turns (CrossMember below).
 import type { IrProgram } from "../../compiler/ir/types.js";
 import { encodeCheckpoint } from "../engine/checkpoint.js";
 import { Engine } from "../engine/index.js";
