@@ -92,17 +92,20 @@ test("two cross workers take turns: one runs the stage, the other stands by and 
   const say = (who: string) => (_l: string, m: string) => void log_.push(`${who}: ${m}`);
   const log_: string[] = [];
   const detail = (): string => log_.join("\n");
-  const member = (who: string): CrossMember => new CrossMember({ program: ir, log, report: say(who), checkpoints: { everyRecords: 1, costShare: 0 }, sessionTimeoutMs: 6000 });
-  const m1 = member("m1");
+  // the group's round-robin assignor gives the partition to the member id that sorts first, and
+  // a member id starts with its client id: m2 (client "a-…") takes the stage from m1 ("z-…")
+  const logs = [new KafkaLog({ brokers: kafka.brokers, clientId: "z-cross" }), new KafkaLog({ brokers: kafka.brokers, clientId: "a-cross" })];
+  const member = (who: string, l: KafkaLog): CrossMember => new CrossMember({ program: ir, log: l, report: say(who), checkpoints: { everyRecords: 1, costShare: 0 }, sessionTimeoutMs: 6000 });
+  const m1 = member("m1", logs[0]!);
   await m1.start();
   await m1.ready;
   expect(m1.active).toBeDefined();
-  const m2 = member("m2");
+  const m2 = member("m2", logs[1]!);
   await m2.start();
   await m2.ready;
   const running = (): CrossMember[] => [m1, m2].filter((m) => m.active !== undefined);
-  await waitFor("one member running the stage after the second joined", () => running().length === 1, { timeoutMs: 30_000, intervalMs: 50, detail });
-  expect(detail()).toContain("another cross worker runs the cross stage: standing by");
+  await waitFor("m2 alone running the stage after it joined", () => running().length === 1 && m2.active !== undefined, { timeoutMs: 30_000, intervalMs: 50, detail });
+  expect(detail()).toContain("m1: another cross worker runs the cross stage: standing by");
 
   // a rise of the total over 10 per round (a to 10, then both back to 0), each round at later event times
   let t = Date.now() - 30_000;
@@ -112,6 +115,8 @@ test("two cross workers take turns: one runs the stage, the other stands by and 
       const ev = classify(r);
       return ev.kind === "command" && ev.envelope.header.rule === "overfill" ? [ev.envelope.header.correlation_id] : [];
     });
+  // both to 0 first: total below 10 whatever the test before left (its b is at 5)
+  await log.append([level(UUID_A, 0, ++t), level(UUID_B, 0, ++t)]);
   const before = (await overfills()).length;
   await round();
   await round();
@@ -131,6 +136,7 @@ test("two cross workers take turns: one runs the stage, the other stands by and 
   const ids = await overfills();
   expect(ids.length, detail()).toBe(before + 5);
   expect(new Set(ids).size).toBe(ids.length);
+  for (const l of logs) await l.close();
   const written = (await log.readRange(ASSETS_TOPIC, 0, undefined, 0)).filter((r) => r.headers[CROSS_CAUSE_HEADER] !== undefined).map((r) => `${r.headers[CROSS_CAUSE_HEADER]} ${JSON.stringify(r.value)}`);
   expect(new Set(written).size).toBe(written.length);
 }, 120_000);
