@@ -122,7 +122,7 @@ export function stackFile(plan: DeployPlan): string {
     `#   OFL_KAFKA=broker:9092 docker stack deploy -c build/stack.yml ofl-${fileSlug(plan.program)}`,
     (plan.partitions ?? 1) > 1
       ? `# ofa_assets has ${plan.partitions} partitions: up to ${plan.partitions} replicas of the rule worker share them (OFL_RULE_REPLICAS).` +
-        (plan.workers.some((w) => w.kind === "cross") ? `\n# The cross worker decides what reads across partitions: one replica, never more.` : "")
+        (plan.workers.some((w) => w.kind === "cross") ? `\n# The cross worker decides what reads across partitions: one runs it at a time (a second replica would stand by).` : "")
       : `# The rule worker must run as one replica: stop-first updates never run two at once.`,
     `version: "3.8"`,
     `services:`,

@@ -114,7 +114,7 @@ test("P = 4: the cross worker decides the view's readers over the merged partiti
     ["rule", "rule"],
     ["cross", "cross"],
   ]);
-  expect(readFileSync(join(build, "stack.yml"), "utf8")).toContain("The cross worker decides what reads across partitions: one replica");
+  expect(readFileSync(join(build, "stack.yml"), "utf8")).toContain("The cross worker decides what reads across partitions: one runs it at a time");
   const stub = await startKsqlStub();
   try {
     expect(await deployCommand.run(["--build", build, "--kafka", kafka.brokers.join(","), "--ksqldb", stub.url], io), out).toBe(0);
