@@ -1566,20 +1566,39 @@ export class Engine {
    * Processes one telemetry record exactly as `process` does the `telemetry` event classify()
    * makes of it, without building it: for a resolved asset and signal, the value as text, its
    * event time, its record's `ts`, where it sits, and the record itself (a function: only a dead
-   * letter needs it).
+   * letter needs it). `parsed`: what `parseTelemetry` gave for this text, when the caller kept it.
    */
-  processTelemetry(asset: TelemetryAsset, si: number, value: string, time: number, ts: number, partition: number, offset: number, record: () => LogRecord): void {
+  processTelemetry(asset: TelemetryAsset, si: number, value: string, time: number, ts: number, partition: number, offset: number, record: () => LogRecord, parsed?: Value | Rejection): void {
     if (time > this.horizon) this.horizon = time;
-    this.telemetry(asset as AssetRt, si, value, time, ts, partition, offset, record);
+    this.telemetry(asset as AssetRt, si, value, time, ts, partition, offset, record, parsed);
   }
 
-  private telemetry(a: AssetRt, si: number, raw: string, time: number, ts: number, partition: number, offset: number, rec: LogRecord | (() => LogRecord)): void {
+  /**
+   * For a numeric signal (float, int, duration), the declaration its text is read by: the same
+   * object for every asset of the model, and `parseTelemetry` gives the same for the same text
+   * and the same declaration, so a reader may keep the result per text. Undefined for the other
+   * types (an enum's reading depends on the asset's binding).
+   */
+  numericSignal(asset: TelemetryAsset, si: number): object | undefined {
+    const info = (asset as AssetRt).model.tel[si]!;
+    const t = info.type.t;
+    return t === "float" || t === "int" || t === "duration" ? info : undefined;
+  }
+
+  /** What `processTelemetry` makes of a text for this signal: the value, or the Rejection it dead-letters. */
+  parseTelemetry(asset: TelemetryAsset, si: number, raw: string): Value | Rejection {
+    const a = asset as AssetRt;
+    const info = a.model.tel[si]!;
+    return parseTelemetryValue(info.type, info.range, raw, info.members, info.members === undefined ? undefined : a.enumMaps[si]);
+  }
+
+  private telemetry(a: AssetRt, si: number, raw: string, time: number, ts: number, partition: number, offset: number, rec: LogRecord | (() => LogRecord), parsed?: Value | Rejection): void {
     const info = a.model.tel[si]!;
     if (isFutureTime(time, ts, this.futureToleranceMs)) {
       this.deadLetter(a.uuid, "future_time", `${a.name}.${info.name}: ${futureTimeDetail(time, ts, this.futureToleranceMs)}`, typeof rec === "function" ? rec() : rec, time);
       return;
     }
-    const v = parseTelemetryValue(info.type, info.range, raw, info.members, info.members === undefined ? undefined : a.enumMaps[si]);
+    const v = parsed !== undefined ? parsed : parseTelemetryValue(info.type, info.range, raw, info.members, info.members === undefined ? undefined : a.enumMaps[si]);
     if (v instanceof Rejection) {
       this.deadLetter(a.uuid, v.reason, `${a.name}.${info.name}: ${v.detail}`, typeof rec === "function" ? rec() : rec, time);
       return;

@@ -8,7 +8,7 @@
 // changes what follows. Command and dead-letter expectations are checked over all outputs.
 import { dirname, resolve } from "node:path";
 import type { IrCmpOp, IrCommandPattern, IrExpectation, IrExpr, IrProgram, IrRef, IrTest, Value } from "../../compiler/ir/types.js";
-import { Engine, valueText, type TelemetryAsset } from "../engine/index.js";
+import { Engine, valueText, type Rejection, type TelemetryAsset } from "../engine/index.js";
 import { PartitionMerge, isMergeInput } from "../wire/merge.js";
 import { crossOutputFilter, partitionOfKey, partitionProgram } from "../wire/partitions.js";
 import { operatorCommandRecord } from "../wire/operator.js";
@@ -535,6 +535,8 @@ function telemetryFromColumns(run: Run, counted: () => void): FastRows {
   let generation = -1;
   /** by string index: the asset of that key (null: none) */
   let assets: (TelemetryAsset | null | undefined)[] = [];
+  /** by string index: a numeric value as read for one declaration (a session repeats its values: most are read once) */
+  let values: ({ decl: object; v: Value | Rejection } | undefined)[] = [];
   // the row being processed, for the one record a dead letter needs
   let curB: Batch | undefined;
   let curI = 0;
@@ -544,6 +546,7 @@ function telemetryFromColumns(run: Run, counted: () => void): FastRows {
     if (rb.generation !== generation) {
       generation = rb.generation;
       assets = [];
+      values = [];
     }
     const vi = b.value[i]!;
     const ki = b.key[i]!;
@@ -564,7 +567,14 @@ function telemetryFromColumns(run: Run, counted: () => void): FastRows {
     curB = b;
     curI = i;
     curRb = rb;
-    engine.processTelemetry(a, si, S[vi]!, time, ts, b.partition[i]!, b.offset[i]!, record);
+    const decl = engine.numericSignal(a, si);
+    let parsed: Value | Rejection | undefined;
+    if (decl !== undefined) {
+      const c = values[vi];
+      if (c !== undefined && c.decl === decl) parsed = c.v;
+      else values[vi] = { decl, v: (parsed = engine.parseTelemetry(a, si, S[vi]!)) };
+    }
+    engine.processTelemetry(a, si, S[vi]!, time, ts, b.partition[i]!, b.offset[i]!, record, parsed);
     return true;
   };
 }
