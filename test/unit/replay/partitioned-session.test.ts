@@ -3,11 +3,12 @@
 // ("The cross stage"): each partition decides its own assets; what reads across partitions is
 // decided over the inputs merged by event time, only while every partition has one. `ofl test
 // --replay` compares both; `ofl state` and `ofl import` read the session in the merged order.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { compile } from "../../../compiler/index.js";
+import { writeBinarySessionSync } from "../../../runtime/replay/binary.js";
 import { replaySession } from "../../../runtime/replay/runner.js";
 import { inLogOrder, openSession, sessionLine } from "../../../runtime/replay/session.js";
 import { stateAt } from "../../../runtime/replay/stateAt.js";
@@ -73,6 +74,18 @@ function session(name: string, records: LogRecord[]): string {
 
 test("each partition's decisions and the cross stage's, as the deployment decides them", () => {
   const r = replaySession(ir, session("whole.jsonl", [...p0, ...p1]));
+  expect(r.divergence).toBeUndefined();
+  expect(r.commands).toEqual({ recorded: 2, replayed: 2, matched: 2 });
+});
+
+test("the binary form carries the header's partitions: the same replay", () => {
+  const file = join(dir, "whole.oflb");
+  const fd = openSync(file, "w");
+  writeBinarySessionSync([...p0, ...p1], fd, { program: "kafka", recorded: "2026-12-04T09:00:00.000Z", partitions: P }, sessionLine);
+  closeSync(fd);
+  const r = replaySession(ir, file);
+  expect(openSession(file).header).toMatchObject({ partitions: P });
+  expect(openSession(file).header?.partition).toBeUndefined();
   expect(r.divergence).toBeUndefined();
   expect(r.commands).toEqual({ recorded: 2, replayed: 2, matched: 2 });
 });
