@@ -166,6 +166,8 @@ class PartitionTask {
   /** the end offset seen at start, and the cause of the last dead letter on the log */
   private end = 0;
   private deadMax = -1;
+  /** an output of this program was found while rebuilding */
+  private sawOutput = false;
   /** outputs recomputed during the rebuild and not (yet) found on the log, by cause */
   private readonly unconfirmed = new Map<number, KafkaNewRecord[]>();
   /** prepared: restored, reading; live: rebuilt; broken: a batch failed, its outputs may be unwritten (no checkpoint after that) */
@@ -264,6 +266,7 @@ class PartitionTask {
       if (!this.live) {
         const cause = rec.headers[CAUSE_HEADER];
         if (cause !== undefined) {
+          this.sawOutput = true;
           const u = this.unconfirmed.get(Number(cause));
           if (u && u.length > 0) {
             u.shift();
@@ -303,7 +306,10 @@ class PartitionTask {
         for (const c of causes) for (const r of this.unconfirmed.get(c)!) send.push(r), this.stats.resent++;
         this.unconfirmed.clear();
         this.stats.rebuilt = this.end;
-        if (this.stats.resent > 0) this.w.say("warn", `${this.label}${this.stats.resent} output record(s) of the records before offset ${this.end} were not on the log (a previous run stopped before writing them, or none ran): produced now`);
+        // none of this program's outputs on the partition: usually a first start over records
+        // already there (connectors that ran first), not a run that stopped half-way
+        if (this.stats.resent > 0 && !this.sawOutput && this.stats.restoredFrom === 0) this.w.say("info", `${this.label}no output of this program on the log yet: the ${this.stats.resent} output record(s) of the ${this.end} records already there produced now`);
+        else if (this.stats.resent > 0) this.w.say("warn", `${this.label}${this.stats.resent} output record(s) of the records before offset ${this.end} were not on the log (a previous run stopped before writing them): produced now`);
         this.goLive();
       }
     }
