@@ -7,7 +7,8 @@ import { SqliteLog } from "../log/sqlite.js";
 import { sessionLine, writeSessionSync } from "../replay/session.js";
 import { writeBinarySessionSync } from "../replay/binary.js";
 import { eventTime } from "../log/common.js";
-import { ASSETS_TOPIC, isoTime, parseTime } from "../wire/records.js";
+import { mergedOrder } from "../wire/merge.js";
+import { ASSETS_TOPIC, classify, isoTime, parseTime } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
 import { counted, displayPath, durationMs, plural, progressLine, UsageError, type Command } from "./common.js";
 import { defaultDataDir } from "./run.js";
@@ -22,9 +23,9 @@ Writes the records of a log as a session file in the OFL form (wire.md §4), to 
 output or --out FILE: the embedded log in DIR (default: .ofl/data in the project PATH or the
 working directory's project, where \`ofl run\` writes), or a Kafka topic
 (default ofa_assets) of a running deployment or OpenFactory cluster. Replay it with
-\`ofl test --replay FILE\`. A partitioned ofa_assets is recorded whole, its partitions one after
-the other, or one partition with --partition N; the session's header says which, so that
-\`ofl test --replay\` decides it as the rule workers and the cross worker did.
+\`ofl test --replay FILE\`. A partitioned ofa_assets is recorded whole, its partitions in the
+order the cross worker merges them, or one partition with --partition N; the session's header
+says which, so that \`ofl test --replay\` decides it as the rule workers and the cross worker did.
 
 T is an ISO-8601 UTC time (2026-11-20T08:00:00Z) or a duration back from now (90s, 15m,
 1h, 2d). Records are selected by event time (attributes.timestamp, else the record time), both
@@ -101,16 +102,18 @@ be read, 2 bad usage or no log in DIR.`,
           io.err(`ofl record: ${topic} has ${partitions} partition${partitions === 1 ? "" : "s"}: there is no partition ${partition}\n`);
           return 2;
         }
-        // a partitioned topic without --partition: every partition, one after the other (a replay
-        // decides each by its assets and merges their inputs for what reads across them)
+        // a partitioned topic without --partition: every partition, in the order the cross stage
+        // merges them (runtime/wire/merge.ts), so a replay reads it with little held back
         const which = partition !== undefined ? [partition] : Array.from({ length: partitions }, (_, p) => p);
         const all: LogRecord[] = [];
         for (const p of which) for (const r of await log.readRange(topic, 0, undefined, p)) all.push(r);
+        const selected = all.filter((r) => {
+          const t = eventTime(r.value, r.ts);
+          return (since === undefined || t >= since) && (until === undefined || t <= until);
+        });
+        const whole = partitions > 1 && partition === undefined;
         write(
-          all.filter((r) => {
-            const t = eventTime(r.value, r.ts);
-            return (since === undefined || t >= since) && (until === undefined || t <= until);
-          }),
+          whole ? mergedOrder(selected, partitions, (r) => ({ partition: r.partition, ev: classify(r) })) : selected,
           "kafka",
           partitions > 1 ? { ...(partition !== undefined ? { partition } : {}), partitions } : undefined,
         );

@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import { basename } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { isMergeInput } from "../wire/merge.js";
+import { mergedOrder } from "../wire/merge.js";
 import { classify } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
 import { BinarySessionError, binaryBatches, isBinarySession, readBinaryHeader } from "./binary.js";
@@ -518,8 +518,9 @@ export async function writeSession(
 
 /**
  * The records of a session in the order one log would hold them: as read, except for a session
- * of every partition of a partitioned topic (header `partitions` and no `partition`: `ofl record
- * --kafka` writes one partition after the other), which is put in the cross stage's order
+ * of every partition of a partitioned topic (header `partitions` and no `partition`; `ofl record
+ * --kafka` writes it merged already, a hand-made one may hold one partition after the other),
+ * which is put in the cross stage's order
  * (runtime/wire/merge.ts): inputs by earliest event time, the lower partition on a tie, each
  * followed by the records after it on its partition; where the stage would wait for a partition
  * with no input left, the others go on (the session is all there is). `ofl state` and `ofl
@@ -532,22 +533,5 @@ export function* inLogOrder(session: OpenSession): Generator<SessionRecord> {
     yield* session.records();
     return;
   }
-  /** per partition: its inputs, each with the records after it; records before a partition's first input come first */
-  const groups: { time: number; recs: SessionRecord[] }[][] = Array.from({ length: partitions }, () => []);
-  const lead: SessionRecord[] = [];
-  for (const r of session.records()) {
-    const g = groups[Math.min(Math.max(r.record.partition, 0), partitions - 1)]!;
-    const ev = classify(r.record, r.time);
-    if (isMergeInput(ev)) g.push({ time: (ev as { time: number }).time, recs: [r] });
-    else if (g.length === 0) lead.push(r);
-    else g[g.length - 1]!.recs.push(r);
-  }
-  yield* lead;
-  const at = new Array<number>(partitions).fill(0);
-  for (;;) {
-    let best = -1;
-    for (let p = 0; p < partitions; p++) if (at[p]! < groups[p]!.length && (best < 0 || groups[p]![at[p]!]!.time < groups[best]![at[best]!]!.time)) best = p;
-    if (best < 0) return;
-    yield* groups[best]![at[best]!++]!.recs;
-  }
+  yield* mergedOrder(session.records(), partitions, (r) => ({ partition: r.record.partition, ev: classify(r.record, r.time) }));
 }

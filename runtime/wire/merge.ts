@@ -21,10 +21,18 @@ export class PartitionMerge<T extends { time: number }> {
   private readonly queues: T[][];
   /** index of each queue's head (queues are compacted as they drain) */
   private readonly heads: number[];
+  /** partitions that will have no more input (a session read to its end): the merge goes on without them */
+  private readonly ended: boolean[];
 
   constructor(readonly partitions: number) {
     this.queues = Array.from({ length: partitions }, () => []);
     this.heads = new Array<number>(partitions).fill(0);
+    this.ended = new Array<boolean>(partitions).fill(false);
+  }
+
+  /** No more input will come for this partition: once its queue is empty the others go on. */
+  end(partition: number): void {
+    this.ended[partition] = true;
   }
 
   push(partition: number, item: T): void {
@@ -48,10 +56,14 @@ export class PartitionMerge<T extends { time: number }> {
     for (let p = 0; p < this.partitions; p++) {
       const q = this.queues[p]!;
       const h = this.heads[p]!;
-      if (h >= q.length) return undefined;
+      if (h >= q.length) {
+        if (this.ended[p]) continue;
+        return undefined;
+      }
       const t = q[h]!.time;
       if (best < 0 || t < bestTime) (best = p), (bestTime = t);
     }
+    if (best < 0) return undefined; // every partition ended and empty
     const q = this.queues[best]!;
     const item = q[this.heads[best]!++]!;
     if (this.heads[best]! === q.length) {
@@ -63,4 +75,29 @@ export class PartitionMerge<T extends { time: number }> {
     }
     return { partition: best, item };
   }
+}
+
+/**
+ * Records of several partitions (each partition's in offset order, the partitions one after the
+ * other or interleaved) in the merge's order: each input as the merge takes it, followed by the
+ * records after it on its partition (records before a partition's first input come first); once
+ * every record is read, a partition with no input left no longer holds the others back. Holds
+ * the records in memory (`ofl record --kafka` writes a whole topic so; `ofl state` and `ofl
+ * import` read a session of every partition so).
+ */
+export function* mergedOrder<T>(items: Iterable<T>, partitions: number, read: (x: T) => { partition: number; ev: WireEvent }): Generator<T> {
+  const merge = new PartitionMerge<{ time: number; recs: T[] }>(partitions);
+  /** per partition, the group of its latest input (records after it join it) */
+  const last: ({ time: number; recs: T[] } | undefined)[] = new Array(partitions).fill(undefined);
+  const lead: T[] = [];
+  for (const x of items) {
+    const { partition, ev } = read(x);
+    const p = Math.min(Math.max(partition, 0), partitions - 1);
+    if (isMergeInput(ev)) merge.push(p, (last[p] = { time: (ev as { time: number }).time, recs: [x] }));
+    else if (last[p] === undefined) lead.push(x);
+    else last[p]!.recs.push(x);
+  }
+  yield* lead;
+  for (let p = 0; p < partitions; p++) merge.end(p);
+  for (let g = merge.next(); g !== undefined; g = merge.next()) yield* g.item.recs;
 }

@@ -14,7 +14,8 @@ import { inLogOrder, openSession, sessionLine } from "../../../runtime/replay/se
 import { stateAt } from "../../../runtime/replay/stateAt.js";
 import { correlationId, offsetCause } from "../../../runtime/wire/correlation.js";
 import { partitionOfKey } from "../../../runtime/wire/partitions.js";
-import { commandValue, telemetryValue } from "../../../runtime/wire/records.js";
+import { mergedOrder } from "../../../runtime/wire/merge.js";
+import { classify, commandValue, telemetryValue } from "../../../runtime/wire/records.js";
 import type { LogRecord } from "../../../runtime/wire/types.js";
 
 const P = 2;
@@ -102,6 +103,11 @@ test("ofl state and ofl import read it in the merged order: the inputs by event 
   // a@1, its command after it; b@2; a@3 (no partition waits at the end of a session), its command
   expect(order).toEqual(["0:0", "0:1", "1:0", "0:2", "0:3"]);
   const records = [...inLogOrder(openSession(join(dir, "order.jsonl")))].map((r) => r.record);
+  // ofl record --kafka writes it in that order already: read the same, replayed the same
+  const merged = [...mergedOrder([...p0, ...p1], P, (r) => ({ partition: r.partition, ev: classify(r) }))];
+  expect(merged.map((r) => `${r.partition}:${r.offset}`)).toEqual(order);
+  expect([...inLogOrder(openSession(session("merged.jsonl", merged)))].map((r) => `${r.record.partition}:${r.record.offset}`)).toEqual(order);
+  expect(replaySession(ir, join(dir, "merged.jsonl")).commands).toEqual({ recorded: 2, replayed: 2, matched: 2 });
   // at second 2 both tanks are at 5 (read in file order, b's 5 would come after a's 25)
   expect(stateAt(ir, records, t(2)).snapshot.views["total"]).toBe(10);
   expect(stateAt(ir, records, t(3)).snapshot.views["total"]).toBe(30);
