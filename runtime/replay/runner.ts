@@ -10,11 +10,11 @@ import { dirname, resolve } from "node:path";
 import type { IrCmpOp, IrCommandPattern, IrExpectation, IrExpr, IrProgram, IrRef, IrTest, Value } from "../../compiler/ir/types.js";
 import { Engine, valueText, type Rejection, type TelemetryAsset } from "../engine/index.js";
 import { PartitionMerge, isMergeInput } from "../wire/merge.js";
-import { crossOutputFilter, partitionOfKey, partitionProgram } from "../wire/partitions.js";
+import { crossDecisions, crossOutputFilter, partitionOfKey, partitionProgram } from "../wire/partitions.js";
 import { operatorCommandRecord } from "../wire/operator.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, isFutureRecord, isFutureTime, isInput, isTelemetryKind, telemetryValue } from "../wire/records.js";
 import type { CommandEnvelope, LogRecord, NewRecord, WireEvent } from "../wire/types.js";
-import { decisionProgram } from "./prune.js";
+import { crossStageProgram, decisionProgram } from "./prune.js";
 import { NULL_KEY, VALUE_IS_STAMP, type Batch, type RecordBuilder } from "./columns.js";
 import { openSession, type FastRows, type SessionOptions } from "./session.js";
 import { unitText } from "./stateAt.js";
@@ -709,7 +709,7 @@ function compareDecisions(
 function replayPartitions(ir: IrProgram, path: string, session: ReturnType<typeof openSession>, partitions: number, onProgress?: (records: number) => void): ReplayReport {
   const isCross = crossOutputFilter(ir, partitions);
   const locals = Array.from({ length: partitions }, (_, p) => new Run(decisionProgram(partitionProgram(ir, p, partitions))));
-  const cross = new Run(decisionProgram(ir));
+  const cross = new Run(crossStageProgram(ir, crossDecisions(ir, partitions)));
   const merge = new PartitionMerge<{ time: number; ev: WireEvent }>(partitions);
   /** recorded decisions by group: `p` a partition's own, `p+` the cross stage's on partition p */
   const recorded = new Map<string, Decisions & { commandLines: number[]; alarmLines: number[] }>();

@@ -4,10 +4,11 @@
 // (runtime/wire/partitions.ts, crossDecisions). The rule workers decide everything else, each
 // partition alone.
 //
-// It reads every partition of `ofa_assets` and runs the whole program over their inputs merged by
+// It reads every partition of `ofa_assets` and runs the program over their inputs merged by
 // event time (runtime/wire/merge.ts): the decisions are those `ofl run` would make on one log
 // holding the partitions' inputs in that order, and `ofl test --replay` of a session of every
-// partition makes them again. It writes only the outputs of the declarations it decides, each to
+// partition makes them again. What it runs is the program without what no cross declaration
+// reads (runtime/replay/prune.ts, crossStageProgram: the same outputs, less work). It writes only the outputs of the declarations it decides, each to
 // its asset's partition, with the header `ofl-cross-cause: <partition>:<offset>` of the input
 // that caused it; command correlation ids carry the same cause, so they are unique across
 // partitions and the same on every run.
@@ -40,6 +41,7 @@ import { PartitionMerge, isMergeInput } from "../wire/merge.js";
 import { crossDecisions, crossOutputFilter, partitionOfKey } from "../wire/partitions.js";
 import { ASSETS_TOPIC, classify } from "../wire/records.js";
 import type { NewRecord, WireEvent } from "../wire/types.js";
+import { crossStageProgram } from "../replay/prune.js";
 import { CROSS_CAUSE_HEADER } from "./headers.js";
 import { serveWorker, type WorkerSpec } from "./main.js";
 import { commandRoutes, routeCommand, type CommandRoutes } from "./rule.js";
@@ -79,7 +81,9 @@ type Input = { time: number; ev: WireEvent; offset: number; before: MergePositio
 
 export class CrossWorker {
   readonly stats: CrossWorkerStats = { merged: 0, produced: 0, resent: 0, routed: 0, notRouted: 0, restored: 0, checkpoints: 0 };
-  engine: Engine;
+  /** the program it runs (the cross declarations and what they read: runtime/replay/prune.ts), and its engine */
+  private program!: IrProgram;
+  engine!: Engine;
   private partitions = 0;
   private merge!: PartitionMerge<Input>;
   /** which of an input's outputs are the cross stage's (known once the partition count is) */
@@ -95,7 +99,7 @@ export class CrossWorker {
   private startedAt: number[] = [];
   /** the last record read from each partition (ts, key) */
   private lastRead: MergePosition["last"][] = [];
-  private readonly checkpoints: CrossCheckpoints | undefined;
+  private checkpoints: CrossCheckpoints | undefined;
   private schedule: CheckpointSchedule | undefined;
   private live = false;
   private broken = false;
@@ -113,8 +117,6 @@ export class CrossWorker {
   readonly ready: Promise<void>;
 
   constructor(private readonly opts: CrossWorkerOptions) {
-    this.engine = this.newEngine();
-    if (opts.checkpoints !== false) this.checkpoints = new CrossCheckpoints(opts.log, opts.program);
     this.routes = commandRoutes(opts.program);
     this.say = opts.report ?? (() => {});
     this.ready = new Promise((res, rej) => {
@@ -125,7 +127,7 @@ export class CrossWorker {
   }
 
   private newEngine(): Engine {
-    return new Engine({ program: this.opts.program, senderUuid: this.opts.senderUuid ?? `OFL-${this.opts.program.program}`, onOutput: (r) => this.out.push(r) });
+    return new Engine({ program: this.program, senderUuid: this.opts.senderUuid ?? `OFL-${this.opts.program.program}`, onOutput: (r) => this.out.push(r) });
   }
 
   /** Restores the newest usable checkpoint: where to read each partition from. */
@@ -155,6 +157,9 @@ export class CrossWorker {
     if (cross.reasons.length === 0)
       throw new Error(`${ASSETS_TOPIC} has ${partitions} partition${partitions === 1 ? "" : "s"} and nothing of the program reads across partitions: the rule workers decide it all (no cross worker is needed)`);
     this.partitions = partitions;
+    this.program = crossStageProgram(this.opts.program, cross);
+    this.engine = this.newEngine();
+    if (this.opts.checkpoints !== false) this.checkpoints = new CrossCheckpoints(log, this.program);
     this.isCross = crossOutputFilter(this.opts.program, partitions);
     this.merge = new PartitionMerge(partitions);
     this.ends = await Promise.all(Array.from({ length: partitions }, (_, p) => log.endOffset(ASSETS_TOPIC, p)));
