@@ -39,7 +39,7 @@ import { readAsGroup, type GroupReader } from "../log/kafkaGroup.js";
 import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.js";
 import { PartitionMerge, isMergeInput } from "../wire/merge.js";
 import { crossDecisions, crossOutputFilter, partitionOfKey } from "../wire/partitions.js";
-import { ASSETS_TOPIC, classify } from "../wire/records.js";
+import { ASSETS_TOPIC, classify, clockValue } from "../wire/records.js";
 import type { NewRecord, WireEvent } from "../wire/types.js";
 import { crossStageProgram } from "../replay/prune.js";
 import { CROSS_CAUSE_HEADER } from "./headers.js";
@@ -61,6 +61,11 @@ export interface CrossWorkerOptions {
   /** checkpoint schedule (defaults: 25,000 inputs or 60 s); false: none written or read */
   checkpoints?: ScheduleOptions | false;
   now?: () => number;
+  /**
+   * ms the merge may wait on a partition with nothing new, while inputs of others wait, before
+   * the stage writes a clock record to it (default 20; 0: never, the rule workers' clock alone)
+   */
+  nudgeMs?: number;
 }
 
 export interface CrossWorkerStats {
@@ -74,13 +79,15 @@ export interface CrossWorkerStats {
   /** the merged inputs a restored checkpoint stood for (0: none), and checkpoints written */
   restored: number;
   checkpoints: number;
+  /** clock records it wrote to partitions the merge waited on */
+  nudges: number;
 }
 
 /** An input waiting to be merged; `before`: the record before it on its partition (a checkpoint at it names it) */
 type Input = { time: number; ev: WireEvent; offset: number; before: MergePosition["last"] };
 
 export class CrossWorker {
-  readonly stats: CrossWorkerStats = { merged: 0, produced: 0, resent: 0, routed: 0, notRouted: 0, restored: 0, checkpoints: 0 };
+  readonly stats: CrossWorkerStats = { merged: 0, produced: 0, resent: 0, routed: 0, notRouted: 0, restored: 0, checkpoints: 0, nudges: 0 };
   /** the program it runs (the cross declarations and what they read: runtime/replay/prune.ts), and its engine */
   private program!: IrProgram;
   engine!: Engine;
@@ -110,6 +117,14 @@ export class CrossWorker {
   private readonly found = new Map<string, number>();
   /** readers waiting for the others to catch up, by partition */
   private readonly waiters = new Map<number, () => void>();
+  /** a clock record of the stage's own is on its way to these partitions (not read back yet) */
+  private readonly nudged = new Set<number>();
+  private nudgeTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** its uuid: sender of its commands, key of its clock records */
+  private get sender(): string {
+    return this.opts.senderUuid ?? `OFL-${this.opts.program.program}`;
+  }
   private chain: Promise<unknown> = Promise.resolve();
   private caughtUp!: () => void;
   private failed!: (e: Error) => void;
@@ -127,7 +142,7 @@ export class CrossWorker {
   }
 
   private newEngine(): Engine {
-    return new Engine({ program: this.program, senderUuid: this.opts.senderUuid ?? `OFL-${this.opts.program.program}`, onOutput: (r) => this.out.push(r) });
+    return new Engine({ program: this.program, senderUuid: this.sender, onOutput: (r) => this.out.push(r) });
   }
 
   /** Restores the newest usable checkpoint: where to read each partition from. */
@@ -178,6 +193,7 @@ export class CrossWorker {
   /** A batch of partition `p`: found outputs matched, inputs merged, what can be decided decided. */
   private async take(p: number, recs: KafkaRecord[]): Promise<void> {
     if (this.broken || this.fenced) return;
+    this.nudged.delete(p);
     for (const rec of recs) {
       const before = this.lastRead[p]!;
       this.read[p] = rec.offset + 1;
@@ -206,9 +222,48 @@ export class CrossWorker {
       this.opts.onFatal?.(e as Error);
       return;
     }
+    this.nudgeLater();
     // a partition far ahead of the others waits for them (memory stays bounded)
     const max = this.opts.maxWaiting ?? 50_000;
     if (this.merge.waiting(p) > max) await new Promise<void>((res) => this.waiters.set(p, res));
+  }
+
+  /**
+   * The merge waits on partitions with nothing new while others have inputs waiting: after
+   * `nudgeMs` (when the rule workers' next clock record has not come) the stage writes a clock
+   * record to each of them itself. It is an input on the log like any clock record (a replay
+   * reads it back), so the order stays a function of the partitions' contents; it only comes
+   * sooner than the rule workers' (every `OFL_CLOCK_MS`), which bounds the stage's latency.
+   */
+  private nudgeLater(delay = this.opts.nudgeMs ?? 20): void {
+    if ((this.opts.nudgeMs ?? 20) <= 0 || this.nudgeTimer !== undefined || !this.live || this.fenced || this.stopped) return;
+    if (!this.stalled()) return;
+    this.nudgeTimer = setTimeout(() => {
+      this.nudgeTimer = undefined;
+      if (!this.live || this.fenced || this.broken || this.stopped || !this.stalled()) return;
+      const now = (this.opts.now ?? Date.now)();
+      // a clock record now lets through only inputs stamped now or earlier: wait for the earliest
+      let earliest = Infinity;
+      for (let p = 0; p < this.partitions; p++) earliest = Math.min(earliest, this.merge.peek(p)?.time ?? Infinity);
+      if (earliest > now) return this.nudgeLater(Math.min(earliest - now, 1000));
+      const recs: KafkaNewRecord[] = [];
+      for (let p = 0; p < this.partitions; p++)
+        if (this.merge.waiting(p) === 0 && !this.nudged.has(p)) {
+          this.nudged.add(p);
+          recs.push({ topic: ASSETS_TOPIC, key: this.sender, ts: now, value: clockValue(now), partition: p });
+        }
+      if (recs.length > 0) void this.append(recs, false).then(() => void (this.stats.nudges += recs.length), () => {});
+    }, delay);
+    this.nudgeTimer.unref?.();
+  }
+
+  /** Some partition has inputs waiting and some other has none. */
+  private stalled(): boolean {
+    let waiting = false;
+    let empty = false;
+    for (let p = 0; p < this.partitions; p++) if (this.merge.waiting(p) > 0) waiting = true;
+    else empty = true;
+    return waiting && empty;
   }
 
   /** Merges and decides while every partition has an input waiting; returns what to produce now. */
@@ -323,6 +378,8 @@ export class CrossWorker {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.nudgeTimer !== undefined) clearTimeout(this.nudgeTimer);
     for (const wake of this.waiters.values()) wake();
     this.waiters.clear();
     await Promise.all(this.tails.map((t) => t.stop()));
@@ -345,7 +402,8 @@ export function crossGroupId(program: string): string {
  * and the member it is assigned to runs the cross stage; the others stand by. When a rebalance
  * begins the active one stops writing at once (fenced) and stops; the member assigned next starts
  * from the newest checkpoint and matches outputs as after any restart. An active one that dies is
- * replaced after the group's session timeout (10 s).
+ * replaced after the group's session timeout (6 s, the broker's least): a worker restarted after
+ * a crash waits that long for its own dead membership to expire.
  */
 export class CrossMember {
   /** the cross stage while this member runs it */
@@ -372,7 +430,8 @@ export class CrossMember {
     this.group = await readAsGroup(log, {
       groupId: crossGroupId(program.program),
       topic: crossCheckpointTopic(program.program),
-      ...(this.opts.sessionTimeoutMs ? { sessionTimeoutMs: this.opts.sessionTimeoutMs } : {}),
+      // the broker's least (group.min.session.timeout.ms): a restarted worker waits this long for its dead self
+      sessionTimeoutMs: this.opts.sessionTimeoutMs ?? 6000,
       rebalancing: () => this.release(),
       assigned: (owned) => {
         this.owner = owned.includes(0);

@@ -63,7 +63,8 @@ test("an input read but not merged when the checkpoint is taken is decided after
   const t0 = Date.now() - 60_000;
   const reports: string[] = [];
   const report = (_l: string, m: string): void => void reports.push(m);
-  const first = new CrossWorker({ program: ir, log, report, checkpoints: { everyRecords: 1, costShare: 0 } });
+  // nudgeMs 0: no clock record of its own lets b's input through (the moment under test)
+  const first = new CrossWorker({ program: ir, log, report, checkpoints: { everyRecords: 1, costShare: 0 }, nudgeMs: 0 });
   await first.start();
   await first.ready;
   // a (partition 0) at t0+1 is merged once b's input (partition 1, t0+2) is there; b's waits for partition 0's next
@@ -72,7 +73,7 @@ test("an input read but not merged when the checkpoint is taken is decided after
   expect(first.stats.merged).toBe(1);
   await first.stop();
 
-  const second = new CrossWorker({ program: ir, log, report, checkpoints: { everyRecords: 1, costShare: 0 } });
+  const second = new CrossWorker({ program: ir, log, report, checkpoints: { everyRecords: 1, costShare: 0 }, nudgeMs: 0 });
   await second.start();
   await second.ready;
   expect(second.stats.restored).toBe(1);
@@ -140,3 +141,26 @@ test("two cross workers take turns: one runs the stage, the other stands by and 
   const written = (await log.readRange(ASSETS_TOPIC, 0, undefined, 0)).filter((r) => r.headers[CROSS_CAUSE_HEADER] !== undefined).map((r) => `${r.headers[CROSS_CAUSE_HEADER]} ${JSON.stringify(r.value)}`);
   expect(new Set(written).size).toBe(written.length);
 }, 120_000);
+
+test("a partition with nothing new and no rule worker's clock: the stage writes a clock record to it and decides what waited", async () => {
+  const reports: string[] = [];
+  const w = new CrossWorker({ program: ir, log, report: (_l, m) => void reports.push(m), checkpoints: false });
+  await w.start();
+  await w.ready;
+  const t = Date.now() - 10_000;
+  await log.append([level(UUID_A, 0, t), level(UUID_B, 0, t + 1)]);
+  const p1End = await log.endOffset(ASSETS_TOPIC, 1);
+  const [a10] = await log.append([level(UUID_A, 10, t + 2)]);
+  // nothing more is written to partition 1 by anyone but the stage: a's 10 is decided all the same
+  const overfill = async (): Promise<string | undefined> =>
+    (await log.readRange(ASSETS_TOPIC, 0, undefined, 0)).find((r) => {
+      const ev = classify(r);
+      return ev.kind === "command" && r.headers[CROSS_CAUSE_HEADER] === `0:${a10!.offset}`;
+    })?.headers[CROSS_CAUSE_HEADER];
+  await waitFor("the overfill of a's 10", overfill, { timeoutMs: 10_000, intervalMs: 50, detail: () => reports.join("\n") });
+  await w.stop();
+  expect(w.stats.nudges).toBeGreaterThan(0);
+  const clocks = (await log.readRange(ASSETS_TOPIC, p1End, undefined, 1)).filter((r) => classify(r).kind === "clock");
+  expect(clocks.length).toBeGreaterThan(0);
+  expect(clocks.every((r) => r.key === `OFL-${ir.program}` && r.headers[CROSS_CAUSE_HEADER] === undefined)).toBe(true);
+}, 60_000);
