@@ -8,7 +8,7 @@ import { sessionLine, writeSessionSync } from "../replay/session.js";
 import { writeBinarySessionSync } from "../replay/binary.js";
 import { eventTime } from "../log/common.js";
 import { mergedOrder } from "../wire/merge.js";
-import { ASSETS_TOPIC, classify, isoTime, parseTime } from "../wire/records.js";
+import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, isoTime, parseTime } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
 import { counted, displayPath, durationMs, plural, progressLine, UsageError, type Command } from "./common.js";
 import { defaultDataDir } from "./run.js";
@@ -17,7 +17,7 @@ import { defaultDataDir } from "./run.js";
 export const recordCommand: Command = {
   name: "record",
   summary: "write a session file (OFL form) from the embedded log or a Kafka topic",
-  help: `Usage: ofl record [PATH] [--data DIR | --kafka HOST:PORT [--topic T] [--partition N]] [--since T] [--until T] [--format jsonl|binary] [--out FILE]
+  help: `Usage: ofl record [PATH] [--data DIR | --kafka HOST:PORT [--partition N]] [--topic T] [--since T] [--until T] [--format jsonl|binary] [--out FILE]
 
 Writes the records of a log as a session file in the OFL form (wire.md §4), to standard
 output or --out FILE: the embedded log in DIR (default: .ofl/data in the project PATH or the
@@ -34,7 +34,8 @@ ends included, and written in log order.
 Options:
   --data DIR          the embedded log folder (default: the project's .ofl/data)
   --kafka HOST:PORT   Kafka bootstrap brokers, comma-separated
-  --topic T           with --kafka: the topic (default ofa_assets)
+  --topic T           the topic (default ofa_assets); ofl_deadletter: the dead letters, with
+                      their reasons (the embedded log holds these two)
   --partition N       with --kafka: one partition only (default: all of them)
   --since T           first event time
   --until T           last event time
@@ -73,7 +74,9 @@ be read, 2 bad usage or no log in DIR.`,
       values.data = defaultDataDir(resolve(io.cwd, positionals[0] ?? "."));
       if (!existsSync(values.data)) throw new UsageError(`no log in ${displayPath(io, values.data)}: run the plant with \`ofl run\` first, or give --data DIR or --kafka HOST:PORT`);
     }
-    if (values.topic && !values.kafka) throw new UsageError("--topic goes with --kafka");
+    const embeddedTopics = [ASSETS_TOPIC, DEADLETTER_TOPIC];
+    if (values.topic !== undefined && !values.kafka && !embeddedTopics.includes(values.topic))
+      throw new UsageError(`--topic: the embedded log holds ${embeddedTopics.join(" and ")}, not ${values.topic}`);
     if (values.partition !== undefined && !values.kafka) throw new UsageError("--partition goes with --kafka");
     const partition = values.partition === undefined ? undefined : Number(values.partition);
     if (partition !== undefined && (!Number.isInteger(partition) || partition < 0)) throw new UsageError(`--partition: ${values.partition} is not a partition number (0, 1, …)`);
@@ -141,9 +144,10 @@ be read, 2 bad usage or no log in DIR.`,
         const t = eventTime(r.value, r.ts); // what the live log's readByTime filters on
         return (since === undefined || t >= since) && (until === undefined || t <= until);
       };
+      const topic = values.topic ?? ASSETS_TOPIC;
       const all = function* (): Generator<LogRecord> {
-        for (const r of archive.records(ASSETS_TOPIC)) if (inRange(r)) yield r;
-        for (const r of log.readByTime({ topic: ASSETS_TOPIC, fromMs: since, toMs: until })) if (r.seq! >= from) yield r;
+        for (const r of archive.records(topic)) if (inRange(r)) yield r;
+        for (const r of log.readByTime({ topic, fromMs: since, toMs: until })) if (r.seq! >= from) yield r;
       };
       write(all(), log.meta("program") ?? "ofl");
       if (damaged.length > 0)

@@ -1,6 +1,6 @@
 // `ofl state` (time travel from a session or the embedded log) and `ofl record` (a session
 // file from the embedded log), end to end through the CLI.
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
@@ -90,6 +90,32 @@ describe("ofl record", () => {
     await ofl(["record", "--data", data, "--since", "2026-11-20T08:00:10Z", "--until", "2026-11-20T08:00:13Z", "--out", out]);
     const recs = readFileSync(out, "utf8").trim().split("\n").slice(1).map((l) => JSON.parse(l));
     expect(recs.map((x) => x.offset)).toEqual([1, 2, 3, 4]);
+  });
+  test("--topic ofl_deadletter writes the embedded log's dead letters, with their reasons; another topic is bad usage", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ofl-rec-dead-"));
+    const lines = readFileSync(join(root, session), "utf8").trim().split("\n");
+    const first = JSON.parse(lines[1]!) as { key: string; value: Record<string, unknown> };
+    // a data item the model does not declare: the engine dead-letters it (unknown_signal)
+    const bad = { ...first, offset: 9999, value: { ...first.value, ID: "humidity", VALUE: "40" } };
+    writeFileSync(join(dir, "with-bad.jsonl"), [...lines, JSON.stringify(bad)].join("\n") + "\n");
+    const imported = join(dir, "data");
+    const im = await ofl(["import", program, "--data", imported, join(dir, "with-bad.jsonl")]);
+    expect(im.code, im.err).toBe(0);
+    const reasons = async (data: string): Promise<string[][]> => {
+      const out = join(dir, "dead.jsonl");
+      const r = await ofl(["record", "--data", data, "--topic", "ofl_deadletter", "--out", out]);
+      expect(r.code, r.err).toBe(0);
+      return readFileSync(out, "utf8").trim().split("\n").slice(1).map((l) => JSON.parse(l) as { topic: string; value: { reason: string } }).map((x) => [x.topic, x.value.reason]);
+    };
+    // the conformance session has its own bad records (one of each reason); ours comes after them
+    const plain = join(dir, "plain");
+    expect((await ofl(["import", program, "--data", plain, session])).code).toBe(0);
+    const before = await reasons(plain);
+    expect(before.length).toBeGreaterThan(0);
+    expect(await reasons(imported)).toEqual([...before, ["ofl_deadletter", "unknown_signal"]]);
+    const wrong = await ofl(["record", "--data", imported, "--topic", "ofa_cmds"]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toContain("--topic: the embedded log holds ofa_assets and ofl_deadletter, not ofa_cmds");
   });
   test("without --data, the project's .ofl/data; none there is bad usage, said plainly", async () => {
     const empty = mkdtempSync(join(tmpdir(), "ofl-rec-"));
