@@ -143,13 +143,15 @@ test("two cross workers take turns: one runs the stage, the other stands by and 
 }, 120_000);
 
 test("a partition with nothing new and no rule worker's clock: the stage writes a clock record to it and decides what waited", async () => {
+  // whatever the stage writes to partition 1 counts, from before it starts (it may nudge it at once)
+  const p1End = await log.endOffset(ASSETS_TOPIC, 1);
   const reports: string[] = [];
   const w = new CrossWorker({ program: ir, log, report: (_l, m) => void reports.push(m), checkpoints: false });
   await w.start();
   await w.ready;
   const t = Date.now() - 10_000;
-  // (the stage may write its first clock records before the second append: count from here)
-  const p1End = await log.endOffset(ASSETS_TOPIC, 1);
+  // b's 0 must be merged before a's 10 (earlier), and a's 10 then needs a next input on partition
+  // 1: written after b's, by the stage alone (no rule worker runs)
   await log.append([level(UUID_A, 0, t), level(UUID_B, 0, t + 1)]);
   const [a10] = await log.append([level(UUID_A, 10, t + 2)]);
   // nothing more is written to partition 1 by anyone but the stage: a's 10 is decided all the same
