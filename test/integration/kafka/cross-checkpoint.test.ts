@@ -149,9 +149,10 @@ test("a partition with nothing new and no rule worker's clock: the stage writes 
   const w = new CrossWorker({ program: ir, log, report: (_l, m) => void reports.push(m), checkpoints: false });
   await w.start();
   await w.ready;
-  const t = Date.now() - 10_000;
-  // b's 0 must be merged before a's 10 (earlier), and a's 10 then needs a next input on partition
-  // 1: written after b's, by the stage alone (no rule worker runs)
+  // stamped now: later than anything the tests before left on the partitions (clock records of
+  // their stages included), so b's 0 is merged before a's 10, and a's 10 then needs a next input
+  // on partition 1: written after b's, by the stage alone (no rule worker runs)
+  const t = Date.now();
   await log.append([level(UUID_A, 0, t), level(UUID_B, 0, t + 1)]);
   const [a10] = await log.append([level(UUID_A, 10, t + 2)]);
   // nothing more is written to partition 1 by anyone but the stage: a's 10 is decided all the same
