@@ -39,7 +39,7 @@ const modules = {
   RuleWorker: "runtime/worker/rule.ts",
   CrossWorker: "runtime/worker/cross.ts",
   PartitionMerge: "runtime/wire/merge.ts",
-  isMergeInput: "runtime/wire/merge.ts",
+  mergeTime: "runtime/wire/merge.ts",
   crossOutputFilter: "runtime/wire/partitions.ts",
   classify: "runtime/wire/records.ts",
   telemetryValue: "runtime/wire/records.ts",
@@ -48,7 +48,7 @@ const modules = {
 // a worker process imports the bundle its parent wrote
 if (!role) await bundleForKafka(modules, out);
 const lib = await import(pathToFileURL(out).href);
-const { compile, Engine, KafkaLog, partitionOfKey, RuleWorker, CrossWorker, PartitionMerge, isMergeInput, crossOutputFilter, classify, telemetryValue, startKafka } = lib;
+const { compile, Engine, KafkaLog, partitionOfKey, RuleWorker, CrossWorker, PartitionMerge, mergeTime, crossOutputFilter, classify, telemetryValue, startKafka } = lib;
 
 const uuids = [];
 for (let k = 0; uuids.length < TANKS; k++) {
@@ -97,8 +97,9 @@ const engine = new Engine({ program: ir, onOutput: (o) => batch.push(o) });
 for (const r of inputs) {
   const p = partitionOfKey(r.key, P);
   const ev = classify({ ...r, partition: p, offset: offsets[p]++ });
-  if (!isMergeInput(ev)) continue;
-  merge.push(p, { time: ev.time, ev });
+  const time = mergeTime(ev);
+  if (time === undefined) continue;
+  merge.push(p, { time, ev });
   for (let x = merge.next(); x; x = merge.next()) {
     batch = [];
     engine.process(x.item.ev);

@@ -9,7 +9,7 @@
 import { dirname, resolve } from "node:path";
 import type { IrCmpOp, IrCommandPattern, IrExpectation, IrExpr, IrProgram, IrRef, IrTest, Value } from "../../compiler/ir/types.js";
 import { Engine, valueText, type Rejection, type TelemetryAsset } from "../engine/index.js";
-import { PartitionMerge, isMergeInput } from "../wire/merge.js";
+import { PartitionMerge, mergeTime } from "../wire/merge.js";
 import { crossDecisions, crossOutputFilter, partitionOfKey, partitionProgram } from "../wire/partitions.js";
 import { operatorCommandRecord } from "../wire/operator.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, isFutureRecord, isFutureTime, isInput, isTelemetryKind, telemetryValue } from "../wire/records.js";
@@ -731,8 +731,9 @@ function replayPartitions(ir: IrProgram, path: string, session: ReturnType<typeo
     const local = locals[p]!;
     local.feed(ev);
     local.process(ev);
-    if (!isMergeInput(ev)) continue;
-    merge.push(p, { time: (ev as { time: number }).time, ev });
+    const at = mergeTime(ev);
+    if (at === undefined) continue;
+    merge.push(p, { time: at, ev });
     for (let next = merge.next(); next !== undefined; next = merge.next()) {
       const before = cross.outputs.length;
       cross.feed(next.item.ev);

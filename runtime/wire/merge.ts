@@ -10,10 +10,10 @@
 // record: that is the latency the stage adds (one clock period, 100 ms by default).
 import type { WireEvent } from "./types.js";
 
-/** An input of the engine: what the merge orders. */
-export function isMergeInput(ev: WireEvent): boolean {
+/** The event time the merge orders an engine input by (telemetry, availability, clock, operator command); undefined for anything else. */
+export function mergeTime(ev: WireEvent): number | undefined {
   const k = ev.kind;
-  return k === "telemetry" || k === "avail" || k === "clock" || k === "operator_command";
+  return k === "telemetry" || k === "avail" || k === "clock" || k === "operator_command" ? ev.time : undefined;
 }
 
 /** A k-way merge of the partitions' inputs; `push` them in offset order per partition. */
@@ -93,7 +93,8 @@ export function* mergedOrder<T>(items: Iterable<T>, partitions: number, read: (x
   for (const x of items) {
     const { partition, ev } = read(x);
     const p = Math.min(Math.max(partition, 0), partitions - 1);
-    if (isMergeInput(ev)) merge.push(p, (last[p] = { time: (ev as { time: number }).time, recs: [x] }));
+    const time = mergeTime(ev);
+    if (time !== undefined) merge.push(p, (last[p] = { time, recs: [x] }));
     else if (last[p] === undefined) lead.push(x);
     else last[p]!.recs.push(x);
   }

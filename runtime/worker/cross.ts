@@ -37,7 +37,7 @@ import { CheckpointSchedule, type ScheduleOptions } from "../log/checkpointSched
 import { CrossCheckpoints, crossCheckpointTopic, crossCheckpointTopicSpec, type MergePosition } from "../log/kafkaCheckpoints.js";
 import { readAsGroup, type GroupReader } from "../log/kafkaGroup.js";
 import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.js";
-import { PartitionMerge, isMergeInput } from "../wire/merge.js";
+import { PartitionMerge, mergeTime } from "../wire/merge.js";
 import { crossDecisions, crossOutputFilter, partitionOfKey } from "../wire/partitions.js";
 import { ASSETS_TOPIC, classify, clockValue } from "../wire/records.js";
 import type { NewRecord, WireEvent } from "../wire/types.js";
@@ -204,7 +204,8 @@ export class CrossWorker {
         continue;
       }
       const ev = classify(rec);
-      if (isMergeInput(ev)) this.merge.push(p, { time: (ev as { time: number }).time, ev, offset: rec.offset, before });
+      const time = mergeTime(ev);
+      if (time !== undefined) this.merge.push(p, { time, ev, offset: rec.offset, before });
     }
     const decided = this.decide();
     const unwritten = this.checkLive();
