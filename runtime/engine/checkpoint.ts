@@ -1,8 +1,9 @@
 // Engine checkpoints: the engine's complete state at a log offset, as bytes.
 //
-//   line 1: a JSON header {"format":"ofl-checkpoint","version":2,"program":HASH,"offset":N,
+//   line 1: a JSON header {"format":"ofl-checkpoint","version":3,"program":HASH,"offset":N,
 //           "streamTime":T|null,"records":R,"bytes":B,"sha256":HEX}\n
-//   (version 2: per-asset windowed aggregates that fit panes, window.ts PaneSet, are saved as panes)
+//   (version 2: per-asset windowed aggregates that fit panes, window.ts PaneSet, are saved as panes;
+//   version 3: windowed views that fit panes too)
 //   then:   B bytes, deflate (zlib, level 1) of the JSON {"state": Engine.saveState(), "extra"?: ...}
 //
 // `offset` is the next offset of the input topic: the state is that after processing every
@@ -17,7 +18,7 @@ import type { IrProgram } from "../../compiler/ir/types.js";
 import { Engine, type EngineOptions, type EngineState } from "./index.js";
 
 export const CHECKPOINT_FORMAT = "ofl-checkpoint";
-export const CHECKPOINT_VERSION = 2;
+export const CHECKPOINT_VERSION = 3;
 
 export interface CheckpointHeader {
   format: typeof CHECKPOINT_FORMAT;

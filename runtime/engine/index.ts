@@ -101,7 +101,7 @@ export interface EngineState {
   /** per node: [flipAt, flipGen, ...kind-specific] */
   nodes: unknown[][];
   tables: { inc: boolean[]; val: Value[]; groups: [string, Value][] }[];
-  windowViews: { late: number; sets: [string, WindowSetState][] }[];
+  windowViews: { late: number; sets: [string, WindowSetState | PaneSetState][] }[];
   /** [deadline, seq, kind, node index, gen, view group key or null, open window index] */
   timers: [number, number, number, number, number, string | null, number][];
   nextTimerSeq: number;
@@ -633,7 +633,9 @@ class WindowView implements ViewCells {
   arg: (Parts | null)[] = [];
   groupKey: (string | null)[] = [];
   mask: boolean[][] = [];
-  sets = new Map<string, WindowSet>();
+  /** per group: panes where the aggregate allows (as a WindowNode's: no window objects, no close timers) */
+  sets = new Map<string, WindowSet | PaneSet>();
+  readonly panes: boolean;
   late = 0;
   constructor(
     readonly ir: IrView,
@@ -642,6 +644,7 @@ class WindowView implements ViewCells {
     nAssets: number,
   ) {
     this.grouped = ir.by !== undefined;
+    this.panes = PaneSet.fits(ir.fn, window, ir.final);
     this.node = new WindowViewNode(order, this);
     this.cell = new Cell(null, this.node);
     this.posByAsset = new Int32Array(nAssets).fill(-1);
@@ -674,10 +677,7 @@ class WindowViewNode extends BaseNode {
     const x = arg === null ? null : arg.code(arg.C, arg.X, arg.P, e.rt);
     let set = v.sets.get(key);
     if (set === undefined) {
-      const s: WindowSet = new WindowSet(v.ir.fn, v.ir.arg === undefined, v.window, (win) =>
-        e.arm(new TimerEntry(win.closeAt, K_CLOSE, this, 0, s, win)),
-      );
-      set = s;
+      set = this.newSet(e);
       v.sets.set(key, set);
     }
     const before = set.value(v.ir.final);
@@ -686,6 +686,13 @@ class WindowViewNode extends BaseNode {
       return;
     }
     if (set.value(v.ir.final) !== before) e.pushChange(v.cell);
+  }
+  /** a group's window set */
+  newSet(e: Engine): WindowSet | PaneSet {
+    const v = this.view;
+    if (v.panes) return new PaneSet(v.ir.fn, v.ir.arg === undefined, v.window);
+    const s: WindowSet = new WindowSet(v.ir.fn, v.ir.arg === undefined, v.window, (win) => e.arm(new TimerEntry(win.closeAt, K_CLOSE, this, 0, s, win)));
+    return s;
   }
   closed(e: Engine, set: WindowSet, w: Win, deadline: number): void {
     const before = set.value(this.view.ir.final);
@@ -1749,7 +1756,7 @@ export class Engine {
       const c = (n as { cell?: Cell }).cell;
       if (c !== undefined) cells.push(saveCell(c));
     });
-    const setKey = new Map<WindowSet, string>();
+    const setKey = new Map<WindowSet | PaneSet, string>();
     for (const v of this.windowViews) for (const [k, set] of v.sets) setKey.set(set, k);
     const timers: EngineState["timers"] = [];
     const dump = this.timers.dump();
@@ -1778,7 +1785,7 @@ export class Engine {
       cells,
       nodes,
       tables: this.tableViews.map((v) => ({ inc: v.inc.slice(), val: v.val.slice(), groups: [...v.groups].map(([k, g]) => [k, g.value] as [string, Value]) })),
-      windowViews: this.windowViews.map((v) => ({ late: v.late, sets: [...v.sets].map(([k, set]) => [k, saveWindowSet(set)] as [string, WindowSetState]) })),
+      windowViews: this.windowViews.map((v) => ({ late: v.late, sets: [...v.sets].map(([k, set]) => [k, set instanceof PaneSet ? savePaneSet(set) : saveWindowSet(set)] as [string, WindowSetState | PaneSetState]) })),
       timers,
       nextTimerSeq: dump.nextSeq,
     };
@@ -1849,10 +1856,9 @@ export class Engine {
       v.sets = new Map();
       const node = v.node;
       for (const [k, st] of w.sets) {
-        const set: WindowSet = new WindowSet(v.ir.fn, v.ir.arg === undefined, v.window, (win) =>
-          this.arm(new TimerEntry(win.closeAt, K_CLOSE, node, 0, set, win)),
-        );
-        loadWindowSet(set, st);
+        const set = node.newSet(this);
+        if (set instanceof PaneSet) loadPaneSet(set, st as PaneSetState);
+        else loadWindowSet(set, st as WindowSetState);
         v.sets.set(k, set);
       }
     });
@@ -1864,7 +1870,10 @@ export class Engine {
       let win: Win | null = null;
       if (kind === K_CLOSE) {
         if (node instanceof WindowNode) set = node.set instanceof WindowSet ? node.set : null;
-        else if (node instanceof WindowViewNode) set = node.view.sets.get(key ?? "") ?? null;
+        else if (node instanceof WindowViewNode) {
+          const s = node.view.sets.get(key ?? "");
+          set = s instanceof WindowSet ? s : null;
+        }
         win = set?.wins[wi] ?? null;
         if (win === null) bad("timer window");
       }

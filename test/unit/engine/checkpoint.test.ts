@@ -210,7 +210,7 @@ function viaCheckpoint(ir: IrProgram, evs: WireEvent[], at: number): Run {
   const decoded = decodeCheckpoint(bytes, ir);
   const openWindows =
     decoded.state.nodes.reduce((n, x) => n + (x.length === 4 && typeof x[3] === "object" ? ((x[3] as { wins?: unknown[] }).wins ?? (x[3] as { panes: unknown[] }).panes).length : 0), 0) + // window objects, or panes (window.ts PaneSet)
-    decoded.state.windowViews.reduce((n, v) => n + v.sets.reduce((m, [, s]) => m + s.wins.length, 0), 0);
+    decoded.state.windowViews.reduce((n, v) => n + v.sets.reduce((m, [, s]) => m + ("wins" in s ? s.wins : s.panes).length, 0), 0);
   const { engine, header } = restoreEngine(bytes, { program: ir, onOutput: (r) => out.push(r) });
   expect(header.offset).toBe(at);
   for (const ev of evs.slice(at)) engine.process(ev);
@@ -272,6 +272,25 @@ describe("engine checkpoints", () => {
     for (const ev of EVS.slice(0, n)) e.process(ev);
     return e;
   };
+
+  it("a windowed view whose window fits panes keeps panes per group (no window objects, no close timers) and continues the same after a restore", () => {
+    const k = { ...fc.sample(knobsArb, { numRuns: 1, seed: SEED })[0]!, wv: tumbling(2000, 500), views: [false, false, true] };
+    const ir = makeProgram(k);
+    const evs = wire(fc.sample(fc.array(evArb, { minLength: 120, maxLength: 120 }), { numRuns: 1, seed: SEED + 2 })[0]!);
+    const at = 80;
+    const e = new Engine({ program: ir, onOutput: () => {} });
+    for (const ev of evs.slice(0, at)) e.process(ev);
+    const s = decodeCheckpoint(encodeCheckpoint(e, at), ir).state;
+    const sets = s.windowViews[0]!.sets;
+    expect(sets.length).toBeGreaterThan(0);
+    for (const [, set] of sets) expect(Object.keys(set).sort()).toEqual(["panes", "shown"]);
+    expect(s.timers.filter((t) => t[2] === 3 && t[5] !== null)).toEqual([]); // K_CLOSE timers of a view carry its group key
+    const plain = straight(ir, evs);
+    const r = viaCheckpoint(ir, evs, at);
+    expect(r.out).toBe(plain.out);
+    expect(r.snap).toBe(plain.snap);
+    expect(JSON.parse(plain.snap).views.hall_x).toBeDefined();
+  });
 
   it("keeps -0, Infinity and NaN exactly", () => {
     const bytes = encodeCheckpoint(engineAt(0), 0);
