@@ -10,6 +10,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { EmbeddedRuntime } from "../../../runtime/embedded/runtime.js";
 import { clockValue } from "../../../runtime/wire/records.js";
 import { CheckpointStore } from "../../../runtime/log/checkpoints.js";
+import { CHECKPOINT_VERSION } from "../../../runtime/engine/checkpoint.js";
 import { MemoryLog } from "../../../runtime/log/memory.js";
 import { SqliteLog } from "../../../runtime/log/sqlite.js";
 import type { LogRecord, NewRecord } from "../../../runtime/wire/types.js";
@@ -156,7 +157,7 @@ describe("embedded runtime checkpoints", () => {
     }
     const warnings: string[] = [];
     expect(store.newest(ir, { warn: (m) => warnings.push(m) })).toBeUndefined();
-    expect(warnings).toEqual([`${files.length} checkpoints in ${store.dir} skipped: checkpoint format version 1, this ofl reads 2 (written by another OFL; new ones replace them as the log grows)`]);
+    expect(warnings).toEqual([`${files.length} checkpoints in ${store.dir} skipped: checkpoint format version 1, this ofl reads ${CHECKPOINT_VERSION} (written by another OFL; new ones replace them as the log grows)`]);
     // this OFL opens without them (a rebuild), writes its own, and the old ones are gone
     const log = SqliteLog.open(dir);
     const again = new EmbeddedRuntime({ program: ir, log, checkpoints: { store, everyRecords: 1, costShare: 0 } });
@@ -169,7 +170,7 @@ describe("embedded runtime checkpoints", () => {
       const b = readFileSync(f.path);
       return (JSON.parse(b.subarray(0, b.indexOf(10)).toString()) as { version: number }).version;
     });
-    expect(versions.every((v) => v === 2)).toBe(true);
+    expect(versions.every((v) => v === CHECKPOINT_VERSION)).toBe(true);
     expect(left.length).toBeLessThan(files.length + 2);
   });
 });
