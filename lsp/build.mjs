@@ -3,6 +3,7 @@ import { build } from "esbuild";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { writeOutputs } from "../scripts/write-changed.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -16,7 +17,8 @@ const rawText = {
 };
 
 export async function buildLsp({ outfile = join(root, "dist/ofl-lsp.mjs"), minify = false } = {}) {
-  await build({
+  const result = await build({
+    write: false, // written where changed, by a rename (scripts/write-changed.mjs)
     entryPoints: [join(root, "lsp/main.ts")],
     outfile,
     bundle: true,
@@ -31,6 +33,7 @@ export async function buildLsp({ outfile = join(root, "dist/ofl-lsp.mjs"), minif
     logLevel: "warning",
     plugins: [rawText],
   });
+  writeOutputs(result);
   return outfile;
 }
 

@@ -2,9 +2,9 @@
 // Native and large runtime dependencies stay external and load from node_modules.
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { buildLsp } from "../lsp/build.mjs";
+import { writeOutputs } from "./write-changed.mjs";
 
 /** `import text from "./x.ofl?raw"` (as in Vite/vitest): the file's text as a string. */
 const rawText = {
@@ -26,9 +26,7 @@ const started = Date.now();
 const step = (what) => quiet || process.stderr.write(`ofl build step: ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
 step("bundling the ofl command into dist/");
 
-// Written only where the content changed, each file by a rename: a process that runs dist/ofl.mjs
-// meanwhile (a test suite started while another rebuilds: every vitest run builds first) never
-// reads a file half-written, and an unchanged build writes nothing.
+// written only where the content changed, each file by a rename (write-changed.mjs)
 const result = await build({
   write: false,
   // the time-travel worker thread (runtime/run/timeTravel.ts) is an entry of its own:
@@ -51,13 +49,7 @@ const result = await build({
   logLevel: "warning",
   plugins: [rawText],
 });
-for (const f of result.outputFiles) {
-  if (existsSync(f.path) && readFileSync(f.path).equals(f.contents)) continue;
-  mkdirSync(dirname(f.path), { recursive: true });
-  const tmp = `${f.path}.${process.pid}.tmp`;
-  writeFileSync(tmp, f.contents);
-  renameSync(tmp, f.path);
-}
+writeOutputs(result);
 
 // the language server (`ofl lsp --stdio`), a bundle of its own
 step("bundling the language server");

@@ -2,17 +2,20 @@
 // client code and uPlot), dashboard.css (uPlot's and ours). Called by scripts/build.mjs, by the
 // end-to-end tests and by bench/dashboard.mjs; `node runtime/dashboard/build.mjs` alone works too.
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeChanged, writeOutputs } from "../../scripts/write-changed.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
 
 export async function buildDashboard(outDir = join(root, "dist/dashboard")) {
-  mkdirSync(outDir, { recursive: true });
-  await build({
+  // each file written where changed, by a rename (scripts/write-changed.mjs): an `ofl run` serving
+  // the page while the tests rebuild it never sends a half-written file
+  const result = await build({
+    write: false,
     entryPoints: [join(here, "client/main.ts")],
     outfile: join(outDir, "dashboard.js"),
     bundle: true,
@@ -24,10 +27,11 @@ export async function buildDashboard(outDir = join(root, "dist/dashboard")) {
     legalComments: "linked",
     logLevel: "warning",
   });
+  writeOutputs(result);
   const require = createRequire(import.meta.url);
   const uplotCss = readFileSync(join(dirname(require.resolve("uplot")), "uPlot.min.css"), "utf8");
-  writeFileSync(join(outDir, "dashboard.css"), uplotCss + "\n" + readFileSync(join(here, "client/style.css"), "utf8"));
-  copyFileSync(join(here, "client/index.html"), join(outDir, "index.html"));
+  writeChanged(join(outDir, "dashboard.css"), uplotCss + "\n" + readFileSync(join(here, "client/style.css"), "utf8"));
+  writeChanged(join(outDir, "index.html"), readFileSync(join(here, "client/index.html")));
   return outDir;
 }
 
