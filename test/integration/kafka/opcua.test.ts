@@ -84,6 +84,12 @@ const results = (recs: KafkaRecord[], key: string): CommandResult[] =>
     return ev.kind === "command_result" && r.key === key ? [ev.result] : [];
   });
 
+const alarms = (recs: KafkaRecord[], key: string): string[] =>
+  recs.flatMap((r) => {
+    const ev = classify(r);
+    return ev.kind === "alarm" && r.key === key ? [ev.value] : [];
+  });
+
 const completed = (recs: KafkaRecord[], key: string): CommandResult[] => results(recs, key).filter((r) => r.status === "completed");
 
 test("OPC UA and simulated mills → connector workers → rule worker → stop commands → the devices, then a replay agrees", async () => {
@@ -127,9 +133,15 @@ test("OPC UA and simulated mills → connector workers → rule worker → stop 
   dev.set("Temperature", 96);
   await until("temperature 96 from MILL-1", (recs) => telemetry(recs, "MILL-1", "temperature").includes("96"), 20_000, outputs);
   dev.set("Temperature", 84);
+  // MILL-SIM's counter passes 80 (hot: stopped) about 0.6 s after its start and 90 (the alarm)
+  // about 1.6 s after: on a fast machine the steps above can end in between, so wait for both
   await until(
-    "execution 3 and temperature 84 from MILL-1, a completed stop on MILL-SIM",
-    (recs) => telemetry(recs, "MILL-1", "execution").includes("3") && telemetry(recs, "MILL-1", "temperature").includes("84") && completed(recs, "MILL-SIM").length > 0,
+    "execution 3 and temperature 84 from MILL-1, a completed stop and the overtemp alarm on MILL-SIM",
+    (recs) =>
+      telemetry(recs, "MILL-1", "execution").includes("3") &&
+      telemetry(recs, "MILL-1", "temperature").includes("84") &&
+      completed(recs, "MILL-SIM").length > 0 &&
+      alarms(recs, "MILL-SIM").includes("ACTIVE"),
     20_000,
     outputs,
   );
