@@ -524,7 +524,7 @@ export async function writeSession(
  * (runtime/wire/merge.ts): inputs by earliest event time, the lower partition on a tie, each
  * followed by the records after it on its partition; where the stage would wait for a partition
  * with no input left, the others go on (the session is all there is). `ofl state` and `ofl
- * import` read such a session this way; it is held in memory.
+ * import` read such a session this way, holding only what the merge waits on (mergedOrder).
  */
 export function* inLogOrder(session: OpenSession): Generator<SessionRecord> {
   const h = session.header;

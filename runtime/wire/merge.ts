@@ -80,25 +80,36 @@ export class PartitionMerge<T extends { time: number }> {
 /**
  * Records of several partitions (each partition's in offset order, the partitions one after the
  * other or interleaved) in the merge's order: each input as the merge takes it, followed by the
- * records after it on its partition (records before a partition's first input come first); once
- * every record is read, a partition with no input left no longer holds the others back. Holds
- * the records in memory (`ofl record --kafka` writes a whole topic so; `ofl state` and `ofl
- * import` read a session of every partition so).
+ * records after it on its partition; records before a partition's first input are passed on as
+ * they are read; once every record is read, a partition with no input left no longer holds the
+ * others back. Streams: it holds only what the merge waits on (an input's group is complete when
+ * its partition's next input is read): for a session in merged order, as `ofl record --kafka`
+ * writes it, at most about twice what lies between two inputs of one partition (rule workers
+ * write a clock record to each partition every 100 ms); for partitions one after the other,
+ * all but the last.
  */
 export function* mergedOrder<T>(items: Iterable<T>, partitions: number, read: (x: T) => { partition: number; ev: WireEvent }): Generator<T> {
   const merge = new PartitionMerge<{ time: number; recs: T[] }>(partitions);
-  /** per partition, the group of its latest input (records after it join it) */
+  /** per partition, the group of its latest input (records after it join it); pushed to the merge once complete */
   const last: ({ time: number; recs: T[] } | undefined)[] = new Array(partitions).fill(undefined);
-  const lead: T[] = [];
   for (const x of items) {
     const { partition, ev } = read(x);
     const p = Math.min(Math.max(partition, 0), partitions - 1);
     const time = mergeTime(ev);
-    if (time !== undefined) merge.push(p, (last[p] = { time, recs: [x] }));
-    else if (last[p] === undefined) lead.push(x);
-    else last[p]!.recs.push(x);
+    const open = last[p];
+    if (time !== undefined) {
+      last[p] = { time, recs: [x] };
+      if (open !== undefined) {
+        merge.push(p, open);
+        for (let g = merge.next(); g !== undefined; g = merge.next()) yield* g.item.recs;
+      }
+    } else if (open === undefined) yield x;
+    else open.recs.push(x);
   }
-  yield* lead;
-  for (let p = 0; p < partitions; p++) merge.end(p);
+  for (let p = 0; p < partitions; p++) {
+    const open = last[p];
+    if (open !== undefined) merge.push(p, open);
+    merge.end(p);
+  }
   for (let g = merge.next(); g !== undefined; g = merge.next()) yield* g.item.recs;
 }

@@ -5,7 +5,8 @@
 import { expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
 import { crossDecisions, crossOutputFilter, crossPartition, partitionOfKey, partitionProgram } from "../../../runtime/wire/partitions.js";
-import { PartitionMerge } from "../../../runtime/wire/merge.js";
+import { mergedOrder, PartitionMerge } from "../../../runtime/wire/merge.js";
+import type { WireEvent } from "../../../runtime/wire/types.js";
 
 const P = 4;
 /** uuids of two different partitions, and one more on the first one's */
@@ -137,4 +138,77 @@ test("the merge takes the earliest head, only when every partition has one, so i
   expect(run([0, 0, 0, 1, 1, 1, 2, 2])).toEqual(expected);
   expect(run([2, 2, 1, 1, 1, 0, 0, 0])).toEqual(expected);
   expect(run([1, 0, 2, 1, 0, 2, 1, 0])).toEqual(expected);
+});
+
+test("mergedOrder streams: the same order for any interleaving of the partitions, holding only a few records of a session in merged order", () => {
+  // 4 partitions, inputs (time) and outputs after them ("o"); seeded
+  let seed = 7;
+  const rnd = (n: number): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * n;
+  type R = { p: number; i: number; time?: number };
+  const parts: R[][] = [[], [], [], []];
+  // one plant clock for every partition, as a live log's event times are (ties happen)
+  let clock = 0;
+  for (let k = 0; k < 4000; k++) {
+    const p = Math.floor(rnd(4));
+    const out = parts[p]!.length > 0 && rnd(1) < 0.3;
+    parts[p]!.push(out ? { p, i: parts[p]!.length } : { p, i: parts[p]!.length, time: (clock += Math.floor(rnd(3))) });
+  }
+  const ev = (r: R): { partition: number; ev: WireEvent } => ({
+    partition: r.p,
+    ev: r.time === undefined ? ({ kind: "derived" } as WireEvent) : ({ kind: "clock", time: r.time } as WireEvent),
+  });
+  const id = (r: R): string => `${r.p}:${r.i}`;
+  // the definition, directly: groups (an input and the records after it on its partition), merged
+  // by (time, partition) while every partition has one, then the rest in the same way
+  const groups = parts.map((rs) => rs.reduce<R[][]>((gs, r) => (r.time === undefined && gs.length > 0 ? gs[gs.length - 1]!.push(r) : gs.push([r]), gs), []));
+  const expected: string[] = [];
+  const heads = [0, 0, 0, 0];
+  for (;;) {
+    let best = -1;
+    for (let p = 0; p < 4; p++) if (heads[p]! < groups[p]!.length && (best < 0 || groups[p]![heads[p]!]![0]!.time! < groups[best]![heads[best]!]![0]!.time!)) best = p;
+    if (best < 0) break;
+    expected.push(...groups[best]![heads[best]!++]!.map(id));
+  }
+  // partitions one after the other (as `ofl record --kafka` reads them)
+  const sequential = [...mergedOrder(parts.flat(), 4, ev)].map(id);
+  expect(sequential).toEqual(expected);
+  // the merged order itself, and a random interleaving: the same
+  const byId = new Map(parts.flat().map((r) => [id(r), r]));
+  const merged = expected.map((x) => byId.get(x)!);
+  let held = 0;
+  let pulled = 0;
+  let yielded = 0;
+  const counting = function* (): Generator<R> {
+    for (const r of merged) {
+      pulled++;
+      held = Math.max(held, pulled - yielded);
+      yield r;
+    }
+  };
+  const again: string[] = [];
+  for (const r of mergedOrder(counting(), 4, ev)) {
+    yielded++;
+    again.push(id(r));
+  }
+  expect(again).toEqual(expected);
+  // a session in merged order is streamed: a group is complete when its partition's next input is
+  // read, and the next group is emitted once every partition's head is complete, so what is held
+  // is at most twice what lies between two inputs of one partition (the gap), not the session
+  const lastInput = [-1, -1, -1, -1];
+  let gap = 0;
+  merged.forEach((r, k) => {
+    if (r.time === undefined) return;
+    if (lastInput[r.p]! >= 0) gap = Math.max(gap, k - lastInput[r.p]!);
+    lastInput[r.p] = k;
+  });
+  expect(held).toBeGreaterThan(0);
+  expect(held).toBeLessThanOrEqual(2 * gap + 1);
+  expect(gap).toBeLessThan(merged.length / 20);
+  const next = [0, 0, 0, 0];
+  const shuffled: R[] = [];
+  while (shuffled.length < 4000) {
+    const p = Math.floor(rnd(4));
+    if (next[p]! < parts[p]!.length) shuffled.push(parts[p]![next[p]!++]!);
+  }
+  expect([...mergedOrder(shuffled, 4, ev)].map(id)).toEqual(expected);
 });
