@@ -130,9 +130,13 @@ test("P = 4: the cross worker decides the view's readers over the merged partiti
   expect(cross.output()).toContain("state Tank.above: reads view total");
   const outputs = (): string => `--- rule\n${rule.output()}\n--- cross\n${cross.output()}`;
 
-  // round r: every tank's level is `level(r)`, all at one event time (ties go to the lower partition)
+  // round r: every tank's level is `level(r)`, all at one event time (ties go to the lower
+  // partition), later than the round before: two rounds in one millisecond would merge partition
+  // by partition (p0's two rounds, then p1's, …), and the total would not fall between them (a
+  // run on a fast machine lost the sentinel's falling edge so)
+  let lastTs = 0;
   const round = (level: number): Promise<unknown> => {
-    const ts = Date.now();
+    const ts = (lastTs = Math.max(Date.now(), lastTs + 1));
     return log.append(UUIDS.map((u) => ({ topic: ASSETS_TOPIC, key: u, ts, value: telemetryValue("level", String(level), "Sample", "Samples", ts) })));
   };
   const allOverfills = async (): Promise<number> => (await Promise.all([0, 1, 2, 3].map(partitionRecords))).reduce((n, recs) => n + overfills(recs).length, 0);
