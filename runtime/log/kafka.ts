@@ -65,6 +65,8 @@ export interface TailOptions {
   onBatch(records: KafkaRecord[], info: { highWatermark: number }): Promise<void> | void;
   /** reported when kafkajs loses the broker (it keeps retrying) */
   onProblem?(message: string): void;
+  /** records carrying this header are delivered with a null value, not decoded (the reader needs only the header: its own outputs) */
+  headerOnly?: string;
 }
 
 export interface Tail {
@@ -311,7 +313,7 @@ export class KafkaLog {
           for (const m of batch.messages) {
             const off = Number(m.offset);
             if (off < next) continue; // seen already (a re-fetch after a rejoin)
-            recs.push(toRecord(batch.topic, batch.partition, m));
+            recs.push(toRecord(batch.topic, batch.partition, m, opts.headerOnly));
           }
           if (recs.length > 0) {
             if (!isRunning() || isStale()) return;
@@ -378,8 +380,16 @@ export async function retrying<T>(f: () => Promise<T>, attempts = 40): Promise<T
   }
 }
 
-export function toRecord(topic: string, partition: number, m: { key: Buffer | null; value: Buffer | null; offset: string; timestamp: string; headers?: IHeaders }): KafkaRecord {
-  const text = m.value === null ? null : m.value.toString("utf8");
+export function toRecord(
+  topic: string,
+  partition: number,
+  m: { key: Buffer | null; value: Buffer | null; offset: string; timestamp: string; headers?: IHeaders },
+  /** a record carrying this header gets a null value, its bytes not decoded (TailOptions.headerOnly) */
+  headerOnly?: string,
+): KafkaRecord {
+  const headers: Record<string, string> = {};
+  if (m.headers) for (const [k, v] of Object.entries(m.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
+  const text = m.value === null || (headerOnly !== undefined && headers[headerOnly] !== undefined) ? null : m.value.toString("utf8");
   let value: unknown = text;
   if (text !== null) {
     try {
@@ -388,7 +398,5 @@ export function toRecord(topic: string, partition: number, m: { key: Buffer | nu
       value = text; // not JSON: the engine dead-letters it as bad_json
     }
   }
-  const headers: Record<string, string> = {};
-  if (m.headers) for (const [k, v] of Object.entries(m.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
   return { topic, partition, offset: Number(m.offset), ts: Number(m.timestamp), key: m.key === null ? null : m.key.toString("utf8"), value, headers };
 }

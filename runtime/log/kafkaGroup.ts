@@ -26,6 +26,8 @@ export interface GroupReaderOptions {
   onProblem?(message: string): void;
   /** the consumer stopped for good (an error kafkajs does not retry): this member owns nothing any more */
   onFatal?(e: Error): void;
+  /** records carrying this header are delivered with a null value, not decoded (kafka.ts TailOptions.headerOnly) */
+  headerOnly?: string;
   /** ms without a heartbeat before the group gives a member's partitions away (default 10,000) */
   sessionTimeoutMs?: number;
 }
@@ -87,7 +89,7 @@ export async function readAsGroup(log: KafkaLog, opts: GroupReaderOptions): Prom
       const at = next.get(p);
       if (stopped || at === undefined) return; // not delivered (yet): fetched again after the seek
       const recs: KafkaRecord[] = [];
-      for (const m of batch.messages) if (Number(m.offset) >= at) recs.push(toRecord(batch.topic, p, m));
+      for (const m of batch.messages) if (Number(m.offset) >= at) recs.push(toRecord(batch.topic, p, m, opts.headerOnly));
       if (recs.length > 0) {
         if (!isRunning() || isStale()) return;
         // a long batch (a rebuild's outputs) keeps the session alive: a member the group drops

@@ -259,13 +259,18 @@ class PartitionTask {
   }
 
   private async process(recs: KafkaRecord[]): Promise<void> {
-    const p = this.partition;
     const send: KafkaNewRecord[] = [];
     for (const rec of recs) {
       const o = rec.offset;
-      if (!this.live) {
-        const cause = rec.headers[CAUSE_HEADER];
-        if (cause !== undefined) {
+      this.processed = o;
+      this.lastInput = { ts: rec.ts, key: rec.key };
+      this.stats.consumed++;
+      const cause = rec.headers[CAUSE_HEADER];
+      if (cause !== undefined) {
+        // an output of this program (this run's or an earlier one's): only its header counts, and
+        // the tail does not decode its value (`headerOnly`); while rebuilding it confirms one
+        // recomputed output of its cause
+        if (!this.live) {
           this.sawOutput = true;
           const u = this.unconfirmed.get(Number(cause));
           if (u && u.length > 0) {
@@ -273,33 +278,7 @@ class PartitionTask {
             if (u.length === 0) this.unconfirmed.delete(Number(cause));
           }
         }
-      }
-      this.out = [];
-      const ev = classify(rec);
-      if (ev.kind === "command_description") this.described.set(`${ev.key}/${ev.command}`, JSON.stringify((rec.value as Record<string, unknown>)["VALUE"] ?? (rec.value as Record<string, unknown>)["value"]));
-      this.engine.process(ev);
-      this.processed = o;
-      this.lastInput = { ts: rec.ts, key: rec.key };
-      this.stats.consumed++;
-      for (const r of this.out) {
-        // everything an input of this partition causes is of this partition's assets (or its dead letters)
-        const withCause: KafkaNewRecord = { ...r, partition: p, headers: { [CAUSE_HEADER]: String(o) } };
-        if (r.topic === DEADLETTER_TOPIC) {
-          if (o > this.deadMax) send.push(withCause);
-        } else if (!this.live) {
-          let u = this.unconfirmed.get(o);
-          if (!u) this.unconfirmed.set(o, (u = []));
-          u.push(withCause);
-        } else send.push(withCause);
-        const routed = routeCommand(this.w.routes, r, String(o));
-        if (routed) {
-          // a command is routed live only: one issued while rebuilding was either routed by the
-          // previous run or is stale now (never dispatched late, never twice)
-          if (this.live) send.push(routed), this.stats.routed++;
-          else this.stats.notRouted++;
-        }
-      }
-      this.out = [];
+      } else this.decide(rec, o, send);
       if (!this.live && o >= this.end - 1) {
         // rebuilt: what is still unconfirmed never reached the log
         const causes = [...this.unconfirmed.keys()].sort((a, b) => a - b);
@@ -318,6 +297,34 @@ class PartitionTask {
     // every output of the inputs up to `processed` is acknowledged now (while rebuilding, the
     // unconfirmed ones are not: no checkpoint before the partition is live)
     if (this.live && this.schedule?.due) this.checkpoint();
+  }
+
+  /** Runs a record of the partition (not one of this program's outputs) through the engine; its outputs go to `send` (or wait for confirmation while rebuilding). */
+  private decide(rec: KafkaRecord, o: number, send: KafkaNewRecord[]): void {
+    const p = this.partition;
+    this.out = [];
+    const ev = classify(rec);
+    if (ev.kind === "command_description") this.described.set(`${ev.key}/${ev.command}`, JSON.stringify((rec.value as Record<string, unknown>)["VALUE"] ?? (rec.value as Record<string, unknown>)["value"]));
+    this.engine.process(ev);
+    for (const r of this.out) {
+      // everything an input of this partition causes is of this partition's assets (or its dead letters)
+      const withCause: KafkaNewRecord = { ...r, partition: p, headers: { [CAUSE_HEADER]: String(o) } };
+      if (r.topic === DEADLETTER_TOPIC) {
+        if (o > this.deadMax) send.push(withCause);
+      } else if (!this.live) {
+        let u = this.unconfirmed.get(o);
+        if (!u) this.unconfirmed.set(o, (u = []));
+        u.push(withCause);
+      } else send.push(withCause);
+      const routed = routeCommand(this.w.routes, r, String(o));
+      if (routed) {
+        // a command is routed live only: one issued while rebuilding was either routed by the
+        // previous run or is stale now (never dispatched late, never twice)
+        if (this.live) send.push(routed), this.stats.routed++;
+        else this.stats.notRouted++;
+      }
+    }
+    this.out = [];
   }
 
   /**
@@ -495,6 +502,7 @@ export class RuleWorker {
       },
       assigned: (owned) => this.assigned(owned),
       onBatch: (p, recs) => this.tasks.get(p)?.take(recs) ?? Promise.resolve(),
+      headerOnly: CAUSE_HEADER, // this program's outputs: read for their header alone
       onProblem: (m) => this.ctx.say("warn", m),
       onFatal: (e) => {
         for (const t of this.tasks.values()) t.fence();
@@ -510,7 +518,7 @@ export class RuleWorker {
     this.tasks.set(0, task);
     task.ready.then(this.caughtUp, this.failed);
     const from = await task.prepare();
-    this.tail = await this.ctx.opts.log.tail({ topic: ASSETS_TOPIC, partition: 0, fromOffset: from, onBatch: (recs) => task.take(recs), onProblem: (m) => this.ctx.say("warn", m) });
+    this.tail = await this.ctx.opts.log.tail({ topic: ASSETS_TOPIC, partition: 0, fromOffset: from, onBatch: (recs) => task.take(recs), onProblem: (m) => this.ctx.say("warn", m), headerOnly: CAUSE_HEADER });
   }
 
   /** A new assignment: partitions kept go on where they were, lost ones are dropped, new ones restored. */
