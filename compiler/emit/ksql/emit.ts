@@ -113,6 +113,8 @@ export const ASSETS_TOPIC = "ofa_assets";
  * zone, the engine UTC). Texts ksqlDB cannot parse are dropped by it (processing log) where the
  * engine accepts them: date only, a `,` fraction, more than 9 fraction digits,
  * a space before the zone. Checked with the JDK by test/unit/emit/ksql-timestamp.test.ts.
+ * `[XXX][X]` are java.time's zone-offset letters, not placeholders: `XXX` reads `Z` or `+01:00`,
+ * `X` reads `Z`, `+01` or `+0100`; the goldens (test/golden/ksql) carry the same text.
  */
 export const TIMESTAMP_FORMAT =
   "yyyy-MM-dd['T'][' ']HH:mm[:ss][.SSSSSSSSS][.SSSSSSSS][.SSSSSSS][.SSSSSS][.SSSSS][.SSSS][.SSS][.SS][.S][XXX][X]";
