@@ -43,7 +43,7 @@ import { ASSETS_TOPIC, classify, clockValue } from "../wire/records.js";
 import type { NewRecord, WireEvent } from "../wire/types.js";
 import { crossStageProgram } from "../replay/prune.js";
 import { CROSS_CAUSE_HEADER } from "./headers.js";
-import { serveWorker, type WorkerSpec } from "./main.js";
+import { checkpointsFromEnv, exitOnFatal, serveWorker, type WorkerSpec } from "./main.js";
 import { commandRoutes, routeCommand, type CommandRoutes } from "./rule.js";
 
 export { CROSS_CAUSE_HEADER };
@@ -487,12 +487,7 @@ export class CrossMember {
 /** The bundled cross worker's entry (build/workers/cross.mjs). */
 export function runCrossWorker(program: IrProgram, spec: WorkerSpec): Promise<void> {
   return serveWorker(program, spec, async (log, report, env) => {
-    const onFatal = (): void => void log.close().finally(() => process.exit(1));
-    const num = (name: string): number | undefined => (env[name] === undefined || env[name] === "" ? undefined : Number(env[name]));
-    const everyRecords = num("OFL_CHECKPOINT_RECORDS");
-    const everyMs = num("OFL_CHECKPOINT_MS");
-    const checkpoints = everyRecords === 0 ? false : { ...(everyRecords ? { everyRecords } : {}), ...(everyMs ? { everyMs } : {}) };
-    const m = new CrossMember({ program, log, report, onFatal, checkpoints });
+    const m = new CrossMember({ program, log, report, onFatal: exitOnFatal(log), checkpoints: checkpointsFromEnv(env) });
     await m.start();
     await m.ready;
     const status = (): string => {

@@ -11,6 +11,7 @@
 //   OFL_STATUS_MS   status line period (default 10000; 0: none)
 //   OFL_KAFKA_VERBOSE=1  kafkajs logs
 import type { IrProgram } from "../../compiler/ir/types.js";
+import type { ScheduleOptions } from "../log/checkpointSchedule.js";
 import { KafkaLog } from "../log/kafka.js";
 
 export type WorkerSpec = { kind: "rule" | "cross"; name: string } | { kind: "connector"; name: string; asset: string; source: number };
@@ -54,4 +55,22 @@ export async function serveWorker(
   };
   process.once("SIGTERM", () => void shutdown());
   process.once("SIGINT", () => void shutdown());
+}
+
+/** A number from the environment; undefined when unset or empty. */
+export function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  return v === undefined || v === "" ? undefined : Number(v);
+}
+
+/** The rule and cross workers' checkpoint schedule: OFL_CHECKPOINT_RECORDS (0: none) and OFL_CHECKPOINT_MS. */
+export function checkpointsFromEnv(env: NodeJS.ProcessEnv): ScheduleOptions | false {
+  const everyRecords = envNumber(env, "OFL_CHECKPOINT_RECORDS");
+  const everyMs = envNumber(env, "OFL_CHECKPOINT_MS");
+  return everyRecords === 0 ? false : { ...(everyRecords ? { everyRecords } : {}), ...(everyMs ? { everyMs } : {}) };
+}
+
+/** A worker that cannot go on exits 1, its log closed: its supervisor (ofl deploy --local, Docker) restarts it, and it rebuilds. */
+export function exitOnFatal(log: KafkaLog): () => void {
+  return () => void log.close().finally(() => process.exit(1));
 }

@@ -34,7 +34,7 @@ import { readAsGroup, ruleGroupId, type GroupReader } from "../log/kafkaGroup.js
 import { Clock } from "../wire/clock.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, descriptionValue } from "../wire/records.js";
 import { CAUSE_HEADER, PROCESSED_HEADER } from "./headers.js";
-import { serveWorker, type WorkerSpec } from "./main.js";
+import { checkpointsFromEnv, envNumber, exitOnFatal, serveWorker, type WorkerSpec } from "./main.js";
 import { crossDecisions, partitionProgram } from "../wire/partitions.js";
 import type { NewRecord } from "../wire/types.js";
 
@@ -573,14 +573,8 @@ export class RuleWorker {
 /** The bundled rule worker's entry (build/workers/rule.mjs). */
 export function runRuleWorker(program: IrProgram, spec: WorkerSpec): Promise<void> {
   return serveWorker(program, spec, async (log, report, env) => {
-    const num = (name: string): number | undefined => (env[name] === undefined || env[name] === "" ? undefined : Number(env[name]));
-    const clockMs = num("OFL_CLOCK_MS") ?? 100;
-    const everyRecords = num("OFL_CHECKPOINT_RECORDS");
-    const everyMs = num("OFL_CHECKPOINT_MS");
-    const checkpoints = everyRecords === 0 ? false : { ...(everyRecords ? { everyRecords } : {}), ...(everyMs ? { everyMs } : {}) };
-    // exit 1: the supervisor (ofl deploy --local, Docker) restarts the worker, which rebuilds
-    const onFatal = (): void => void log.close().finally(() => process.exit(1));
-    const w = new RuleWorker({ program, log, clockMs, report, checkpoints, onFatal });
+    const clockMs = envNumber(env, "OFL_CLOCK_MS") ?? 100;
+    const w = new RuleWorker({ program, log, clockMs, report, checkpoints: checkpointsFromEnv(env), onFatal: exitOnFatal(log) });
     await w.start();
     await w.ready;
     // each partition said where it was rebuilt from (PartitionTask.goLive)
