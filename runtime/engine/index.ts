@@ -1605,7 +1605,7 @@ export class Engine {
       this.deadLetter(a.uuid, "future_time", `${a.name}.${info.name}: ${futureTimeDetail(time, ts, this.futureToleranceMs)}`, typeof rec === "function" ? rec() : rec, time);
       return;
     }
-    const v = parsed !== undefined ? parsed : parseTelemetryValue(info.type, info.range, raw, info.members, info.members === undefined ? undefined : a.enumMaps[si]);
+    const v = parsed !== undefined ? parsed : this.parseTelemetry(a, si, raw);
     if (v instanceof Rejection) {
       this.deadLetter(a.uuid, v.reason, `${a.name}.${info.name}: ${v.detail}`, typeof rec === "function" ? rec() : rec, time);
       return;

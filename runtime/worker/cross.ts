@@ -236,8 +236,8 @@ export class CrossWorker {
    * reads it back), so the order stays a function of the partitions' contents; it only comes
    * sooner than the rule workers' (every `OFL_CLOCK_MS`), which bounds the stage's latency.
    */
-  private nudgeLater(delay = this.opts.nudgeMs ?? 20): void {
-    if ((this.opts.nudgeMs ?? 20) <= 0 || this.nudgeTimer !== undefined || !this.live || this.fenced || this.stopped) return;
+  private nudgeLater(delay = this.nudgeMs): void {
+    if (this.nudgeMs <= 0 || this.nudgeTimer !== undefined || !this.live || this.fenced || this.stopped) return;
     if (!this.stalled()) return;
     this.nudgeTimer = setTimeout(() => {
       this.nudgeTimer = undefined;
@@ -256,6 +256,11 @@ export class CrossWorker {
       if (recs.length > 0) void this.append(recs, false).then(() => void (this.stats.nudges += recs.length), () => {});
     }, delay);
     this.nudgeTimer.unref?.();
+  }
+
+  /** CrossWorkerOptions.nudgeMs, default 20 */
+  private get nudgeMs(): number {
+    return this.opts.nudgeMs ?? 20;
   }
 
   /** Some partition has inputs waiting and some other has none. */
