@@ -9,7 +9,7 @@ import { inLogOrder, openSession } from "../replay/session.js";
 import { stateAt, stateAtLog, unitText } from "../replay/stateAt.js";
 import { wholeHistory } from "../log/archive.js";
 import { CheckpointStore } from "../log/checkpoints.js";
-import { ASSETS_TOPIC, classify, isInput, isoTime, parseTime } from "../wire/records.js";
+import { ASSETS_TOPIC, classify, isFutureRecord, isInput, isoTime, parseTime } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
 import { compileOne, displayPath, durationMs, UsageError, type Command, type Io } from "./common.js";
 import { defaultDataDir } from "./run.js";
@@ -132,7 +132,8 @@ function logSpan(values: { session?: string; data?: string }, io: Io, whole: boo
     const scan = (recs: Iterable<LogRecord>, all: boolean): void => {
       for (const rec of recs) {
         const ev = classify(rec);
-        if (!isInput(ev) || ev.kind === "bad") continue;
+        // a record dead-lettered future_time is passed over, as by the prefix rule and the checkpoints' horizon
+        if (!isInput(ev) || ev.kind === "bad" || isFutureRecord(ev, ir.futureToleranceMs)) continue;
         first ??= ev.time;
         if (ev.time > last) last = ev.time;
         if (!all) break;

@@ -768,7 +768,7 @@ export class Engine {
   private readonly sender: string;
   private readonly out: (rec: NewRecord) => void;
   private st = -Infinity;
-  /** the largest event time of any input record seen (accepted or dead-lettered; not `bad`) */
+  /** the largest event time of any input record seen (accepted or dead-lettered; not `bad`, not `future_time`: see inputHorizon) */
   private horizon = -Infinity;
   /** the largest time observed (stream time, advanceTo, fired deadlines) */
   private clock = -Infinity;
@@ -1545,6 +1545,9 @@ export class Engine {
   /**
    * The largest event time of any input record processed so far (accepted or dead-lettered),
    * -Infinity before any: a checkpoint is a valid start for "state at T" when this is <= T.
+   * Telemetry dead-lettered `future_time` is left out, as the prefix of "state at T" passes over
+   * it (runtime/replay/stateAt.ts): one record stamped years ahead does not make every later
+   * checkpoint unusable for time travel, nor move the end `ofl state --at 5m` counts from.
    */
   get inputHorizon(): number {
     return this.horizon;
@@ -1576,7 +1579,6 @@ export class Engine {
    * letter needs it). `parsed`: what `parseTelemetry` gave for this text, when the caller kept it.
    */
   processTelemetry(asset: TelemetryAsset, si: number, value: string, time: number, ts: number, partition: number, offset: number, record: () => LogRecord, parsed?: Value | Rejection): void {
-    if (time > this.horizon) this.horizon = time;
     this.telemetry(asset as AssetRt, si, value, time, ts, partition, offset, record, parsed);
   }
 
@@ -1605,6 +1607,7 @@ export class Engine {
       this.deadLetter(a.uuid, "future_time", `${a.name}.${info.name}: ${futureTimeDetail(time, ts, this.futureToleranceMs)}`, typeof rec === "function" ? rec() : rec, time);
       return;
     }
+    if (time > this.horizon) this.horizon = time;
     const v = parsed !== undefined ? parsed : this.parseTelemetry(a, si, raw);
     if (v instanceof Rejection) {
       this.deadLetter(a.uuid, v.reason, `${a.name}.${info.name}: ${v.detail}`, typeof rec === "function" ? rec() : rec, time);
@@ -1631,19 +1634,27 @@ export class Engine {
     this.causeOffset = null;
   }
 
+  /** The input horizon of a telemetry record dead-lettered before the future_time check (unknown asset or signal): counted unless it is a future record too. */
+  private telemetrySeen(time: number, ts: number): void {
+    if (time > this.horizon && !isFutureTime(time, ts, this.futureToleranceMs)) this.horizon = time;
+  }
+
   /** Processes one classified record in log order (inputs change state; recorded outputs are ignored). */
   process(ev: WireEvent): void {
     const k = ev.kind;
-    if ((k === "telemetry" || k === "avail" || k === "clock" || k === "operator_command") && ev.time > this.horizon) this.horizon = ev.time;
+    // telemetry: in telemetry() once it is not future_time, or telemetrySeen() when dead-lettered before that check
+    if ((k === "avail" || k === "clock" || k === "operator_command") && ev.time > this.horizon) this.horizon = ev.time;
     switch (ev.kind) {
       case "telemetry": {
         const a = this.byUuid.get(ev.key);
         if (a === undefined) {
+          this.telemetrySeen(ev.time, ev.record.ts);
           this.deadLetter(ev.key, "unknown_asset", `no asset has uuid ${JSON.stringify(ev.key)}`, ev.record, ev.time);
           return;
         }
         const si = this.telemetrySignal(a, ev.id);
         if (si === undefined) {
+          this.telemetrySeen(ev.time, ev.record.ts);
           if (a.ignoreUndeclared) {
             a.ignored++; // another producer's data item (an OpenFactory connector writes many): not ours
             return;

@@ -49,6 +49,19 @@ describe("ofl state", () => {
       expect(JSON.parse(a.out)).toEqual(JSON.parse(b.out));
     }
   });
+  test("--at 0s counts from the last input, not from a record stamped years ahead (dead-lettered future_time)", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "ofl-state-future-")), "data");
+    const log = SqliteLog.open(dir, { program: "mill-line" });
+    const recs = [...openSession(join(root, session)).records()].map(({ record: r }) => ({ topic: r.topic, key: r.key, value: r.value, ts: r.ts }));
+    const lastTs = recs.at(-1)!.ts;
+    // received after the session's last record, stamped three years ahead
+    const far = new Date(lastTs + 3 * 365 * 86_400_000).toISOString();
+    log.append([...recs, { topic: "ofa_assets", key: "M-1", ts: lastTs + 1000, value: { ID: "temperature", VALUE: "21", TAG: "degC", TYPE: "Samples", attributes: { timestamp: far } } }]);
+    log.close();
+    const r = await ofl(["state", program, "--data", dir, "--at", "0s"]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain("06_replay at 2026-11-20T08:00:40.000Z");
+  });
   test("equals the session's state at the same time (--json), before and after a change", async () => {
     for (const at of ["2026-11-20T08:00:14.999Z", "2026-11-20T08:00:15Z", "2026-11-20T08:00:45Z", "2026-11-20T08:00:59Z"]) {
       const a = await ofl(["state", program, "--data", data, "--at", at, "--json"]);

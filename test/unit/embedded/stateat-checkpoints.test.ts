@@ -11,7 +11,7 @@ import { EmbeddedRuntime } from "../../../runtime/embedded/runtime.js";
 import { CheckpointStore, KEEP_RECENT } from "../../../runtime/log/checkpoints.js";
 import { SqliteLog } from "../../../runtime/log/sqlite.js";
 import { stateAt, stateAtLog, timeTravelEngine } from "../../../runtime/replay/stateAt.js";
-import { clockValue } from "../../../runtime/wire/records.js";
+import { clockValue, telemetryValue } from "../../../runtime/wire/records.js";
 import { inputs, plantIr } from "./plant.js";
 
 const ir = plantIr();
@@ -60,6 +60,30 @@ describe("state at T from checkpoints", () => {
     );
     expect(fromCheckpoint).toBeGreaterThan(total / 4);
   }, 180_000);
+
+  test("a record stamped years ahead (dead-lettered future_time) does not move the checkpoints' horizon: time travel after it starts from them", () => {
+    const dir = join(tmp, `future${dirs++}`);
+    const log = SqliteLog.open(dir);
+    const store = new CheckpointStore(dir);
+    const rt = new EmbeddedRuntime({ program: ir, log, checkpoints: { store, everyRecords: 1, costShare: 0 } });
+    const T = Date.parse("2026-11-20T08:00:00Z");
+    const reading = (i: number, at = T + i * 1000) => ({ topic: "ofa_assets", key: "M-1", ts: T + i * 1000, value: telemetryValue("temperature", String(80 + i), "", "Samples", at) });
+    for (let i = 0; i < 5; i++) rt.ingest([reading(i)]);
+    // received at T + 5 s, stamped three years later
+    rt.ingest([reading(5, T + 3 * 365 * 86_400_000)]);
+    for (let i = 6; i < 10; i++) rt.ingest([reading(i)]);
+    rt.checkpoint();
+    const last = store.list(ir).at(-1)!;
+    expect(last.offset).toBe(log.endOffset("ofa_assets")); // written after the last batch
+    expect(last.horizon).toBe(T + 9000); // the last reading's time, not 2029's
+    const at = T + 9500;
+    const fast = stateAtLog(ir, log, at, { checkpoints: store, warn: (m) => expect.fail(m) });
+    expect(fast.fromOffset).toBe(last.offset);
+    const plain = stateAt(ir, log.read({ topic: "ofa_assets" }), at);
+    expect(JSON.stringify(fast.snapshot)).toBe(JSON.stringify(plain.snapshot));
+    expect(fast.snapshot.assets["m1"]!.telemetry["temperature"]).toBe(89);
+    rt.close();
+  });
 
   test("keeps the newest checkpoints and one per event-time hour", () => {
     const dir = join(tmp, `keep${dirs++}`);
