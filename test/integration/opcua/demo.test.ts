@@ -2,7 +2,7 @@
 // endpoint, serves the bindings written in its header, and exits 0 on SIGTERM.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../../support/ports.js";
 import { fileURLToPath } from "node:url";
 import { afterAll, expect, test } from "vitest";
 import { opcuaConnector } from "../../../runtime/connectors/opcua.js";
@@ -13,16 +13,6 @@ const script = fileURLToPath(new URL("../../../examples/cnc-cell/opcua-demo-serv
 let child: ChildProcess | undefined;
 afterAll(() => void child?.kill("SIGKILL"));
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
-}
 
 test("the demo server: endpoint printed, header bindings served, Stop obeyed, clean exit on SIGTERM", async () => {
   const port = await freePort();

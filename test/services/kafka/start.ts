@@ -11,7 +11,8 @@
 // OFL_KAFKA=HOST:PORT uses a broker that is already running instead (nothing is started).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
+import { freePorts } from "../../support/ports.js";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,18 +36,6 @@ export interface KafkaBroker {
   close(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      const port = typeof a === "object" && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function canConnect(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
@@ -83,8 +72,10 @@ export async function startKafka(opts: { port?: number } = {}): Promise<KafkaBro
     return { brokers: [external], port: Number(p), output: () => "", stop: none, start: none, restart: none, close: none };
   }
   const lib = ensureKafkaJars();
-  const port = opts.port ?? (await freePort());
-  const controller = await freePort();
+  // the listener's and the controller's, distinct (also from a port given for a restart)
+  const [a, b] = await freePorts(2);
+  const port = opts.port ?? a!;
+  const controller = b !== port ? b! : a!;
   const dir = mkdtempSync(join(tmpdir(), "ofl-kafka-"));
   const data = join(dir, "data");
   mkdirSync(data);
