@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { kafkajsPatches } from "../runtime/deploy/kafkajsPatches.mjs";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(join(root, "package.json"));
@@ -56,10 +57,10 @@ export async function importBundled(exports, outfile) {
 
 /**
  * The benchmarks that run Kafka workers in child processes: `exports` (as above) bundled to
- * `outfile` inside this repository, packages left to Node's own resolution from there (ESM
- * entry points, as the workers load them), and `import.meta.url` standing for
- * test/services/kafka/start.ts (it finds Kafka's jars next to itself). A worker process imports
- * the file its parent wrote.
+ * `outfile` inside this repository with kafkajs inside and patched as `ofl build` patches it
+ * (runtime/deploy/kafkajsPatches.mjs), other packages left to Node's own resolution from there,
+ * and `import.meta.url` standing for test/services/kafka/start.ts (it finds Kafka's jars next to
+ * itself). A worker process imports the file its parent wrote.
  */
 export async function bundleForKafka(exports, outfile) {
   mkdirSync(dirname(outfile), { recursive: true });
@@ -70,13 +71,16 @@ export async function bundleForKafka(exports, outfile) {
     format: "esm",
     target: "node20",
     outfile,
-    packages: "external",
     define: { "import.meta.url": JSON.stringify(pathToFileURL(join(root, "test/services/kafka/start.ts")).href) },
     logLevel: "warning",
+    banner: { js: "import { createRequire as __oflRequire } from 'node:module'; const require = __oflRequire(import.meta.url);" },
     plugins: [
+      kafkajsPatches(root),
       {
-        name: "raw-text",
+        name: "packages-and-raw-text",
         setup(b) {
+          // packages other than kafkajs stay outside the bundle
+          b.onResolve({ filter: /^[^./]/ }, (a) => (a.kind === "entry-point" || a.path === "kafkajs" || a.path.startsWith("kafkajs/") ? undefined : { path: a.path, external: true }));
           b.onResolve({ filter: /\?raw$/ }, (a) => ({ path: join(a.resolveDir, a.path.replace(/\?raw$/, "")), namespace: "raw" }));
           b.onLoad({ filter: /.*/, namespace: "raw" }, (a) => ({ contents: readFileSync(a.path, "utf8"), loader: "text" }));
         },

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RUNTIME_MODULE, type WorkerEntry } from "./entries.js";
-import { GROUP_MESSAGES_LINEAR, GROUP_MESSAGES_MODULE } from "./kafkajsPatch.js";
+import { kafkajsPatches } from "./kafkajsPatches.mjs";
 
 /** The package root: the folder holding runtime/worker/main.ts (works from sources and from dist/). */
 export function packageRoot(): string {
@@ -58,10 +58,10 @@ export async function bundleWorkers(entries: WorkerEntry[], opts: { minify?: boo
               /connectors[\\/]index\.ts$/.test(a.importer) && a.path !== `./${e.sourceKind}.js` ? { path: a.path, namespace: "ofl-absent" } : undefined,
             );
             b.onLoad({ filter: /.*/, namespace: "ofl-absent" }, () => ({ contents: "export {};", loader: "js" }));
-            // kafkajs's message grouping in linear time (kafkajsPatch.ts)
-            b.onLoad({ filter: GROUP_MESSAGES_MODULE }, () => ({ contents: GROUP_MESSAGES_LINEAR, loader: "js" }));
           },
         },
+        // kafkajs's producer hot paths (kafkajsPatches.mjs)
+        kafkajsPatches(root),
       ],
     });
     const code = r.outputFiles[0]!.text;

@@ -1,43 +1,128 @@
-// The linear replacement of kafkajs's groupMessagesPerPartition (runtime/deploy/kafkajsPatch.ts)
-// against the original, on random messages and partitioners; and the worker bundles carry it.
+// The worker bundles' patches of kafkajs (runtime/deploy/kafkajsPatches.mjs), each against the
+// kafkajs module it replaces: the linear groupMessagesPerPartition gives the same groups; the
+// Produce request writes the same bytes as kafkajs's own encoders, on random messages (keys,
+// values and headers as strings, Buffers and null, multi-byte text, unsorted and missing
+// timestamps, idempotent and transactional batches, compression); and the bundles carry both.
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { expect, test } from "vitest";
-import { GROUP_MESSAGES_LINEAR, GROUP_MESSAGES_MODULE } from "../../../runtime/deploy/kafkajsPatch.js";
-import { bundleWorkers } from "../../../runtime/deploy/bundle.js";
-import { emitWorkers } from "../../../runtime/deploy/entries.js";
+import { join } from "node:path";
+import { afterEach, expect, test, vi } from "vitest";
 import { compile } from "../../../compiler/index.js";
+import { bundleWorkers, packageRoot } from "../../../runtime/deploy/bundle.js";
+import { emitWorkers } from "../../../runtime/deploy/entries.js";
+import { kafkajsPatchFor } from "../../../runtime/deploy/kafkajsPatches.mjs";
 
 const require = createRequire(import.meta.url);
-type Group = (a: { topic: string; partitionMetadata: unknown[]; messages: unknown[]; partitioner: (a: { message: { partition: number } }) => number }) => Record<string, unknown[]>;
-const original = require("kafkajs/src/producer/groupMessagesPerPartition.js") as Group;
-const linear = ((): Group => {
-  const m = { exports: {} as Group };
-  new Function("module", "exports", GROUP_MESSAGES_LINEAR)(m, m.exports);
-  return m.exports;
-})();
+const root = packageRoot();
 
-test("the original module is where the patch looks for it (kafkajs as locked)", () => {
-  expect(GROUP_MESSAGES_MODULE.test(require.resolve("kafkajs/src/producer/groupMessagesPerPartition.js"))).toBe(true);
+/** the kafkajs module `rel` as the package has it, and as patched (loaded in the original's folder, so its requires are the same modules) */
+function both<T>(rel: string): { original: T; patched: T } {
+  const path = require.resolve(`kafkajs/${rel}`);
+  const patch = kafkajsPatchFor(root, path);
+  if (patch === undefined) throw new Error(`no patch for ${rel}`);
+  const m = { exports: {} as T };
+  new Function("require", "module", "exports", readFileSync(patch, "utf8"))(createRequire(path), m, m.exports);
+  return { original: require(path) as T, patched: m.exports };
+}
+
+let seed = 3;
+const rnd = (n: number): number => Math.floor(((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * n);
+afterEach(() => vi.restoreAllMocks());
+
+test("a patch is found for each replaced module, at kafkajs's path as locked, and for no other", () => {
+  for (const rel of ["src/producer/groupMessagesPerPartition.js", "src/protocol/requests/produce/v3/request.js"])
+    expect(kafkajsPatchFor(root, require.resolve(`kafkajs/${rel}`))).toBe(join(root, "runtime/deploy/kafkajs-patches", rel));
+  expect(kafkajsPatchFor(root, require.resolve("kafkajs/src/protocol/requests/produce/v2/request.js"))).toBeUndefined();
+  expect(kafkajsPatchFor(root, join(root, "runtime/deploy/kafkajs-patches/src/producer/groupMessagesPerPartition.js"))).toBeUndefined();
 });
 
-test("the same groups as kafkajs's own: same keys in the same order, same messages in order", () => {
-  let seed = 3;
-  const rnd = (n: number): number => Math.floor(((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * n);
+type Group = (a: { topic: string; partitionMetadata: unknown[]; messages: unknown[]; partitioner: (a: { message: { partition: number } }) => number }) => Record<string, unknown[]>;
+
+test("groupMessagesPerPartition: the same groups as kafkajs's own, same keys in the same order, same messages in order", () => {
+  const { original, patched } = both<Group>("src/producer/groupMessagesPerPartition.js");
   for (let run = 0; run < 200; run++) {
     const partitions = 1 + rnd(8);
     const partitionMetadata = run % 17 === 0 ? [] : Array.from({ length: partitions }, (_, i) => ({ partitionId: i }));
     const messages = Array.from({ length: rnd(300) }, (_, i) => ({ key: `k${i}`, value: String(i), partition: rnd(partitions) }));
     const args = { topic: "t", partitionMetadata, messages, partitioner: ({ message }: { message: { partition: number } }) => message.partition };
     const a = original(args);
-    const b = linear(args);
+    const b = patched(args);
     expect(Object.keys(b)).toEqual(Object.keys(a));
     expect(b).toEqual(a);
   }
 });
 
-test("the worker bundles carry the linear grouping", async () => {
+type Produce = ((a: Record<string, unknown>) => { encode: () => Promise<{ buffer: Buffer }> }) & { encodeRecordsDirect?: (messages: unknown[], now: number, first: string | number) => Buffer | undefined };
+const Long = require("kafkajs/src/utils/long") as { fromValue(v: unknown): unknown };
+const { Types } = require("kafkajs/src/protocol/message/compression") as { Types: Record<string, number> };
+
+const texts = ["", "a", "level", "Füllstand ≥ 15 °C", "🏭 plant", '{"ID":"level","VALUE":"42"}', "x".repeat(300)];
+const bytes = (): unknown => {
+  const k = rnd(10);
+  return k === 0 ? null : k === 1 ? undefined : k < 4 ? Buffer.from(texts[rnd(texts.length)]!) : texts[rnd(texts.length)];
+};
+function message(i: number, base: number, plain: boolean): Record<string, unknown> {
+  const m: Record<string, unknown> = { key: bytes(), value: bytes() };
+  const t = rnd(10);
+  // string timestamps as OFL sends them; numbers; missing (Date.now()); out of order; a shorter string (sorted as text by kafkajs)
+  if (t < 5) m["timestamp"] = String(base + i);
+  else if (t < 7) m["timestamp"] = base + i * 3;
+  else if (t === 7) m["timestamp"] = String(base - rnd(1000));
+  else if (t === 8) m["timestamp"] = String(rnd(100_000));
+  const h = rnd(5);
+  if (h === 1) m["headers"] = { "ofl-cause": String(rnd(1e9)) };
+  else if (h === 2) m["headers"] = { a: Buffer.from("x"), b: ["1", "22", Buffer.from("333")], "ü": "" };
+  else if (h === 3) m["headers"] = {};
+  if (!plain) m["value"] = rnd(2) === 0 ? 12345 : { not: "bytes" };
+  return m;
+}
+
+test("Produce v3 (v3–v7): the patched request is byte for byte kafkajs's own, and the direct path takes every plain batch", async () => {
+  const { original, patched } = both<Produce>("src/protocol/requests/produce/v3/request.js");
+  vi.spyOn(Date, "now").mockReturnValue(1_764_000_000_000);
+  let direct = 0;
+  for (let run = 0; run < 150; run++) {
+    const base = 1_763_625_600_000 + rnd(1e6);
+    const compression = run % 10 === 9 ? Types["GZIP"]! : Types["None"]!;
+    const args = {
+      acks: -1,
+      timeout: 30_000,
+      transactionalId: run % 7 === 0 ? "tx-1" : null,
+      producerId: Long.fromValue(run % 3 === 0 ? -1 : 1000 + run),
+      producerEpoch: rnd(5),
+      compression,
+      topicData: Array.from({ length: 1 + rnd(3) }, (_, t) => ({
+        topic: `topic-${t}`,
+        partitions: Array.from({ length: 1 + rnd(4) }, (_, p) => ({
+          partition: p,
+          firstSequence: run % 4 === 0 ? undefined : rnd(1e6),
+          messages: Array.from({ length: 1 + rnd(run % 5 === 0 ? 2000 : 60) }, (_, i) => message(i, base, true)),
+        })),
+      })),
+    };
+    const a = (await original(args).encode()).buffer;
+    const b = (await patched(args).encode()).buffer;
+    expect(b.equals(a)).toBe(true);
+    if (compression === Types["None"]) for (const t of args.topicData) for (const p of t.partitions) direct += patched.encodeRecordsDirect!(p.messages, Date.now(), 0) ? 1 : 0;
+  }
+  expect(direct).toBeGreaterThan(200);
+});
+
+test("Produce: a message outside the plain case goes through kafkajs's own encoders and fails as they do", async () => {
+  const { original, patched } = both<Produce>("src/protocol/requests/produce/v3/request.js");
+  for (let run = 0; run < 20; run++) {
+    const messages = Array.from({ length: 5 }, (_, i) => message(i, 1_763_625_600_000, i !== 2));
+    expect(patched.encodeRecordsDirect!(messages, 0, 0)).toBeUndefined();
+    const args = { acks: -1, timeout: 1000, topicData: [{ topic: "t", partitions: [{ partition: 0, messages }] }] };
+    const why = await original(args).encode().then(() => "encoded", (e: Error) => e.message);
+    expect(await patched(args).encode().then(() => "encoded", (e: Error) => e.message)).toBe(why);
+  }
+});
+
+test("the worker bundles carry both patches", async () => {
   const ir = compile([{ path: "t.ofl", text: 'model Tank {\n  telemetry level: int\n}\nasset t: Tank { uuid "T-1" }\n' }], { name: "t" }).ir!;
   const [rule] = await bundleWorkers(emitWorkers(ir).filter((e) => e.name === "rule"), { minify: false });
   expect(rule!.code).toContain("const current = result[partition]");
   expect(rule!.code).not.toContain("[...current, message]");
+  expect(rule!.code).toContain("encodeRecordsDirect(messages, dateNow, firstTimestamp)");
 }, 60_000);
