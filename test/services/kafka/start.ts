@@ -34,6 +34,8 @@ export interface KafkaBroker {
   restart(): Promise<void>;
   /** stops it and removes its data */
   close(): Promise<void>;
+  /** the broker's process id while it runs (benchmarks read its CPU time); undefined for OFL_KAFKA */
+  pid(): number | undefined;
 }
 
 
@@ -62,14 +64,19 @@ export function ensureKafkaJars(): string {
   return KAFKA_LIB;
 }
 
-/** Starts a single-node KRaft broker on 127.0.0.1 (free ports), or uses OFL_KAFKA when set. */
-export async function startKafka(opts: { port?: number } = {}): Promise<KafkaBroker> {
+/**
+ * Starts a single-node KRaft broker on 127.0.0.1 (free ports), or uses OFL_KAFKA when set.
+ * `jvm`: "test" (default) starts fast (C1 compiler only, serial GC, 512 MB); "server" runs the JVM
+ * as Kafka's own kafka-server-start.sh does (full JIT, G1, 1 GB), for benchmarks: the test flags
+ * make every request cost the broker more CPU, which the workers share the machine with.
+ */
+export async function startKafka(opts: { port?: number; jvm?: "test" | "server" } = {}): Promise<KafkaBroker> {
   const external = process.env.OFL_KAFKA;
   if (external) {
     const [host, p] = external.split(":");
     if (!(await canConnect(Number(p), host))) throw new Error(`OFL_KAFKA=${external}: nothing answers there`);
     const none = async (): Promise<void> => {};
-    return { brokers: [external], port: Number(p), output: () => "", stop: none, start: none, restart: none, close: none };
+    return { brokers: [external], port: Number(p), output: () => "", stop: none, start: none, restart: none, close: none, pid: () => undefined };
   }
   const lib = ensureKafkaJars();
   // the listener's and the controller's, distinct (also from a port given for a restart)
@@ -114,7 +121,13 @@ export async function startKafka(opts: { port?: number } = {}): Promise<KafkaBro
     "log4j.rootLogger=WARN, stdout\nlog4j.appender.stdout=org.apache.log4j.ConsoleAppender\nlog4j.appender.stdout.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\nlog4j.logger.kafka=WARN\nlog4j.logger.org.apache.kafka=WARN\n",
   );
   const cp = `${lib}/*`;
-  const jvm = ["-Xmx512m", "-Xms128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", `-Dlog4j.configuration=file:${log4j}`, "-Djava.awt.headless=true"];
+  const jvm = [
+    ...(opts.jvm === "server"
+      ? ["-Xmx1G", "-Xms1G", "-server", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent"]
+      : ["-Xmx512m", "-Xms128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto"]),
+    `-Dlog4j.configuration=file:${log4j}`,
+    "-Djava.awt.headless=true",
+  ];
   const format = spawnSync("java", [...jvm, "-cp", cp, "kafka.tools.StorageTool", "format", "-t", "ofl-test-cluster-0000001", "-c", props, "--ignore-formatted"], {
     encoding: "utf8",
     timeout: 120_000,
@@ -169,6 +182,7 @@ export async function startKafka(opts: { port?: number } = {}): Promise<KafkaBro
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },
+    pid: () => proc?.pid,
   };
   return broker;
 }
