@@ -2,7 +2,9 @@
 // kafkajs module it replaces: the linear groupMessagesPerPartition gives the same groups; the
 // Produce request writes the same bytes as kafkajs's own encoders, on random messages (keys,
 // values and headers as strings, Buffers and null, multi-byte text, unsorted and missing
-// timestamps, idempotent and transactional batches, compression); and the bundles carry both.
+// timestamps, idempotent and transactional batches, compression); the record decoder gives the
+// same messages on random records (small and 64-bit deltas and offsets, repeated headers, log
+// append time); and the bundles carry all three.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -30,7 +32,7 @@ const rnd = (n: number): number => Math.floor(((seed = (Math.imul(seed, 1664525)
 afterEach(() => vi.restoreAllMocks());
 
 test("a patch is found for each replaced module, at kafkajs's path as locked, and for no other", () => {
-  for (const rel of ["src/producer/groupMessagesPerPartition.js", "src/protocol/requests/produce/v3/request.js"])
+  for (const rel of ["src/producer/groupMessagesPerPartition.js", "src/protocol/requests/produce/v3/request.js", "src/protocol/recordBatch/record/v0/decoder.js"])
     expect(kafkajsPatchFor(root, require.resolve(`kafkajs/${rel}`))).toBe(join(root, "runtime/deploy/kafkajs-patches", rel));
   expect(kafkajsPatchFor(root, require.resolve("kafkajs/src/protocol/requests/produce/v2/request.js"))).toBeUndefined();
   expect(kafkajsPatchFor(root, join(root, "runtime/deploy/kafkajs-patches/src/producer/groupMessagesPerPartition.js"))).toBeUndefined();
@@ -57,12 +59,12 @@ const Long = require("kafkajs/src/utils/long") as { fromValue(v: unknown): unkno
 const { Types } = require("kafkajs/src/protocol/message/compression") as { Types: Record<string, number> };
 
 const texts = ["", "a", "level", "Füllstand ≥ 15 °C", "🏭 plant", '{"ID":"level","VALUE":"42"}', "x".repeat(300)];
-const bytes = (): unknown => {
+const bytesOf = (): unknown => {
   const k = rnd(10);
   return k === 0 ? null : k === 1 ? undefined : k < 4 ? Buffer.from(texts[rnd(texts.length)]!) : texts[rnd(texts.length)];
 };
 function message(i: number, base: number, plain: boolean): Record<string, unknown> {
-  const m: Record<string, unknown> = { key: bytes(), value: bytes() };
+  const m: Record<string, unknown> = { key: bytesOf(), value: bytesOf() };
   const t = rnd(10);
   // string timestamps as OFL sends them; numbers; missing (Date.now()); out of order; a shorter string (sorted as text by kafkajs)
   if (t < 5) m["timestamp"] = String(base + i);
@@ -119,10 +121,52 @@ test("Produce: a message outside the plain case goes through kafkajs's own encod
   }
 });
 
-test("the worker bundles carry both patches", async () => {
+type RecordDecode = (decoder: unknown, context?: Record<string, unknown>) => Record<string, unknown>;
+const Decoder = require("kafkajs/src/protocol/decoder") as new (b: Buffer) => { offset: number; readVarIntBytes(): Buffer };
+/** a record's bytes after its length, as the batch decoder hands them to the record decoder */
+const recordBody = (r: Record<string, unknown>): Buffer => new Decoder((require("kafkajs/src/protocol/recordBatch/record/v0") as (r: Record<string, unknown>) => { buffer: Buffer })(r).buffer).readVarIntBytes();
+
+test("record decoder: the same message as kafkajs's own from random records, and the decoder left at the same place", () => {
+  const { original, patched } = both<RecordDecode>("src/protocol/recordBatch/record/v0/decoder.js");
+  const big = (): string => String(BigInt(rnd(2 ** 30)) * 2n ** 33n + BigInt(rnd(1000))); // beyond 2^53
+  let records = 0;
+  for (let batch = 0; batch < 120; batch++) {
+    const context = {
+      firstOffset: batch % 9 === 0 ? big() : String(rnd(1e9)),
+      firstTimestamp: batch % 11 === 0 ? big() : batch % 13 === 0 ? "-1" : String(1_763_625_600_000 + rnd(1e6)),
+      maxTimestamp: String(1_763_625_700_000),
+      timestampType: batch % 7 === 0 ? 1 : 0,
+      isControlBatch: batch % 17 === 0,
+      magicByte: 2,
+    };
+    for (let i = 0, n = 1 + rnd(50); i < n; i++, records++) {
+      const k = rnd(10);
+      // deltas: small either side, near and beyond the 7-byte varlong (2^48 after zigzag), and 2^62
+      const timestampDelta = k < 6 ? rnd(100_000) - 50_000 : k === 6 ? 2 ** 47 + rnd(1000) : k === 7 ? -(2 ** 48) - rnd(1000) : k === 8 ? 2 ** 62 : -(2 ** 47);
+      const headers: Record<string, unknown> = {};
+      for (let h = rnd(4); h > 0; h--) headers[["ofl-cause", "a", "ü", "toString"][rnd(4)]!] = rnd(3) === 0 ? [Buffer.from("x"), "yy", "z"] : String(rnd(1e6));
+      const bytes = recordBody({ offsetDelta: rnd(5000), timestampDelta, key: bytesOf(), value: bytesOf(), headers });
+      const a = new Decoder(Buffer.concat([bytes, Buffer.from([7, 7])]));
+      const b = new Decoder(Buffer.concat([bytes, Buffer.from([7, 7])]));
+      expect(patched(b, context)).toEqual(original(a, context));
+      expect(b.offset).toBe(a.offset);
+    }
+  }
+  // a header named __proto__ is an own property, as kafkajs makes it
+  const bytes = recordBody({ offsetDelta: 1, timestampDelta: 5, key: "k", value: "v", headers: JSON.parse('{"__proto__":"p"}') as Record<string, unknown> });
+  const m = patched(new Decoder(bytes), { firstOffset: "10", firstTimestamp: "100", timestampType: 0 }) as { headers: object; offset: string; timestamp: string };
+  expect(Object.getPrototypeOf(m.headers)).toBe(Object.prototype);
+  expect(Object.keys(m.headers)).toEqual(["__proto__"]);
+  expect(m).toEqual(original(new Decoder(bytes), { firstOffset: "10", firstTimestamp: "100", timestampType: 0 }));
+  expect([m.offset, m.timestamp]).toEqual(["11", "105"]);
+  expect(records).toBeGreaterThan(2000);
+});
+
+test("the worker bundles carry the patches", async () => {
   const ir = compile([{ path: "t.ofl", text: 'model Tank {\n  telemetry level: int\n}\nasset t: Tank { uuid "T-1" }\n' }], { name: "t" }).ir!;
   const [rule] = await bundleWorkers(emitWorkers(ir).filter((e) => e.name === "rule"), { minify: false });
   expect(rule!.code).toContain("const current = result[partition]");
   expect(rule!.code).not.toContain("[...current, message]");
   expect(rule!.code).toContain("encodeRecordsDirect(messages, dateNow, firstTimestamp)");
+  expect(rule!.code).toContain("const short = readShortVarLong(decoder)");
 }, 60_000);
