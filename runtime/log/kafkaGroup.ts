@@ -18,9 +18,11 @@ export interface GroupReaderOptions {
   rebalancing(): void;
   /**
    * The partitions this member owns now (after every rebalance, also when unchanged). Returns,
-   * per partition, the offset to deliver from; a partition left out is not read until `resume`.
+   * per partition, the offset to deliver from; a partition left out is not read until
+   * `reader.resume`, which may be called from now on (the first assignment comes before
+   * readAsGroup resolves).
    */
-  assigned(partitions: number[]): Map<number, number>;
+  assigned(partitions: number[], reader: GroupReader): Map<number, number>;
   /** a batch of one partition, in offset order; the next waits for the promise */
   onBatch(partition: number, records: KafkaRecord[]): Promise<void>;
   onProblem?(message: string): void;
@@ -62,17 +64,27 @@ export async function readAsGroup(log: KafkaLog, opts: GroupReaderOptions): Prom
     next.clear();
     opts.rebalancing();
   });
+  const reader: GroupReader = {
+    resume(p, fromOffset) {
+      if (stopped || !owned.includes(p)) return;
+      next.set(p, fromOffset);
+      c.seek({ topic: opts.topic, partition: p, offset: String(fromOffset) });
+      c.resume([{ topic: opts.topic, partitions: [p] }]);
+    },
+    owned: () => owned,
+    async stop() {
+      stopped = true;
+      log.consumers.delete(c);
+      await c.disconnect().catch(() => {});
+    },
+  };
   c.on(c.events.GROUP_JOIN, (e) => {
     if (stopped) return;
     owned = [...(e.payload.memberAssignment[opts.topic] ?? [])].sort((a, b) => a - b);
     next.clear();
-    const from = opts.assigned(owned);
-    const waiting = owned.filter((p) => !from.has(p));
-    if (waiting.length > 0) c.pause([{ topic: opts.topic, partitions: waiting }]);
-    for (const [p, off] of from) {
-      next.set(p, off);
-      c.seek({ topic: opts.topic, partition: p, offset: String(off) });
-    }
+    // nothing is read until its start is known: from `assigned`'s answer, or a `resume` (also one made inside `assigned`)
+    if (owned.length > 0) c.pause([{ topic: opts.topic, partitions: owned }]);
+    for (const [p, off] of opts.assigned(owned, reader)) reader.resume(p, off);
   });
   c.on(c.events.CRASH, (e) => {
     opts.onProblem?.(`Kafka consumer group ${opts.groupId}: ${e.payload.error.message}${e.payload.restart ? " (restarting)" : ""}`);
@@ -106,20 +118,7 @@ export async function readAsGroup(log: KafkaLog, opts: GroupReaderOptions): Prom
       await heartbeat();
     },
   });
-  return {
-    resume(p, fromOffset) {
-      if (stopped || !owned.includes(p)) return;
-      next.set(p, fromOffset);
-      c.seek({ topic: opts.topic, partition: p, offset: String(fromOffset) });
-      c.resume([{ topic: opts.topic, partitions: [p] }]);
-    },
-    owned: () => owned,
-    async stop() {
-      stopped = true;
-      log.consumers.delete(c);
-      await c.disconnect().catch(() => {});
-    },
-  };
+  return reader;
 }
 
 /** The consumer group of a program's rule workers. */

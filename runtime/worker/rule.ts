@@ -500,7 +500,11 @@ export class RuleWorker {
       rebalancing: () => {
         for (const t of this.tasks.values()) t.fence();
       },
-      assigned: (owned) => this.assigned(owned),
+      assigned: (owned, reader) => {
+        // the first assignment arrives before readAsGroup resolves: a partition prepared by then resumes through `reader`
+        this.group = reader;
+        return this.assigned(owned);
+      },
       onBatch: (p, recs) => this.tasks.get(p)?.take(recs) ?? Promise.resolve(),
       headerOnly: CAUSE_HEADER, // this program's outputs: read for their header alone
       onProblem: (m) => this.ctx.say("warn", m),
