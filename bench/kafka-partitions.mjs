@@ -74,7 +74,9 @@ if (!ir) throw new Error("the bench program does not compile");
 // ------------------------------------------------------------------ a worker process
 if (isWorker) {
   const log = new KafkaLog({ brokers: process.argv[3].split(",") });
-  const w = new RuleWorker({ program: ir, log, clockMs: 0, checkpoints: false, report: (l, m) => (l !== "info" || process.env.OFL_BENCH_VERBOSE) && process.stderr.write(`${m}\n`) });
+  // a consumer group of its own per round (argv[4]), which reads the round's records alone (the
+  // records of the rounds before are deleted: the log starts after them)
+  const w = new RuleWorker({ program: { ...ir, program: `${ir.program}-${process.argv[4]}` }, log, clockMs: 0, checkpoints: false, report: (l, m) => (l !== "info" || process.env.OFL_BENCH_VERBOSE) && process.stderr.write(`${m}\n`) });
   await w.start();
   process.on("SIGTERM", () => void w.stop().finally(() => log.close().finally(() => process.exit(0))));
   await new Promise(() => {});
@@ -108,10 +110,11 @@ console.error(`broker ${kafka.brokers[0]} up in ${Date.now() - t0} ms`);
 const log = new KafkaLog({ brokers: kafka.brokers });
 const rows = [];
 const children = [];
+let round = 0;
 const spawnWorker = () => {
   // OFL_BENCH_PROF=DIR: each worker writes a CPU profile there (node --cpu-prof)
   const prof = process.env.OFL_BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.OFL_BENCH_PROF}`] : [];
-  const c = spawn(process.execPath, [...prof, fileURLToPath(import.meta.url), "--worker", kafka.brokers.join(",")], { stdio: ["ignore", "pipe", "inherit"] });
+  const c = spawn(process.execPath, [...prof, fileURLToPath(import.meta.url), "--worker", kafka.brokers.join(","), String(round)], { stdio: ["ignore", "pipe", "inherit"] });
   children.push(c);
   return c;
 };
@@ -131,37 +134,45 @@ const cpuOf = (pid) => {
   }
 };
 
-/** fresh topics with P partitions and the inputs on them */
+/**
+ * The topics with P partitions, emptied, and the inputs on them. Emptied by deleting their
+ * records (the log then starts at the old end, as after retention), not by deleting and making
+ * the topics again: a topic made again at once under the same name made kafkajs consumers fetch
+ * nothing, or from the wrong offsets, in about one round in four. Returns where the round starts.
+ */
 async function freshTopics() {
   const admin = await log.admin();
-  const have = await admin.listTopics();
-  const old = ["ofa_assets", "ofl_deadletter"].filter((t) => have.includes(t));
-  if (old.length) {
-    await admin.deleteTopics({ topics: old });
-    while ((await admin.listTopics()).some((t) => old.includes(t))) await new Promise((r) => setTimeout(r, 200));
-  }
   await log.ensureTopics([{ name: "ofa_assets", partitions: P, replication: 1 }, { name: "ofl_deadletter", partitions: P, replication: 1 }]);
+  for (const topic of ["ofa_assets", "ofl_deadletter"]) {
+    await admin.fetchTopicMetadata({ topics: [topic] });
+    const offs = await admin.fetchTopicOffsets(topic);
+    const nonEmpty = offs.filter((o) => Number(o.high) > Number(o.low)).map((o) => ({ partition: o.partition, offset: o.high }));
+    if (nonEmpty.length > 0) await admin.deleteTopicRecords({ topic, partitions: nonEmpty });
+  }
+  const start = await ends();
   for (let i = 0; i < N; i += 20_000) await log.append(inputs.slice(i, i + 20_000));
+  return start;
 }
 
 /** the rule workers' consumer group is stable with `n` members (each assigned its partitions) */
 async function settled(n) {
   const admin = await log.admin();
   for (const until = Date.now() + 60_000; Date.now() < until; await new Promise((r) => setTimeout(r, 5))) {
-    const [g] = (await admin.describeGroups([ruleGroupId(ir.program)])).groups;
+    const [g] = (await admin.describeGroups([ruleGroupId(`${ir.program}-${round}`)])).groups;
     if (g?.state === "Stable" && g.members.length === n) return;
   }
   throw new Error(`the consumer group did not settle with ${n} members within 60 s`);
 }
 
 async function throughput(workers) {
-  await freshTopics();
+  round++;
+  const start = await freshTopics();
   const cs = Array.from({ length: workers }, spawnWorker);
   await settled(workers);
   const cpu0 = { workers: cs.reduce((a, c) => a + cpuOf(c.pid), 0), broker: cpuOf(kafka.pid()), here: cpuOf(process.pid) };
   const s = performance.now();
   let said = performance.now();
-  for (let n; (n = await ends()) < N + outputs; await new Promise((r) => setTimeout(r, 20)))
+  for (let n; (n = (await ends()) - start) < N + outputs; await new Promise((r) => setTimeout(r, 20)))
     if (performance.now() - said > 5000) (said = performance.now()), console.error(`  ${workers} worker(s): ${(n - N).toLocaleString("en")} of ${outputs.toLocaleString("en")} outputs on the topic`);
   const secs = (performance.now() - s) / 1000;
   const cpu = { workers: cs.reduce((a, c) => a + cpuOf(c.pid), 0) - cpu0.workers, broker: cpuOf(kafka.pid()) - cpu0.broker, here: cpuOf(process.pid) - cpu0.here, n: workers };

@@ -226,13 +226,18 @@ export class KafkaLog {
 
   /** The next offset of a partition of a topic (its high watermark); 0 when it does not exist. */
   async endOffset(topic: string, partition = 0): Promise<number> {
+    return (await this.offsets(topic, partition)).high;
+  }
+
+  /** The first offset still on a partition (records before it were deleted: retention) and its end; 0 when it does not exist. */
+  async offsets(topic: string, partition = 0): Promise<{ low: number; high: number }> {
     const a = await this.admin();
     return retrying(async () => {
       const topics = await a.listTopics();
-      if (!topics.includes(topic)) return 0;
+      if (!topics.includes(topic)) return { low: 0, high: 0 };
       const offs = await a.fetchTopicOffsets(topic);
       const p0 = offs.find((o) => o.partition === partition);
-      return p0 ? Number(p0.high) : 0;
+      return p0 ? { low: Number(p0.low), high: Number(p0.high) } : { low: 0, high: 0 };
     });
   }
 

@@ -45,6 +45,8 @@ export interface GroupReader {
 export async function readAsGroup(log: KafkaLog, opts: GroupReaderOptions): Promise<GroupReader> {
   /** next offset to deliver, per partition being delivered */
   const next = new Map<number, number>();
+  /** partitions read again after the consumer jumped past `next` (said once) */
+  const jumped = new Set<number>();
   let owned: number[] = [];
   let stopped = false;
   const c: Consumer = log.kafka.consumer({
@@ -102,6 +104,26 @@ export async function readAsGroup(log: KafkaLog, opts: GroupReaderOptions): Prom
       if (stopped || at === undefined) return; // not delivered (yet): fetched again after the seek
       const recs: KafkaRecord[] = [];
       for (const m of batch.messages) if (Number(m.offset) >= at) recs.push(toRecord(batch.topic, p, m, opts.headerOnly));
+      if (recs.length > 0 && recs[0]!.offset > at) {
+        // kafkajs delivered from past the offset asked for: records deleted by retention (the log
+        // starts later), or its stored offsets jumped (after an "offset out of range" reset).
+        // Records that are on the log are never skipped: read again from `at` until they come
+        const first = recs[0]!.offset;
+        const { low } = await log.offsets(opts.topic, p);
+        if (low <= at) {
+          if (!jumped.has(p)) opts.onProblem?.(`partition ${p}: the consumer jumped from offset ${at} to ${first}; reading again from ${at}`);
+          jumped.add(p);
+          c.seek({ topic: opts.topic, partition: p, offset: String(at) });
+          return;
+        }
+        if (first !== low) {
+          c.seek({ topic: opts.topic, partition: p, offset: String(low) });
+          next.set(p, low);
+          return;
+        }
+        opts.onProblem?.(`partition ${p}: offsets ${at} to ${low - 1} are no longer on the log (retention): reading from ${low}`);
+      }
+      jumped.delete(p);
       if (recs.length > 0) {
         if (!isRunning() || isStale()) return;
         // a long batch (a rebuild's outputs) keeps the session alive: a member the group drops
