@@ -201,13 +201,13 @@ const putVarLong = (buf, at, n) => {
 const bytesOf = value =>
   value == null ? -1 : typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : Buffer.isBuffer(value) ? value.length : undefined
 
-/** the headers as kafkajs flattens them (an array value: one header per element) */
+/** the headers as kafkajs flattens them (an array value: one header per element), four slots each: key, value, and their byte lengths once measured */
 const headerList = headers => {
   const out = []
   for (const key of Object.keys(headers)) {
     const value = headers[key]
-    if (Array.isArray(value)) for (const v of value) out.push(key, v)
-    else out.push(key, value)
+    if (Array.isArray(value)) for (const v of value) out.push(key, v, 0, 0)
+    else out.push(key, value, 0, 0)
   }
   return out
 }
@@ -218,8 +218,8 @@ const headerList = headers => {
  */
 const encodeRecordsDirect = (messages, dateNow, firstTimestamp) => {
   const n = messages.length
-  const sizes = new Array(n * 3) // per record: body size, key bytes, value bytes
-  const headers = new Array(n)
+  const sizes = new Array(n * 4) // per record: body size, timestamp delta, key bytes, value bytes
+  const headers = new Array(n) // per record: [key, value, key bytes, value bytes, …]
   let total = 0
   for (let i = 0; i < n; i++) {
     const m = messages[i]
@@ -229,11 +229,13 @@ const encodeRecordsDirect = (messages, dateNow, firstTimestamp) => {
     const valueBytes = bytesOf(m.value)
     if (keyBytes === undefined || valueBytes === undefined) return undefined
     const hs = m.headers === undefined ? [] : headerList(m.headers)
-    let headerSize = sizeOfVarInt(hs.length / 2)
-    for (let h = 0; h < hs.length; h += 2) {
+    let headerSize = sizeOfVarInt(hs.length / 4)
+    for (let h = 0; h < hs.length; h += 4) {
       const kb = typeof hs[h] === 'string' ? Buffer.byteLength(hs[h], 'utf8') : undefined
       const vb = typeof hs[h + 1] === 'string' || Buffer.isBuffer(hs[h + 1]) ? bytesOf(hs[h + 1]) : undefined
       if (kb === undefined || vb === undefined) return undefined
+      hs[h + 2] = kb
+      hs[h + 3] = vb
       headerSize += sizeOfVarInt(kb) + kb + sizeOfVarInt(vb) + vb
     }
     const body =
@@ -243,9 +245,10 @@ const encodeRecordsDirect = (messages, dateNow, firstTimestamp) => {
       sizeOfVarInt(keyBytes) + Math.max(keyBytes, 0) +
       sizeOfVarInt(valueBytes) + Math.max(valueBytes, 0) +
       headerSize
-    sizes[3 * i] = body
-    sizes[3 * i + 1] = keyBytes
-    sizes[3 * i + 2] = valueBytes
+    sizes[4 * i] = body
+    sizes[4 * i + 1] = delta
+    sizes[4 * i + 2] = keyBytes
+    sizes[4 * i + 3] = valueBytes
     headers[i] = hs
     total += sizeOfVarInt(body) + body
   }
@@ -253,17 +256,17 @@ const encodeRecordsDirect = (messages, dateNow, firstTimestamp) => {
   let at = 0
   for (let i = 0; i < n; i++) {
     const m = messages[i]
-    at = putVarInt(buf, at, sizes[3 * i])
+    at = putVarInt(buf, at, sizes[4 * i])
     buf[at++] = 0 // attributes
-    at = putVarLong(buf, at, (m.timestamp || dateNow) - firstTimestamp)
+    at = putVarLong(buf, at, sizes[4 * i + 1])
     at = putVarInt(buf, at, i)
-    at = putBytes(buf, at, m.key, sizes[3 * i + 1])
-    at = putBytes(buf, at, m.value, sizes[3 * i + 2])
+    at = putBytes(buf, at, m.key, sizes[4 * i + 2])
+    at = putBytes(buf, at, m.value, sizes[4 * i + 3])
     const hs = headers[i]
-    at = putVarInt(buf, at, hs.length / 2)
-    for (let h = 0; h < hs.length; h += 2) {
-      at = putBytes(buf, at, hs[h], Buffer.byteLength(hs[h], 'utf8'))
-      at = putBytes(buf, at, hs[h + 1], bytesOf(hs[h + 1]))
+    at = putVarInt(buf, at, hs.length / 4)
+    for (let h = 0; h < hs.length; h += 4) {
+      at = putBytes(buf, at, hs[h], hs[h + 2])
+      at = putBytes(buf, at, hs[h + 1], hs[h + 3])
     }
   }
   if (at !== total) throw new Error(`kafkajs patch: record batch size ${at}, expected ${total}`)
