@@ -16,10 +16,25 @@ import { kafkajsPatches } from "../runtime/deploy/kafkajsPatches.mjs";
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(join(root, "package.json"));
 
+/** `require` inside the ESM bundle (CommonJS packages bundled in require Node's built-ins) */
+const REQUIRE_BANNER = { js: "import { createRequire as __oflRequire } from 'node:module'; const require = __oflRequire(import.meta.url);" };
+
+/** the entry: one re-export per name */
+const entrySource = (exports) => Object.entries(exports).map(([name, path]) => `export { ${name} } from ${JSON.stringify(join(root, path))};`).join("\n") + "\n";
+
+/** `import text from "./x.ofl?raw"`: the file's text */
+const RAW_TEXT = {
+  name: "raw-text",
+  setup(b) {
+    b.onResolve({ filter: /\?raw$/ }, (a) => ({ path: join(a.resolveDir, a.path.replace(/\?raw$/, "")), namespace: "raw" }));
+    b.onLoad({ filter: /.*/, namespace: "raw" }, (a) => ({ contents: readFileSync(a.path, "utf8"), loader: "text" }));
+  },
+};
+
 /** Writes the bundle of `exports` (name → repository-relative .ts path) to `outfile`. */
 export async function bundleModules(exports, outfile = join(mkdtempSync(join(tmpdir(), "ofl-bundle-")), "bundle.mjs")) {
   const entry = `${outfile}.entry.ts`;
-  writeFileSync(entry, Object.entries(exports).map(([name, path]) => `export { ${name} } from ${JSON.stringify(join(root, path))};`).join("\n") + "\n");
+  writeFileSync(entry, entrySource(exports));
   await build({
     entryPoints: [entry],
     outfile,
@@ -28,7 +43,7 @@ export async function bundleModules(exports, outfile = join(mkdtempSync(join(tmp
     format: "esm",
     target: "node20",
     logLevel: "warning",
-    banner: { js: "import { createRequire as __oflRequire } from 'node:module'; const require = __oflRequire(import.meta.url);" },
+    banner: REQUIRE_BANNER,
     plugins: [
       {
         name: "repository-packages",
@@ -41,10 +56,9 @@ export async function bundleModules(exports, outfile = join(mkdtempSync(join(tmp
               return undefined;
             }
           });
-          b.onResolve({ filter: /\?raw$/ }, (a) => ({ path: join(a.resolveDir, a.path.replace(/\?raw$/, "")), namespace: "raw" }));
-          b.onLoad({ filter: /.*/, namespace: "raw" }, (a) => ({ contents: readFileSync(a.path, "utf8"), loader: "text" }));
         },
       },
+      RAW_TEXT,
     ],
   });
   return outfile;
@@ -65,7 +79,7 @@ export async function importBundled(exports, outfile) {
 export async function bundleForKafka(exports, outfile) {
   mkdirSync(dirname(outfile), { recursive: true });
   await build({
-    stdin: { contents: Object.entries(exports).map(([name, path]) => `export { ${name} } from ${JSON.stringify(join(root, path))};`).join("\n") + "\n", resolveDir: root, loader: "ts" },
+    stdin: { contents: entrySource(exports), resolveDir: root, loader: "ts" },
     bundle: true,
     platform: "node",
     format: "esm",
@@ -73,18 +87,17 @@ export async function bundleForKafka(exports, outfile) {
     outfile,
     define: { "import.meta.url": JSON.stringify(pathToFileURL(join(root, "test/services/kafka/start.ts")).href) },
     logLevel: "warning",
-    banner: { js: "import { createRequire as __oflRequire } from 'node:module'; const require = __oflRequire(import.meta.url);" },
+    banner: REQUIRE_BANNER,
     plugins: [
       kafkajsPatches(root),
       {
-        name: "packages-and-raw-text",
+        name: "packages-outside",
         setup(b) {
           // packages other than kafkajs stay outside the bundle
           b.onResolve({ filter: /^[^./]/ }, (a) => (a.kind === "entry-point" || a.path === "kafkajs" || a.path.startsWith("kafkajs/") ? undefined : { path: a.path, external: true }));
-          b.onResolve({ filter: /\?raw$/ }, (a) => ({ path: join(a.resolveDir, a.path.replace(/\?raw$/, "")), namespace: "raw" }));
-          b.onLoad({ filter: /.*/, namespace: "raw" }, (a) => ({ contents: readFileSync(a.path, "utf8"), loader: "text" }));
         },
       },
+      RAW_TEXT,
     ],
   });
   return outfile;
