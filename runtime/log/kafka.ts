@@ -152,7 +152,7 @@ export class KafkaLog {
     // a produce request's record batch must stay under the broker's message.max.bytes (1 MB by
     // default), and kafkajs groups a request's messages per partition in time quadratic in their
     // number (5 µs a message at 5,000, 2 µs at 1,000; linear in the worker bundles, which patch it:
-    // runtime/deploy/kafkajsPatch.ts): larger appends go as several requests, in order
+    // runtime/deploy/kafkajs-patches/): larger appends go as several requests, in order
     const values = records.map((r) => (r.tombstone ? null : JSON.stringify(r.value)));
     const out: LogRecord[] = [];
     let from = 0;

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { KafkaLog, type KafkaRecord } from "../../../runtime/log/kafka.js";
 import { readAsGroup, type GroupReader } from "../../../runtime/log/kafkaGroup.js";
 import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
+import { waitFor } from "../../support/wait.js";
 
 let kafka: KafkaBroker;
 let log: KafkaLog;
@@ -30,8 +31,6 @@ test("a partition resumed during the first assignment, before readAsGroup resolv
   const got = new Map<number, number[]>([[0, []], [1, []]]);
   let resumedEarly = 0;
   let resolved = false;
-  let all: () => void;
-  const done = new Promise<void>((r) => (all = r));
   const reader: GroupReader = await readAsGroup(log, {
     groupId: "group-reader-test",
     topic: "backlog",
@@ -45,12 +44,11 @@ test("a partition resumed during the first assignment, before readAsGroup resolv
     },
     onBatch: async (p, recs: KafkaRecord[]) => {
       got.get(p)!.push(...recs.map((r) => r.offset));
-      if (got.get(0)!.length === 15 && got.get(1)!.length === 15) all();
     },
   });
   resolved = true;
   try {
-    await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`not delivered: ${JSON.stringify([...got])}`)), 30_000))]);
+    await waitFor("offsets 5 to 19 of both partitions", () => got.get(0)!.length >= 15 && got.get(1)!.length >= 15, { timeoutMs: 30_000, detail: () => JSON.stringify([...got]) });
     expect(resumedEarly).toBe(2);
     const from5 = Array.from({ length: 15 }, (_, i) => i + 5);
     expect(got.get(0)).toEqual(from5);
@@ -71,8 +69,6 @@ test("a partition whose first offsets were deleted (retention): read from the fi
   await admin.deleteTopicRecords({ topic: "trimmed", partitions: [{ partition: 0, offset: "5" }] });
   const problems: string[] = [];
   const got: number[] = [];
-  let all: () => void;
-  const done = new Promise<void>((r) => (all = r));
   const reader = await readAsGroup(log, {
     groupId: "group-reader-trimmed",
     topic: "trimmed",
@@ -80,12 +76,11 @@ test("a partition whose first offsets were deleted (retention): read from the fi
     assigned: () => new Map([[0, 0]]),
     onBatch: async (_p, recs) => {
       got.push(...recs.map((r) => r.offset));
-      if (got.length >= 5) all();
     },
     onProblem: (m) => problems.push(m),
   });
   try {
-    await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`not delivered: ${JSON.stringify({ got, problems })}`)), 30_000))]);
+    await waitFor("offsets 5 to 9", () => got.length >= 5, { timeoutMs: 30_000, detail: () => JSON.stringify({ got, problems }) });
     expect(got).toEqual([5, 6, 7, 8, 9]);
     expect(problems).toEqual(["partition 0: offsets 0 to 4 are no longer on the log (retention): reading from 5"]);
   } finally {
