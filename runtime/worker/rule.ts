@@ -163,7 +163,8 @@ class PartitionTask {
   private readonly clock: Clock;
   /** the offset of the last ofa_assets record processed (-1 before any) */
   processed = -1;
-  /** the end offset seen at start, and the cause of the last dead letter on the log */
+  /** where the rebuild starts (a checkpoint's offset, or the log's first; 0: from the beginning), the end offset seen at start, and the cause of the last dead letter on the log */
+  private start = 0;
   private end = 0;
   private deadMax = -1;
   /** an output of this program was found while rebuilding */
@@ -229,9 +230,14 @@ class PartitionTask {
   async prepare(): Promise<number> {
     const log = this.w.opts.log;
     const p = this.partition;
-    this.end = await log.endOffset(ASSETS_TOPIC, p);
-    const from = await this.restore(this.end);
-    this.stats.restoredFrom = from;
+    const { low, high } = await log.offsets(ASSETS_TOPIC, p);
+    this.end = high;
+    const restored = await this.restore(this.end);
+    this.stats.restoredFrom = restored;
+    // records deleted by retention are not waited for: a partition with none left is live at once
+    const from = Math.max(restored, low);
+    if (from > restored) this.w.say("warn", `${this.label}offsets ${restored} to ${from - 1} are no longer on the log (retention): rebuilding from ${from}`);
+    this.start = from;
     this.processed = from - 1;
     const deadEnd = await log.endOffset(DEADLETTER_TOPIC, p);
     if (deadEnd > 0) {
@@ -287,7 +293,7 @@ class PartitionTask {
         this.stats.rebuilt = this.end;
         // none of this program's outputs on the partition: usually a first start over records
         // already there (connectors that ran first), not a run that stopped half-way
-        if (this.stats.resent > 0 && !this.sawOutput && this.stats.restoredFrom === 0) this.w.say("info", `${this.label}no output of this program on the log yet: the ${this.stats.resent} output record(s) of the ${this.end} records already there produced now`);
+        if (this.stats.resent > 0 && !this.sawOutput && this.stats.restoredFrom === 0) this.w.say("info", `${this.label}no output of this program on the log yet: the ${this.stats.resent} output record(s) of the ${this.end - this.start} records already there produced now`);
         else if (this.stats.resent > 0) this.w.say("warn", `${this.label}${this.stats.resent} output record(s) of the records before offset ${this.end} were not on the log (a previous run stopped before writing them): produced now`);
         this.goLive();
       }
@@ -360,8 +366,9 @@ class PartitionTask {
     this.live = true;
     this.describeCommands();
     if (this.stats.notRouted > 0) this.w.say("info", `${this.label}${this.stats.notRouted} routed command(s) found in the rebuilt history: not produced again`);
-    const { restoredFrom: from, resent } = this.stats;
-    const what = from > 0 ? `the checkpoint at offset ${from} and the ${this.end - from} records after it` : `${this.end} records`;
+    const { restoredFrom: cp, resent } = this.stats;
+    const records = `${this.end - this.start} records${this.start > cp ? ` from offset ${this.start}` : ""}`;
+    const what = cp > 0 ? `the checkpoint at offset ${cp} and the ${records}${this.start > cp ? "" : " after it"}` : records;
     this.w.say("info", `${this.label}rebuilt from ${what}${resent ? ` (${resent} unwritten outputs produced)` : ""}; live`);
     this.caughtUp();
     if (!this.stopped && !this.fenced) this.clock.start();
