@@ -81,6 +81,8 @@ if (isWorker) {
   // records of the rounds before are deleted: the log starts after them)
   const w = new RuleWorker({ program: { ...ir, program: `${ir.program}-${process.argv[4]}` }, log, clockMs: 0, checkpoints: false, report: (l, m) => (l !== "info" || process.env.OFL_BENCH_VERBOSE) && process.stderr.write(`${m}\n`) });
   await w.start();
+  await w.ready;
+  process.stdout.write("live\n"); // every partition it owns is rebuilt (the topics are empty: at once)
   process.on("SIGTERM", () => void w.stop().finally(() => log.close().finally(() => process.exit(0))));
   await new Promise(() => {});
 }
@@ -114,12 +116,11 @@ const log = new KafkaLog({ brokers: kafka.brokers });
 const rows = [];
 const children = [];
 let round = 0;
-const spawnWorker = (_, i) => {
+const spawnWorker = () => {
   // OFL_BENCH_PROF=DIR: each worker writes a CPU profile there (node --cpu-prof)
   const prof = process.env.OFL_BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.OFL_BENCH_PROF}`] : [];
   const args = [...prof, ...(process.env.OFL_BENCH_NODE_FLAGS ? process.env.OFL_BENCH_NODE_FLAGS.split(" ") : []), fileURLToPath(import.meta.url), "--worker", kafka.brokers.join(","), String(round)];
-  const pin = process.env.OFL_BENCH_PIN ? ["taskset", ["-c", String(i % cpus().length), process.execPath, ...args]] : [process.execPath, args];
-  const c = spawn(pin[0], pin[1], { stdio: ["ignore", "pipe", "inherit"] });
+  const c = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   children.push(c);
   return c;
 };
@@ -142,12 +143,12 @@ const workersCpu = (cs) => {
 };
 
 /**
- * The topics with P partitions, emptied, and the inputs on them. Emptied by deleting their
+ * The topics with P partitions, emptied; returns where the round starts. Emptied by deleting their
  * records (the log then starts at the old end, as after retention), not by deleting and making
  * the topics again: a topic made again at once under the same name made kafkajs consumers fetch
- * nothing, or from the wrong offsets, in about one round in four. Returns where the round starts.
+ * nothing, or from the wrong offsets, in about one round in four.
  */
-async function freshTopics() {
+async function emptyTopics() {
   const admin = await log.admin();
   await log.ensureTopics([{ name: "ofa_assets", partitions: P, replication: 1 }, { name: "ofl_deadletter", partitions: P, replication: 1 }]);
   for (const topic of ["ofa_assets", "ofl_deadletter"]) {
@@ -156,10 +157,19 @@ async function freshTopics() {
     const nonEmpty = offs.filter((o) => Number(o.high) > Number(o.low)).map((o) => ({ partition: o.partition, offset: o.high }));
     if (nonEmpty.length > 0) await admin.deleteTopicRecords({ topic, partitions: nonEmpty });
   }
-  const start = await ends();
-  for (let i = 0; i < N; i += 20_000) await log.append(inputs.slice(i, i + 20_000));
-  return start;
+  return ends();
 }
+
+/** resolves when a worker process says it is live */
+const live = (c) =>
+  new Promise((res, rej) => {
+    let text = "";
+    c.stdout.on("data", (d) => {
+      if (process.env.OFL_BENCH_VERBOSE) process.stderr.write(d); // e.g. --trace-gc's lines
+      if ((text += d).includes("live\n")) res();
+    });
+    c.once("exit", (code) => rej(new Error(`a worker exited (${code}) before it was live`)));
+  });
 
 /** the rule workers' consumer group is stable with `n` members (each assigned its partitions) */
 async function settled(n) {
@@ -173,10 +183,17 @@ async function settled(n) {
 
 async function throughput(workers) {
   round++;
-  const start = await freshTopics();
+  const start = await emptyTopics();
   const cs = Array.from({ length: workers }, spawnWorker);
+  const lives = cs.map(live);
   await settled(workers);
+  await Promise.all(lives);
+  // the workers are live on empty partitions; frozen while the backlog is produced (so the producer
+  // does not compete with them for the CPU), then thawed together: they decide it live
+  for (const c of cs) c.kill("SIGSTOP");
+  for (let i = 0; i < N; i += 20_000) await log.append(inputs.slice(i, i + 20_000));
   const cpu0 = { ...workersCpu(cs), broker: cpuOf(kafka.pid()), here: cpuOf(process.pid) };
+  for (const c of cs) c.kill("SIGCONT");
   const s = performance.now();
   let said = performance.now();
   for (let n; (n = (await ends()) - start) < N + outputs; await new Promise((r) => setTimeout(r, 20)))

@@ -9,7 +9,7 @@
 // member stops its own writes (clock records) when `rebalancing` is called. A member that died
 // is out of the group after the session timeout (10 s), and its partitions go to the others.
 import type { Consumer } from "kafkajs";
-import { toRecord, type KafkaLog, type KafkaRecord } from "./kafka.js";
+import { FETCH_LIMITS, toRecord, type KafkaLog, type KafkaRecord } from "./kafka.js";
 
 export interface GroupReaderOptions {
   groupId: string;
@@ -53,8 +53,7 @@ export async function readAsGroup(log: KafkaLog, opts: GroupReaderOptions): Prom
     groupId: opts.groupId,
     maxWaitTimeInMs: 100,
     minBytes: 1,
-    maxBytes: 32 << 20,
-    maxBytesPerPartition: 16 << 20,
+    ...FETCH_LIMITS,
     sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
     rebalanceTimeout: 30_000,
     heartbeatInterval: 1000,

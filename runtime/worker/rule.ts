@@ -112,11 +112,14 @@ export interface RuleWorkerOptions {
   checkpoints?: ScheduleOptions | false;
   /** a partitioned `ofa_assets`: ms without a heartbeat before the group gives a worker's partitions to the others (default 10,000) */
   sessionTimeoutMs?: number;
+  /** outputs a rebuild holds in memory (to match them against the log) before it looks where this program's outputs end (default 100,000; see PartitionTask.process) */
+  rebuildHoldLimit?: number;
 }
 
 /**
  * rebuilt: the end offset seen at start; restoredFrom: the offset of the checkpoint it replayed
- * from (0: the beginning); checkpoints: written by this run. Offsets are of one partition.
+ * from (0: the beginning); checkpoints: written by this run; heldMost: the most recomputed outputs
+ * a rebuild held in memory at once. Offsets are of one partition.
  */
 export interface RuleWorkerStats {
   consumed: number;
@@ -129,8 +132,9 @@ export interface RuleWorkerStats {
   notRouted: number;
   described: number;
   checkpoints: number;
+  heldMost: number;
 }
-const noStats = (): RuleWorkerStats => ({ consumed: 0, produced: 0, rebuilt: 0, restoredFrom: 0, resent: 0, clock: 0, routed: 0, notRouted: 0, described: 0, checkpoints: 0 });
+const noStats = (): RuleWorkerStats => ({ consumed: 0, produced: 0, rebuilt: 0, restoredFrom: 0, resent: 0, clock: 0, routed: 0, notRouted: 0, described: 0, checkpoints: 0, heldMost: 0 });
 
 /** What the partitions of one worker share. */
 interface WorkerContext {
@@ -169,8 +173,11 @@ class PartitionTask {
   private deadMax = -1;
   /** an output of this program was found while rebuilding */
   private sawOutput = false;
-  /** outputs recomputed during the rebuild and not (yet) found on the log, by cause */
+  /** outputs recomputed during the rebuild and not (yet) found on the log, by cause (ascending), and how many */
   private readonly unconfirmed = new Map<number, KafkaNewRecord[]>();
+  private held = 0;
+  /** once a rebuild held too many: how many of this program's outputs of each cause the rest of the rebuild's range holds (rebuildHoldLimit) */
+  private onLog: Map<number, number> | undefined;
   /** prepared: restored, reading; live: rebuilt; broken: a batch failed, its outputs may be unwritten (no checkpoint after that) */
   prepared = false;
   private live = false;
@@ -266,7 +273,9 @@ class PartitionTask {
 
   private async process(recs: KafkaRecord[]): Promise<void> {
     const send: KafkaNewRecord[] = [];
+    const limit = this.w.opts.rebuildHoldLimit ?? 100_000;
     for (const rec of recs) {
+      if (this.held > limit && this.onLog === undefined && !this.live) await this.countOutputsAhead(send);
       const o = rec.offset;
       this.processed = o;
       this.lastInput = { ts: rec.ts, key: rec.key };
@@ -281,6 +290,7 @@ class PartitionTask {
           const u = this.unconfirmed.get(Number(cause));
           if (u && u.length > 0) {
             u.shift();
+            this.held--;
             if (u.length === 0) this.unconfirmed.delete(Number(cause));
           }
         }
@@ -290,6 +300,7 @@ class PartitionTask {
         const causes = [...this.unconfirmed.keys()].sort((a, b) => a - b);
         for (const c of causes) for (const r of this.unconfirmed.get(c)!) send.push(r), this.stats.resent++;
         this.unconfirmed.clear();
+        this.held = 0;
         this.stats.rebuilt = this.end;
         // none of this program's outputs on the partition: usually a first start over records
         // already there (connectors that ran first), not a run that stopped half-way
@@ -300,9 +311,45 @@ class PartitionTask {
     }
     this.schedule?.counted(recs.length);
     if (send.length > 0) await this.append(send);
-    // every output of the inputs up to `processed` is acknowledged now (while rebuilding, the
-    // unconfirmed ones are not: no checkpoint before the partition is live)
-    if (this.live && this.schedule?.due) this.checkpoint();
+    // every output of the inputs up to `processed` is on the log now, when live or once a rebuild
+    // holds nothing (countOutputsAhead): a checkpoint then bounds the next rebuild if this one stops
+    if ((this.live || this.onLog) && this.schedule?.due) this.checkpoint();
+  }
+
+  /**
+   * Keeps a rebuild's memory bounded. A rebuild holds each recomputed output until it reads it on
+   * the log (a previous run wrote it) and produces those it did not find at the end: over a long
+   * history with no output of this program (a first start) that was every output of it. Past
+   * `rebuildHoldLimit` held outputs, it reads the rest of its range once and counts this program's
+   * outputs there by cause (Kafka writes a cause's outputs in order: those on the log are its
+   * first ones). The held outputs the log has further on are dropped, the others produced now, and
+   * from then on each input's outputs beyond the count are produced as they are recomputed:
+   * nothing is held, and a checkpoint can be taken before the rebuild ends (a rebuild that stops
+   * resumes from there). The counts cover the causes from the oldest one held.
+   */
+  private async countOutputsAhead(send: KafkaNewRecord[]): Promise<void> {
+    const oldest = this.unconfirmed.keys().next().value ?? this.processed + 1;
+    const counts = new Map<number, number>();
+    let found = 0;
+    const onBatch = (recs: KafkaRecord[]): void => {
+      for (const r of recs) {
+        const c = r.headers[CAUSE_HEADER];
+        if (c === undefined || Number(c) < oldest) continue;
+        counts.set(Number(c), (counts.get(Number(c)) ?? 0) + 1);
+        found++;
+      }
+    };
+    const from = this.processed + 1;
+    await this.w.opts.log.scanRange({ topic: ASSETS_TOPIC, partition: this.partition, from, to: this.end, onBatch, headerOnly: CAUSE_HEADER });
+    const held = this.held;
+    for (const [c, u] of this.unconfirmed) {
+      for (const r of u.slice(Math.min(counts.get(c) ?? 0, u.length))) send.push(r), this.stats.resent++;
+      counts.delete(c);
+    }
+    this.unconfirmed.clear();
+    this.held = 0;
+    this.onLog = counts;
+    this.w.say("info", `${this.label}rebuilding: ${held} recomputed outputs held; ${found} output(s) of this program between offsets ${from} and ${this.end - 1}: the rest produced as they are recomputed`);
   }
 
   /** Runs a record of the partition (not one of this program's outputs) through the engine; its outputs go to `send` (or wait for confirmation while rebuilding). */
@@ -312,15 +359,22 @@ class PartitionTask {
     const ev = classify(rec);
     if (ev.kind === "command_description") this.described.set(`${ev.key}/${ev.command}`, JSON.stringify((rec.value as Record<string, unknown>)["VALUE"] ?? (rec.value as Record<string, unknown>)["value"]));
     this.engine.process(ev);
+    /** outputs of this input the log holds further on (counted: countOutputsAhead) */
+    let onLog = this.onLog?.get(o) ?? 0;
+    if (onLog > 0) this.onLog!.delete(o);
     for (const r of this.out) {
       // everything an input of this partition causes is of this partition's assets (or its dead letters)
       const withCause: KafkaNewRecord = { ...r, partition: p, headers: { [CAUSE_HEADER]: String(o) } };
       if (r.topic === DEADLETTER_TOPIC) {
         if (o > this.deadMax) send.push(withCause);
+      } else if (this.onLog && !this.live) {
+        if (onLog > 0) onLog--;
+        else send.push(withCause), this.stats.resent++;
       } else if (!this.live) {
         let u = this.unconfirmed.get(o);
         if (!u) this.unconfirmed.set(o, (u = []));
         u.push(withCause);
+        if (++this.held > this.stats.heldMost) this.stats.heldMost = this.held;
       } else send.push(withCause);
       const routed = routeCommand(this.w.routes, r, String(o));
       if (routed) {
@@ -413,7 +467,7 @@ class PartitionTask {
     this.stopped = true;
     this.clock.stop();
     await this.idle();
-    if (checkpoint && this.live && !this.broken && !this.fenced) {
+    if (checkpoint && (this.live || this.onLog) && !this.broken && !this.fenced) {
       this.checkpoint();
       await this.chain;
     }
