@@ -65,8 +65,8 @@ export interface TailOptions {
   onBatch(records: KafkaRecord[], info: { highWatermark: number }): Promise<void> | void;
   /** reported when kafkajs loses the broker (it keeps retrying) */
   onProblem?(message: string): void;
-  /** records carrying this header are delivered with a null value, not decoded (the reader needs only the header: its own outputs) */
-  headerOnly?: string;
+  /** records carrying this header are delivered with a null value, not decoded (the reader needs only the header: its own outputs); true: every record */
+  headerOnly?: string | true;
 }
 
 export interface Tail {
@@ -259,7 +259,7 @@ export class KafkaLog {
   }
 
   /** Hands the records of a partition in [from, to) (to: the end offset at call time) to `onBatch` batch by batch, keeping none; resolves after the last. */
-  async scanRange(opts: { topic: string; partition?: number; from: number; to?: number; onBatch: (recs: KafkaRecord[]) => void; headerOnly?: string }): Promise<void> {
+  async scanRange(opts: { topic: string; partition?: number; from: number; to?: number; onBatch: (recs: KafkaRecord[]) => void; headerOnly?: string | true }): Promise<void> {
     const { topic, partition = 0, from } = opts;
     const end = opts.to ?? (await this.endOffset(topic, partition));
     if (end <= from) return;
@@ -407,12 +407,12 @@ export function toRecord(
   topic: string,
   partition: number,
   m: { key: Buffer | null; value: Buffer | null; offset: string; timestamp: string; headers?: IHeaders },
-  /** a record carrying this header gets a null value, its bytes not decoded (TailOptions.headerOnly) */
-  headerOnly?: string,
+  /** a record carrying this header gets a null value, its bytes not decoded (TailOptions.headerOnly); true: every record */
+  headerOnly?: string | true,
 ): KafkaRecord {
   const headers: Record<string, string> = {};
   if (m.headers) for (const [k, v] of Object.entries(m.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
-  const text = m.value === null || (headerOnly !== undefined && headers[headerOnly] !== undefined) ? null : m.value.toString("utf8");
+  const text = m.value === null || headerOnly === true || (headerOnly !== undefined && headers[headerOnly] !== undefined) ? null : m.value.toString("utf8");
   let value: unknown = text;
   if (text !== null) {
     try {

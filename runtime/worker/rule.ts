@@ -340,7 +340,7 @@ class PartitionTask {
       }
     };
     const from = this.processed + 1;
-    await this.w.opts.log.scanRange({ topic: ASSETS_TOPIC, partition: this.partition, from, to: this.end, onBatch, headerOnly: CAUSE_HEADER });
+    await this.w.opts.log.scanRange({ topic: ASSETS_TOPIC, partition: this.partition, from, to: this.end, onBatch, headerOnly: true }); // headers alone
     const held = this.held;
     for (const [c, u] of this.unconfirmed) {
       for (const r of u.slice(Math.min(counts.get(c) ?? 0, u.length))) send.push(r), this.stats.resent++;
