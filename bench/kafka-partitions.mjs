@@ -3,21 +3,24 @@
 //
 // N telemetry records of 40 tanks, 10 on each of P = 4 partitions (level counters 0 … 24: the
 // drain rule fires and the alarm turns on and off once per cycle, `doubled` changes on every
-// record), are produced first: a backlog. Then 1, and (on fresh topics) 2 rule worker processes
-// start as one consumer group; the broker waits 3 s for a new group's members before the first
-// assignment (group.initial.rebalance.delay.ms, Kafka's default; the test suite sets 0), so both
-// workers start deciding together. The clock starts when the group is stable with every member
-// assigned and stops when the last output is on the topic, acknowledged (acks=all): reported,
-// input records per second. The number of outputs to wait for is computed beforehand by the
-// embedded engine over each partition's records, so the figure counts every output. Three
-// unreported rounds with 1 worker first warm the broker's JIT. Then, with the 2 workers live, the
-// command latency: a record that makes the rule fire → the command record read back, p50/p99
-// over M commands on all partitions.
+// record). A round: the topics are emptied, 1 or 2 rule worker processes start as one consumer
+// group (the broker waits 3 s for a new group's members before the first assignment,
+// group.initial.rebalance.delay.ms, Kafka's default; the test suite sets 0) and are live on the
+// empty partitions; they are frozen (SIGSTOP) while the N records are produced, so the producer
+// does not compete with them, then thawed together: they decide the backlog on the live path. The
+// clock stops when the last output is on the topic, acknowledged (acks=all): reported, input
+// records per second. The number of outputs to wait for is computed beforehand by the embedded
+// engine over each partition's records, so the figure counts every output. Three unreported
+// rounds with 1 worker first warm the broker's JIT; then R pairs of rounds, 1 worker then 2: this
+// machine's speed drifts, so each ratio is of two adjacent rounds, and the medians are reported.
+// Then, with the last 2 workers live, the command latency: a record that makes the rule fire →
+// the command record read back, p50/p99 over M commands on all partitions.
 // Targets: ≥ 1.6× with 2 workers, ≥ 50,000 records/s per worker, p99 < 100 ms.
 //
 // The broker runs with Kafka's production JVM flags (startKafka jvm "server"), and the CPU time
-// the workers and the broker spend in each phase is reported (/proc): on a machine with fewer
-// cores than workers + broker, the ratio is bounded by CPU, and these figures say by how much.
+// of each round is reported per input (/proc): the workers' main threads and their other threads
+// (GC, compiler, libuv), the broker, this process. On a machine with fewer cores than workers +
+// broker, the ratio is bounded by CPU, and these figures say by how much.
 //
 //   node bench/kafka-partitions.mjs [N=200000] [M=200] [R=3]
 //   (OFL_BENCH_PROF=DIR: CPU profiles of the workers; OFL_BENCH_NODE_FLAGS="...": flags for the
