@@ -112,7 +112,7 @@ export interface RuleWorkerOptions {
   checkpoints?: ScheduleOptions | false;
   /** a partitioned `ofa_assets`: ms without a heartbeat before the group gives a worker's partitions to the others (default 10,000) */
   sessionTimeoutMs?: number;
-  /** outputs a rebuild holds in memory (to match them against the log) before it looks where this program's outputs end (default 100,000; see PartitionTask.process) */
+  /** outputs a rebuild holds in memory (to match them against the log) before it counts this program's outputs on the rest of its range and holds none (default 100,000; PartitionTask.countOutputsAhead) */
   rebuildHoldLimit?: number;
 }
 
@@ -321,8 +321,8 @@ class PartitionTask {
    * the log (a previous run wrote it) and produces those it did not find at the end: over a long
    * history with no output of this program (a first start) that was every output of it. Past
    * `rebuildHoldLimit` held outputs, it reads the rest of its range once and counts this program's
-   * outputs there by cause (Kafka writes a cause's outputs in order: those on the log are its
-   * first ones). The held outputs the log has further on are dropped, the others produced now, and
+   * outputs there by cause (a cause's outputs go out in order, in one append: those on the log are
+   * its first ones). The held outputs the log has further on are dropped, the others produced now, and
    * from then on each input's outputs beyond the count are produced as they are recomputed:
    * nothing is held, and a checkpoint can be taken before the rebuild ends (a rebuild that stops
    * resumes from there). The counts cover the causes from the oldest one held.
