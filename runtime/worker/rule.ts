@@ -185,6 +185,8 @@ class PartitionTask {
   /** fenced: this worker may not own the partition (a rebalance began): it writes nothing */
   private fenced = false;
   private stopped = false;
+  /** an append of outputs failed: no later append is made (`append`) */
+  private lostOutputs = false;
   /** serializes appends (batches and clock ticks keep their order) */
   private chain: Promise<unknown> = Promise.resolve();
   private caughtUp!: () => void;
@@ -399,7 +401,7 @@ class PartitionTask {
     const rec = this.checkpoints.record(encodeCheckpoint(this.engine, offset, extra), offset, this.lastInput, this.w.now());
     this.schedule.written(started);
     this.stats.checkpoints++;
-    void this.append([rec], true).catch((e: Error) => this.w.say("warn", `${this.label}cannot write a checkpoint: ${e.message}`));
+    void this.append([rec], false).catch((e: Error) => this.w.say("warn", `${this.label}cannot write a checkpoint: ${e.message}`));
   }
 
   /** Writes the `TYPE Method` records of the partition's assets the log does not hold yet (or holds with another text). */
@@ -433,14 +435,22 @@ class PartitionTask {
     if (this.broken || this.fenced) return; // its header would claim progress that stopped
     this.stats.clock++;
     const clock: KafkaNewRecord = { ...r, partition: this.partition, headers: { [PROCESSED_HEADER]: String(this.processed) } };
-    void this.append([clock], true).catch((e: Error) => this.w.say("warn", `${this.label}clock: ${e.message}`));
+    void this.append([clock], false).catch((e: Error) => this.w.say("warn", `${this.label}clock: ${e.message}`));
   }
 
-  private append(recs: KafkaNewRecord[], input = false): Promise<unknown> {
-    const p = this.chain.then(() => this.w.opts.log.append(recs));
-    this.chain = p.catch(() => {});
+  /** Appends after every append issued before; `outputs` false: a clock record or a checkpoint (not counted as produced, its failure stops nothing). */
+  private append(recs: KafkaNewRecord[], outputs = true): Promise<unknown> {
+    const p = this.chain.then(() => {
+      // nothing after outputs that did not reach the log: a clock record queued meanwhile would
+      // claim their inputs processed (PROCESSED_HEADER), a checkpoint would skip them
+      if (this.lostOutputs) throw new Error("outputs before these could not be produced: nothing more is written");
+      return this.w.opts.log.append(recs);
+    });
+    this.chain = p.catch(() => {
+      if (outputs) this.lostOutputs = true;
+    });
     return p.then(() => {
-      if (!input) this.stats.produced += recs.length;
+      if (outputs) this.stats.produced += recs.length;
     });
   }
 

@@ -1,0 +1,61 @@
+// A rule worker whose outputs cannot be produced writes nothing after them, on Apache Kafka
+// itself. Its clock records carry `ofl-processed` (every output of the inputs up to that offset is
+// on the topic before the clock record: a connector worker concludes from it that an operator
+// command was accepted). Clock ticks queue their appends behind the batch being produced; before
+// the fix, when that batch failed, the queued clock records were still written, claiming inputs
+// processed whose outputs never reached the log: an operator command the interlock rejected, its
+// rejection lost, was then taken as accepted and dispatched by the connector worker
+// (runtime/worker/connector.ts, `release`). Thirty such clock records here before the fix.
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { KafkaLog, type KafkaNewRecord } from "../../../runtime/log/kafka.js";
+import { CAUSE_HEADER, PROCESSED_HEADER, RuleWorker } from "../../../runtime/worker/rule.js";
+import { telemetryValue } from "../../../runtime/wire/records.js";
+import type { LogRecord } from "../../../runtime/wire/types.js";
+import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
+import { waitFor } from "../../support/wait.js";
+import { tankProgram } from "./program.js";
+
+let kafka: KafkaBroker;
+let log: KafkaLog;
+
+beforeAll(async () => {
+  kafka = await startKafka();
+  log = new KafkaLog({ brokers: kafka.brokers });
+}, 180_000);
+
+afterAll(async () => {
+  await log?.close();
+  await kafka?.close();
+});
+
+/** A log on which producing outputs (records with a cause) fails after 300 ms; clock records go through. */
+class OutputsFailLog extends KafkaLog {
+  override async append(records: KafkaNewRecord[]): Promise<LogRecord[]> {
+    if (!records.some((r) => r.headers?.[CAUSE_HEADER] !== undefined)) return super.append(records);
+    await new Promise((r) => setTimeout(r, 300)); // the clock ticks meanwhile (every 10 ms)
+    throw new Error("simulated broker refusal");
+  }
+}
+
+test("after a batch's outputs fail, no clock record claims its inputs processed", async () => {
+  await log.ensureTopics([
+    { name: "ofa_assets", partitions: 1, replication: 1 },
+    { name: "ofl_deadletter", partitions: 1, replication: 1 },
+  ]);
+  const failing = new OutputsFailLog({ brokers: kafka.brokers });
+  const reports: string[] = [];
+  const w = new RuleWorker({ program: tankProgram(), log: failing, clockMs: 10, checkpoints: false, report: (l, m) => void reports.push(`${l}: ${m}`), onFatal: () => {} });
+  try {
+    await w.start();
+    await w.ready; // live on the empty topic: clock records with ofl-processed -1
+    const [input] = await log.append([{ topic: "ofa_assets", key: "TANK-1", ts: Date.parse("2026-12-04T08:00:00Z"), value: telemetryValue("level", 3, "Level", "Samples", Date.parse("2026-12-04T08:00:00Z")) }]);
+    await waitFor("the failed produce", () => reports.some((m) => m.includes("simulated broker refusal")), { timeoutMs: 30_000, detail: () => reports.join("\n") });
+    await w.stop(); // every append queued so far has run (or refused) when this resolves: the sentinel
+    const clocks = (await log.readRange("ofa_assets", 0)).filter((r) => r.headers[PROCESSED_HEADER] !== undefined);
+    expect(clocks.length).toBeGreaterThan(0); // the clock ran before the input
+    expect(clocks.filter((r) => Number(r.headers[PROCESSED_HEADER]) >= input!.offset)).toEqual([]);
+    expect(reports.join("\n")).toMatch(/^warn: clock: outputs before these could not be produced: nothing more is written$/m);
+  } finally {
+    await failing.close();
+  }
+}, 120_000);
