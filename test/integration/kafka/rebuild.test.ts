@@ -123,7 +123,9 @@ test("a first start over a history holds at most rebuildHoldLimit outputs and ch
   const options = { program: ir, clockMs: 0, checkpoints: { everyRecords: 200, costShare: 0 }, rebuildHoldLimit: 50 };
 
   // a first run: past 50 held outputs it finds no output of the program further on, so it produces
-  // them, and the rest as it goes (before: all 3,000 held until the end); it dies after 2,500
+  // them, and the rest as it goes (before: all 3,000 held until the end); it dies after 2,500, in
+  // its second fetched batch (a fetch brings 256 KB, about 2,000 of these records: FETCH_LIMITS),
+  // so a checkpoint was taken after the first
   const cut = new CutLog(kafka.brokers, 2500);
   const reports: string[] = [];
   const first = new RuleWorker({ ...options, log: cut, report: (l, m) => void reports.push(`${l}: ${m}`), onFatal: () => {} });
