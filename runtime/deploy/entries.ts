@@ -77,6 +77,7 @@ export function emitWorkers(ir: IrProgram, partitions = 1): WorkerEntry[] {
       env: [
         ...COMMON_ENV,
         { name: "OFL_CLOCK_MS", required: false, default: "100", description: "clock record period, ms (0: none)" },
+        { name: "OFL_STALL_MS", required: false, default: "60000", description: "records waiting on a partition with none delivered this long stop the worker (a stuck Kafka consumer; it is restarted), ms (0: never)" },
         ...CHECKPOINT_ENV,
       ],
     },

@@ -249,6 +249,12 @@ export class KafkaLog {
     });
   }
 
+  /** The end offset of every partition of a topic (one request). */
+  async endOffsets(topic: string): Promise<Map<number, number>> {
+    const offs = await (await this.admin()).fetchTopicOffsets(topic);
+    return new Map(offs.map((o) => [o.partition, Number(o.high)]));
+  }
+
   /** Records of a partition (default 0) in [from, to) (to: the end offset at call time). */
   async readRange(topic: string, from = 0, to?: number, partition = 0): Promise<KafkaRecord[]> {
     const out: KafkaRecord[] = [];

@@ -6,6 +6,7 @@
 // Environment:
 //   OFL_KAFKA       bootstrap brokers, HOST:PORT[,HOST:PORT…] (required)
 //   OFL_CLOCK_MS    rule worker: clock record period (default 100; 0: none)
+//   OFL_STALL_MS    rule worker: records waiting with none delivered this long stop it (default 60000; 0: never)
 //   OFL_CHECKPOINT_RECORDS  rule and cross workers: inputs between checkpoints (default 25000; 0: none)
 //   OFL_CHECKPOINT_MS       rule and cross workers: wall time between checkpoints (default 60000)
 //   OFL_STATUS_MS   status line period (default 10000; 0: none)

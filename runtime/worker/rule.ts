@@ -112,6 +112,12 @@ export interface RuleWorkerOptions {
   checkpoints?: ScheduleOptions | false;
   /** a partitioned `ofa_assets`: ms without a heartbeat before the group gives a worker's partitions to the others (default 10,000) */
   sessionTimeoutMs?: number;
+  /**
+   * ms a partition may have records waiting on the log, none of them delivered, before the worker
+   * stops (a stuck Kafka consumer: its rules would go undecided while it looks healthy; the
+   * supervisor restarts it and it rebuilds). Default 60,000; 0: never.
+   */
+  stallMs?: number;
   /** outputs a rebuild holds in memory (to match them against the log) before it counts this program's outputs on the rest of its range and holds none (default 100,000; PartitionTask.countOutputsAhead) */
   rebuildHoldLimit?: number;
 }
@@ -185,6 +191,8 @@ class PartitionTask {
   /** fenced: this worker may not own the partition (a rebalance began): it writes nothing */
   private fenced = false;
   private stopped = false;
+  /** a batch is being processed */
+  private busy = false;
   /** an append of outputs failed: no later append is made (`append`) */
   private lostOutputs = false;
   /** serializes appends (batches and clock ticks keep their order) */
@@ -260,10 +268,16 @@ class PartitionTask {
     return from;
   }
 
+  /** The offset processed so far, when the partition is waiting for records (prepared, no batch in progress, writing); undefined otherwise. */
+  idleAt(): number | undefined {
+    return this.prepared && !this.busy && !this.broken && !this.fenced && !this.stopped ? this.processed : undefined;
+  }
+
   /** Processes a batch of the partition's records (the next batch waits for it). */
   take(recs: KafkaRecord[]): Promise<void> {
     if (this.broken || this.fenced || this.stopped) return Promise.resolve();
-    return (this.batch = this.process(recs).catch((e: Error) => {
+    this.busy = true;
+    return (this.batch = this.process(recs).finally(() => (this.busy = false)).catch((e: Error) => {
       // the outputs of this batch may be partly unwritten and the engine is past them: this
       // worker processes nothing more (a restart rebuilds from the log and writes them)
       this.broken = true;
@@ -502,6 +516,9 @@ export class RuleWorker {
   private failed!: (e: Error) => void;
   /** resolves when the partitions of the first assignment are rebuilt */
   readonly ready: Promise<void>;
+  /** the stall watchdog (RuleWorkerOptions.stallMs): per partition, the offset it has been waiting at and since when */
+  private watchdog: ReturnType<typeof setInterval> | undefined;
+  private readonly waiting = new Map<number, { at: number; since: number }>();
 
   constructor(opts: RuleWorkerOptions) {
     const sender = opts.senderUuid ?? `OFL-${opts.program.program}`;
@@ -562,6 +579,16 @@ export class RuleWorker {
     for (const t of [DEADLETTER_TOPIC, ...(opts.checkpoints !== false ? [checkpointSpec.name] : [])]) {
       const n = await log.partitions(t);
       if (n !== partitions) throw new Error(`${t} has ${n} partition${n === 1 ? "" : "s"} and ${ASSETS_TOPIC} ${partitions}: they must have as many (ofl deploy creates them so)`);
+    }
+    const stallMs = opts.stallMs ?? 60_000;
+    if (stallMs > 0) {
+      let checking = false;
+      this.watchdog = setInterval(() => {
+        if (checking) return;
+        checking = true;
+        void this.checkStalls(stallMs).finally(() => (checking = false));
+      }, Math.max(50, stallMs / 6));
+      this.watchdog.unref();
     }
     if (partitions === 1) return this.startSingle();
     this.group = await readAsGroup(log, {
@@ -636,7 +663,42 @@ export class RuleWorker {
     await Promise.all([...this.tasks.values()].map((t) => t.idle()));
   }
 
+  /**
+   * Stops the worker when a partition has had records waiting past the offset it processed, with
+   * no batch delivered, for `stallMs` (the wall clock: this watches the Kafka client, not the
+   * plant). Seen with kafkajs after a topic was deleted and created again under running
+   * consumers: they fetched nothing, silently.
+   */
+  private async checkStalls(stallMs: number): Promise<void> {
+    let ends: Map<number, number>;
+    try {
+      ends = await this.ctx.opts.log.endOffsets(ASSETS_TOPIC);
+    } catch {
+      return; // the broker is unreachable: kafkajs says so, and there is nothing to read anyway
+    }
+    const now = Date.now();
+    for (const [p, t] of this.tasks) {
+      const at = t.idleAt();
+      if (at === undefined || (ends.get(p) ?? 0) <= at + 1) {
+        this.waiting.delete(p);
+        continue;
+      }
+      const w = this.waiting.get(p);
+      if (!w || w.at !== at) this.waiting.set(p, { at, since: now });
+      else if (now - w.since >= stallMs) {
+        if (this.watchdog) clearInterval(this.watchdog);
+        const e = new Error(`partition ${p}: ${(ends.get(p) ?? 0) - at - 1} record(s) on the log after offset ${at} and none delivered for ${Math.round((now - w.since) / 1000)} s: the Kafka consumer is stuck`);
+        for (const x of this.tasks.values()) x.fence();
+        this.ctx.say("error", `${e.message}; stopping (a restart rebuilds from the checkpoint)`);
+        this.failed(e);
+        this.ctx.opts.onFatal?.(e);
+        return;
+      }
+    }
+  }
+
   async stop(): Promise<void> {
+    if (this.watchdog) clearInterval(this.watchdog);
     await this.tail?.stop();
     // a last checkpoint of each partition, then leave the group: whoever takes a partition over
     // finds its checkpoint (a stopped partition takes no more batches meanwhile)
@@ -649,7 +711,8 @@ export class RuleWorker {
 export function runRuleWorker(program: IrProgram, spec: WorkerSpec): Promise<void> {
   return serveWorker(program, spec, async (log, report, env) => {
     const clockMs = envNumber(env, "OFL_CLOCK_MS") ?? 100;
-    const w = new RuleWorker({ program, log, clockMs, report, checkpoints: checkpointsFromEnv(env), onFatal: exitOnFatal(log) });
+    const stallMs = envNumber(env, "OFL_STALL_MS");
+    const w = new RuleWorker({ program, log, clockMs, report, checkpoints: checkpointsFromEnv(env), onFatal: exitOnFatal(log), ...(stallMs !== undefined ? { stallMs } : {}) });
     await w.start();
     await w.ready;
     // each partition said where it was rebuilt from (PartitionTask.goLive)

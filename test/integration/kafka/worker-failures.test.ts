@@ -1,11 +1,15 @@
-// A rule worker whose outputs cannot be produced writes nothing after them, on Apache Kafka
-// itself. Its clock records carry `ofl-processed` (every output of the inputs up to that offset is
+// How a rule worker fails safe, on Apache Kafka itself.
+// 1. A rule worker whose outputs cannot be produced writes nothing after them. Its clock records carry `ofl-processed` (every output of the inputs up to that offset is
 // on the topic before the clock record: a connector worker concludes from it that an operator
 // command was accepted). Clock ticks queue their appends behind the batch being produced; before
 // the fix, when that batch failed, the queued clock records were still written, claiming inputs
 // processed whose outputs never reached the log: an operator command the interlock rejected, its
 // rejection lost, was then taken as accepted and dispatched by the connector worker
 // (runtime/worker/connector.ts, `release`). Thirty such clock records here before the fix.
+// 2. A stuck Kafka consumer (records wait on the log, none is delivered) stops the worker after
+//    `stallMs` instead of leaving its rules undecided while it looks healthy; its supervisor
+//    restarts it. kafkajs consumers were seen fetching nothing after a topic was deleted and
+//    created again; here the worker's consumer is paused, which starves it the same way.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { KafkaLog, type KafkaNewRecord } from "../../../runtime/log/kafka.js";
 import { CAUSE_HEADER, PROCESSED_HEADER, RuleWorker } from "../../../runtime/worker/rule.js";
@@ -57,5 +61,40 @@ test("after a batch's outputs fail, no clock record claims its inputs processed"
     expect(reports.join("\n")).toMatch(/^warn: clock: outputs before these could not be produced: nothing more is written$/m);
   } finally {
     await failing.close();
+  }
+}, 120_000);
+
+test("a consumer that delivers nothing while records wait stops the worker after stallMs; a working one does not", async () => {
+  await log.ensureTopics([
+    { name: "ofa_assets", partitions: 1, replication: 1 },
+    { name: "ofl_deadletter", partitions: 1, replication: 1 },
+  ]);
+  const own = new KafkaLog({ brokers: kafka.brokers }); // the worker's: its consumers are the ones paused below
+  const reports: string[] = [];
+  let fatal: Error | undefined;
+  const w = new RuleWorker({ program: tankProgram("stall"), log: own, clockMs: 0, checkpoints: false, stallMs: 600, report: (l, m) => void reports.push(`${l}: ${m}`), onFatal: (e) => void (fatal = e) });
+  let t = Date.parse("2026-12-04T09:00:00Z");
+  const level = (v: number): KafkaNewRecord => ({ topic: "ofa_assets", key: "TANK-1", ts: (t += 500), value: telemetryValue("level", v, "Level", "Samples", t) });
+  try {
+    await w.start();
+    await w.ready;
+    // working: 20 inputs over 2 s (more than stallMs), each delivered and decided
+    for (let i = 0; i < 20; i++) {
+      await log.append([level(i)]);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const end = await log.endOffset("ofa_assets");
+    await waitFor("the 20 inputs and their outputs read", () => w.stats.consumed + w.stats.restoredFrom >= end, { timeoutMs: 30_000, detail: () => JSON.stringify(w.stats) });
+    const at = end - 1;
+    // stuck: the consumer paused; 3 inputs wait
+    for (const c of own.consumers) c.pause([{ topic: "ofa_assets" }]);
+    await log.append([level(1), level(2), level(3)]);
+    await waitFor("the watchdog", () => fatal !== undefined, { timeoutMs: 30_000, detail: () => reports.join("\n") });
+    // it fired on the paused consumer, not before: at the offset processed when it was paused
+    expect(fatal!.message).toMatch(new RegExp(`^partition 0: 3 record\\(s\\) on the log after offset ${at} and none delivered for \\d+ s: the Kafka consumer is stuck$`));
+    expect(reports.filter((m) => m.startsWith("error: "))).toEqual([`error: ${fatal!.message}; stopping (a restart rebuilds from the checkpoint)`]);
+  } finally {
+    await w.stop();
+    await own.close();
   }
 }, 120_000);
