@@ -666,8 +666,8 @@ export class RuleWorker {
   /**
    * Stops the worker when a partition has had records waiting past the offset it processed, with
    * no batch delivered, for `stallMs` (the wall clock: this watches the Kafka client, not the
-   * plant). Seen with kafkajs after a topic was deleted and created again under running
-   * consumers: they fetched nothing, silently.
+   * plant). Seen with kafkajs consumers started just after a topic was deleted and created again
+   * under the same name: they fetched nothing, silently.
    */
   private async checkStalls(stallMs: number): Promise<void> {
     let ends: Map<number, number>;
@@ -677,6 +677,7 @@ export class RuleWorker {
       return; // the broker is unreachable: kafkajs says so, and there is nothing to read anyway
     }
     const now = Date.now();
+    for (const p of this.waiting.keys()) if (!this.tasks.has(p)) this.waiting.delete(p); // given away
     for (const [p, t] of this.tasks) {
       const at = t.idleAt();
       if (at === undefined || (ends.get(p) ?? 0) <= at + 1) {

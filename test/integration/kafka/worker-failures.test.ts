@@ -8,8 +8,8 @@
 // (runtime/worker/connector.ts, `release`). Thirty such clock records here before the fix.
 // 2. A stuck Kafka consumer (records wait on the log, none is delivered) stops the worker after
 //    `stallMs` instead of leaving its rules undecided while it looks healthy; its supervisor
-//    restarts it. kafkajs consumers were seen fetching nothing after a topic was deleted and
-//    created again; here the worker's consumer is paused, which starves it the same way.
+//    restarts it. kafkajs consumers started just after a topic was deleted and created again
+//    were seen fetching nothing; here the worker's consumer is paused, which starves it the same way.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { KafkaLog, type KafkaNewRecord } from "../../../runtime/log/kafka.js";
 import { CAUSE_HEADER, PROCESSED_HEADER, RuleWorker } from "../../../runtime/worker/rule.js";
