@@ -72,19 +72,19 @@ test("a consumer that delivers nothing while records wait stops the worker after
   const own = new KafkaLog({ brokers: kafka.brokers }); // the worker's: its consumers are the ones paused below
   const reports: string[] = [];
   let fatal: Error | undefined;
-  const w = new RuleWorker({ program: tankProgram("stall"), log: own, clockMs: 0, checkpoints: false, stallMs: 600, report: (l, m) => void reports.push(`${l}: ${m}`), onFatal: (e) => void (fatal = e) });
+  const w = new RuleWorker({ program: tankProgram("stall"), log: own, clockMs: 0, checkpoints: false, stallMs: 2000, report: (l, m) => void reports.push(`${l}: ${m}`), onFatal: (e) => void (fatal = e) });
   let t = Date.parse("2026-12-04T09:00:00Z");
   const level = (v: number): KafkaNewRecord => ({ topic: "ofa_assets", key: "TANK-1", ts: (t += 500), value: telemetryValue("level", v, "Level", "Samples", t) });
   try {
     await w.start();
     await w.ready;
-    // working: 20 inputs over 2 s (more than stallMs), each delivered and decided
-    for (let i = 0; i < 20; i++) {
+    // working: 30 inputs over 3 s (more than stallMs), each delivered and decided
+    for (let i = 0; i < 30; i++) {
       await log.append([level(i)]);
       await new Promise((r) => setTimeout(r, 100));
     }
     const end = await log.endOffset("ofa_assets");
-    await waitFor("the 20 inputs and their outputs read", () => w.stats.consumed + w.stats.restoredFrom >= end, { timeoutMs: 30_000, detail: () => JSON.stringify(w.stats) });
+    await waitFor("the 30 inputs and their outputs read", () => w.stats.consumed + w.stats.restoredFrom >= end, { timeoutMs: 30_000, detail: () => JSON.stringify(w.stats) });
     const at = end - 1;
     // stuck: the consumer paused; 3 inputs wait
     for (const c of own.consumers) c.pause([{ topic: "ofa_assets" }]);
