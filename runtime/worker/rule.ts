@@ -125,7 +125,7 @@ export interface RuleWorkerOptions {
 /**
  * rebuilt: the end offset seen at start; restoredFrom: the offset of the checkpoint it replayed
  * from (0: the beginning); checkpoints: written by this run; heldMost: the most recomputed outputs
- * a rebuild held in memory at once. Offsets are of one partition.
+ * a partition's rebuild held in memory at once. Offsets are of one partition.
  */
 export interface RuleWorkerStats {
   consumed: number;
@@ -141,6 +141,10 @@ export interface RuleWorkerStats {
   heldMost: number;
 }
 const noStats = (): RuleWorkerStats => ({ consumed: 0, produced: 0, rebuilt: 0, restoredFrom: 0, resent: 0, clock: 0, routed: 0, notRouted: 0, described: 0, checkpoints: 0, heldMost: 0 });
+/** Adds a partition's stats to a worker's: sums, but the most held at once is the greatest of any partition. */
+function addStats(into: RuleWorkerStats, from: RuleWorkerStats): void {
+  for (const k of Object.keys(into) as (keyof RuleWorkerStats)[]) into[k] = k === "heldMost" ? Math.max(into[k], from[k]) : into[k] + from[k];
+}
 
 /** What the partitions of one worker share. */
 interface WorkerContext {
@@ -555,7 +559,7 @@ export class RuleWorker {
   /** Counters over the partitions it owns and owned. */
   get stats(): RuleWorkerStats {
     const s = { ...this.retired };
-    for (const t of this.tasks.values()) for (const k of Object.keys(s) as (keyof RuleWorkerStats)[]) s[k] += t.stats[k];
+    for (const t of this.tasks.values()) addStats(s, t.stats);
     return s;
   }
 
@@ -630,7 +634,7 @@ export class RuleWorker {
     for (const [p, t] of this.tasks)
       if (!owned.includes(p)) {
         this.tasks.delete(p);
-        for (const k of Object.keys(this.retired) as (keyof RuleWorkerStats)[]) this.retired[k] += t.stats[k];
+        addStats(this.retired, t.stats);
         void t.stop(false);
         this.ctx.say("info", `partition ${p}: given to another worker`);
       }
