@@ -239,20 +239,16 @@ export class KafkaLog {
 
   /** The first offset still on a partition (records before it were deleted: retention) and its end; 0 when it does not exist. */
   async offsets(topic: string, partition = 0): Promise<{ low: number; high: number }> {
-    const a = await this.admin();
-    return retrying(async () => {
-      const topics = await a.listTopics();
-      if (!topics.includes(topic)) return { low: 0, high: 0 };
-      const offs = await a.fetchTopicOffsets(topic);
-      const p0 = offs.find((o) => o.partition === partition);
-      return p0 ? { low: Number(p0.low), high: Number(p0.high) } : { low: 0, high: 0 };
-    });
+    return (await this.partitionOffsets(topic)).get(partition) ?? { low: 0, high: 0 };
   }
 
-  /** The end offset of every partition of a topic (one request). */
-  async endOffsets(topic: string): Promise<Map<number, number>> {
-    const offs = await (await this.admin()).fetchTopicOffsets(topic);
-    return new Map(offs.map((o) => [o.partition, Number(o.high)]));
+  /** `offsets` of every partition of a topic, in one request (none when the topic does not exist). */
+  async partitionOffsets(topic: string): Promise<Map<number, { low: number; high: number }>> {
+    const a = await this.admin();
+    return retrying(async () => {
+      if (!(await a.listTopics()).includes(topic)) return new Map();
+      return new Map((await a.fetchTopicOffsets(topic)).map((o) => [o.partition, { low: Number(o.low), high: Number(o.high) }]));
+    });
   }
 
   /** Records of a partition (default 0) in [from, to) (to: the end offset at call time). */

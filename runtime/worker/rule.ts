@@ -186,7 +186,7 @@ class PartitionTask {
   /** outputs recomputed during the rebuild and not (yet) found on the log, by cause (ascending), and how many */
   private readonly unconfirmed = new Map<number, KafkaNewRecord[]>();
   private held = 0;
-  /** once a rebuild held too many: how many of this program's outputs of each cause the rest of the rebuild's range holds (rebuildHoldLimit) */
+  /** from when a rebuild held too many until it is live: how many of this program's outputs of each cause the rest of its range holds (rebuildHoldLimit) */
   private onLog: Map<number, number> | undefined;
   /** prepared: restored, reading; live: rebuilt; broken: a batch failed, its outputs may be unwritten (no checkpoint after that) */
   prepared = false;
@@ -295,7 +295,7 @@ class PartitionTask {
     const send: KafkaNewRecord[] = [];
     const limit = this.w.opts.rebuildHoldLimit ?? 100_000;
     for (const rec of recs) {
-      if (this.held > limit && this.onLog === undefined && !this.live) await this.countOutputsAhead(send);
+      if (this.held > limit) await this.countOutputsAhead(send); // outputs are held only while rebuilding, until then
       const o = rec.offset;
       this.processed = o;
       this.lastInput = { ts: rec.ts, key: rec.key };
@@ -317,10 +317,7 @@ class PartitionTask {
       } else this.decide(rec, o, send);
       if (!this.live && o >= this.end - 1) {
         // rebuilt: what is still unconfirmed never reached the log
-        const causes = [...this.unconfirmed.keys()].sort((a, b) => a - b);
-        for (const c of causes) for (const r of this.unconfirmed.get(c)!) send.push(r), this.stats.resent++;
-        this.unconfirmed.clear();
-        this.held = 0;
+        this.releaseHeld(send);
         this.stats.rebuilt = this.end;
         // none of this program's outputs on the partition: usually a first start over records
         // already there (connectors that ran first), not a run that stopped half-way
@@ -362,14 +359,16 @@ class PartitionTask {
     const from = this.processed + 1;
     await this.w.opts.log.scanRange({ topic: ASSETS_TOPIC, partition: this.partition, from, to: this.end, onBatch, headerOnly: true }); // headers alone
     const held = this.held;
-    for (const [c, u] of this.unconfirmed) {
-      for (const r of u.slice(Math.min(counts.get(c) ?? 0, u.length))) send.push(r), this.stats.resent++;
-      counts.delete(c);
-    }
-    this.unconfirmed.clear();
-    this.held = 0;
+    this.releaseHeld(send, counts);
     this.onLog = counts;
     this.w.say("info", `${this.label}rebuilding: ${held} recomputed outputs held; ${found} output(s) of this program between offsets ${from} and ${this.end - 1}: the rest produced as they are recomputed`);
+  }
+
+  /** Produces the held outputs (in the order of their causes), but for the first `onLog.get(cause)` of each: those are on the log further on. Holds none after. */
+  private releaseHeld(send: KafkaNewRecord[], onLog?: Map<number, number>): void {
+    for (const [c, u] of this.unconfirmed) for (const r of u.slice(Math.min(onLog?.get(c) ?? 0, u.length))) send.push(r), this.stats.resent++;
+    this.unconfirmed.clear();
+    this.held = 0;
   }
 
   /** Runs a record of the partition (not one of this program's outputs) through the engine; its outputs go to `send` (or wait for confirmation while rebuilding). */
@@ -387,7 +386,7 @@ class PartitionTask {
       const withCause: KafkaNewRecord = { ...r, partition: p, headers: { [CAUSE_HEADER]: String(o) } };
       if (r.topic === DEADLETTER_TOPIC) {
         if (o > this.deadMax) send.push(withCause);
-      } else if (this.onLog && !this.live) {
+      } else if (this.onLog) {
         if (onLog > 0) onLog--;
         else send.push(withCause), this.stats.resent++;
       } else if (!this.live) {
@@ -438,6 +437,7 @@ class PartitionTask {
 
   private goLive(): void {
     this.live = true;
+    this.onLog = undefined;
     this.describeCommands();
     if (this.stats.notRouted > 0) this.w.say("info", `${this.label}${this.stats.notRouted} routed command(s) found in the rebuilt history: not produced again`);
     const { restoredFrom: cp, resent } = this.stats;
@@ -674,9 +674,9 @@ export class RuleWorker {
    * under the same name: they fetched nothing, silently.
    */
   private async checkStalls(stallMs: number): Promise<void> {
-    let ends: Map<number, number>;
+    let offsets: Map<number, { high: number }>;
     try {
-      ends = await this.ctx.opts.log.endOffsets(ASSETS_TOPIC);
+      offsets = await this.ctx.opts.log.partitionOffsets(ASSETS_TOPIC);
     } catch {
       return; // the broker is unreachable: kafkajs says so, and there is nothing to read anyway
     }
@@ -684,7 +684,8 @@ export class RuleWorker {
     for (const p of this.waiting.keys()) if (!this.tasks.has(p)) this.waiting.delete(p); // given away
     for (const [p, t] of this.tasks) {
       const at = t.idleAt();
-      if (at === undefined || (ends.get(p) ?? 0) <= at + 1) {
+      const end = offsets.get(p)?.high ?? 0;
+      if (at === undefined || end <= at + 1) {
         this.waiting.delete(p);
         continue;
       }
@@ -692,7 +693,7 @@ export class RuleWorker {
       if (!w || w.at !== at) this.waiting.set(p, { at, since: now });
       else if (now - w.since >= stallMs) {
         if (this.watchdog) clearInterval(this.watchdog);
-        const e = new Error(`partition ${p}: ${(ends.get(p) ?? 0) - at - 1} record(s) on the log after offset ${at} and none delivered for ${Math.round((now - w.since) / 1000)} s: the Kafka consumer is stuck`);
+        const e = new Error(`partition ${p}: ${end - at - 1} record(s) on the log after offset ${at} and none delivered for ${Math.round((now - w.since) / 1000)} s: the Kafka consumer is stuck`);
         for (const x of this.tasks.values()) x.fence();
         this.ctx.say("error", `${e.message}; stopping (a restart rebuilds from the checkpoint)`);
         this.failed(e);
