@@ -9,7 +9,7 @@
 // outputs on the topic are, each once and in order, what the engine computes from scratch over
 // the recorded inputs. Then: a corrupt checkpoint record is skipped with a warning (an older one
 // is used), and a changed program rebuilds from offset 0 and says so.
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
 import { Engine } from "../../../runtime/engine/index.js";
 import { checkpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
@@ -17,8 +17,8 @@ import { KafkaLog, type KafkaNewRecord, type KafkaRecord } from "../../../runtim
 import { CAUSE_HEADER, RuleWorker } from "../../../runtime/worker/rule.js";
 import { classify, telemetryValue } from "../../../runtime/wire/records.js";
 import type { LogRecord, NewRecord } from "../../../runtime/wire/types.js";
-import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
 import { waitFor } from "../../support/wait.js";
+import { brokerForFile } from "./broker.js";
 
 const SOURCE = `
 model Tank {
@@ -69,26 +69,16 @@ class DyingLog extends KafkaLog {
   }
 }
 
-let kafka: KafkaBroker;
-let log: KafkaLog;
+const broker = brokerForFile();
 let t = Date.parse("2026-12-01T08:00:00.000Z");
 /** telemetry of `level`, event time 500 ms after the previous one */
 const level = (uuid: string, v: number): KafkaNewRecord => ({ topic: "ofa_assets", key: uuid, ts: (t += 500), value: telemetryValue("level", v, "Level", "Samples", t) });
 /** a ramp 0..24 on both tanks: alarms raise and clear, `high` fires after 2 s, the rule drains at 20 */
 const ramp = (from: number, n: number): KafkaNewRecord[] => Array.from({ length: n }, (_, i) => [level("TANK-1", (from + i) % 25), level("TANK-2", (from + 2 * i) % 25)]).flat();
 
-beforeAll(async () => {
-  kafka = await startKafka();
-  log = new KafkaLog({ brokers: kafka.brokers });
-}, 180_000);
 
-afterAll(async () => {
-  await log?.close();
-  await kafka?.close();
-});
-
-const topic = (): Promise<KafkaRecord[]> => log.readRange("ofa_assets", 0);
-const checkpoints = (): Promise<KafkaRecord[]> => log.readRange(checkpointTopic("ckpt"), 0);
+const topic = (): Promise<KafkaRecord[]> => broker.log.readRange("ofa_assets", 0);
+const checkpoints = (): Promise<KafkaRecord[]> => broker.log.readRange(checkpointTopic("ckpt"), 0);
 
 /** Waits until the worker has processed every record on the topic, its outputs and checkpoints acknowledged. */
 async function settled(w: RuleWorker, what: string): Promise<void> {
@@ -96,7 +86,7 @@ async function settled(w: RuleWorker, what: string): Promise<void> {
     `${what}: every input processed`,
     async () => {
       await w.idle(); // appends issued so far are on the topic: the end offset below includes them
-      return w.stats.consumed + w.stats.restoredFrom >= (await log.endOffset("ofa_assets"));
+      return w.stats.consumed + w.stats.restoredFrom >= (await broker.log.endOffset("ofa_assets"));
     },
     { timeoutMs: 30_000, intervalMs: 100, detail: () => JSON.stringify(w.stats) },
   );
@@ -118,11 +108,11 @@ test("restart from a checkpoint after a death mid-batch: only the tail is replay
   const ir = program();
   const reports: string[] = [];
   const report = (level: string, m: string): void => void reports.push(`${level}: ${m}`);
-  const dying = new DyingLog({ brokers: kafka.brokers });
+  const dying = new DyingLog({ brokers: broker.kafka.brokers });
   const w1 = new RuleWorker({ program: ir, log: dying, clockMs: 0, report, checkpoints: { everyRecords: 20, costShare: 0 } });
   await w1.start();
   await w1.ready;
-  await log.append(ramp(0, 40));
+  await broker.log.append(ramp(0, 40));
   await settled(w1, "first worker");
   expect(w1.stats.checkpoints).toBeGreaterThan(0);
   const cps = await checkpoints();
@@ -130,11 +120,11 @@ test("restart from a checkpoint after a death mid-batch: only the tail is replay
   const last = cps[cps.length - 1]!.value as { offset: number };
   // the checkpoint is at the next input offset: everything before it was processed
   expect(last.offset).toBeGreaterThan(0);
-  expect(last.offset).toBeLessThanOrEqual(await log.endOffset("ofa_assets"));
+  expect(last.offset).toBeLessThanOrEqual(await broker.log.endOffset("ofa_assets"));
 
   // the inputs after it: the broker gets 5 of their outputs, then the worker "dies"
   dying.allow = 5;
-  await log.append(ramp(40, 30));
+  await broker.log.append(ramp(40, 30));
   await waitFor("the simulated death", () => dying.dead, { timeoutMs: 30_000 });
   await expect(w1.ready).resolves.toBeUndefined(); // it was live; the death shows in its report
   const written = w1.stats.checkpoints;
@@ -149,11 +139,11 @@ test("restart from a checkpoint after a death mid-batch: only the tail is replay
   const restartAt = (cpsAfterDeath[cpsAfterDeath.length - 1]!.value as { offset: number }).offset;
 
   // the restart: restores that checkpoint, replays the tail only, produces what is missing
-  const w2 = new RuleWorker({ program: ir, log, clockMs: 0, report, checkpoints: { everyRecords: 20, costShare: 0 } });
+  const w2 = new RuleWorker({ program: ir, log: broker.log, clockMs: 0, report, checkpoints: { everyRecords: 20, costShare: 0 } });
   await w2.start();
   await w2.ready;
   await settled(w2, "restarted worker");
-  const end = await log.endOffset("ofa_assets");
+  const end = await broker.log.endOffset("ofa_assets");
   expect(w2.stats.restoredFrom).toBe(restartAt);
   expect(w2.stats.consumed).toBe(end - restartAt);
   expect(w2.stats.resent).toBeGreaterThan(0);
@@ -168,18 +158,18 @@ test("restart from a checkpoint after a death mid-batch: only the tail is replay
   expect(new Set(ids).size).toBe(ids.length);
 
   // live after the restart, with further checkpoints
-  await log.append(ramp(70, 20));
+  await broker.log.append(ramp(70, 20));
   await settled(w2, "restarted worker, live");
   await w2.stop(); // a last checkpoint at the end: a graceful restart replays nothing
   await outputsMatchFromScratch(ir);
   const graceful = (await checkpoints()).at(-1)!.value as { offset: number };
-  expect(graceful.offset).toBe(await log.endOffset("ofa_assets"));
+  expect(graceful.offset).toBe(await broker.log.endOffset("ofa_assets"));
 
   // a corrupt record under the key: skipped with a warning, the one before it is used
   const key = (await checkpoints()).at(-1)!.key;
-  await log.append([{ topic: checkpointTopic("ckpt"), key, ts: t, value: { format: "ofl-kafka-checkpoint", offset: 3, last: null, checkpoint: "bm90IGEgY2hlY2twb2ludA==" } }]);
+  await broker.log.append([{ topic: checkpointTopic("ckpt"), key, ts: t, value: { format: "ofl-kafka-checkpoint", offset: 3, last: null, checkpoint: "bm90IGEgY2hlY2twb2ludA==" } }]);
   reports.length = 0;
-  const w3 = new RuleWorker({ program: ir, log, clockMs: 0, report, checkpoints: { everyRecords: 20, costShare: 0 } });
+  const w3 = new RuleWorker({ program: ir, log: broker.log, clockMs: 0, report, checkpoints: { everyRecords: 20, costShare: 0 } });
   await w3.start();
   await w3.ready;
   expect(reports.join("\n")).toMatch(/^warn: checkpoint at ofl_ckpt_checkpoints offset \d+ skipped: not a checkpoint \(no header line\)$/m);
@@ -191,7 +181,7 @@ test("restart from a checkpoint after a death mid-batch: only the tail is replay
   // a changed program: no checkpoint of it, a rebuild from offset 0 that says why
   reports.length = 0;
   const changed = program(SOURCE.replace("state doubled = level * 2", "state doubled = level * 2\n  state tripled = level * 3"));
-  const w4 = new RuleWorker({ program: changed, log, clockMs: 0, report, checkpoints: { everyRecords: 20, costShare: 0 } });
+  const w4 = new RuleWorker({ program: changed, log: broker.log, clockMs: 0, report, checkpoints: { everyRecords: 20, costShare: 0 } });
   await w4.start();
   await w4.ready;
   expect(reports.join("\n")).toMatch(/^info: the program changed since the last checkpoint \(program hash [0-9a-f]{12}\): rebuilding from offset 0 \(\d+ records\)$/m);
@@ -209,21 +199,21 @@ test("a checkpoint larger than the broker's default 1 MB record limit (10,000 as
   const inputs: KafkaNewRecord[] = [];
   for (let round = 0; round < 2; round++)
     for (let i = 0; i < assets; i++) inputs.push({ topic: "ofa_assets", key: `PUMP-${i}`, ts: (t += 1), value: telemetryValue("flow", (i * 7 + round * 13) % 1000, "Flow", "Samples", t) });
-  const before = await log.endOffset("ofa_assets");
-  const w1 = new RuleWorker({ program: ir, log, clockMs: 0, checkpoints: { everyRecords: 1_000_000, costShare: 0 } });
+  const before = await broker.log.endOffset("ofa_assets");
+  const w1 = new RuleWorker({ program: ir, log: broker.log, clockMs: 0, checkpoints: { everyRecords: 1_000_000, costShare: 0 } });
   await w1.start();
   await w1.ready;
-  await log.append(inputs);
+  await broker.log.append(inputs);
   await settled(w1, "10,000 pumps");
   await w1.stop(); // the checkpoint at stop: every pump with a value, an open window and a pending `for`
-  const cps = await log.readRange(checkpointTopic("pumps"), 0);
+  const cps = await broker.log.readRange(checkpointTopic("pumps"), 0);
   expect(cps.length).toBe(1);
   const size = JSON.stringify(cps[0]!.value).length;
   expect(size).toBeGreaterThan(1024 * 1024);
-  const w2 = new RuleWorker({ program: ir, log, clockMs: 0 });
+  const w2 = new RuleWorker({ program: ir, log: broker.log, clockMs: 0 });
   await w2.start();
   await w2.ready;
-  expect(w2.stats.restoredFrom).toBe(await log.endOffset("ofa_assets"));
+  expect(w2.stats.restoredFrom).toBe(await broker.log.endOffset("ofa_assets"));
   expect(w2.stats.restoredFrom).toBeGreaterThan(before);
   expect(w2.stats.consumed).toBe(0);
   await w2.stop();

@@ -5,33 +5,23 @@
 // resolved, the worker had no reader yet and the partition was never read: a worker started on
 // a backlog sat with no output (seen in bench/kafka-partitions with the broker's 3 s initial
 // rebalance delay, Kafka's default). Here every partition is resumed inside `assigned` itself.
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { KafkaLog, type KafkaRecord } from "../../../runtime/log/kafka.js";
+import { expect, test } from "vitest";
+import type { KafkaRecord } from "../../../runtime/log/kafka.js";
 import { readAsGroup, type GroupReader } from "../../../runtime/log/kafkaGroup.js";
-import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
 import { waitFor } from "../../support/wait.js";
+import { brokerForFile } from "./broker.js";
 
-let kafka: KafkaBroker;
-let log: KafkaLog;
+const broker = brokerForFile();
 
-beforeAll(async () => {
-  kafka = await startKafka();
-  log = new KafkaLog({ brokers: kafka.brokers });
-}, 120_000);
-
-afterAll(async () => {
-  await log?.close();
-  await kafka?.close();
-});
 
 test("a partition resumed during the first assignment, before readAsGroup resolves, is delivered from the offset given", async () => {
-  await log.ensureTopics([{ name: "backlog", partitions: 2, replication: 1 }]);
+  await broker.log.ensureTopics([{ name: "backlog", partitions: 2, replication: 1 }]);
   const records = Array.from({ length: 40 }, (_, i) => ({ topic: "backlog", partition: i % 2, key: `k${i}`, ts: 1_000 + i, value: { i } }));
-  await log.append(records);
+  await broker.log.append(records);
   const got = new Map<number, number[]>([[0, []], [1, []]]);
   let resumedEarly = 0;
   let resolved = false;
-  const reader: GroupReader = await readAsGroup(log, {
+  const reader: GroupReader = await readAsGroup(broker.log, {
     groupId: "group-reader-test",
     topic: "backlog",
     rebalancing: () => {},
@@ -62,14 +52,14 @@ test("a partition whose first offsets were deleted (retention): read from the fi
   // kafkajs answers "offset out of range" by jumping to the earliest offset; the reader takes such
   // a jump only when the log really starts later (else it reads again from the offset asked for:
   // a rebuild must not skip records that are there)
-  await log.ensureTopics([{ name: "trimmed", partitions: 1, replication: 1 }]);
-  await log.append(Array.from({ length: 10 }, (_, i) => ({ topic: "trimmed", partition: 0, key: `k${i}`, ts: 1_000 + i, value: { i } })));
-  const admin = await log.admin();
+  await broker.log.ensureTopics([{ name: "trimmed", partitions: 1, replication: 1 }]);
+  await broker.log.append(Array.from({ length: 10 }, (_, i) => ({ topic: "trimmed", partition: 0, key: `k${i}`, ts: 1_000 + i, value: { i } })));
+  const admin = await broker.log.admin();
   await admin.fetchTopicMetadata({ topics: ["trimmed"] }); // the admin client learns the new topic's leader
   await admin.deleteTopicRecords({ topic: "trimmed", partitions: [{ partition: 0, offset: "5" }] });
   const problems: string[] = [];
   const got: number[] = [];
-  const reader = await readAsGroup(log, {
+  const reader = await readAsGroup(broker.log, {
     groupId: "group-reader-trimmed",
     topic: "trimmed",
     rebalancing: () => {},

@@ -8,7 +8,7 @@
 //    start) it held every recomputed output until the end; past `rebuildHoldLimit` it now looks
 //    where the program's outputs end and produces the rest as it recomputes them. After a run
 //    that stopped half-way, nothing is produced twice.
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { compile } from "../../../compiler/index.js";
 import { Engine } from "../../../runtime/engine/index.js";
 import { KafkaLog, partitionOfKey, type KafkaNewRecord, type KafkaRecord } from "../../../runtime/log/kafka.js";
@@ -17,21 +17,11 @@ import { CAUSE_HEADER, RuleWorker } from "../../../runtime/worker/rule.js";
 import { partitionProgram } from "../../../runtime/wire/partitions.js";
 import { classify, telemetryValue } from "../../../runtime/wire/records.js";
 import type { NewRecord } from "../../../runtime/wire/types.js";
-import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
 import { waitFor } from "../../support/wait.js";
+import { brokerForFile } from "./broker.js";
 
-let kafka: KafkaBroker;
-let log: KafkaLog;
+const broker = brokerForFile();
 
-beforeAll(async () => {
-  kafka = await startKafka();
-  log = new KafkaLog({ brokers: kafka.brokers });
-}, 180_000);
-
-afterAll(async () => {
-  await log?.close();
-  await kafka?.close();
-});
 
 const P = 2;
 /** the first TANK-k on each partition */
@@ -48,18 +38,18 @@ const level = (uuid: string, v: number): KafkaNewRecord => ({ topic: "ofa_assets
 const strip = (x: { key: string | null; value: unknown }): string => JSON.stringify([x.key, x.value]);
 
 test("a worker rebuilds from the first record there is, and a partition with none left is live at once", async () => {
-  await log.ensureTopics([
+  await broker.log.ensureTopics([
     { name: "ofa_assets", partitions: P, replication: 1 },
     { name: "ofl_deadletter", partitions: P, replication: 1 },
   ]);
   // partition 0: 4 records, all deleted; partition 1: 10 records, the first 5 deleted
-  await log.append([...[1, 2, 3, 4].map((v) => level(ON0, v)), ...Array.from({ length: 10 }, (_, i) => level(ON1, 10 + i))]);
-  const admin = await log.admin();
+  await broker.log.append([...[1, 2, 3, 4].map((v) => level(ON0, v)), ...Array.from({ length: 10 }, (_, i) => level(ON1, 10 + i))]);
+  const admin = await broker.log.admin();
   await admin.fetchTopicMetadata({ topics: ["ofa_assets"] });
   await admin.deleteTopicRecords({ topic: "ofa_assets", partitions: [{ partition: 0, offset: "4" }, { partition: 1, offset: "5" }] });
 
   const reports: string[] = [];
-  const w = new RuleWorker({ program: ir, log, clockMs: 0, checkpoints: false, report: (l, m) => void reports.push(`${l}: ${m}`) });
+  const w = new RuleWorker({ program: ir, log: broker.log, clockMs: 0, checkpoints: false, report: (l, m) => void reports.push(`${l}: ${m}`) });
   try {
     await w.start();
     let live = false;
@@ -71,14 +61,14 @@ test("a worker rebuilds from the first record there is, and a partition with non
     expect(reports).toContain("info: partition 1: rebuilt from 5 records from offset 5 (5 unwritten outputs produced); live");
 
     // live on partition 0: a new record is decided
-    await log.append([level(ON0, 21)]);
-    const outputs = async (p: number): Promise<KafkaRecord[]> => (await log.readRange("ofa_assets", 0, undefined, p)).filter((x) => x.headers[CAUSE_HEADER] !== undefined);
+    await broker.log.append([level(ON0, 21)]);
+    const outputs = async (p: number): Promise<KafkaRecord[]> => (await broker.log.readRange("ofa_assets", 0, undefined, p)).filter((x) => x.headers[CAUSE_HEADER] !== undefined);
     await waitFor("the output of the new record on partition 0", async () => (await outputs(0)).length > 0, { timeoutMs: 30_000 });
     await w.idle();
 
     // each partition's outputs: the engine over the records that are on the log, from the first
     for (const p of [0, 1]) {
-      const recs = await log.readRange("ofa_assets", 0, undefined, p);
+      const recs = await broker.log.readRange("ofa_assets", 0, undefined, p);
       const expected: NewRecord[] = [];
       const engine = new Engine({ program: partitionProgram(ir, p, P), senderUuid: `OFL-${ir.program}`, onOutput: (o) => expected.push(o) });
       for (const x of recs) if (x.headers[CAUSE_HEADER] === undefined) engine.process(classify(x));
@@ -114,11 +104,10 @@ class CutLog extends KafkaLog {
 
 test("a first start over a history holds at most rebuildHoldLimit outputs and checkpoints as it goes; stopped half-way, the next run repeats nothing", async () => {
   // the partitions emptied (the first test's records deleted), then 3,000 records on partition 1
-  const admin = await log.admin();
-  const ends = (await admin.fetchTopicOffsets("ofa_assets")).map((o) => ({ partition: o.partition, offset: o.high }));
-  await admin.deleteTopicRecords({ topic: "ofa_assets", partitions: ends });
-  await log.append(Array.from({ length: 3000 }, (_, i) => level(ON1, i % 500)));
-  const onTopic = (): Promise<KafkaRecord[]> => log.readRange("ofa_assets", 0, undefined, 1);
+  const ends = [...(await broker.log.partitionOffsets("ofa_assets"))].map(([partition, o]) => ({ partition, offset: String(o.high) }));
+  await (await broker.log.admin()).deleteTopicRecords({ topic: "ofa_assets", partitions: ends });
+  await broker.log.append(Array.from({ length: 3000 }, (_, i) => level(ON1, i % 500)));
+  const onTopic = (): Promise<KafkaRecord[]> => broker.log.readRange("ofa_assets", 0, undefined, 1);
   const outputs = async (): Promise<string[]> => (await onTopic()).filter((x) => x.headers[CAUSE_HEADER] !== undefined).map(strip);
   const options = { program: ir, clockMs: 0, checkpoints: { everyRecords: 200, costShare: 0 }, rebuildHoldLimit: 50 };
 
@@ -126,7 +115,7 @@ test("a first start over a history holds at most rebuildHoldLimit outputs and ch
   // them, and the rest as it goes (before: all 3,000 held until the end); it dies after 2,500, in
   // its second fetched batch (a fetch brings 256 KB, about 2,000 of these records: FETCH_LIMITS),
   // so a checkpoint was taken after the first
-  const cut = new CutLog(kafka.brokers, 2500);
+  const cut = new CutLog(broker.kafka.brokers, 2500);
   const reports: string[] = [];
   const first = new RuleWorker({ ...options, log: cut, report: (l, m) => void reports.push(`${l}: ${m}`), onFatal: () => {} });
   try {
@@ -144,9 +133,9 @@ test("a first start over a history holds at most rebuildHoldLimit outputs and ch
 
   // 500 more inputs; a new run restores the newest checkpoint (taken before the death), finds past
   // 50 held outputs the ones the first run wrote after it, and produces every other one once
-  await log.append(Array.from({ length: 500 }, (_, i) => level(ON1, (i * 7) % 500)));
+  await broker.log.append(Array.from({ length: 500 }, (_, i) => level(ON1, (i * 7) % 500)));
   const second: string[] = [];
-  const w = new RuleWorker({ ...options, log, report: (l, m) => void second.push(`${l}: ${m}`) });
+  const w = new RuleWorker({ ...options, log: broker.log, report: (l, m) => void second.push(`${l}: ${m}`) });
   try {
     await w.start();
     let live = false;
