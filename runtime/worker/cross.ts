@@ -20,7 +20,9 @@
 // on the partitions before this start, so once every partition is read to E_p and merged as far
 // as it goes, whatever is still unmatched was never written: it is produced then (a command of an
 // input before E_p is never routed again to an `openfactory` command topic, as in the rule
-// worker). Then it runs live.
+// worker). Then it runs live. Past `rebuildHoldLimit` held outputs it counts instead (countOutputsAhead:
+// the outputs on the rest of each partition's range, by cause and partition) and produces what
+// is beyond the counts as it recomputes it: its memory stays bounded over any history.
 //
 // Checkpoints (runtime/log/kafkaCheckpoints.ts, CrossCheckpoints; the rule worker's schedule):
 // the engine's state and where the merge stood in each partition (the next input's offset), to
@@ -58,6 +60,8 @@ export interface CrossWorkerOptions {
   onFatal?: (e: Error) => void;
   /** inputs held per partition before that partition's reading waits for the others (default 50,000) */
   maxWaiting?: number;
+  /** outputs a rebuild holds in memory (to match them against the log) before it counts the stage's outputs on the rest of the partitions and holds none (default 100,000; countOutputsAhead) */
+  rebuildHoldLimit?: number;
   /** checkpoint schedule (defaults: 25,000 inputs or 60 s); false: none written or read */
   checkpoints?: ScheduleOptions | false;
   now?: () => number;
@@ -81,13 +85,15 @@ export interface CrossWorkerStats {
   checkpoints: number;
   /** clock records it wrote to partitions the merge waited on */
   nudges: number;
+  /** the most recomputed outputs held at once while rebuilding (rebuildHoldLimit) */
+  heldMost: number;
 }
 
 /** An input waiting to be merged; `before`: the record before it on its partition (a checkpoint at it names it) */
 type Input = { time: number; ev: WireEvent; offset: number; before: MergePosition["last"] };
 
 export class CrossWorker {
-  readonly stats: CrossWorkerStats = { merged: 0, produced: 0, resent: 0, routed: 0, notRouted: 0, restored: 0, checkpoints: 0, nudges: 0 };
+  readonly stats: CrossWorkerStats = { merged: 0, produced: 0, resent: 0, routed: 0, notRouted: 0, restored: 0, checkpoints: 0, nudges: 0, heldMost: 0 };
   /** the program it runs (the cross declarations and what they read: runtime/replay/prune.ts), and its engine */
   private program!: IrProgram;
   engine!: Engine;
@@ -115,6 +121,12 @@ export class CrossWorker {
   /** while rebuilding: recomputed outputs not found on the log yet, and found ones not recomputed yet, by `cause|partition` */
   private readonly pending = new Map<string, KafkaNewRecord[]>();
   private readonly found = new Map<string, number>();
+  /** the outputs in `pending` */
+  private held = 0;
+  /** from when a rebuild held too many until it is live: how many of the stage's outputs of each `cause|partition` the rest of the partitions hold */
+  private onLog: Map<string, number> | undefined;
+  /** the count of outputs ahead in progress: the partitions' batches wait for it */
+  private counting: Promise<void> | undefined;
   /** readers waiting for the others to catch up, by partition */
   private readonly waiters = new Map<number, () => void>();
   /** a clock record of the stage's own is on its way to these partitions (not read back yet) */
@@ -192,6 +204,7 @@ export class CrossWorker {
 
   /** A batch of partition `p`: found outputs matched, inputs merged, what can be decided decided. */
   private async take(p: number, recs: KafkaRecord[]): Promise<void> {
+    while (this.counting) await this.counting;
     if (this.broken || this.fenced) return;
     this.nudged.delete(p);
     for (const rec of recs) {
@@ -200,19 +213,27 @@ export class CrossWorker {
       this.lastRead[p] = { ts: rec.ts, key: rec.key };
       const cause = rec.headers[CROSS_CAUSE_HEADER];
       if (cause !== undefined) {
-        if (!this.live) this.foundOnLog(`${cause}|${p}`);
+        // (once counting, the outputs ahead are counted already, and this run's own come back)
+        if (!this.live && !this.onLog) this.foundOnLog(`${cause}|${p}`);
         continue;
       }
       const ev = classify(rec);
       const time = mergeTime(ev);
       if (time !== undefined) this.merge.push(p, { time, ev, offset: rec.offset, before });
     }
-    const decided = this.decide();
-    const unwritten = this.checkLive();
-    const send = unwritten.length > 0 ? unwritten.concat(decided) : decided;
-    // after these outputs (the chain keeps the order; a failed produce stops it)
-    const checkpoint = this.checkpoint();
+    let send: KafkaNewRecord[] = [];
     try {
+      this.decide(send);
+      while (this.held > this.holdLimit) {
+        // the other partitions' batches wait: the count covers each partition from where it was read to
+        await (this.counting = this.countOutputsAhead(send).finally(() => (this.counting = undefined)));
+        if (this.fenced) return;
+        this.decide(send);
+      }
+      const unwritten = this.checkLive();
+      if (unwritten.length > 0) send = unwritten.concat(send);
+      // after these outputs (the chain keeps the order; a failed produce stops it)
+      const checkpoint = this.checkpoint();
       if (send.length > 0) await this.append(send);
       if (checkpoint) void this.append([checkpoint], false).then(() => void this.stats.checkpoints++, (e: Error) => this.say("warn", `cannot write a checkpoint: ${e.message}`));
     } catch (e) {
@@ -272,11 +293,10 @@ export class CrossWorker {
     return waiting && empty;
   }
 
-  /** Merges and decides while every partition has an input waiting; returns what to produce now. */
-  private decide(): KafkaNewRecord[] {
-    const send: KafkaNewRecord[] = [];
+  /** Merges and decides while every partition has an input waiting (and a rebuild holds no more than its limit); what to produce now goes to `send`. */
+  private decide(send: KafkaNewRecord[]): void {
     const merged = this.stats.merged;
-    for (let next = this.merge.next(); next !== undefined; next = this.merge.next()) {
+    for (let next = this.held > this.holdLimit ? undefined : this.merge.next(); next !== undefined; next = this.held > this.holdLimit ? undefined : this.merge.next()) {
       const { partition, item } = next;
       this.out = [];
       this.engine.process(item.ev);
@@ -289,8 +309,7 @@ export class CrossWorker {
         const r = this.out[i]!;
         const q = partitionOfKey(r.key ?? "", this.partitions);
         const rec: KafkaNewRecord = { ...r, partition: q, headers: { [CROSS_CAUSE_HEADER]: cause } };
-        if (this.live) send.push(rec);
-        else this.recomputed(`${cause}|${q}`, rec);
+        if (this.live || this.recomputed(`${cause}|${q}`, rec)) send.push(rec);
         const routed = routeCommand(this.routes, r, cause, CROSS_CAUSE_HEADER);
         if (!routed) continue;
         // routed only when its input came after this start: one before it was routed by the previous run, or is stale
@@ -305,7 +324,11 @@ export class CrossWorker {
         this.waiters.delete(p);
         wake();
       }
-    return send;
+  }
+
+  /** CrossWorkerOptions.rebuildHoldLimit, default 100,000 */
+  private get holdLimit(): number {
+    return this.opts.rebuildHoldLimit ?? 100_000;
   }
 
   /** A checkpoint record of the state now, when one is due and the stage is live (rebuilt outputs are matched first). */
@@ -326,35 +349,81 @@ export class CrossWorker {
     const u = this.pending.get(key);
     if (u && u.length > 0) {
       u.shift();
+      this.held--;
       if (u.length === 0) this.pending.delete(key);
     } else this.found.set(key, (this.found.get(key) ?? 0) + 1);
   }
 
-  private recomputed(key: string, rec: KafkaNewRecord): void {
-    const f = this.found.get(key) ?? 0;
-    if (f > 0) {
-      if (f === 1) this.found.delete(key);
-      else this.found.set(key, f - 1);
-      return;
+  /** A recomputed output while rebuilding: true when it is to be produced now (it is not on the log, and the rebuild counted what is). */
+  private recomputed(key: string, rec: KafkaNewRecord): boolean {
+    if (takeOne(this.found, key)) return false;
+    if (this.onLog) {
+      if (takeOne(this.onLog, key)) return false;
+      this.stats.resent++;
+      return true;
     }
     let u = this.pending.get(key);
     if (!u) this.pending.set(key, (u = []));
     u.push(rec);
+    if (++this.held > this.stats.heldMost) this.stats.heldMost = this.held;
+    return false;
+  }
+
+  /**
+   * Keeps a rebuild's memory bounded (the rule worker's countOutputsAhead, across partitions). Over
+   * a long history with none of the stage's outputs (a first start) the rebuild held every
+   * recomputed output until the end. Past `rebuildHoldLimit` held, it reads the rest of each
+   * partition's range once (headers alone) and counts the stage's outputs there by cause and
+   * partition: with the ones already found, those are the first recomputed ones of each (one
+   * producer, ordered appends). The held outputs the log has further on are dropped, the others
+   * produced now, and from then on what is beyond the counts is produced as it is recomputed.
+   * No checkpoint is taken before the rebuild ends: an output of the previous run can sit on a
+   * partition before the input its checkpoint position would name there (it was written before
+   * that input arrived), and a restart from it would write that output again. A rebuild that stops
+   * starts again from the previous checkpoint, and counts again.
+   */
+  private async countOutputsAhead(send: KafkaNewRecord[]): Promise<void> {
+    const counts = new Map<string, number>();
+    let ahead = 0;
+    for (let q = 0; q < this.partitions; q++)
+      await this.opts.log.scanRange({ topic: ASSETS_TOPIC, partition: q, from: this.read[q]!, to: this.ends[q]!, headerOnly: true, onBatch: (recs) => {
+          for (const r of recs) {
+            const c = r.headers[CROSS_CAUSE_HEADER];
+            if (c === undefined) continue;
+            const key = `${c}|${q}`;
+            counts.set(key, (counts.get(key) ?? 0) + 1);
+            ahead++;
+          }
+        } });
+    const held = this.held;
+    for (const [key, u] of this.pending) {
+      const c = counts.get(key) ?? 0;
+      for (let i = c; i < u.length; i++) send.push(u[i]!), this.stats.resent++;
+      if (c > u.length) counts.set(key, c - u.length);
+      else counts.delete(key);
+    }
+    this.pending.clear();
+    this.held = 0;
+    this.onLog = counts;
+    const range = this.read.map((r, q) => `${r}–${this.ends[q]! - 1}`).join(", ");
+    this.say("info", `rebuilding: ${held} recomputed outputs held; ${ahead} output(s) of the stage further on (offsets ${range} of the partitions): the rest produced as they are recomputed`);
   }
 
   /** Live once every partition is read to its end seen at start; returns what is still unmatched then, in merge order, to produce first. */
   private checkLive(): KafkaNewRecord[] {
     if (this.live || this.read.some((r, p) => r < this.ends[p]!)) return [];
     this.live = true;
+    this.onLog = undefined;
     // (no spread: after a long rebuild these are many)
     const resend: KafkaNewRecord[] = [];
     for (const u of this.pending.values()) for (const r of u) resend.push(r);
     this.pending.clear();
+    this.held = 0;
     this.found.clear();
-    this.stats.resent = resend.length;
+    this.stats.resent += resend.length;
     const read = this.ends.reduce((n, e, p) => n + Math.max(0, e - this.startedAt[p]!), 0);
     const what = this.stats.restored > 0 ? `the checkpoint after ${this.stats.restored} merged inputs and the ${read} records after it` : `${read} records`;
-    this.say("info", `rebuilt from ${what} of ${this.partitions} partitions (${this.stats.merged} inputs merged)${resend.length ? `; ${resend.length} unwritten outputs produced` : ""}; live`);
+    this.say("info", `rebuilt from ${what} of ${this.partitions} partitions (${this.stats.merged} inputs merged)${this.stats.resent ? `; ${this.stats.resent} unwritten outputs produced` : ""}; live`);
     if (this.stats.notRouted > 0) this.say("info", `${this.stats.notRouted} routed command(s) found in the rebuilt history: not produced again`);
     this.caughtUp();
     return resend;
@@ -394,6 +463,15 @@ export class CrossWorker {
     const last = this.fenced ? undefined : this.checkpoint(true);
     if (last) await this.append([last], false).then(() => void this.stats.checkpoints++, (e: Error) => this.say("warn", `cannot write a checkpoint: ${(e as Error).message}`));
   }
+}
+
+/** Takes one from a count; false when there is none. */
+function takeOne(counts: Map<string, number>, key: string): boolean {
+  const n = counts.get(key) ?? 0;
+  if (n === 0) return false;
+  if (n === 1) counts.delete(key);
+  else counts.set(key, n - 1);
+  return true;
 }
 
 /** The consumer group of a program's cross workers. */

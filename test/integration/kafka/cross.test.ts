@@ -18,11 +18,12 @@ import { KafkaLog, partitionOfKey, type KafkaRecord } from "../../../runtime/log
 import { CAUSE_HEADER, CROSS_CAUSE_HEADER } from "../../../runtime/worker/headers.js";
 import { crossCheckpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
 import { correlationId, offsetCause } from "../../../runtime/wire/correlation.js";
-import { crossOutputFilter, partitionProgram } from "../../../runtime/wire/partitions.js";
+import { partitionProgram } from "../../../runtime/wire/partitions.js";
 import { classify, telemetryValue } from "../../../runtime/wire/records.js";
 import { ASSETS_TOPIC, type NewRecord, type WireEvent } from "../../../runtime/wire/types.js";
 import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
 import { waitFor } from "../../support/wait.js";
+import { crossOutputs, documentedMerge } from "./merge.js";
 import { startWorker, tearDown, type Worker } from "./workers.js";
 
 const P = 4;
@@ -72,25 +73,6 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(() => tearDown(children, [log, kafka], dir));
-
-/** The documented merge: inputs only; the head with the earliest event time, the lower partition on a tie; only while every partition has one. */
-function documentedMerge(parts: KafkaRecord[][]): { partition: number; rec: KafkaRecord; ev: WireEvent & { time: number } }[] {
-  const inputs = parts.map((recs) =>
-    recs.flatMap((rec) => {
-      const ev = classify(rec);
-      return ev.kind === "telemetry" || ev.kind === "avail" || ev.kind === "clock" || ev.kind === "operator_command" ? [{ rec, ev }] : [];
-    }),
-  );
-  const at = parts.map(() => 0);
-  const out: { partition: number; rec: KafkaRecord; ev: WireEvent & { time: number } }[] = [];
-  while (inputs.every((q, p) => at[p]! < q.length)) {
-    let best = 0;
-    for (let p = 1; p < P; p++) if (inputs[p]![at[p]!]!.ev.time < inputs[best]![at[best]!]!.ev.time) best = p;
-    const x = inputs[best]![at[best]!++]!;
-    out.push({ partition: best, ...x });
-  }
-  return out;
-}
 
 const partitionRecords = (p: number): Promise<KafkaRecord[]> => log.readRange(ASSETS_TOPIC, 0, undefined, p);
 const overfills = (recs: KafkaRecord[]): KafkaRecord[] => recs.filter((r) => {
@@ -188,16 +170,7 @@ test("P = 4: the cross worker decides the view's readers over the merged partiti
   // over the documented merge, its cross-partition declarations' outputs, on their assets' partitions
   const sentinel = merged.findIndex((m) => correlationId(ir.program, "overfill", UUIDS[0]!, offsetCause(m.partition, m.rec.offset), 0) === expectedIds[3]);
   const position = new Map(merged.map((m, i) => [`${m.partition}:${m.rec.offset}`, i]));
-  const isCross = crossOutputFilter(ir, P);
-  const expected: string[][] = parts.map(() => []);
-  let batch: NewRecord[] = [];
-  const engine = new Engine({ program: ir, onOutput: (o) => batch.push(o) });
-  merged.slice(0, sentinel + 1).forEach((m) => {
-    batch = [];
-    engine.process(m.ev);
-    const keep = isCross(batch);
-    batch.forEach((o, i) => keep[i] && expected[partitionOfKey(o.key!, P)]!.push(JSON.stringify([o.key, o.value])));
-  });
+  const expected = crossOutputs(ir, merged.slice(0, sentinel + 1), P);
   for (let q = 0; q < P; q++) {
     const written = parts[q]!.filter((r) => r.headers[CROSS_CAUSE_HEADER] !== undefined && position.get(r.headers[CROSS_CAUSE_HEADER]!)! <= sentinel);
     expect(written.map((r) => JSON.stringify([r.key, r.value])), `partition ${q}`).toEqual(expected[q]);

@@ -1,0 +1,111 @@
+// The cross worker's rebuild keeps its memory bounded, on Apache Kafka itself. Until it has read
+// every partition to the end seen at start, the stage held each recomputed output to match it
+// against the previous run's; over a long history with none of them (a first start) that was every
+// output. Past `rebuildHoldLimit` it now counts the stage's outputs on the rest of the partitions
+// and produces the others as it recomputes them. A run that dies half-way, and the next one,
+// write every output the documented semantics give (docs/deploy.md, "Partitions": the whole
+// program over the partitions' inputs merged by event time), once, in order.
+import { expect, test } from "vitest";
+import { compile } from "../../../compiler/index.js";
+import { KafkaLog, partitionOfKey, type KafkaNewRecord, type KafkaRecord } from "../../../runtime/log/kafka.js";
+import { CROSS_CAUSE_HEADER, CrossWorker } from "../../../runtime/worker/cross.js";
+import { telemetryValue } from "../../../runtime/wire/records.js";
+import { ASSETS_TOPIC, type LogRecord } from "../../../runtime/wire/types.js";
+import { waitFor } from "../../support/wait.js";
+import { brokerForFile } from "./broker.js";
+import { crossOutputs, documentedMerge } from "./merge.js";
+
+const broker = brokerForFile();
+
+const P = 2;
+const uuidOn = (p: number): string => {
+  for (let k = 0; ; k++) if (partitionOfKey(`TANK-${k}`, P) === p) return `TANK-${k}`;
+};
+const [A, B] = [uuidOn(0), uuidOn(1)];
+// each tank's `others` reads the view: a level of one changes the other's (one output, on the
+// other tank's partition, caused by an input of this one)
+const r = compile([{ path: "/tanks.ofl", text: `model Tank {\n  telemetry level: int in 0..1000\n  state others = total - level\n}\nview total = sum(level) from Tank\nasset a: Tank { uuid "${A}" }\nasset b: Tank { uuid "${B}" }\n` }], { name: "tanks" });
+if (!r.ir) throw new Error(r.diagnostics.map((d) => d.message).join("\n"));
+const ir = r.ir;
+
+// event times in the past (a live stage's clock records, stamped now, come after them all)
+let t = Date.now() - 3_600_000;
+let n = 0;
+/** a's and b's levels in turn, each new (n % 997 over 1,000 inputs a tank never repeats its last) */
+const next = (): KafkaNewRecord => {
+  const uuid = n % 2 === 0 ? A : B;
+  const v = (n++ * 7) % 997;
+  return { topic: ASSETS_TOPIC, key: uuid, ts: (t += 500), value: telemetryValue("level", v, "Level", "Samples", t) };
+};
+
+/** A log that stops taking the stage's outputs after `allow` of them (the process dying between two produce requests). */
+class CutLog extends KafkaLog {
+  constructor(
+    brokers: string[],
+    private allow: number,
+  ) {
+    super({ brokers });
+  }
+  override async append(records: KafkaNewRecord[]): Promise<LogRecord[]> {
+    const outputs = records.filter((x) => x.headers?.[CROSS_CAUSE_HEADER] !== undefined).length;
+    if (outputs <= this.allow) return (this.allow -= outputs), super.append(records);
+    let k = 0;
+    for (let m = 0; k < records.length; k++) if (records[k]!.headers?.[CROSS_CAUSE_HEADER] !== undefined && m++ === this.allow) break;
+    if (k > 0) await super.append(records.slice(0, k));
+    this.allow = 0;
+    throw new Error("simulated death between two produce requests");
+  }
+}
+
+const parts = (): Promise<KafkaRecord[][]> => Promise.all(Array.from({ length: P }, (_, p) => broker.log.readRange(ASSETS_TOPIC, 0, undefined, p)));
+const written = (recs: KafkaRecord[]): KafkaRecord[] => recs.filter((x) => x.headers[CROSS_CAUSE_HEADER] !== undefined);
+
+test("a first start holds at most rebuildHoldLimit outputs; stopped half-way, the next run writes every output the merge gives, once", async () => {
+  await broker.log.ensureTopics([{ name: ASSETS_TOPIC, partitions: P, replication: 1 }]);
+  await broker.log.append(Array.from({ length: 3000 }, next));
+  const options = { program: ir, checkpoints: { everyRecords: 200, costShare: 0 }, rebuildHoldLimit: 50 };
+
+  // a first run: past 50 held outputs it finds none of the stage's further on, so it produces them,
+  // and the rest as it goes (before: every one held until both partitions were read); it dies after 2,000
+  const cut = new CutLog(broker.kafka.brokers, 2000);
+  const reports: string[] = [];
+  const first = new CrossWorker({ ...options, log: cut, report: (l, m) => void reports.push(`${l}: ${m}`), onFatal: () => {} });
+  try {
+    await first.start();
+    await waitFor("the first run's death", () => reports.some((m) => m.includes("simulated death")), { timeoutMs: 60_000, detail: () => reports.join("\n") });
+    expect(reports.join("\n")).toMatch(/^info: rebuilding: 51 recomputed outputs held; 0 output\(s\) of the stage further on \(offsets \d+–1499, \d+–1499 of the partitions\): the rest produced as they are recomputed$/m);
+    expect(first.stats.heldMost).toBe(51); // one output an input
+    expect(first.stats.checkpoints).toBe(0); // none before the rebuild ends (cross.ts, countOutputsAhead)
+  } finally {
+    await first.stop().catch(() => {});
+    await cut.close();
+  }
+  expect((await parts()).flatMap(written).length).toBe(2000);
+
+  // 1,000 more inputs; a new run from the start finds the first run's outputs further on past 50
+  // held, drops those and produces every other one, once
+  await broker.log.append(Array.from({ length: 1000 }, next));
+  const second: string[] = [];
+  const w = new CrossWorker({ ...options, log: broker.log, report: (l, m) => void second.push(`${l}: ${m}`) });
+  try {
+    await w.start();
+    await w.ready;
+    expect(second.join("\n")).toMatch(/^info: rebuilding: 51 recomputed outputs held; [1-9]\d* output\(s\) of the stage further on/m);
+    expect(w.stats.heldMost).toBe(51);
+    // the last input (b's, on partition 1) is merged once partition 0 has a later one: the stage's
+    // own clock record (a nudge, stamped now); its output on a's partition is the sentinel
+    const cause = `1:${(await broker.log.readRange(ASSETS_TOPIC, 0, undefined, 1)).filter((x) => x.headers[CROSS_CAUSE_HEADER] === undefined).at(-1)!.offset}`;
+    await waitFor("the output of the last input", async () => (await parts())[0]!.some((x) => x.headers[CROSS_CAUSE_HEADER] === cause), { timeoutMs: 30_000, detail: () => second.join("\n") });
+    await w.idle();
+  } finally {
+    await w.stop();
+  }
+
+  // every output once, in merge order: the program over the documented merge of what is on the partitions
+  const recs = await parts();
+  const merged = documentedMerge(recs);
+  expect(merged.filter((m) => m.ev.kind === "telemetry").length).toBe(4000);
+  const expected = crossOutputs(ir, merged, P);
+  expect(expected.flat().length).toBeGreaterThanOrEqual(3998); // every input but the first of each tank changes the other's
+  for (let q = 0; q < P; q++) expect(written(recs[q]!).map((x) => JSON.stringify([x.key, x.value])), `partition ${q}`).toEqual(expected[q]);
+}, 180_000);
