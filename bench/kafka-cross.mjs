@@ -75,7 +75,8 @@ if (role) {
   const w = role === "cross" ? new CrossWorker({ program: ir, log, checkpoints: false, report }) : new RuleWorker({ program: ir, log, checkpoints: false, report });
   await w.start();
   await w.ready;
-  process.stdout.write("ready\n");
+  // the most outputs its rebuild held at once (bounded: CrossWorkerOptions.rebuildHoldLimit)
+  process.stdout.write(`ready ${w.stats.heldMost}\n`);
   process.on("SIGTERM", () => void w.stop().finally(() => log.close().finally(() => process.exit(0))));
   await new Promise(() => {});
 }
@@ -121,7 +122,7 @@ const children = [];
 const spawnWorker = (kind) => {
   const c = spawn(process.execPath, [fileURLToPath(import.meta.url), "--worker", kind, kafka.brokers.join(",")], { stdio: ["ignore", "pipe", "inherit"] });
   children.push(c);
-  c.ready = new Promise((r) => c.stdout.on("data", (d) => String(d).includes("ready") && r()));
+  c.ready = new Promise((r) => c.stdout.on("data", (d) => /ready (\d+)/.test(String(d)) && r(Number(/ready (\d+)/.exec(String(d))[1]))));
   return c;
 };
 const ends = async () => {
@@ -144,13 +145,13 @@ try {
   for (let n; (n = await ends()) < N + expected; await new Promise((r) => setTimeout(r, 50)))
     if (performance.now() - said > 5000) (said = performance.now()), console.error(`  ${(n - N).toLocaleString("en")} of ${expected.toLocaleString("en")} outputs on the topic`);
   const secs = (performance.now() - s) / 1000;
+  const heldMost = await cross.ready;
   rows.push([
     "cross worker, P = 4: inputs merged and decided, outputs acknowledged",
     `${Math.round(N / secs).toLocaleString("en")} records/s`,
-    `${N.toLocaleString("en")} inputs, ${expected.toLocaleString("en")} outputs, ${secs.toFixed(2)} s from its start`,
+    `${N.toLocaleString("en")} inputs, ${expected.toLocaleString("en")} outputs, ${secs.toFixed(2)} s from its start; at most ${heldMost.toLocaleString("en")} held`,
     "(none: one process decides what reads across partitions)",
   ]);
-  await cross.ready;
 
   // ---------------------------------------------------------------- latency, rule worker's clock live
   const rule = spawnWorker("rule");
