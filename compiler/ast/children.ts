@@ -72,7 +72,7 @@ export const CHILD_KEYS: { readonly [S in Shape]: { readonly [F in FieldsOf<S>]?
   UnitExpr: { factors: "UnitFactor[]" },
   UnitFactor: { name: "Ident" },
   PrimitiveType: { unit: "UnitExpr?" },
-  NamedType: { name: "Ident" },
+  NamedType: { name: "Ident", unit: "UnitExpr?" },
   Range: {},
   // expressions
   Number: {},

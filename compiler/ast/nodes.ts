@@ -42,6 +42,8 @@ export interface PrimitiveType {
 export interface NamedType {
   kind: "NamedType";
   name: Ident;
+  /** a unit written after it (only int and float carry one: the checker says so, OFL3011) */
+  unit?: UnitExpr;
   span: Span;
 }
 

@@ -408,7 +408,11 @@ export class Checker {
     if (t.name.name === "") return ERROR;
     const sym = this.p.globals.get(t.name.name);
     if (sym) this.reference(file, t.name.span, t.name.name, { file: sym.file, span: sym.decl.name.span });
-    if (sym?.kind === "enum") return { k: "enum", name: sym.name };
+    if (sym?.kind === "enum") {
+      if (!t.unit) return { k: "enum", name: sym.name };
+      this.report("OFL3011", file, t.unit.span, { type: sym.name });
+      return ERROR;
+    }
     if (!sym && PRIMITIVES.has(t.name.name)) return ERROR;
     this.report("OFL3019", file, t.name.span, { name: t.name.name });
     return ERROR;

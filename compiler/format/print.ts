@@ -339,8 +339,10 @@ function printNode(path: Path, options: Options, print: Print): Doc {
       const t = node as A.PrimitiveType;
       return t.unit ? [t.name, "<", unitText(file, t.unit), ">"] : t.name;
     }
-    case "NamedType":
-      return print("name");
+    case "NamedType": {
+      const t = node as A.NamedType;
+      return t.unit ? [print("name"), "<", unitText(file, t.unit), ">"] : print("name");
+    }
 
     // ------------------------------------------------------------ asset items
     case "Uuid":

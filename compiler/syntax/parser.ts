@@ -579,13 +579,11 @@ export class OflParser extends EmbeddedActionsParser {
     (): A.TypeRef => {
       const name = this.CONSUME(Ident);
       let unit: A.UnitExpr | undefined;
-      this.OPTION({
-        GATE: () => PRIMITIVES.has(this.LA(0).image),
-        DEF: () => {
-          this.CONSUME(Lt);
-          unit = this.SUBRULE(this.unitExpr, { ARGS: [false] });
-          this.CONSUME(Gt);
-        },
+      // any type name may carry one here (a misspelt `flaot<degC>` is one error, not a parse cascade)
+      this.OPTION(() => {
+        this.CONSUME(Lt);
+        unit = this.SUBRULE(this.unitExpr, { ARGS: [false] });
+        this.CONSUME(Gt);
       });
       return this.ACTION(() => {
         const start = this.st(name);
@@ -594,7 +592,9 @@ export class OflParser extends EmbeddedActionsParser {
           if (unit) t.unit = unit;
           return t;
         }
-        return { kind: "NamedType", name: this.ident(name), span: this.from(start) } as A.NamedType;
+        const t: A.NamedType = { kind: "NamedType", name: this.ident(name), span: this.from(start) };
+        if (unit) t.unit = unit;
+        return t;
       });
     },
     {

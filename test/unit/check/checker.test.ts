@@ -87,3 +87,16 @@ describe("a keyword as a declared name", () => {
     expect(codes("model M { telemetry x: float\n  alarm hot severity high when x > 1 }\nview v = count() from M where x > 1\n")).toEqual([]);
   });
 });
+
+// A type name is parsed with its `<unit>` whatever the name: a misspelt `float` used to stop the
+// parser at the `<` (OFL1001 "expected `}`") besides the unknown type, and an enum with a unit too.
+describe("a unit after a type that cannot carry one", () => {
+  const diags = (text: string): string[] =>
+    check([{ path: "/t.ofl", text }], { name: "t" }).diagnostics.map((d) => `${d.code} ${text.slice(d.span.start, d.span.end)}`);
+  test("a misspelt primitive: the unknown type alone, and the declarations after it still check", () => {
+    expect(diags("model Oven {\n  telemetry temp: flaot<degC>\n  state hot = temp > 100\n  state bad = nope\n}\n")).toEqual(["OFL3019 flaot", "OFL2001 nope"]);
+  });
+  test("an enum with a unit: OFL3011 on the unit", () => {
+    expect(diags("enum Mode { auto, manual }\nmodel M {\n  telemetry mode: Mode<degC>\n}\n")).toEqual(["OFL3011 degC"]);
+  });
+});
