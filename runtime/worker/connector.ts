@@ -19,7 +19,7 @@ import { partitionOfKey, type KafkaLog, type KafkaNewRecord, type KafkaRecord, t
 import { resolveArg } from "../run/plant.js";
 import { ASSETS_TOPIC, classify, resultValue } from "../wire/records.js";
 import type { CommandResult, NewRecord } from "../wire/types.js";
-import { serveWorker, type WorkerSpec } from "./main.js";
+import { exitOnFatal, serveWorker, type WorkerSpec } from "./main.js";
 import { PROCESSED_HEADER } from "./headers.js";
 
 export interface ConnectorWorkerOptions {
@@ -34,13 +34,16 @@ export interface ConnectorWorkerOptions {
   dataDir?: string;
   now?: () => number;
   report?: (level: "info" | "warn" | "error", message: string) => void;
+  /** after records could not be produced: it stopped taking any (the bundled worker exits, its supervisor restarts it) */
+  onFatal?: (e: Error) => void;
 }
 
 export class ConnectorWorker {
   readonly asset: IrAsset;
   readonly model: IrModel;
   readonly source: IrSource;
-  readonly stats = { produced: 0, dispatched: 0, failed: 0, interrupted: 0 };
+  /** refused: records not produced because a produce failed (that batch's and every later one's) */
+  readonly stats = { produced: 0, dispatched: 0, failed: 0, interrupted: 0, refused: 0 };
   /** correlation ids this worker dispatched, in order (tests) */
   readonly dispatchedIds: string[] = [];
   private connector: Connector | undefined;
@@ -53,6 +56,8 @@ export class ConnectorWorker {
   private chain: Promise<unknown> = Promise.resolve();
   private tail: Tail | undefined;
   private stopped = false;
+  /** a produce failed: nothing more is produced or dispatched (a restart goes on from the log and the device) */
+  private broken = false;
   private readonly now: () => number;
   private readonly say: NonNullable<ConnectorWorkerOptions["report"]>;
   private caughtUp!: () => void;
@@ -160,6 +165,8 @@ export class ConnectorWorker {
   }
 
   private dispatch(command: string, args: Record<string, string>, id: string): void {
+    // its result could not be written: after a restart it is answered `interrupted`, never sent
+    if (this.broken) return;
     const c = this.connector;
     if (!c) {
       this.result(command, { correlation_id: id, status: "failed", reason: "the connector is not started" });
@@ -206,15 +213,24 @@ export class ConnectorWorker {
         const batch: KafkaNewRecord[] = this.queue;
         this.queue = [];
         if (batch.length === 0) return settle.resolve();
-        const p = this.chain.then(() => this.opts.log.append(batch));
+        // after a failed batch nothing more goes out: a later batch on the log before the failed
+        // one's records (which a device redelivers after the restart) would change their order
+        const p = this.chain.then(() => {
+          if (this.broken) throw new Error("an earlier produce failed");
+          return this.opts.log.append(batch);
+        });
         this.chain = p.then(
           () => {
             this.stats.produced += batch.length;
             settle.resolve();
           },
           (e: Error) => {
-            this.say("error", `cannot produce ${batch.length} record(s): ${e.message}`);
             settle.reject(e);
+            this.stats.refused += batch.length;
+            if (this.broken) return;
+            this.broken = true;
+            this.say("error", `cannot produce ${batch.length} record(s): ${e.message}; stopping (a device that acknowledges, as MQTT's, redelivers what was not produced after the restart)`);
+            this.opts.onFatal?.(e);
           },
         );
       });
@@ -238,7 +254,7 @@ export class ConnectorWorker {
 /** The bundled connector worker's entry (build/workers/connector-*.mjs). */
 export function runConnectorWorker(program: IrProgram, spec: WorkerSpec & { kind: "connector" }): Promise<void> {
   return serveWorker(program, spec, async (log, report, env) => {
-    const w = new ConnectorWorker({ program, asset: spec.asset, source: spec.source, log, env, report });
+    const w = new ConnectorWorker({ program, asset: spec.asset, source: spec.source, log, env, report, onFatal: exitOnFatal(log) });
     await w.start();
     await w.ready;
     report("info", `${w.asset.name} (${w.source.kind}): ${w.status().detail}`);

@@ -1,4 +1,4 @@
-// How a rule worker fails safe, on Apache Kafka itself.
+// How the workers fail safe, on Apache Kafka itself.
 // 1. A rule worker whose outputs cannot be produced writes nothing after them. Its clock records
 //    carry `ofl-processed` (every output of the inputs up to that offset is on the topic before
 //    the clock record: a connector worker concludes from it that an operator command was
@@ -12,12 +12,21 @@
 //    `stallMs` instead of leaving its rules undecided while it looks healthy; its supervisor
 //    restarts it. kafkajs consumers started just after a topic was deleted and created again were
 //    seen fetching nothing; here the worker's consumer is paused, which starves it the same way.
-import { expect, test } from "vitest";
+// 3. A connector worker whose produce fails produces nothing after it and stops: its MQTT device
+//    redelivers what was not acknowledged to the restarted worker, in order. Before, the next
+//    batches were produced while the failed one's messages waited unacknowledged (the connector
+//    acknowledges nothing after a refusal): after the restart they came again, out of order and
+//    twice.
+import mqtt from "mqtt";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { compile } from "../../../compiler/index.js";
 import { KafkaLog, type KafkaNewRecord } from "../../../runtime/log/kafka.js";
+import { ConnectorWorker } from "../../../runtime/worker/connector.js";
 import { CAUSE_HEADER, PROCESSED_HEADER, RuleWorker } from "../../../runtime/worker/rule.js";
 import { telemetryValue } from "../../../runtime/wire/records.js";
 import type { LogRecord } from "../../../runtime/wire/types.js";
 import { waitFor } from "../../support/wait.js";
+import { startMosquitto, type Mosquitto } from "../../services/mosquitto/start.js";
 import { brokerForFile } from "./broker.js";
 import { tankProgram } from "./program.js";
 
@@ -100,4 +109,74 @@ test("a consumer that delivers nothing while records wait stops the worker after
     await w.stop();
     await own.close();
   }
+}, 120_000);
+
+/** A log that refuses the produce of the one batch holding a temperature of `refuse` (a transient broker error); the others go through. */
+class RefuseOnceLog extends KafkaLog {
+  failed = 0;
+  constructor(
+    brokers: string[],
+    private readonly refuse: string,
+  ) {
+    super({ brokers });
+  }
+  override async append(records: KafkaNewRecord[]): Promise<LogRecord[]> {
+    if (this.failed > 0 || !records.some((r) => (r.value as { VALUE?: unknown } | null)?.VALUE === this.refuse)) return super.append(records);
+    this.failed = records.length;
+    throw new Error("simulated broker refusal");
+  }
+}
+
+let mosquitto: Mosquitto;
+beforeAll(async () => void (mosquitto = await startMosquitto()), 60_000);
+afterAll(() => mosquitto?.close());
+
+test("a connector worker whose produce fails produces nothing after it; restarted, its MQTT device's messages are on the log once each, in order", async () => {
+  await broker.log.ensureTopics([{ name: "ofa_assets", partitions: 1, replication: 1 }]);
+  const r = compile([{ path: "/mill.ofl", text: `model Mill {\n  telemetry temperature: float<degC> in 0..500\n}\nasset m1: Mill {\n  uuid "MILL-F1"\n  source mqtt("${mosquitto.url}") {\n    temperature <- topic("mill/f1", json: "$.v")\n  }\n}\n` }], { name: "connfail" });
+  if (!r.ir) throw new Error(r.diagnostics.map((d) => d.message).join("\n"));
+  const temperatures = async (): Promise<string[]> =>
+    (await broker.log.readRange("ofa_assets", 0)).filter((x) => x.key === "MILL-F1").map((x) => x.value as { ID?: string; VALUE?: string } | null).filter((v) => v?.ID === "temperature").map((v) => v!.VALUE!);
+  const all = ["1", "2", "3", "4", "5", "6", "7", "8"];
+  const device = await mqtt.connectAsync(mosquitto.url, { clientId: "device-f1" });
+  const failing = new RefuseOnceLog(broker.kafka.brokers, "3");
+  const reports: string[] = [];
+  let fatal: Error | undefined;
+  const first = new ConnectorWorker({ program: r.ir, asset: "m1", source: 0, log: failing, report: (l, m) => void reports.push(`${l}: ${m}`), onFatal: (e) => void (fatal = e) });
+  try {
+    await first.start();
+    await first.ready;
+    // subscribed once a value it got is on the topic
+    await waitFor("1 on the topic", async () => (await device.publishAsync("mill/f1", JSON.stringify({ v: 1 }), { qos: 1 }), (await temperatures()).includes("1")), { timeoutMs: 30_000, intervalMs: 300, detail: () => reports.join("\n") });
+    const before = (await temperatures()).length; // (1 published again until it was there)
+    // one message a batch: each is published once the one before is produced, or refused (in the failed batch or after it)
+    for (const [i, v] of all.slice(1).entries()) {
+      await device.publishAsync("mill/f1", JSON.stringify({ v: Number(v) }), { qos: 1 });
+      await waitFor(`${v} handed to the log`, async () => (await temperatures()).length - before + first.stats.refused >= i + 1, { timeoutMs: 30_000, detail: () => reports.join("\n") });
+    }
+    expect(fatal?.message).toBe("simulated broker refusal");
+    await first.stop(); // every batch handed over is produced or refused when this resolves
+    const once = await temperatures();
+    const produced = once.slice(before - 1);
+    expect(produced).toEqual(all.slice(0, produced.length)); // nothing from after the refused batch
+    expect(produced).not.toContain("3");
+    expect(reports.filter((m) => m.startsWith("error: ") && m.includes("cannot produce"))).toHaveLength(1);
+  } finally {
+    await failing.close();
+  }
+
+  // the restarted worker (its supervisor's): Mosquitto redelivers what was never acknowledged
+  const second = new ConnectorWorker({ program: r.ir, asset: "m1", source: 0, log: broker.log, onFatal: (e) => void (fatal = e) });
+  try {
+    await second.start();
+    await second.ready;
+    await waitFor("8 on the topic", async () => (await temperatures()).includes("8"), { timeoutMs: 30_000, intervalMs: 200 });
+    await device.publishAsync("mill/f1", JSON.stringify({ v: 9 }), { qos: 1 }); // the sentinel: after any redelivery
+    await waitFor("9 on the topic", async () => (await temperatures()).includes("9"), { timeoutMs: 30_000, intervalMs: 200 });
+  } finally {
+    await second.stop();
+    await device.endAsync();
+  }
+  const values = await temperatures();
+  expect(values.slice(values.lastIndexOf("1"))).toEqual([...all, "9"]);
 }, 120_000);
