@@ -26,13 +26,17 @@
 // Prints `OPC UA demo server listening on opc.tcp://127.0.0.1:PORT` once it accepts connections;
 // exits 0 on SIGTERM or SIGINT (and, with --exit-with-stdin, when its standard input closes).
 import { createRequire } from "node:module";
-import { DataType, StatusCodes } from "node-opcua-client";
-import { OPCUAServer } from "node-opcua-server";
+
+// required, not imported: `ofl run` gives its services a NODE_PATH holding ofl's own packages,
+// which `require` honours (an `import` does not), so this file works copied out of the checkout
+const require = createRequire(import.meta.url);
+const { DataType, StatusCodes } = require("node-opcua-client");
+const { OPCUAServer } = require("node-opcua-server");
 
 /** node-opcua's minimal nodeset (the standard one takes seconds to load): fast start-up. */
 function miniNodeset() {
   try {
-    return [createRequire(import.meta.url).resolve("node-opcua-address-space/nodesets/mini.Nodeset2.xml")];
+    return [require.resolve("node-opcua-address-space/nodesets/mini.Nodeset2.xml")];
   } catch {
     return undefined; // the standard nodeset
   }

@@ -7,8 +7,12 @@
 //                  "ready": "listening on" }]
 //
 // A service's standard input is a pipe that closes when the plant's process ends, however it
-// ends: a service that exits on end-of-input never outlives the plant.
+// ends: a service that exits on end-of-input never outlives the plant. Its `NODE_PATH` holds the
+// folders ofl's own packages are found in: a helper written against them (node-opcua, mqtt, with
+// `createRequire`) works in a project folder without a node_modules of its own.
 import { spawn, type ChildProcess } from "node:child_process";
+import { basename, delimiter, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export interface ServiceSpec {
   name: string;
@@ -41,7 +45,8 @@ export async function startServices(specs: ServiceSpec[], cwd: string, report: (
     const [cmd, ...args] = spec.command;
     // standard input stays an open pipe: a service may exit when it closes, i.e. when the plant
     // is gone, even after a SIGKILL
-    const child = spawn(cmd === "node" ? process.execPath : cmd!, args, { cwd, stdio: ["pipe", "pipe", "pipe"] });
+    const env = { ...process.env, NODE_PATH: [process.env.NODE_PATH, ...oflPackageFolders()].filter(Boolean).join(delimiter) };
+    const child = spawn(cmd === "node" ? process.execPath : cmd!, args, { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
     running.push({ spec, child });
     const ok = await new Promise<boolean>((done) => {
       let seen = "";
@@ -71,6 +76,15 @@ export async function startServices(specs: ServiceSpec[], cwd: string, report: (
     report(ok ? `service ${spec.name} started (pid ${child.pid})` : `service ${spec.name} is not ready; the plant runs without it`);
   }
   return running;
+}
+
+/** The node_modules folders ofl's own imports resolve from (Node's lookup: this folder's and each parent's), nearest first. */
+export function oflPackageFolders(): string[] {
+  const out: string[] = [];
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (basename(dir) !== "node_modules") out.push(join(dir, "node_modules"));
+    if (dirname(dir) === dir) return out;
+  }
 }
 
 export async function stopServices(running: RunningService[]): Promise<void> {
