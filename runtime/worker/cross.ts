@@ -225,7 +225,7 @@ export class CrossWorker {
     try {
       this.decide(send);
       while (this.held > this.holdLimit) {
-        // the other partitions' batches wait: the count covers each partition from where it was read to
+        // the other partitions' batches wait: the count covers each partition from where it was read to its end seen at start
         await (this.counting = this.countOutputsAhead(send).finally(() => (this.counting = undefined)));
         if (this.fenced) return;
         this.decide(send);

@@ -7,12 +7,13 @@
 // program over the partitions' inputs merged by event time), once, in order.
 import { expect, test } from "vitest";
 import { compile } from "../../../compiler/index.js";
-import { KafkaLog, partitionOfKey, type KafkaNewRecord, type KafkaRecord } from "../../../runtime/log/kafka.js";
+import { partitionOfKey, type KafkaNewRecord, type KafkaRecord } from "../../../runtime/log/kafka.js";
 import { CROSS_CAUSE_HEADER, CrossWorker } from "../../../runtime/worker/cross.js";
 import { telemetryValue } from "../../../runtime/wire/records.js";
-import { ASSETS_TOPIC, type LogRecord } from "../../../runtime/wire/types.js";
+import { ASSETS_TOPIC } from "../../../runtime/wire/types.js";
 import { waitFor } from "../../support/wait.js";
 import { brokerForFile } from "./broker.js";
+import { CutLog } from "./cut-log.js";
 import { crossOutputs, documentedMerge } from "./merge.js";
 
 const broker = brokerForFile();
@@ -38,25 +39,6 @@ const next = (): KafkaNewRecord => {
   return { topic: ASSETS_TOPIC, key: uuid, ts: (t += 500), value: telemetryValue("level", v, "Level", "Samples", t) };
 };
 
-/** A log that stops taking the stage's outputs after `allow` of them (the process dying between two produce requests). */
-class CutLog extends KafkaLog {
-  constructor(
-    brokers: string[],
-    private allow: number,
-  ) {
-    super({ brokers });
-  }
-  override async append(records: KafkaNewRecord[]): Promise<LogRecord[]> {
-    const outputs = records.filter((x) => x.headers?.[CROSS_CAUSE_HEADER] !== undefined).length;
-    if (outputs <= this.allow) return (this.allow -= outputs), super.append(records);
-    let k = 0;
-    for (let m = 0; k < records.length; k++) if (records[k]!.headers?.[CROSS_CAUSE_HEADER] !== undefined && m++ === this.allow) break;
-    if (k > 0) await super.append(records.slice(0, k));
-    this.allow = 0;
-    throw new Error("simulated death between two produce requests");
-  }
-}
-
 const parts = (): Promise<KafkaRecord[][]> => Promise.all(Array.from({ length: P }, (_, p) => broker.log.readRange(ASSETS_TOPIC, 0, undefined, p)));
 const written = (recs: KafkaRecord[]): KafkaRecord[] => recs.filter((x) => x.headers[CROSS_CAUSE_HEADER] !== undefined);
 
@@ -67,7 +49,7 @@ test("a first start holds at most rebuildHoldLimit outputs; stopped half-way, th
 
   // a first run: past 50 held outputs it finds none of the stage's further on, so it produces them,
   // and the rest as it goes (before: every one held until both partitions were read); it dies after 2,000
-  const cut = new CutLog(broker.kafka.brokers, 2000);
+  const cut = new CutLog(broker.kafka.brokers, 2000, CROSS_CAUSE_HEADER);
   const reports: string[] = [];
   const first = new CrossWorker({ ...options, log: cut, report: (l, m) => void reports.push(`${l}: ${m}`), onFatal: () => {} });
   try {

@@ -11,14 +11,14 @@
 import { expect, test } from "vitest";
 import { compile } from "../../../compiler/index.js";
 import { Engine } from "../../../runtime/engine/index.js";
-import { KafkaLog, partitionOfKey, type KafkaNewRecord, type KafkaRecord } from "../../../runtime/log/kafka.js";
-import type { LogRecord } from "../../../runtime/wire/types.js";
+import { partitionOfKey, type KafkaNewRecord, type KafkaRecord } from "../../../runtime/log/kafka.js";
 import { CAUSE_HEADER, RuleWorker } from "../../../runtime/worker/rule.js";
 import { partitionProgram } from "../../../runtime/wire/partitions.js";
 import { classify, telemetryValue } from "../../../runtime/wire/records.js";
 import type { NewRecord } from "../../../runtime/wire/types.js";
 import { waitFor } from "../../support/wait.js";
 import { brokerForFile } from "./broker.js";
+import { CutLog } from "./cut-log.js";
 
 const broker = brokerForFile();
 
@@ -83,25 +83,6 @@ test("a worker rebuilds from the first record there is, and a partition with non
   }
 }, 120_000);
 
-/** A log that stops taking this program's outputs after `allow` of them (the process dying between two produce requests). */
-class CutLog extends KafkaLog {
-  constructor(
-    brokers: string[],
-    private allow: number,
-  ) {
-    super({ brokers });
-  }
-  override async append(records: KafkaNewRecord[]): Promise<LogRecord[]> {
-    const outputs = records.filter((x) => x.headers?.[CAUSE_HEADER] !== undefined).length;
-    if (outputs <= this.allow) return (this.allow -= outputs), super.append(records);
-    let k = 0;
-    for (let n = 0; k < records.length; k++) if (records[k]!.headers?.[CAUSE_HEADER] !== undefined && n++ === this.allow) break;
-    if (k > 0) await super.append(records.slice(0, k));
-    this.allow = 0;
-    throw new Error("simulated death between two produce requests");
-  }
-}
-
 test("a first start over a history holds at most rebuildHoldLimit outputs and checkpoints as it goes; stopped half-way, the next run repeats nothing", async () => {
   // the partitions emptied (the first test's records deleted), then 3,000 records on partition 1
   const ends = [...(await broker.log.partitionOffsets("ofa_assets"))].map(([partition, o]) => ({ partition, offset: String(o.high) }));
@@ -115,7 +96,7 @@ test("a first start over a history holds at most rebuildHoldLimit outputs and ch
   // them, and the rest as it goes (before: all 3,000 held until the end); it dies after 2,500, in
   // its second fetched batch (a fetch brings 256 KB, about 2,000 of these records: FETCH_LIMITS),
   // so a checkpoint was taken after the first
-  const cut = new CutLog(broker.kafka.brokers, 2500);
+  const cut = new CutLog(broker.kafka.brokers, 2500, CAUSE_HEADER);
   const reports: string[] = [];
   const first = new RuleWorker({ ...options, log: cut, report: (l, m) => void reports.push(`${l}: ${m}`), onFatal: () => {} });
   try {
