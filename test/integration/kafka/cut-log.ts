@@ -7,7 +7,8 @@ import type { LogRecord } from "../../../runtime/wire/types.js";
 export class CutLog extends KafkaLog {
   constructor(
     brokers: string[],
-    private allow: number,
+    /** outputs still let through (may be lowered while it runs) */
+    public allow: number,
     private readonly header: string,
   ) {
     super({ brokers });
