@@ -298,7 +298,7 @@ class Emitter {
       accepted.push(valid === null ? eq(ID, lit(t.name)) : and(eq(ID, lit(t.name)), or(eq(VALUE, UNAVAILABLE), valid)));
       proj.push({
         expr: caseWhen([{ when: and(eq(ID, lit(t.name)), bin("<>", VALUE, UNAVAILABLE)), then: typedText(t, VALUE, members(t), maps) }]),
-        alias: signalCol(t.name),
+        alias: signalCol(m, t.name),
       });
       // the value text for latest values: UNAVAILABLE is a value here (a non-NULL sentinel), so
       // LATEST_BY_OFFSET(…, true) skips only the rows of other signals
@@ -309,7 +309,7 @@ class Emitter {
           { when: eq(ID, lit(t.name)), then: text },
           { when: eq(ID, lit("avail")), then: UNAVAILABLE },
         ]),
-        alias: textCol(t.name),
+        alias: textCol(m, t.name),
       });
     }
     if (allKey) proj.push({ expr: lit("all"), alias: "ALL_KEY" });
@@ -357,7 +357,7 @@ class Emitter {
           projections: [
             { expr: ASSET_UUID },
             { expr: call("LATEST_BY_OFFSET", col("EVENT_TS"), lit(true)), alias: "EVENT_TS" },
-            ...m.telemetry.map((t) => ({ expr: call("LATEST_BY_OFFSET", col(textCol(t.name)), lit(true)), alias: textCol(t.name) })),
+            ...m.telemetry.map((t) => ({ expr: call("LATEST_BY_OFFSET", col(textCol(m, t.name)), lit(true)), alias: textCol(m, t.name) })),
           ],
           from: telName,
           groupBy: [ASSET_UUID],
@@ -372,11 +372,11 @@ class Emitter {
     const latestName = this.objectName(m.name, "LATEST");
     const lproj: Projection[] = [{ expr: ASSET_UUID }, { expr: col("EVENT_TS") }];
     for (const t of m.telemetry) {
-      const text = col(textCol(t.name));
+      const text = col(textCol(m, t.name));
       // the text is already validated and mapped: only the type conversion is left
       const typed = t.type.t === "bool" ? eq(text, lit("true")) : t.type.t === "string" || t.type.t === "enum" ? text : cast(text, DOUBLE);
       // never reported (NULL) is unknown too: without the IS NULL test a bool would read `false`
-      lproj.push({ expr: caseWhen([{ when: or(isNull(text), eq(text, UNAVAILABLE)), then: typedNull(sqlType(t.type)) }], typed), alias: signalCol(t.name) });
+      lproj.push({ expr: caseWhen([{ when: or(isNull(text), eq(text, UNAVAILABLE)), then: typedNull(sqlType(t.type)) }], typed), alias: signalCol(m, t.name) });
     }
     if (allKey) lproj.push({ expr: lit("all"), alias: "ALL_KEY" });
     this.push({

@@ -317,7 +317,7 @@ export function tx(e: IrExpr, ctx: ExprCtx): TE {
         case "signal": {
           ctx.signals.add(e.name);
           const tel = ctx.model.telemetry.find((t) => t.name === e.name);
-          const c = col(signalCol(e.name));
+          const c = col(signalCol(ctx.model, e.name));
           return { e: c, nul: "self", type: tel ? sqlType(tel.type) : DOUBLE };
         }
         case "attr":
@@ -490,14 +490,38 @@ export function aggregate(fn: IrAggFn, argTe: TE | undefined, table: boolean): E
 // ATTRIBUTES) and ksqlDB's pseudo and window columns (ROWTIME, ROWKEY, ROWPARTITION, ROWOFFSET,
 // WINDOWSTART, WINDOWEND: SystemColumns.java) never start with `S_` or `T_`.
 
+// ksqlDB folds unquoted names to upper case: two signals of a model whose names differ only in
+// case (`Temp`, `temp`) would make two columns S_TEMP, and ksqlDB refuses the statement
+// ("Duplicate value columns found in schema"). The later one is numbered (S_TEMP_2), as object
+// names are (emit.ts, objectName).
+const columnBodies = new WeakMap<IrModel, Map<string, string>>();
+
+/** A telemetry signal's column name after its prefix: upper-cased, unique in its model. */
+function columnBody(model: IrModel, signal: string): string {
+  let bodies = columnBodies.get(model);
+  if (!bodies) {
+    bodies = new Map();
+    const used = new Set<string>();
+    for (const t of model.telemetry) {
+      const base = t.name.toUpperCase();
+      let body = base;
+      for (let i = 2; used.has(body); i++) body = `${base}_${i}`;
+      used.add(body);
+      bodies.set(t.name, body);
+    }
+    columnBodies.set(model, bodies);
+  }
+  return bodies.get(signal) ?? signal.toUpperCase();
+}
+
 /** The column of a signal's text (validated, mapped; 'UNAVAILABLE' as a sentinel). */
-export function textCol(signal: string): string {
-  return `T_${signal}`;
+export function textCol(model: IrModel, signal: string): string {
+  return `T_${columnBody(model, signal)}`;
 }
 
 /** The column of a signal's typed value. */
-export function signalCol(signal: string): string {
-  return `S_${signal}`;
+export function signalCol(model: IrModel, signal: string): string {
+  return `S_${columnBody(model, signal)}`;
 }
 
 /** The group of an asset: its attribute's value as text (static per asset, so inlined). */

@@ -269,6 +269,25 @@ describe("names and escaping", () => {
     }
     expect(plan.statements.find((s) => s.name.endsWith("_M_TOTAL"))!.sql).toContain("S_ID + S_ROWTIME");
   });
+
+  // ksqlDB folds unquoted names to upper case and refuses a schema with two columns of one name
+  // ("Duplicate value columns found in schema", LogicalSchema): OFL names are case-sensitive
+  test("signals whose names differ only in case get distinct columns, and each reader reads its own", () => {
+    const ir = irOfText(
+      [`model M {`, `  telemetry Temp: float`, `  telemetry temp: float`, `  telemetry TEMP_2: float`, `  state hot = temp > 100`, `  state cold = Temp < 0`, `}`, `asset a: M { uuid "A" }`].join("\n"),
+      "folded",
+    );
+    const plan = emitKsql(ir);
+    const sql = (suffix: string): string => plan.statements.find((s) => s.name.endsWith(suffix))!.sql;
+    const aliases = (text: string): string[] => [...text.matchAll(/ AS ([A-Z0-9_`]+)(?=,?\n)/g)].map((m) => m[1]!);
+    // in declaration order: Temp keeps S_TEMP, temp is numbered, and TEMP_2 (taken) moves on
+    expect(aliases(sql("_M_TELEMETRY"))).toEqual(["S_TEMP", "T_TEMP", "S_TEMP_2", "T_TEMP_2", "S_TEMP_2_2", "T_TEMP_2_2"]);
+    expect(aliases(sql("_M_LATEST_TEXT"))).toEqual(["EVENT_TS", "T_TEMP", "T_TEMP_2", "T_TEMP_2_2"]);
+    expect(aliases(sql("_M_LATEST"))).toEqual(["S_TEMP", "S_TEMP_2", "S_TEMP_2_2"]);
+    // `hot` reads `temp` (the second column), `cold` reads `Temp` (the first)
+    expect(sql("_M_HOT")).toMatch(/\bS_TEMP_2 > 100\b/);
+    expect(sql("_M_COLD")).toMatch(/\bS_TEMP < 0\b/);
+  });
 });
 
 describe("telemetry validation (issue 13, items 5 and 9)", () => {
