@@ -192,7 +192,8 @@ export class ConnectorWorker {
 
   private result(command: string, res: CommandResult): void {
     const t = this.now();
-    this.enqueue([{ topic: ASSETS_TOPIC, key: this.asset.uuid, ts: t, value: resultValue(command, res, t) }]);
+    // not produced (stopped, or a produce failed): after a restart the command is answered `interrupted`
+    this.enqueue([{ topic: ASSETS_TOPIC, key: this.asset.uuid, ts: t, value: resultValue(command, res, t) }]).catch(() => {});
   }
 
   /**
