@@ -82,6 +82,10 @@ be read, 2 bad usage or no log in DIR.`,
     if (partition !== undefined && (!Number.isInteger(partition) || partition < 0)) throw new UsageError(`--partition: ${values.partition} is not a partition number (0, 1, …)`);
     const since = values.since === undefined ? undefined : timeArg("--since", values.since);
     const until = values.until === undefined ? undefined : timeArg("--until", values.until);
+    const inRange = (r: LogRecord): boolean => {
+      const t = eventTime(r.value, r.ts); // what the live log's readByTime filters on
+      return (since === undefined || t >= since) && (until === undefined || t <= until);
+    };
     const write = (records: Iterable<LogRecord>, program: string, partitioned?: { partition?: number; partitions: number }): void => {
       const fd = values.out ? openSync(resolve(io.cwd, values.out), "w") : 1;
       try {
@@ -108,12 +112,18 @@ be read, 2 bad usage or no log in DIR.`,
         // a partitioned topic without --partition: every partition, in the order the cross stage
         // merges them (runtime/wire/merge.ts), so a replay reads it with little held back
         const which = partition !== undefined ? [partition] : Array.from({ length: partitions }, (_, p) => p);
-        const all: LogRecord[] = [];
-        for (const p of which) for (const r of await log.readRange(topic, 0, undefined, p)) all.push(r);
-        const selected = all.filter((r) => {
-          const t = eventTime(r.value, r.ts);
-          return (since === undefined || t >= since) && (until === undefined || t <= until);
-        });
+        // only the selected records are kept (a cluster's topic may hold weeks; a shift is asked for)
+        const selected: LogRecord[] = [];
+        const reading = progressLine(io, "ofl record");
+        let read = 0;
+        let shown = 0;
+        for (const p of which)
+          await log.scanRange({ topic, partition: p, from: 0, onBatch: (recs) => {
+              for (const r of recs) if (inRange(r)) selected.push(r);
+              read += recs.length;
+              if (Date.now() - shown >= 200) (shown = Date.now()), reading.show(`${read.toLocaleString("en-US")} records read, ${selected.length.toLocaleString("en-US")} selected`);
+            } });
+        reading.done();
         const whole = partitions > 1 && partition === undefined;
         write(
           whole ? mergedOrder(selected, partitions, (r) => ({ partition: r.partition, ev: classify(r) })) : selected,
@@ -140,10 +150,6 @@ be read, 2 bad usage or no log in DIR.`,
       // what retention moved to the archive first (runtime/log/archive.ts), then the live log
       const archive = new Archive(dir);
       const from = archive.endSeq();
-      const inRange = (r: LogRecord): boolean => {
-        const t = eventTime(r.value, r.ts); // what the live log's readByTime filters on
-        return (since === undefined || t >= since) && (until === undefined || t <= until);
-      };
       const topic = values.topic ?? ASSETS_TOPIC;
       const all = function* (): Generator<LogRecord> {
         for (const r of archive.records(topic)) if (inRange(r)) yield r;
