@@ -29,7 +29,8 @@ says which, so that \`ofl test --replay\` decides it as the rule workers and the
 
 T is an ISO-8601 UTC time (2026-11-20T08:00:00Z) or a duration back from now (90s, 15m,
 1h, 2d). Records are selected by event time (attributes.timestamp, else the record time), both
-ends included, and written in log order.
+ends included, and written in log order. From Kafka, --since skips the records received more
+than a day before it (Kafka's record timestamps): only those are read.
 
 Options:
   --data DIR          the embedded log folder (default: the project's .ofl/data)
@@ -112,18 +113,23 @@ be read, 2 bad usage or no log in DIR.`,
         // a partitioned topic without --partition: every partition, in the order the cross stage
         // merges them (runtime/wire/merge.ts), so a replay reads it with little held back
         const which = partition !== undefined ? [partition] : Array.from({ length: partitions }, (_, p) => p);
-        // only the selected records are kept (a cluster's topic may hold weeks; a shift is asked for)
+        // only the selected records are kept (a cluster's topic may hold weeks; a shift is asked for);
+        // with --since, reading starts at the records stamped SINCE_MARGIN before it (Kafka's
+        // offsets-for-times: the record timestamp is when the record was received, and an event
+        // later than that by more than the margin would have been dead-lettered `future_time`)
+        const start = since === undefined ? undefined : await log.offsetsAt(topic, since - SINCE_MARGIN_MS);
         const selected: LogRecord[] = [];
         const reading = progressLine(io, "ofl record");
         let read = 0;
         let shown = 0;
         for (const p of which)
-          await log.scanRange({ topic, partition: p, from: 0, onBatch: (recs) => {
+          await log.scanRange({ topic, partition: p, from: start?.get(p) ?? 0, onBatch: (recs) => {
               for (const r of recs) if (inRange(r)) selected.push(r);
               read += recs.length;
               if (Date.now() - shown >= 200) (shown = Date.now()), reading.show(`${read.toLocaleString("en-US")} records read, ${selected.length.toLocaleString("en-US")} selected`);
             } });
         reading.done();
+        if (start) io.err(`ofl record: ${plural(read, "record")} read, from the first stamped a day before --since\n`);
         const whole = partitions > 1 && partition === undefined;
         write(
           whole ? mergedOrder(selected, partitions, (r) => ({ partition: r.partition, ev: classify(r) })) : selected,
@@ -166,6 +172,9 @@ be read, 2 bad usage or no log in DIR.`,
     }
   },
 };
+
+/** How far before --since a Kafka topic is read (by record timestamp): events stamped further ahead of their record are dead-lettered (`future_tolerance`, 5 min by default). */
+export const SINCE_MARGIN_MS = 24 * 3600_000;
 
 /** An ISO time, or a duration back from the wall clock (the CLI may read it; the engine never does). */
 function timeArg(flag: string, s: string): number {

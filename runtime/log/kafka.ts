@@ -251,6 +251,12 @@ export class KafkaLog {
     });
   }
 
+  /** Per partition of a topic, the first offset whose record timestamp is `ms` or later (Kafka's offsets-for-times; the end when none is). */
+  async offsetsAt(topic: string, ms: number): Promise<Map<number, number>> {
+    const a = await this.admin();
+    return retrying(async () => new Map((await a.fetchTopicOffsetsByTimestamp(topic, ms)).map((o) => [o.partition, Number(o.offset)])));
+  }
+
   /** Records of a partition (default 0) in [from, to) (to: the end offset at call time). */
   async readRange(topic: string, from = 0, to?: number, partition = 0): Promise<KafkaRecord[]> {
     const out: KafkaRecord[] = [];

@@ -216,6 +216,32 @@ test("ofl record --kafka writes the topic as a session that replays to the same 
   expect(readFileSync(file, "utf8").trim().split("\n").length).toBeLessThan(lines.length);
 }, 60_000);
 
+test("ofl record --kafka --since reads from the records received a day before it (Kafka's offsets for times), and selects by event time", async () => {
+  const { recordCommand, SINCE_MARGIN_MS } = await import("../../../runtime/cli/record.js");
+  const { telemetryValue } = await import("../../../runtime/wire/records.js");
+  const topic = "ofl_record_since";
+  await log.ensureTopics([{ name: topic, partitions: 1, replication: 1 }]);
+  // a week of history ending a day and an hour before the shift, then the shift: received as
+  // they happened (record time = event time)
+  const now = Date.parse("2026-12-04T12:00:00Z");
+  const at = (ms: number, v: number): { topic: string; key: string; ts: number; value: unknown } => ({ topic, key: "TANK-1", ts: ms, value: telemetryValue("level", v, "Level", "Samples", ms) });
+  const week = Array.from({ length: 7 * 24 }, (_, h) => at(now - 8 * 86_400_000 + h * 3_600_000, h % 50));
+  const shift = Array.from({ length: 8 }, (_, h) => at(now - 8 * 3_600_000 + h * 3_600_000, 100 + h));
+  await log.append([...week, ...shift]);
+  let err = "";
+  const io = { out: () => {}, err: (s: string) => void (err += s), cwd: dir, color: false };
+  const file = join(dir, "shift.jsonl");
+  const since = now - 8 * 3_600_000;
+  expect(await recordCommand.run(["--kafka", kafka.brokers.join(","), "--topic", topic, "--since", new Date(since).toISOString(), "--out", file], io), err).toBe(0);
+  // what the file holds: the shift, by event time
+  const values = readFileSync(file, "utf8").trim().split("\n").slice(1).map((l) => String((JSON.parse(l) as { value: { VALUE: unknown } }).value.VALUE));
+  expect(values).toEqual(shift.map((r) => String((r.value as { VALUE: string }).VALUE)));
+  // what was read: the week's last 8 hours (the day before --since) and the shift
+  const read = [...week, ...shift].filter((r) => r.ts >= since - SINCE_MARGIN_MS).length;
+  expect(read).toBe(8 + 8);
+  expect(err).toContain(`ofl record: ${read} records read, from the first stamped a day before --since\n`);
+}, 60_000);
+
 test("operator commands over Kafka: accepted ones reach the device once, rejected ones never", async () => {
   const connector = worker("connector-t1-simulate");
   const rule = worker("rule");
