@@ -34,6 +34,7 @@ import {
   UNITLESS,
   assignable,
   conversionFactor,
+  factorsText,
   isTimeUnit,
   isUnitless,
   makeUnit,
@@ -203,7 +204,7 @@ export class Checker {
     const cached = this.p.unitOf.get(u);
     if (cached) return cached;
     let result: Unit = UNITLESS;
-    const parts: string[] = [];
+    const factors: Record<string, number> = {};
     for (const f of u.factors) {
       const info = this.p.units.get(f.name.name);
       if (!info) {
@@ -217,9 +218,10 @@ export class Checker {
       const pw = Math.abs(f.power);
       for (let i = 1; i < pw; i++) factor = mulUnits(factor, base, 1);
       result = mulUnits(result, factor, f.power < 0 ? -1 : 1);
-      parts.push(`${parts.length === 0 ? (f.power < 0 ? "1/" : "") : f.power < 0 ? "/" : "*"}${f.name.name}${pw !== 1 ? `^${pw}` : ""}`);
+      factors[f.name.name] = (factors[f.name.name] ?? 0) + f.power;
     }
-    const unit = makeUnit({ ...result.dims }, result.scale, parts.join(""));
+    for (const n of Object.keys(factors)) if (factors[n] === 0) delete factors[n];
+    const unit = makeUnit({ ...result.dims }, result.scale, factorsText(factors), factors);
     this.p.unitOf.set(u, unit);
     return unit;
   }
@@ -812,7 +814,7 @@ export class Checker {
         this.report("OFL3003", ctx.file, e.span, {
           op: what,
           unit: isUnitless(found.unit) ? expected.unit.text : found.unit.text,
-          example: `${exprText(e)} ${isUnitless(found.unit) ? unitSyntax(expected.unit) : ""}`.trim(),
+          example: `${exprText(e)} ${isUnitless(found.unit) ? expected.unit.text : ""}`.trim(),
         });
       else this.report("OFL3002", ctx.file, e.span, { op: what, left: tyText(expected), right: tyText(found) });
       return;
@@ -1208,7 +1210,7 @@ export class Checker {
         // language.md §3: a bare number is allowed as the divisor of `/`, not as its dividend
         // (`2 / t` is ambiguous: 2 of what?)
         if (isBareNumber(e.left) && !isUnitless(b.unit)) {
-          this.report("OFL3003", ctx.file, e.left.span, { op: opText, unit: b.unit.text, example: `${exprText(e.left)} ${unitSyntax(b.unit)}` });
+          this.report("OFL3003", ctx.file, e.left.span, { op: opText, unit: b.unit.text, example: `${exprText(e.left)} ${b.unit.text}` });
           return ERROR;
         }
         const u = mulUnits(a.unit, b.unit, -1);
@@ -1242,7 +1244,7 @@ export class Checker {
     if (isUnitless(a.unit) || isUnitless(b.unit)) {
       const bare = isUnitless(a.unit) ? e.left : e.right;
       const unit = isUnitless(a.unit) ? b.unit : a.unit;
-      this.report("OFL3003", ctx.file, bare.span, { op: opText, unit: unit.text, example: `${exprText(bare)} ${unitSyntax(unit)}` });
+      this.report("OFL3003", ctx.file, bare.span, { op: opText, unit: unit.text, example: `${exprText(bare)} ${unit.text}` });
       return false;
     }
     this.report("OFL3002", ctx.file, e.opSpan, { op: opText, left: tyText(a), right: tyText(b) });
@@ -1478,36 +1480,6 @@ function isBareNumber(e: A.Expr): boolean {
   if (e.kind === "Paren") return isBareNumber(e.inner);
   if (e.kind === "Unary") return e.op === "-" && isBareNumber(e.operand);
   return false;
-}
-
-/**
- * A unit as OFL syntax (for fix-its): derived reciprocals print as `1/degC`, which is not a
- * unit expression (names joined by `*`, `/`, `^INT`); written with negative powers instead:
- * `degC^-1`, `m^-1*s^-2`.
- */
-export function unitSyntax(u: Unit): string {
-  // unscaled: its base units are declared names, so the dimensions print exactly
-  if (u.scale === 1 && u.key !== "") {
-    const ds = Object.entries(u.dims);
-    const pos = ds.filter(([, p]) => p > 0).map(([d, p]) => (p === 1 ? d : `${d}^${p}`));
-    const neg = ds.filter(([, p]) => p < 0);
-    if (pos.length === 0) return neg.map(([d, p]) => `${d}^${p}`).join("*");
-    return pos.join("*") + neg.map(([d, p]) => (p === -1 ? `/${d}` : `/${d}^${-p}`)).join("");
-  }
-  if (!u.text.startsWith("1/")) return u.text;
-  const factors: string[] = [];
-  let sign = -1;
-  for (const part of u.text.slice(2).split(/(?=[*/])/)) {
-    const op = part[0] === "*" || part[0] === "/" ? part[0] : "";
-    if (op === "/") sign = -sign;
-    const f = op ? part.slice(1) : part;
-    const m = /^([^^]+)(?:\^(-?\d+))?$/.exec(f);
-    if (!m) return u.text;
-    const p = sign * Number(m[2] ?? 1);
-    factors.push(p === 1 ? m[1]! : `${m[1]}^${p}`);
-    if (op === "/") sign = -sign;
-  }
-  return factors.join("*");
 }
 
 /** Literals, quantities, enum members (`A`, `E.A`), negated numbers: what can be fixed at compile time. */

@@ -7,10 +7,12 @@
 export interface Unit {
   dims: Readonly<Record<string, number>>;
   scale: number;
-  /** as written or derived, for messages: `degC`, `l/min`, `kW*s` */
+  /** as written, or derived (in OFL syntax, its named units' powers summed: `l/min`, `kW*s`, `degC^-1`), for messages and fix-its */
   text: string;
   /** canonical dimension key: `l^1*s^-1` ("" when unitless) */
   key: string;
+  /** the named units it is made of, with their powers (what a derived text is written from) */
+  factors: Readonly<Record<string, number>>;
 }
 
 export function dimsKey(dims: Readonly<Record<string, number>>): string {
@@ -21,10 +23,20 @@ export function dimsKey(dims: Readonly<Record<string, number>>): string {
     .join("*");
 }
 
-export function makeUnit(dims: Record<string, number>, scale: number, text: string): Unit {
+/** A unit; `factors` default: `text` is one named unit (`degC`, `kW`). */
+export function makeUnit(dims: Record<string, number>, scale: number, text: string, factors: Readonly<Record<string, number>> = text ? { [text]: 1 } : {}): Unit {
   const clean: Record<string, number> = {};
   for (const d of Object.keys(dims).sort()) if (dims[d] !== 0) clean[d] = dims[d]!;
-  return { dims: clean, scale, text, key: dimsKey(clean) };
+  return { dims: clean, scale, text, key: dimsKey(clean), factors };
+}
+
+/** Named units and powers as OFL unit syntax: `kW*h`, `l/min/degC`, `m/s^2`; only negative powers: `degC^-1`. */
+export function factorsText(factors: Readonly<Record<string, number>>): string {
+  const fs = Object.entries(factors);
+  const pos = fs.filter(([, p]) => p > 0).map(([n, p]) => (p === 1 ? n : `${n}^${p}`));
+  const neg = fs.filter(([, p]) => p < 0);
+  if (pos.length === 0) return neg.map(([n, p]) => `${n}^${p}`).join("*");
+  return pos.join("*") + neg.map(([n, p]) => (p === -1 ? `/${n}` : `/${n}^${-p}`)).join("");
 }
 
 export const UNITLESS: Unit = makeUnit({}, 1, "");
@@ -41,18 +53,13 @@ export function isTimeUnit(u: Unit): boolean {
 export function mulUnits(a: Unit, b: Unit, sign: 1 | -1): Unit {
   const dims: Record<string, number> = { ...a.dims };
   for (const [d, p] of Object.entries(b.dims)) dims[d] = (dims[d] ?? 0) + sign * p;
-  const text =
-    isUnitless(a) && isUnitless(b)
-      ? ""
-      : isUnitless(b)
-        ? a.text
-        : isUnitless(a)
-          ? sign === 1
-            ? b.text
-            : `1/${b.text}`
-          : `${a.text}${sign === 1 ? "*" : "/"}${b.text}`;
+  if (isUnitless(b) && b.scale === 1) return a;
+  // the named units' powers summed: `flow / temp * temp` is in l/min again, not `l/min/degC*degC`
+  const factors: Record<string, number> = { ...a.factors };
+  for (const [n, p] of Object.entries(b.factors)) factors[n] = (factors[n] ?? 0) + sign * p;
+  for (const n of Object.keys(factors)) if (factors[n] === 0) delete factors[n];
   const scale = sign === 1 ? a.scale * b.scale : a.scale / b.scale;
-  const u = makeUnit(dims, scale, text);
+  const u = makeUnit(dims, scale, factorsText(factors), factors);
   return u.key === "" && scale === 1 ? UNITLESS : u;
 }
 

@@ -49,6 +49,14 @@ describe("a bare number as the dividend of a quantity", () => {
     expect(diags("model M {\n  telemetry n: int\n  telemetry d: duration\n  state r = n / d\n}")).toEqual([]);
   });
 
+  test("a derived unit is named by what it is, not by how it was reached", () => {
+    const src = "model M {\n  telemetry t: float<degC>\n  telemetry f: float<l/min>\n  state a = f / t * t > 2 degC\n  state b = f / t > 2 degC\n}";
+    expect(diags(src).map((d) => d.message)).toEqual([
+      "`>` needs equal or convertible units: float<l/min> and int<degC>",
+      "`>` needs equal or convertible units: float<l/min/degC> and int<degC>",
+    ]);
+  });
+
   test("a fix-it for a reciprocal unit is valid syntax (`degC^-1`, not `1/degC`)", () => {
     const src = "model M {\n  telemetry t: float<degC>\n  state b = 2 degC / (t * t) > 0.5\n}";
     const d = diags(src);
