@@ -9,7 +9,7 @@
 import { expect, test } from "vitest";
 import { compile } from "../../../compiler/index.js";
 import { partitionOfKey, type KafkaNewRecord, type KafkaRecord } from "../../../runtime/log/kafka.js";
-import { CROSS_CAUSE_HEADER, CrossWorker } from "../../../runtime/worker/cross.js";
+import { CROSS_CAUSE_HEADER, CrossWorker, type CrossWorkerOptions } from "../../../runtime/worker/cross.js";
 import { telemetryValue } from "../../../runtime/wire/records.js";
 import { ASSETS_TOPIC } from "../../../runtime/wire/types.js";
 import { waitFor } from "../../support/wait.js";
@@ -68,22 +68,8 @@ test("a first start holds at most rebuildHoldLimit outputs; stopped half-way, th
   // 1,000 more inputs; a new run from the start finds the first run's outputs further on past 50
   // held, drops those and produces every other one, once
   await broker.log.append(Array.from({ length: 1000 }, next));
-  const second: string[] = [];
-  const w = new CrossWorker({ ...options, log: broker.log, report: (l, m) => void second.push(`${l}: ${m}`) });
-  try {
-    await w.start();
-    await w.ready;
-    expect(second.join("\n")).toMatch(/^info: rebuilding: 52 recomputed outputs held; [1-9]\d* output\(s\) of the stage further on/m);
-    expect(w.stats.heldMost).toBe(52);
-    // the last input (b's, on partition 1) is merged once partition 0 has a later one: the stage's
-    // own clock record (a nudge, stamped now); its output on a's partition is the sentinel
-    const cause = `1:${(await broker.log.readRange(ASSETS_TOPIC, 0, undefined, 1)).filter((x) => x.headers[CROSS_CAUSE_HEADER] === undefined).at(-1)!.offset}`;
-    await waitFor("the output of the last input", async () => (await parts())[0]!.some((x) => x.headers[CROSS_CAUSE_HEADER] === cause), { timeoutMs: 30_000, detail: () => second.join("\n") });
-    await w.idle();
-  } finally {
-    await w.stop();
-  }
-
+  const w = await rebuildToTheEnd(options);
+  expect(w.stats.heldMost).toBe(52);
   await expectDocumentedOutputs();
 }, 180_000);
 
@@ -122,20 +108,31 @@ test("a live run that dies between two outputs of one input: the next rebuild, c
   expect([...byCause.values()].filter((c) => c === 1)).toHaveLength(1);
 
   await broker.log.append(Array.from({ length: 500 }, next));
-  const third: string[] = [];
-  const again = new CrossWorker({ ...options, log: broker.log, report: (l, m) => void third.push(`${l}: ${m}`) });
-  try {
-    await again.start();
-    await again.ready;
-    expect(third.join("\n")).toMatch(/^info: rebuilding: 52 recomputed outputs held; [1-9]\d* output\(s\) of the stage further on/m);
-    const cause = `1:${(await broker.log.readRange(ASSETS_TOPIC, 0, undefined, 1)).filter((x) => x.headers[CROSS_CAUSE_HEADER] === undefined).at(-1)!.offset}`;
-    await waitFor("the output of the last input", async () => (await parts())[0]!.some((x) => x.headers[CROSS_CAUSE_HEADER] === cause), { timeoutMs: 30_000, detail: () => third.join("\n") });
-    await again.idle();
-  } finally {
-    await again.stop();
-  }
+  await rebuildToTheEnd(options);
   await expectDocumentedOutputs();
 }, 180_000);
+
+/**
+ * A run on the real log from the start: it counts past its hold limit, and decides up to the last
+ * input on the partitions. That input (b's, on partition 1) is merged once partition 0 has a
+ * later one: the stage's own clock record (a nudge, stamped now); its output on a's partition is
+ * the sentinel.
+ */
+async function rebuildToTheEnd(options: Omit<CrossWorkerOptions, "log">): Promise<CrossWorker> {
+  const reports: string[] = [];
+  const w = new CrossWorker({ ...options, log: broker.log, report: (l, m) => void reports.push(`${l}: ${m}`) });
+  try {
+    await w.start();
+    await w.ready;
+    expect(reports.join("\n")).toMatch(/^info: rebuilding: 52 recomputed outputs held; [1-9]\d* output\(s\) of the stage further on/m);
+    const cause = `1:${(await broker.log.readRange(ASSETS_TOPIC, 0, undefined, 1)).filter((x) => x.headers[CROSS_CAUSE_HEADER] === undefined).at(-1)!.offset}`;
+    await waitFor("the output of the last input", async () => (await parts())[0]!.some((x) => x.headers[CROSS_CAUSE_HEADER] === cause), { timeoutMs: 30_000, detail: () => reports.join("\n") });
+    await w.idle();
+  } finally {
+    await w.stop();
+  }
+  return w;
+}
 
 /** Every output on the partitions once, in merge order: the program over the documented merge of the inputs there (every input appended merged). */
 async function expectDocumentedOutputs(): Promise<void> {
