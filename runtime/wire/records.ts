@@ -177,7 +177,22 @@ export function isFutureTime(eventTime: number, receivedTs: number, toleranceMs:
 
 /** The `future_time` dead letter's detail: both times, how far ahead, the tolerance. */
 export function futureTimeDetail(eventTime: number, receivedTs: number, toleranceMs: number): string {
-  return `event time ${isoTime(eventTime)} is ${durationText(eventTime - receivedTs)} ahead of its receive time ${isoTime(receivedTs)} (tolerance ${durationText(toleranceMs)})`;
+  return `event time ${isoTime(eventTime)} is ${distanceText(eventTime - receivedTs)} ahead of its receive time ${isoTime(receivedTs)} (tolerance ${durationText(toleranceMs)})`;
+}
+
+/**
+ * A distance for people: exact (`durationText`), and from a minute on, when that is not in the
+ * largest unit that fits, roughly in that unit too: `94607999997ms (about 1095d)`, `90s (about 1.5m)`.
+ */
+export function distanceText(ms: number): string {
+  const exact = durationText(ms);
+  for (const [u, n] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000]] as const) {
+    if (ms < n) continue;
+    if (exact.endsWith(u)) return exact;
+    const v = ms / n;
+    return `${exact} (about ${v < 10 ? v.toFixed(1).replace(/\.0$/, "") : Math.round(v)}${u})`;
+  }
+  return exact;
 }
 
 /** ms → the largest exact unit of the language (`5m`, `1500ms`, `2d`). */

@@ -14,7 +14,7 @@ import { compile, type IrProgram } from "../../../compiler/index.js";
 import { emitWorkers } from "../../../runtime/deploy/entries.js";
 import { bundleWorkers } from "../../../runtime/deploy/bundle.js";
 import { KafkaLog } from "../../../runtime/log/kafka.js";
-import { durationText } from "../../../runtime/wire/records.js";
+import { distanceText } from "../../../runtime/wire/records.js";
 import { startKafka, type KafkaBroker } from "../../services/kafka/start.js";
 import { startMosquitto, type Mosquitto } from "../../services/mosquitto/start.js";
 import { startWorker, tearDown } from "./workers.js";
@@ -105,9 +105,9 @@ test("a 2099 timestamp from an MQTT device is dead-lettered future_time by the r
     // the Kafka timestamp is the connector worker's receive time
     expect(dead[0]!.record.ts).toBeGreaterThanOrEqual(wrongAt - 1000);
     expect(dead[0]!.record.ts).toBeLessThanOrEqual(wrongAt + 10_000);
-    // the distance in the largest exact unit (a receive time on a whole second prints seconds)
+    // the distance as distanceText writes it (a receive time on a whole second prints seconds)
     const receivedAt = dead[0]!.record.ts;
-    const ahead = durationText(Date.parse("2099-01-01T00:00:00.000Z") - receivedAt);
+    const ahead = distanceText(Date.parse("2099-01-01T00:00:00.000Z") - receivedAt);
     expect(dead[0]!.detail).toBe(`m1.temperature: event time 2099-01-01T00:00:00.000Z is ${ahead} ahead of its receive time ${new Date(receivedAt).toISOString()} (tolerance 5m)`);
     const cmds = (await log.readRange("ofa_assets", 0)).filter((r) => (r.value as { ID?: string } | null)?.ID === "stop_CMD");
     expect(cmds).toHaveLength(1);

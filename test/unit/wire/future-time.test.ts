@@ -11,7 +11,7 @@ import { compile, type IrProgram } from "../../../compiler/index.js";
 import { main } from "../../../runtime/cli/main.js";
 import { Engine } from "../../../runtime/engine/index.js";
 import { loadProgram } from "../../../runtime/project/load.js";
-import { classify, DEFAULT_FUTURE_TOLERANCE_MS, isFutureTime, telemetryValue } from "../../../runtime/wire/records.js";
+import { classify, DEFAULT_FUTURE_TOLERANCE_MS, distanceText, isFutureTime, telemetryValue } from "../../../runtime/wire/records.js";
 import type { DeadLetterValue, LogRecord, NewRecord } from "../../../runtime/wire/types.js";
 
 const MILL = `
@@ -61,6 +61,16 @@ describe("isFutureTime: the rule at its boundary", () => {
     expect(isFutureTime(T0, T0, 0)).toBe(false);
     expect(isFutureTime(T0 + 1, T0, 0)).toBe(true);
   });
+  it("the distance in the detail: exact, and roughly in the largest unit that fits when that is not exact", () => {
+    expect(distanceText(1500)).toBe("1500ms");
+    expect(distanceText(45_000)).toBe("45s");
+    expect(distanceText(5 * MIN)).toBe("5m");
+    expect(distanceText(90_000)).toBe("90s (about 1.5m)");
+    expect(distanceText(5 * MIN + 1)).toBe("300001ms (about 5m)");
+    expect(distanceText(25 * 3_600_000)).toBe("25h (about 1d)");
+    // a device clock three years ahead, received on a millisecond that is no whole second
+    expect(distanceText(Date.parse("2029-12-03T17:28:25.028Z") - Date.parse("2026-12-04T17:28:25.031Z"))).toBe("94607999997ms (about 1095d)");
+  });
   it("event times in the past (late, replayed history) are never future_time", () => {
     expect(isFutureTime(T0 - 365 * 86_400_000, T0)).toBe(false);
   });
@@ -78,7 +88,7 @@ describe("the engine dead-letters future_time", () => {
     expect(dl).toHaveLength(1);
     expect(dl[0]!.reason).toBe("future_time");
     expect(dl[0]!.detail).toBe(
-      "m1.temperature: event time 2026-11-20T08:05:00.001Z is 300001ms ahead of its receive time 2026-11-20T08:00:00.000Z (tolerance 5m)",
+      "m1.temperature: event time 2026-11-20T08:05:00.001Z is 300001ms (about 5m) ahead of its receive time 2026-11-20T08:00:00.000Z (tolerance 5m)",
     );
     expect(dl[0]!.record).toMatchObject({ offset: r.offset, ts: T0, key: "M-1", value: r.value });
     // it changes no state and does not move stream time
