@@ -1,7 +1,7 @@
 // The entry of a bundled worker (build/workers/*.mjs): reads its settings from the environment,
 // runs a rule worker or a connector worker until SIGTERM/SIGINT, and prints one status line every
-// OFL_STATUS_MS (default 10 s) to stderr. stdout gets `ready` once the worker has rebuilt its
-// state from the log (supervisors and tests wait for it).
+// OFL_STATUS_MS (default 10 s) to stderr, from its start (while it rebuilds: how far). stdout gets
+// `ready` once the worker has rebuilt its state from the log (supervisors and tests wait for it).
 //
 // Environment:
 //   OFL_KAFKA       bootstrap brokers, HOST:PORT[,HOST:PORT…] (required)
@@ -22,11 +22,15 @@ export interface Running {
   status(): string;
 }
 
-/** Runs one worker until SIGTERM/SIGINT: `start` builds it over the log and resolves once it is live. */
+/**
+ * Runs one worker until SIGTERM/SIGINT: `start` builds it over the log and resolves once it is
+ * live; until then the status line is what it gave `progress` (a rebuild over a long history takes
+ * minutes: the operator sees it move).
+ */
 export async function serveWorker(
   program: IrProgram,
   spec: WorkerSpec,
-  start: (log: KafkaLog, report: (level: "info" | "warn" | "error", m: string) => void, env: NodeJS.ProcessEnv) => Promise<Running>,
+  start: (log: KafkaLog, report: (level: "info" | "warn" | "error", m: string) => void, env: NodeJS.ProcessEnv, progress: (status: () => string) => void) => Promise<Running>,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
   const brokers = (env["OFL_KAFKA"] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
@@ -36,18 +40,20 @@ export async function serveWorker(
     process.exit(2);
   }
   const log = new KafkaLog({ brokers, clientId: `ofl-${program.program}-${spec.name}`, verbose: env["OFL_KAFKA_VERBOSE"] === "1" });
+  let status: (() => string) | undefined;
+  const statusMs = env["OFL_STATUS_MS"] === undefined ? 10_000 : Number(env["OFL_STATUS_MS"]);
+  const timer = statusMs > 0 ? setInterval(() => status && say("info", status()), statusMs) : undefined;
   let w: Running;
   try {
-    w = await start(log, (level, m) => say(level, m), env);
+    w = await start(log, (level, m) => say(level, m), env, (s) => (status = s));
   } catch (e) {
     // a refusal (a program the topics cannot carry) or a broker that never answered: say why, exit 1
     say("error", (e as Error).message);
     await log.close().catch(() => {});
     process.exit(1);
   }
+  status = () => w.status();
   process.stdout.write("ready\n");
-  const statusMs = env["OFL_STATUS_MS"] === undefined ? 10_000 : Number(env["OFL_STATUS_MS"]);
-  const timer = statusMs > 0 ? setInterval(() => say("info", w.status()), statusMs) : undefined;
   const shutdown = async (): Promise<void> => {
     if (timer) clearInterval(timer);
     await w.stop().catch(() => {});

@@ -20,7 +20,7 @@
 import mqtt from "mqtt";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { compile } from "../../../compiler/index.js";
-import { KafkaLog, type KafkaNewRecord } from "../../../runtime/log/kafka.js";
+import { KafkaLog, type KafkaNewRecord, type Tail, type TailOptions } from "../../../runtime/log/kafka.js";
 import { ConnectorWorker } from "../../../runtime/worker/connector.js";
 import { CAUSE_HEADER, PROCESSED_HEADER, RuleWorker } from "../../../runtime/worker/rule.js";
 import { telemetryValue } from "../../../runtime/wire/records.js";
@@ -110,6 +110,42 @@ test("a consumer that delivers nothing while records wait stops the worker after
     await own.close();
   }
 }, 120_000);
+
+/** A log whose reads of ofa_assets hold their first batch back until `release()`. */
+class GatedReadLog extends KafkaLog {
+  holding = false;
+  release!: () => void;
+  private readonly gate = new Promise<void>((r) => (this.release = r));
+  override tail(opts: TailOptions): Promise<Tail> {
+    if (opts.topic !== "ofa_assets") return super.tail(opts);
+    return super.tail({ ...opts, onBatch: async (recs, info) => {
+        this.holding = true;
+        await this.gate;
+        return opts.onBatch(recs, info);
+      } });
+  }
+}
+
+test("while it rebuilds, the rule worker says how far; live, it says nothing of it", async () => {
+  await broker.log.ensureTopics([{ name: "ofa_assets", partitions: 1, replication: 1 }]);
+  await broker.log.append([1, 2, 3].map((v) => ({ topic: "ofa_assets", key: "TANK-1", ts: Date.parse("2026-12-04T10:00:00Z") + v, value: telemetryValue("level", v, "Level", "Samples", Date.parse("2026-12-04T10:00:00Z") + v) })));
+  const { low, high } = await broker.log.offsets("ofa_assets");
+  const gated = new GatedReadLog({ brokers: broker.kafka.brokers });
+  const w = new RuleWorker({ program: tankProgram("progress"), log: gated, clockMs: 0, checkpoints: false });
+  try {
+    const started = w.start();
+    await waitFor("the first batch held", () => gated.holding, { timeoutMs: 30_000 });
+    await started;
+    // nothing processed yet: 0 of the records on the log at start
+    expect(w.rebuilding()).toBe(`0 of ${(high - low).toLocaleString("en-US")} records read, 0 %`);
+    gated.release();
+    await w.ready;
+    expect(w.rebuilding()).toBe("");
+  } finally {
+    await w.stop();
+    await gated.close();
+  }
+}, 60_000);
 
 /** A log that refuses the produce of the one batch holding a temperature of `refuse` (a transient broker error); the others go through. */
 class RefuseOnceLog extends KafkaLog {
