@@ -6,6 +6,7 @@
 // between two outputs of one input), and the next ones, write every output the documented
 // semantics give (docs/deploy.md, "Partitions": the whole program over the partitions' inputs
 // merged by event time), once, in order.
+// And while it rebuilds it says how far (the bundled worker's status line).
 import { expect, test } from "vitest";
 import { compile } from "../../../compiler/index.js";
 import { partitionOfKey, type KafkaNewRecord, type KafkaRecord } from "../../../runtime/log/kafka.js";
@@ -14,7 +15,7 @@ import { telemetryValue } from "../../../runtime/wire/records.js";
 import { ASSETS_TOPIC } from "../../../runtime/wire/types.js";
 import { waitFor } from "../../support/wait.js";
 import { brokerForFile } from "./broker.js";
-import { CutLog } from "./cut-log.js";
+import { CutLog, GatedReadLog } from "./test-logs.js";
 import { crossOutputs, documentedMerge } from "./merge.js";
 
 const broker = brokerForFile();
@@ -111,6 +112,24 @@ test("a live run that dies between two outputs of one input: the next rebuild, c
   await rebuildToTheEnd(options);
   await expectDocumentedOutputs();
 }, 180_000);
+
+test("while it rebuilds, the stage says how far; live, it says nothing of it", async () => {
+  // partition 1's reading held at its first batch: partition 0 is read to its end, nothing merges
+  const gated = new GatedReadLog(broker.kafka.brokers, ASSETS_TOPIC, 1);
+  const w = new CrossWorker({ program: ir, log: gated, checkpoints: false, nudgeMs: 0 });
+  const [end0, end1] = await Promise.all([0, 1].map((p) => broker.log.endOffset(ASSETS_TOPIC, p)));
+  try {
+    await w.start();
+    const want = `${end0!.toLocaleString("en-US")} of ${(end0! + end1!).toLocaleString("en-US")} records read, ${Math.floor((100 * end0!) / (end0! + end1!))} %; 0 inputs merged`;
+    await waitFor("partition 0 read to its end, partition 1 held", () => gated.holding && w.rebuilding() === want, { timeoutMs: 30_000, detail: () => String(w.rebuilding()) });
+    gated.release();
+    await w.ready;
+    expect(w.rebuilding()).toBeUndefined();
+  } finally {
+    await w.stop();
+    await gated.close();
+  }
+}, 60_000);
 
 /**
  * A run on the real log from the start: it counts past its hold limit, and decides up to the last

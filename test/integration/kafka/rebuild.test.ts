@@ -18,7 +18,7 @@ import { classify, telemetryValue } from "../../../runtime/wire/records.js";
 import type { NewRecord } from "../../../runtime/wire/types.js";
 import { waitFor } from "../../support/wait.js";
 import { brokerForFile } from "./broker.js";
-import { CutLog } from "./cut-log.js";
+import { CutLog } from "./test-logs.js";
 
 const broker = brokerForFile();
 

@@ -17,10 +17,12 @@
 //    batches were produced while the failed one's messages waited unacknowledged (the connector
 //    acknowledges nothing after a refusal): after the restart they came again, out of order and
 //    twice.
+// 4. A rule worker rebuilding says how far (its status line), so a long rebuild does not look like
+//    a hung worker.
 import mqtt from "mqtt";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { compile } from "../../../compiler/index.js";
-import { KafkaLog, type KafkaNewRecord, type Tail, type TailOptions } from "../../../runtime/log/kafka.js";
+import { KafkaLog, type KafkaNewRecord } from "../../../runtime/log/kafka.js";
 import { ConnectorWorker } from "../../../runtime/worker/connector.js";
 import { CAUSE_HEADER, PROCESSED_HEADER, RuleWorker } from "../../../runtime/worker/rule.js";
 import { telemetryValue } from "../../../runtime/wire/records.js";
@@ -28,6 +30,7 @@ import type { LogRecord } from "../../../runtime/wire/types.js";
 import { waitFor } from "../../support/wait.js";
 import { startMosquitto, type Mosquitto } from "../../services/mosquitto/start.js";
 import { brokerForFile } from "./broker.js";
+import { GatedReadLog } from "./test-logs.js";
 import { tankProgram } from "./program.js";
 
 const broker = brokerForFile();
@@ -111,26 +114,11 @@ test("a consumer that delivers nothing while records wait stops the worker after
   }
 }, 120_000);
 
-/** A log whose reads of ofa_assets hold their first batch back until `release()`. */
-class GatedReadLog extends KafkaLog {
-  holding = false;
-  release!: () => void;
-  private readonly gate = new Promise<void>((r) => (this.release = r));
-  override tail(opts: TailOptions): Promise<Tail> {
-    if (opts.topic !== "ofa_assets") return super.tail(opts);
-    return super.tail({ ...opts, onBatch: async (recs, info) => {
-        this.holding = true;
-        await this.gate;
-        return opts.onBatch(recs, info);
-      } });
-  }
-}
-
 test("while it rebuilds, the rule worker says how far; live, it says nothing of it", async () => {
   await broker.log.ensureTopics([{ name: "ofa_assets", partitions: 1, replication: 1 }]);
   await broker.log.append([1, 2, 3].map((v) => ({ topic: "ofa_assets", key: "TANK-1", ts: Date.parse("2026-12-04T10:00:00Z") + v, value: telemetryValue("level", v, "Level", "Samples", Date.parse("2026-12-04T10:00:00Z") + v) })));
   const { low, high } = await broker.log.offsets("ofa_assets");
-  const gated = new GatedReadLog({ brokers: broker.kafka.brokers });
+  const gated = new GatedReadLog(broker.kafka.brokers, "ofa_assets");
   const w = new RuleWorker({ program: tankProgram("progress"), log: gated, clockMs: 0, checkpoints: false });
   try {
     const started = w.start();
