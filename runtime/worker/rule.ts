@@ -740,6 +740,8 @@ export function runRuleWorker(program: IrProgram, spec: WorkerSpec): Promise<voi
     if (w.partitions > 1) report("info", `${ASSETS_TOPIC} has ${w.partitions} partitions; this worker decides ${w.owned().length ? `partition${w.owned().length === 1 ? "" : "s"} ${w.owned().join(", ")}` : "none yet"}`);
     const ignored = (): number => w.owned().reduce((n, p) => n + Object.values(w.engineOf(p)!.ignoredCounts()).reduce((a, b) => a + b, 0), 0);
     const owned = (): string => (w.partitions > 1 ? `partitions [${w.owned().join(",")}] of ${w.partitions}, ` : "");
-    return { stop: () => w.stop(), status: () => `${owned()}consumed ${w.stats.consumed}, produced ${w.stats.produced}, checkpoints ${w.stats.checkpoints}, ignored ${ignored()} undeclared data items` };
+    // a partition assigned later (a rebalance) rebuilds while the others run: its progress leads
+    const rebuilding = (): string => (w.rebuilding() ? `rebuilding: ${w.rebuilding()}; ` : "");
+    return { stop: () => w.stop(), status: () => `${rebuilding()}${owned()}consumed ${w.stats.consumed}, produced ${w.stats.produced}, checkpoints ${w.stats.checkpoints}, ignored ${ignored()} undeclared data items` };
   });
 }
