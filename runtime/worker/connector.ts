@@ -61,6 +61,9 @@ export class ConnectorWorker {
   private readonly now: () => number;
   private readonly say: NonNullable<ConnectorWorkerOptions["report"]>;
   private caughtUp!: () => void;
+  /** the start-up read: the partition's end seen at start, and the next offset to read (status lines) */
+  private startEnd = -1;
+  private readTo = 0;
   /** resolves when the commands on the log at start have been read */
   readonly ready: Promise<void>;
 
@@ -85,6 +88,7 @@ export class ConnectorWorker {
     // that decides it) is on the partition its uuid hashes to
     const partition = partitionOfKey(this.asset.uuid, await log.partitions(ASSETS_TOPIC));
     const end = await log.endOffset(ASSETS_TOPIC, partition);
+    this.startEnd = end;
     const issued = new Map<string, { command: string }>();
     /** operator commands for this source whose verdict the rule worker has not given yet */
     const operator = new Map<string, { command: string; args: Record<string, string>; offset: number }>();
@@ -103,6 +107,7 @@ export class ConnectorWorker {
       }
     };
     const onBatch = (recs: KafkaRecord[]): void => {
+      if (recs.length > 0) this.readTo = recs[recs.length - 1]!.offset + 1;
       for (const r of recs) {
         if (r.key !== this.asset.uuid) {
           const mark = r.headers[PROCESSED_HEADER];
@@ -239,6 +244,13 @@ export class ConnectorWorker {
     return this.produced;
   }
 
+  /** While it reads the commands on the log at start: how far (`120,000 of 3,000,000 records read, 4 %`). */
+  startingUp(): string {
+    if (this.startEnd < 0) return "starting";
+    const read = Math.min(this.readTo, this.startEnd);
+    return `${read.toLocaleString("en-US")} of ${this.startEnd.toLocaleString("en-US")} records read, ${this.startEnd > 0 ? Math.floor((100 * read) / this.startEnd) : 100} %`;
+  }
+
   status(): { connected: boolean; detail: string } {
     return this.connector?.status() ?? { connected: false, detail: "not started" };
   }
@@ -254,8 +266,10 @@ export class ConnectorWorker {
 
 /** The bundled connector worker's entry (build/workers/connector-*.mjs). */
 export function runConnectorWorker(program: IrProgram, spec: WorkerSpec & { kind: "connector" }): Promise<void> {
-  return serveWorker(program, spec, async (log, report, env) => {
+  return serveWorker(program, spec, async (log, report, env, progress) => {
     const w = new ConnectorWorker({ program, asset: spec.asset, source: spec.source, log, env, report, onFatal: exitOnFatal(log) });
+    // its telemetry flows meanwhile; commands wait until it knows which ids were answered
+    progress(() => `reading the commands on its partition before dispatching any: ${w.startingUp()}`);
     await w.start();
     await w.ready;
     report("info", `${w.asset.name} (${w.source.kind}): ${w.status().detail}`);

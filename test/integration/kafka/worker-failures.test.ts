@@ -17,8 +17,8 @@
 //    batches were produced while the failed one's messages waited unacknowledged (the connector
 //    acknowledges nothing after a refusal): after the restart they came again, out of order and
 //    twice.
-// 4. A rule worker rebuilding says how far (its status line), so a long rebuild does not look like
-//    a hung worker.
+// 4. A rule worker rebuilding, and a connector worker reading the commands on the log at start,
+//    say how far (their status lines), so a long start does not look like a hung worker.
 import mqtt from "mqtt";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { compile } from "../../../compiler/index.js";
@@ -129,6 +129,27 @@ test("while it rebuilds, the rule worker says how far; live, it says nothing of 
     gated.release();
     await w.ready;
     expect(w.rebuilding()).toBe("");
+  } finally {
+    await w.stop();
+    await gated.close();
+  }
+}, 60_000);
+
+test("a connector worker says how far its start-up read of the commands is", async () => {
+  await broker.log.ensureTopics([{ name: "ofa_assets", partitions: 1, replication: 1 }]);
+  await broker.log.append([{ topic: "ofa_assets", key: "TANK-1", ts: Date.parse("2026-12-04T11:00:00Z"), value: telemetryValue("level", 1, "Level", "Samples", Date.parse("2026-12-04T11:00:00Z")) }]);
+  const end = await broker.log.endOffset("ofa_assets");
+  const r = compile([{ path: "/tank.ofl", text: `model Tank {\n  telemetry level: int\n}\nasset t: Tank {\n  uuid "TANK-S"\n  source simulate(seed: 1) {\n    level <- constant(1, every: 1h)\n  }\n}\n` }], { name: "startup" });
+  if (!r.ir) throw new Error(r.diagnostics.map((d) => d.message).join("\n"));
+  const gated = new GatedReadLog(broker.kafka.brokers, "ofa_assets");
+  const w = new ConnectorWorker({ program: r.ir, asset: "t", source: 0, log: gated });
+  try {
+    await w.start();
+    await waitFor("the first batch held", () => gated.holding, { timeoutMs: 30_000 });
+    expect(w.startingUp()).toBe(`0 of ${end.toLocaleString("en-US")} records read, 0 %`);
+    gated.release();
+    await w.ready;
+    expect(w.startingUp()).toBe(`${end.toLocaleString("en-US")} of ${end.toLocaleString("en-US")} records read, 100 %`);
   } finally {
     await w.stop();
     await gated.close();
