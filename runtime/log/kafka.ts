@@ -67,6 +67,8 @@ export interface TailOptions {
   onProblem?(message: string): void;
   /** records carrying this header are delivered with a null value, not decoded (the reader needs only the header: its own outputs); true: every record */
   headerOnly?: string | true;
+  /** only records with this key get their value decoded; the others are delivered with a null value (a connector needs its asset's records, and of the others their headers) */
+  valuesOf?: string;
 }
 
 export interface Tail {
@@ -344,7 +346,7 @@ export class KafkaLog {
           for (const m of batch.messages) {
             const off = Number(m.offset);
             if (off < next) continue; // seen already (a re-fetch after a rejoin)
-            recs.push(toRecord(batch.topic, batch.partition, m, opts.headerOnly));
+            recs.push(toRecord(batch.topic, batch.partition, m, opts.headerOnly, opts.valuesOf));
           }
           if (recs.length > 0) {
             if (!isRunning() || isStale()) return;
@@ -417,10 +419,14 @@ export function toRecord(
   m: { key: Buffer | null; value: Buffer | null; offset: string; timestamp: string; headers?: IHeaders },
   /** a record carrying this header gets a null value, its bytes not decoded (TailOptions.headerOnly); true: every record */
   headerOnly?: string | true,
+  /** only a record with this key gets its value decoded (TailOptions.valuesOf) */
+  valuesOf?: string,
 ): KafkaRecord {
   const headers: Record<string, string> = {};
   if (m.headers) for (const [k, v] of Object.entries(m.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
-  const text = m.value === null || headerOnly === true || (headerOnly !== undefined && headers[headerOnly] !== undefined) ? null : m.value.toString("utf8");
+  const key = m.key === null ? null : m.key.toString("utf8");
+  const skip = headerOnly === true || (headerOnly !== undefined && headers[headerOnly] !== undefined) || (valuesOf !== undefined && key !== valuesOf);
+  const text = m.value === null || skip ? null : m.value.toString("utf8");
   let value: unknown = text;
   if (text !== null) {
     try {
@@ -429,5 +435,5 @@ export function toRecord(
       value = text; // not JSON: the engine dead-letters it as bad_json
     }
   }
-  return { topic, partition, offset: Number(m.offset), ts: Number(m.timestamp), key: m.key === null ? null : m.key.toString("utf8"), value, headers };
+  return { topic, partition, offset: Number(m.offset), ts: Number(m.timestamp), key, value, headers };
 }

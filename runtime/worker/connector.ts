@@ -139,7 +139,8 @@ export class ConnectorWorker {
         if (!live && r.offset >= end - 1) live = this.catchUp(issued);
       }
     };
-    this.tail = await log.tail({ topic: ASSETS_TOPIC, partition, fromOffset: 0, onBatch, onProblem: (m) => this.say("warn", m) });
+    // the partition holds every asset of it: of the others' records only headers count (ofl-processed)
+    this.tail = await log.tail({ topic: ASSETS_TOPIC, partition, fromOffset: 0, onBatch, onProblem: (m) => this.say("warn", m), valuesOf: this.asset.uuid });
 
     const factory = await connectorFor(this.source.kind);
     if (!factory) return;

@@ -32,3 +32,10 @@ test("headerOnly: a record carrying the header keeps its headers and place but n
   const input = toRecord("ofa_assets", 0, message('{"ID":"level","VALUE":"5"}'), "ofl-cause");
   expect(input.value).toEqual({ ID: "level", VALUE: "5" });
 });
+
+test("valuesOf: only records with that key are decoded; the others keep key, headers and place (a connector reads its asset's records)", () => {
+  const mine = toRecord("ofa_assets", 0, message('{"ID":"reset_CMD","VALUE":"x"}'), undefined, "TANK-1");
+  expect(mine.value).toEqual({ ID: "reset_CMD", VALUE: "x" });
+  const other = toRecord("ofa_assets", 0, { ...message('{"ID":"clock"}', { "ofl-processed": "40" }), key: Buffer.from("OFL-plant") }, undefined, "TANK-1");
+  expect(other).toMatchObject({ offset: 41, key: "OFL-plant", headers: { "ofl-processed": "40" }, value: null });
+});
