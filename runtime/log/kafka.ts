@@ -66,7 +66,7 @@ export interface TailOptions {
   /** reported when kafkajs loses the broker (it keeps retrying) */
   onProblem?(message: string): void;
   /** records carrying this header are delivered with a null value, not decoded (the reader needs only the header: its own outputs); true: every record */
-  headerOnly?: string | true;
+  headerOnly?: string | readonly string[] | true;
   /** only records with this key get their value decoded; the others are delivered with a null value (a connector needs its asset's records, and of the others their headers) */
   valuesOf?: string;
 }
@@ -269,7 +269,7 @@ export class KafkaLog {
   }
 
   /** Hands the records of a partition in [from, to) (to: the end offset at call time) to `onBatch` batch by batch, keeping none; resolves after the last. */
-  async scanRange(opts: { topic: string; partition?: number; from: number; to?: number; onBatch: (recs: KafkaRecord[]) => void; headerOnly?: string | true }): Promise<void> {
+  async scanRange(opts: { topic: string; partition?: number; from: number; to?: number; onBatch: (recs: KafkaRecord[]) => void; headerOnly?: TailOptions["headerOnly"] }): Promise<void> {
     const { topic, partition = 0, from } = opts;
     const end = opts.to ?? (await this.endOffset(topic, partition));
     if (end <= from) return;
@@ -417,15 +417,18 @@ export function toRecord(
   topic: string,
   partition: number,
   m: { key: Buffer | null; value: Buffer | null; offset: string; timestamp: string; headers?: IHeaders },
-  /** a record carrying this header gets a null value, its bytes not decoded (TailOptions.headerOnly); true: every record */
-  headerOnly?: string | true,
+  /** a record carrying this header (or one of these) gets a null value, its bytes not decoded (TailOptions.headerOnly); true: every record */
+  headerOnly?: TailOptions["headerOnly"],
   /** only a record with this key gets its value decoded (TailOptions.valuesOf) */
   valuesOf?: string,
 ): KafkaRecord {
   const headers: Record<string, string> = {};
   if (m.headers) for (const [k, v] of Object.entries(m.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
   const key = m.key === null ? null : m.key.toString("utf8");
-  const skip = headerOnly === true || (headerOnly !== undefined && headers[headerOnly] !== undefined) || (valuesOf !== undefined && key !== valuesOf);
+  const skip =
+    headerOnly === true ||
+    (typeof headerOnly === "string" ? headers[headerOnly] !== undefined : headerOnly !== undefined && headerOnly.some((h) => headers[h] !== undefined)) ||
+    (valuesOf !== undefined && key !== valuesOf);
   const text = m.value === null || skip ? null : m.value.toString("utf8");
   let value: unknown = text;
   if (text !== null) {

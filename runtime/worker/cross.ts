@@ -44,7 +44,7 @@ import { crossDecisions, crossOutputFilter, partitionOfKey } from "../wire/parti
 import { ASSETS_TOPIC, classify, clockValue } from "../wire/records.js";
 import type { NewRecord, WireEvent } from "../wire/types.js";
 import { crossStageProgram } from "../replay/prune.js";
-import { CROSS_CAUSE_HEADER } from "./headers.js";
+import { CAUSE_HEADER, CROSS_CAUSE_HEADER } from "./headers.js";
 import { checkpointsFromEnv, exitOnFatal, serveWorker, type WorkerSpec } from "./main.js";
 import { commandRoutes, routeCommand, type CommandRoutes } from "./rule.js";
 
@@ -199,7 +199,8 @@ export class CrossWorker {
     this.say("info", `deciding ${cross.reasons.length} declaration(s) over the ${partitions} partitions of ${ASSETS_TOPIC}:\n  ${cross.reasons.join("\n  ")}`);
     this.checkLive(); // live at once when the partitions are empty (nothing recomputed yet)
     for (let p = 0; p < partitions; p++)
-      this.tails.push(await log.tail({ topic: ASSETS_TOPIC, partition: p, fromOffset: from[p]!.offset, onBatch: (recs) => this.take(p, recs), onProblem: (m) => this.say("warn", m) }));
+      // outputs (the stage's own, the rule workers') are never inputs: read for their headers alone
+      this.tails.push(await log.tail({ topic: ASSETS_TOPIC, partition: p, fromOffset: from[p]!.offset, onBatch: (recs) => this.take(p, recs), onProblem: (m) => this.say("warn", m), headerOnly: [CROSS_CAUSE_HEADER, CAUSE_HEADER] }));
   }
 
   /** A batch of partition `p`: found outputs matched, inputs merged, what can be decided decided. */
@@ -217,6 +218,7 @@ export class CrossWorker {
         if (!this.live && !this.onLog) this.foundOnLog(`${cause}|${p}`);
         continue;
       }
+      if (rec.headers[CAUSE_HEADER] !== undefined) continue; // a rule worker's output
       const ev = classify(rec);
       const time = mergeTime(ev);
       if (time !== undefined) this.merge.push(p, { time, ev, offset: rec.offset, before });

@@ -39,3 +39,10 @@ test("valuesOf: only records with that key are decoded; the others keep key, hea
   const other = toRecord("ofa_assets", 0, { ...message('{"ID":"clock"}', { "ofl-processed": "40" }), key: Buffer.from("OFL-plant") }, undefined, "TANK-1");
   expect(other).toMatchObject({ offset: 41, key: "OFL-plant", headers: { "ofl-processed": "40" }, value: null });
 });
+
+test("headerOnly with several headers: a record carrying any of them is not decoded (the cross stage: its outputs and the rule workers')", () => {
+  const headers = ["ofl-cross-cause", "ofl-cause"];
+  expect(toRecord("ofa_assets", 0, message('{"ID":"above","VALUE":"true"}', { "ofl-cross-cause": "1:7" }), headers).value).toBeNull();
+  expect(toRecord("ofa_assets", 0, message('{"ID":"doubled","VALUE":"10"}', { "ofl-cause": "7" }), headers).value).toBeNull();
+  expect(toRecord("ofa_assets", 0, message('{"ID":"level","VALUE":"5"}', { "ofl-processed": "6" }), headers).value).toEqual({ ID: "level", VALUE: "5" });
+});
