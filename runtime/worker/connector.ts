@@ -19,7 +19,7 @@ import { partitionOfKey, type KafkaLog, type KafkaNewRecord, type KafkaRecord, t
 import { resolveArg } from "../run/plant.js";
 import { ASSETS_TOPIC, classify, resultValue } from "../wire/records.js";
 import type { CommandResult, NewRecord } from "../wire/types.js";
-import { exitOnFatal, serveWorker, type WorkerSpec } from "./main.js";
+import { exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
 import { PROCESSED_HEADER } from "./headers.js";
 
 export interface ConnectorWorkerOptions {
@@ -248,8 +248,7 @@ export class ConnectorWorker {
   /** While it reads the commands on the log at start: how far (`120,000 of 3,000,000 records read, 4 %`). */
   startingUp(): string {
     if (this.startEnd < 0) return "starting";
-    const read = Math.min(this.readTo, this.startEnd);
-    return `${read.toLocaleString("en-US")} of ${this.startEnd.toLocaleString("en-US")} records read, ${this.startEnd > 0 ? Math.floor((100 * read) / this.startEnd) : 100} %`;
+    return readProgress(Math.min(this.readTo, this.startEnd), this.startEnd);
   }
 
   status(): { connected: boolean; detail: string } {

@@ -45,7 +45,7 @@ import { ASSETS_TOPIC, classify, clockValue } from "../wire/records.js";
 import type { NewRecord, WireEvent } from "../wire/types.js";
 import { crossStageProgram } from "../replay/prune.js";
 import { CAUSE_HEADER, CROSS_CAUSE_HEADER } from "./headers.js";
-import { checkpointsFromEnv, exitOnFatal, serveWorker, type WorkerSpec } from "./main.js";
+import { checkpointsFromEnv, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
 import { commandRoutes, routeCommand, type CommandRoutes } from "./rule.js";
 
 export { CROSS_CAUSE_HEADER };
@@ -454,8 +454,7 @@ export class CrossWorker {
       total += Math.max(0, (this.ends[p] ?? 0) - (this.startedAt[p] ?? 0));
       read += Math.max(0, Math.min(this.read[p] ?? 0, this.ends[p] ?? 0) - (this.startedAt[p] ?? 0));
     }
-    const pct = total > 0 ? Math.floor((100 * read) / total) : 100;
-    return `${read.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} records read, ${pct} %; ${this.stats.merged.toLocaleString("en-US")} inputs merged${this.onLog ? " (counted ahead: producing as it goes)" : ""}`;
+    return `${readProgress(read, total)}; ${this.stats.merged.toLocaleString("en-US")} inputs merged${this.onLog ? " (counted ahead: producing as it goes)" : ""}`;
   }
 
   /** Resolves once every append issued so far is done. */

@@ -34,7 +34,7 @@ import { readAsGroup, ruleGroupId, type GroupReader } from "../log/kafkaGroup.js
 import { Clock } from "../wire/clock.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, descriptionValue } from "../wire/records.js";
 import { CAUSE_HEADER, PROCESSED_HEADER } from "./headers.js";
-import { checkpointsFromEnv, envNumber, exitOnFatal, serveWorker, type WorkerSpec } from "./main.js";
+import { checkpointsFromEnv, envNumber, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
 import { crossDecisions, partitionProgram } from "../wire/partitions.js";
 import type { NewRecord } from "../wire/types.js";
 
@@ -230,8 +230,7 @@ class PartitionTask {
     if (this.live) return undefined;
     const total = this.end - this.start;
     const read = Math.max(0, Math.min(total, this.processed + 1 - this.start));
-    const pct = total > 0 ? Math.floor((100 * read) / total) : 100;
-    return `${this.label}${this.prepared ? `${read.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} records read, ${pct} %` : "restoring"}`;
+    return `${this.label}${this.prepared ? readProgress(read, total) : "restoring"}`;
   }
 
   /** `partition N: ` when there are several, for messages */
