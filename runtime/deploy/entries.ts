@@ -111,6 +111,16 @@ export function emitWorkers(ir: IrProgram, partitions = 1): WorkerEntry[] {
         entry: entry({ kind: "connector", name, asset: a.name, source: i }),
         env: [
           ...COMMON_ENV,
+          ...(s.bindings.some((b) => b.direction === "command")
+            ? [
+                {
+                  name: "OFL_COMMAND_MAX_AGE_MS",
+                  required: false,
+                  default: "60000",
+                  description: "a command decided on an input received longer ago than this is answered failed (stale), never sent to the device, ms (0: no bound)",
+                },
+              ]
+            : []),
           ...(s.kind === "opcua"
             ? [{ name: "OFL_DATA", required: false, default: ".ofl/data", description: "folder of the OPC UA PKI and trusted server certificates (pki/opcua): keep it on a persistent volume" }]
             : []),

@@ -12,15 +12,25 @@
 // the rule worker checks their interlock after they are on the topic, so one waits until a
 // clock record of the rule worker says it has processed that offset (`ofl-processed`); a
 // rejection would be on the topic before that clock record, so without one it is dispatched.
+// Never late: a command is dispatched only while the input it was decided on is younger than
+// `commandMaxAgeMs` (the rule worker's `ofl-input-time` header; an operator command's own Kafka
+// time); an older one is answered `failed` ("stale"). A rule worker that rebuilds over history it
+// had not decided (a first start over records already there, a new program version) writes the
+// commands that history calls for: none of them reaches the machine.
 import type { IrAsset, IrBinding, IrModel, IrProgram, IrSource } from "../../compiler/ir/types.js";
 import { connectorFor } from "../connectors/index.js";
 import type { Connector } from "../connectors/types.js";
 import { partitionOfKey, type KafkaLog, type KafkaNewRecord, type KafkaRecord, type Tail } from "../log/kafka.js";
 import { resolveArg } from "../run/plant.js";
-import { ASSETS_TOPIC, classify, resultValue } from "../wire/records.js";
+import { ASSETS_TOPIC, classify, distanceText, durationText, resultValue } from "../wire/records.js";
 import type { CommandResult, NewRecord } from "../wire/types.js";
-import { exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
-import { PROCESSED_HEADER } from "./headers.js";
+import { envNumber, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
+import { INPUT_TIME_HEADER, PROCESSED_HEADER } from "./headers.js";
+
+/** ConnectorWorkerOptions.commandMaxAgeMs's default: a minute */
+export const COMMAND_MAX_AGE_MS = 60_000;
+/** stale commands are reported at most this often (a rebuild over history can write thousands) */
+const STALE_REPORT_MS = 10_000;
 
 export interface ConnectorWorkerOptions {
   program: IrProgram;
@@ -33,6 +43,12 @@ export interface ConnectorWorkerOptions {
   /** where the connector keeps its files (the OPC UA PKI): `OFL_DATA`, else `.ofl/data` under the working directory */
   dataDir?: string;
   now?: () => number;
+  /**
+   * A command is dispatched only if the input it was decided on was received less than this long
+   * ago (ms; `OFL_COMMAND_MAX_AGE_MS`, default 60,000; 0: no bound); an older one is answered
+   * `failed`, stale, and never sent.
+   */
+  commandMaxAgeMs?: number;
   report?: (level: "info" | "warn" | "error", message: string) => void;
   /** after records could not be produced: it stopped taking any (the bundled worker exits, its supervisor restarts it) */
   onFatal?: (e: Error) => void;
@@ -43,7 +59,8 @@ export class ConnectorWorker {
   readonly model: IrModel;
   readonly source: IrSource;
   /** refused: records not produced because a produce failed (that batch's and every later one's) */
-  readonly stats = { produced: 0, dispatched: 0, failed: 0, interrupted: 0, refused: 0 };
+  /** stale: commands answered `failed` because their input was older than commandMaxAgeMs */
+  readonly stats = { produced: 0, dispatched: 0, failed: 0, interrupted: 0, refused: 0, stale: 0 };
   /** correlation ids this worker dispatched, in order (tests) */
   readonly dispatchedIds: string[] = [];
   private connector: Connector | undefined;
@@ -59,6 +76,9 @@ export class ConnectorWorker {
   /** a produce failed: nothing more is produced or dispatched (a restart goes on from the log and the device) */
   private broken = false;
   private readonly now: () => number;
+  private readonly maxAge: number;
+  /** stale commands not reported yet, the age of the newest, and when they were last reported */
+  private staleUnreported = { count: 0, age: 0, at: -Infinity };
   private readonly say: NonNullable<ConnectorWorkerOptions["report"]>;
   private caughtUp!: () => void;
   /** the start-up read: the partition's end seen at start, and the next offset to read (status lines) */
@@ -77,6 +97,7 @@ export class ConnectorWorker {
     this.model = opts.program.models.find((m) => m.name === asset.model)!;
     this.commands = new Map(source.bindings.filter((b) => b.direction === "command").map((b) => [b.target, b]));
     this.now = opts.now ?? (() => Date.now());
+    this.maxAge = opts.commandMaxAgeMs ?? COMMAND_MAX_AGE_MS;
     this.say = opts.report ?? (() => {});
     this.ready = new Promise((r) => (this.caughtUp = r));
   }
@@ -91,7 +112,7 @@ export class ConnectorWorker {
     this.startEnd = end;
     const issued = new Map<string, { command: string }>();
     /** operator commands for this source whose verdict the rule worker has not given yet */
-    const operator = new Map<string, { command: string; args: Record<string, string>; offset: number }>();
+    const operator = new Map<string, { command: string; args: Record<string, string>; offset: number; received: number }>();
     let processed = -1;
     let live = end === 0;
     if (live) this.caughtUp();
@@ -102,7 +123,7 @@ export class ConnectorWorker {
         if (this.answered.has(id)) continue; // rejected by the interlock (or answered before)
         if (live) {
           this.answered.add(id);
-          this.dispatch(c.command, c.args, id);
+          this.dispatch(c.command, c.args, id, c.received);
         } else issued.set(id, { command: c.command });
       }
     };
@@ -125,14 +146,16 @@ export class ConnectorWorker {
           operator.delete(ev.result.correlation_id);
         } else if (ev.kind === "operator_command" && this.commands.has(ev.command)) {
           const id = ev.envelope.header.correlation_id;
-          if (!this.answered.has(id)) operator.set(id, { command: ev.command, args: ev.envelope.arguments ?? {}, offset: r.offset });
+          if (!this.answered.has(id)) operator.set(id, { command: ev.command, args: ev.envelope.arguments ?? {}, offset: r.offset, received: r.ts });
         } else if (ev.kind === "command" && this.commands.has(ev.command)) {
           const h = ev.envelope.header;
           const id = h.correlation_id;
           if (h.verdict !== "rejected" && h.shadow !== true && !this.answered.has(id)) {
             if (live) {
               this.answered.add(id);
-              this.dispatch(ev.command, ev.envelope.arguments ?? {}, id);
+              // decided on the input received at ofl-input-time (a command without it: its own time)
+              const received = r.headers[INPUT_TIME_HEADER];
+              this.dispatch(ev.command, ev.envelope.arguments ?? {}, id, received === undefined ? r.ts : Number(received));
             } else issued.set(id, { command: ev.command });
           }
         }
@@ -170,9 +193,17 @@ export class ConnectorWorker {
     return true;
   }
 
-  private dispatch(command: string, args: Record<string, string>, id: string): void {
+  /** Sends a live command to the device, unless it is stale (its input was received at `received`, ms). */
+  private dispatch(command: string, args: Record<string, string>, id: string, received: number): void {
     // its result could not be written: after a restart it is answered `interrupted`, never sent
     if (this.broken) return;
+    const age = this.now() - received;
+    if (this.maxAge > 0 && age > this.maxAge) {
+      this.stale(age);
+      const reason = `stale: decided on an input received ${distanceText(age)} before it reached the connector (more than OFL_COMMAND_MAX_AGE_MS: ${durationText(this.maxAge)}); not dispatched`;
+      this.result(command, { correlation_id: id, status: "failed", reason });
+      return;
+    }
     const c = this.connector;
     if (!c) {
       this.result(command, { correlation_id: id, status: "failed", reason: "the connector is not started" });
@@ -194,6 +225,21 @@ export class ConnectorWorker {
         this.result(command, { correlation_id: id, status: "failed", reason: e.message });
       },
     );
+  }
+
+  /** Counts a stale command; reports them at most every STALE_REPORT_MS. */
+  private stale(age: number): void {
+    this.stats.stale++;
+    const s = this.staleUnreported;
+    s.count++;
+    s.age = age;
+    const t = this.now();
+    if (t - s.at < STALE_REPORT_MS) return;
+    this.say(
+      "warn",
+      `${s.count} command(s) not dispatched: stale (the last decided on an input received ${distanceText(s.age)} earlier; OFL_COMMAND_MAX_AGE_MS is ${durationText(this.maxAge)}): answered failed`,
+    );
+    this.staleUnreported = { count: 0, age: 0, at: t };
   }
 
   private result(command: string, res: CommandResult): void {
@@ -267,12 +313,17 @@ export class ConnectorWorker {
 /** The bundled connector worker's entry (build/workers/connector-*.mjs). */
 export function runConnectorWorker(program: IrProgram, spec: WorkerSpec & { kind: "connector" }): Promise<void> {
   return serveWorker(program, spec, async (log, report, env, progress) => {
-    const w = new ConnectorWorker({ program, asset: spec.asset, source: spec.source, log, env, report, onFatal: exitOnFatal(log) });
+    const maxAge = envNumber(env, "OFL_COMMAND_MAX_AGE_MS");
+    if (maxAge !== undefined && !(maxAge >= 0)) throw new Error(`OFL_COMMAND_MAX_AGE_MS must be a number of milliseconds, 0 or more (got ${JSON.stringify(env["OFL_COMMAND_MAX_AGE_MS"])})`);
+    const w = new ConnectorWorker({ program, asset: spec.asset, source: spec.source, log, env, report, onFatal: exitOnFatal(log), ...(maxAge !== undefined ? { commandMaxAgeMs: maxAge } : {}) });
     // its telemetry flows meanwhile; commands wait until it knows which ids were answered
     progress(() => `reading the commands on its partition before dispatching any: ${w.startingUp()}`);
     await w.start();
     await w.ready;
     report("info", `${w.asset.name} (${w.source.kind}): ${w.status().detail}`);
-    return { stop: () => w.stop(), status: () => `produced ${w.stats.produced}, dispatched ${w.stats.dispatched} (${w.stats.failed} failed)` };
+    return {
+      stop: () => w.stop(),
+      status: () => `produced ${w.stats.produced}, dispatched ${w.stats.dispatched} (${w.stats.failed} failed)${w.stats.stale > 0 ? `, ${w.stats.stale} stale not dispatched` : ""}`,
+    };
   });
 }

@@ -1,4 +1,5 @@
 // Kafka record headers the workers write and read (UTF-8 text).
+import type { NewRecord } from "../wire/types.js";
 
 /** On every output of the rule worker: the offset of the `ofa_assets` record that caused it. */
 export const CAUSE_HEADER = "ofl-cause";
@@ -17,3 +18,17 @@ export const PROCESSED_HEADER = "ofl-processed";
  * two never confuse each other's outputs on a partition.
  */
 export const CROSS_CAUSE_HEADER = "ofl-cross-cause";
+
+/**
+ * On every command the rule worker or the cross stage writes: the Kafka time (ms) of the input
+ * it was decided on, which a connector stamps with its receive time. A connector worker
+ * dispatches a command only while that input is recent (runtime/worker/connector.ts): a command
+ * decided on old history (a first start, a new program rebuilding from offset 0) never reaches
+ * a machine.
+ */
+export const INPUT_TIME_HEADER = "ofl-input-time";
+
+/** The headers of output `r` of an input received at `inputTs` (its Kafka time): its cause, and on a command that time. */
+export function outputHeaders(r: NewRecord, causeHeader: string, cause: string, inputTs: number): Record<string, string> {
+  return (r.value as { TAG?: unknown } | null)?.TAG === "Method.Command" ? { [causeHeader]: cause, [INPUT_TIME_HEADER]: String(inputTs) } : { [causeHeader]: cause };
+}

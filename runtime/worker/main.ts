@@ -9,6 +9,8 @@
 //   OFL_STALL_MS    rule worker: records waiting with none delivered this long stop it (default 60000; 0: never)
 //   OFL_CHECKPOINT_RECORDS  rule and cross workers: inputs between checkpoints (default 25000; 0: none)
 //   OFL_CHECKPOINT_MS       rule and cross workers: wall time between checkpoints (default 60000)
+//   OFL_COMMAND_MAX_AGE_MS  connector worker: a command decided on an input received longer ago is
+//                   answered failed (stale), not dispatched (default 60000; 0: no bound)
 //   OFL_STATUS_MS   status line period (default 10000; 0: none)
 //   OFL_KAFKA_VERBOSE=1  kafkajs logs
 import type { IrProgram } from "../../compiler/ir/types.js";

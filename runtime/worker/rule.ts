@@ -33,7 +33,7 @@ import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.j
 import { readAsGroup, ruleGroupId, type GroupReader } from "../log/kafkaGroup.js";
 import { Clock } from "../wire/clock.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, descriptionValue } from "../wire/records.js";
-import { CAUSE_HEADER, PROCESSED_HEADER } from "./headers.js";
+import { CAUSE_HEADER, PROCESSED_HEADER, outputHeaders } from "./headers.js";
 import { checkpointsFromEnv, envNumber, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
 import { crossDecisions, partitionProgram } from "../wire/partitions.js";
 import type { NewRecord } from "../wire/types.js";
@@ -391,7 +391,7 @@ class PartitionTask {
     if (onLog > 0) this.onLog!.delete(o);
     for (const r of this.out) {
       // everything an input of this partition causes is of this partition's assets (or its dead letters)
-      const withCause: KafkaNewRecord = { ...r, partition: p, headers: { [CAUSE_HEADER]: String(o) } };
+      const withCause: KafkaNewRecord = { ...r, partition: p, headers: outputHeaders(r, CAUSE_HEADER, String(o), rec.ts) };
       if (r.topic === DEADLETTER_TOPIC) {
         if (o > this.deadMax) send.push(withCause);
       } else if (this.onLog) {
