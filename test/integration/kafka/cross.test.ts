@@ -15,7 +15,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
 import { Engine } from "../../../runtime/engine/index.js";
 import { KafkaLog, partitionOfKey, type KafkaRecord } from "../../../runtime/log/kafka.js";
-import { CAUSE_HEADER, CROSS_CAUSE_HEADER } from "../../../runtime/worker/headers.js";
+import { CAUSE_HEADER, CROSS_CAUSE_HEADER, INPUT_TIME_HEADER } from "../../../runtime/worker/headers.js";
 import { crossCheckpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
 import { correlationId, offsetCause } from "../../../runtime/wire/correlation.js";
 import { partitionProgram } from "../../../runtime/wire/partitions.js";
@@ -119,7 +119,8 @@ test("P = 4: the cross worker decides the view's readers over the merged partiti
   let lastTs = 0;
   const round = (level: number): Promise<unknown> => {
     const ts = (lastTs = Math.max(Date.now(), lastTs + 1));
-    return log.append(UUIDS.map((u) => ({ topic: ASSETS_TOPIC, key: u, ts, value: telemetryValue("level", String(level), "Sample", "Samples", ts) })));
+    // received (Kafka time) 7 ms after the reading (event time): a command carries its input's receive time
+    return log.append(UUIDS.map((u) => ({ topic: ASSETS_TOPIC, key: u, ts: ts + 7, value: telemetryValue("level", String(level), "Sample", "Samples", ts) })));
   };
   const allOverfills = async (): Promise<number> => (await Promise.all([0, 1, 2, 3].map(partitionRecords))).reduce((n, recs) => n + overfills(recs).length, 0);
   // cycle 1, then a SIGKILL of the cross worker once it has decided the cycle's overfill, cycles 2 and 3 while it restarts
@@ -164,7 +165,9 @@ test("P = 4: the cross worker decides the view's readers over the merged partiti
   const t1 = partitionOfKey(UUIDS[0]!, P);
   const logged = overfills(parts[t1]!).map((r) => (classify(r) as Extract<WireEvent, { kind: "command" }>).envelope.header.correlation_id);
   expect(logged, outputs()).toEqual(expectedIds);
-  for (const r of overfills(parts[t1]!)) expect(r.headers[CROSS_CAUSE_HEADER]).toBeDefined();
+  // each names its input and carries that input's Kafka time (a connector judges a command's age by it)
+  const inputTs = new Map(merged.map((m) => [`${m.partition}:${m.rec.offset}`, m.rec.ts]));
+  for (const r of overfills(parts[t1]!)) expect(Number(r.headers[INPUT_TIME_HEADER])).toBe(inputTs.get(r.headers[CROSS_CAUSE_HEADER]!));
 
   // every output of the cross worker up to the sentinel's input, exactly once: the whole program
   // over the documented merge, its cross-partition declarations' outputs, on their assets' partitions
@@ -187,6 +190,9 @@ test("P = 4: the cross worker decides the view's readers over the merged partiti
     const recorded = parts[p]!.filter((r) => r.headers[CAUSE_HEADER] !== undefined).map((r) => JSON.stringify([r.key, r.value]));
     expect(recorded, `partition ${p}`).toEqual(replayed.filter((o) => o.topic === ASSETS_TOPIC).map((o) => JSON.stringify([o.key, o.value])));
     expect(recorded.filter((s) => s.includes("reset_CMD")).length, `partition ${p}: drain fires once per cycle per tank`).toBe((TANKS / P) * 4);
+    const ts = new Map(parts[p]!.map((r) => [r.offset, r.ts]));
+    for (const r of parts[p]!.filter((r) => r.headers[CAUSE_HEADER] !== undefined && classify(r).kind === "command"))
+      expect(Number(r.headers[INPUT_TIME_HEADER]), `partition ${p}: a drain's input time`).toBe(ts.get(Number(r.headers[CAUSE_HEADER])));
   }
 
   // recorded whole as a user does and replayed: the same decisions, the cross stage's included

@@ -48,9 +48,9 @@ function program(): IrProgram {
   return r.ir;
 }
 
-/** A level reading of the tank, received (Kafka time) and measured (event time) at `t`. */
+/** A level reading of the tank received (Kafka time) at `t`, from a device whose clock is two minutes behind (its event time). */
 function level(value: number, t: number) {
-  return { topic: "ofa_assets", key: "TANK-STALE", ts: t, value: telemetryValue("level", value, "Level", "Samples", t) };
+  return { topic: "ofa_assets", key: "TANK-STALE", ts: t, value: telemetryValue("level", value, "Level", "Samples", t - 120_000) };
 }
 
 type Event = ReturnType<typeof classify>;
@@ -94,7 +94,8 @@ test("a command decided on an input older than the connector's bound is answered
       reason: expect.stringMatching(/^stale: decided on an input received \d+ms \(about 10m\) before it reached the connector \(more than OFL_COMMAND_MAX_AGE_MS: 1m\); not dispatched$/),
     });
 
-    // live: the tank rises again now; that command is dispatched and completed
+    // live: the tank rises again now; that command is dispatched and completed (its age is the
+    // reading's receive time's, not the device clock's)
     const now = Date.now();
     await broker.log.append([level(25, now)]);
     const fresh = await waitFor("the answer to the live command", async () => {
