@@ -314,7 +314,6 @@ export class ConnectorWorker {
 export function runConnectorWorker(program: IrProgram, spec: WorkerSpec & { kind: "connector" }): Promise<void> {
   return serveWorker(program, spec, async (log, report, env, progress) => {
     const maxAge = envNumber(env, "OFL_COMMAND_MAX_AGE_MS");
-    if (maxAge !== undefined && !(maxAge >= 0)) throw new Error(`OFL_COMMAND_MAX_AGE_MS must be a number of milliseconds, 0 or more (got ${JSON.stringify(env["OFL_COMMAND_MAX_AGE_MS"])})`);
     const w = new ConnectorWorker({ program, asset: spec.asset, source: spec.source, log, env, report, onFatal: exitOnFatal(log), ...(maxAge !== undefined ? { commandMaxAgeMs: maxAge } : {}) });
     // its telemetry flows meanwhile; commands wait until it knows which ids were answered
     progress(() => `reading the commands on its partition before dispatching any: ${w.startingUp()}`);

@@ -43,16 +43,23 @@ export async function serveWorker(
   }
   const log = new KafkaLog({ brokers, clientId: `ofl-${program.program}-${spec.name}`, verbose: env["OFL_KAFKA_VERBOSE"] === "1" });
   let status: (() => string) | undefined;
-  const statusMs = env["OFL_STATUS_MS"] === undefined ? 10_000 : Number(env["OFL_STATUS_MS"]);
+  let statusMs: number;
+  try {
+    statusMs = envNumber(env, "OFL_STATUS_MS") ?? 10_000;
+  } catch (e) {
+    say("error", (e as Error).message);
+    process.exit(2);
+  }
   const timer = statusMs > 0 ? setInterval(() => status && say("info", status()), statusMs) : undefined;
   let w: Running;
   try {
     w = await start(log, (level, m) => say(level, m), env, (s) => (status = s));
   } catch (e) {
-    // a refusal (a program the topics cannot carry) or a broker that never answered: say why, exit 1
+    // a setting that cannot be used: exit 2; a refusal (a program the topics cannot carry) or a
+    // broker that never answered: exit 1 (its supervisor restarts it)
     say("error", (e as Error).message);
     await log.close().catch(() => {});
-    process.exit(1);
+    process.exit(e instanceof SettingError ? 2 : 1);
   }
   status = () => w.status();
   process.stdout.write("ready\n");
@@ -71,10 +78,16 @@ export function readProgress(read: number, total: number): string {
   return `${read.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} records read, ${total > 0 ? Math.floor((100 * read) / total) : 100} %`;
 }
 
-/** A number from the environment; undefined when unset or empty. */
+/** A setting in the environment that cannot be used: the worker exits 2 (a restart would not help). */
+export class SettingError extends Error {}
+
+/** A count or a number of milliseconds from the environment (0 or more); undefined when unset or empty; anything else is a SettingError naming it. */
 export function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const v = env[name];
-  return v === undefined || v === "" ? undefined : Number(v);
+  if (v === undefined || v.trim() === "") return undefined;
+  const n = Number(v);
+  if (!(n >= 0)) throw new SettingError(`${name} must be a number, 0 or more (got ${JSON.stringify(v)})`);
+  return n;
 }
 
 /** The rule and cross workers' checkpoint schedule: OFL_CHECKPOINT_RECORDS (0: none) and OFL_CHECKPOINT_MS. */

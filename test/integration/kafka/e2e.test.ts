@@ -166,12 +166,12 @@ test("simulated tank → connector worker → rule worker → command → device
   expect(report.passed).toBe(true);
 }, 170_000);
 
-test("a connector worker given a bad OFL_COMMAND_MAX_AGE_MS says so and exits 1, before it produces anything", async () => {
+test("a connector worker given a bad OFL_COMMAND_MAX_AGE_MS says so and exits 2, before it produces anything", async () => {
   const end = await log.endOffset("ofa_assets");
   const w = worker("connector-t1-simulate", { OFL_COMMAND_MAX_AGE_MS: "1m" });
   await w.exited;
-  expect(w.child.exitCode, w.output()).toBe(1);
-  expect(w.output()).toMatch(/connector-t1-simulate: error: OFL_COMMAND_MAX_AGE_MS must be a number of milliseconds, 0 or more \(got "1m"\)\n$/);
+  expect(w.child.exitCode, w.output()).toBe(2);
+  expect(w.output()).toMatch(/connector-t1-simulate: error: OFL_COMMAND_MAX_AGE_MS must be a number, 0 or more \(got "1m"\)\n$/);
   expect(await log.endOffset("ofa_assets")).toBe(end);
 }, 30_000);
 
