@@ -231,3 +231,92 @@ export class CrossCheckpoints {
     return { topic: this.topic, key: this.key, ts, value, partition: 0 };
   }
 }
+
+// ---------------------------------------------------------------- the connector workers'
+
+export const KAFKA_CONNECTOR_CHECKPOINT_FORMAT = "ofl-connector-checkpoint";
+
+/** The compacted topic of a program's connector-worker checkpoints (one partition; key `<program>/<asset uuid>/<source index>`). */
+export function connectorCheckpointTopic(program: string): string {
+  return `ofl_${program}_connector_checkpoints`;
+}
+
+export function connectorCheckpointTopicSpec(program: string, replication = 1): TopicSpec {
+  return { name: connectorCheckpointTopic(program), partitions: 1, replication, cleanupPolicy: "compact", config: { "segment.ms": String(3_600_000) } };
+}
+
+/** What a connector worker knew of the commands on its partition once it had read every record before `offset`. */
+export interface ConnectorPosition {
+  /** the partition of `ofa_assets` and the next offset to read there */
+  partition: number;
+  offset: number;
+  /** the record at offset - 1 (a topic deleted and created again is not trusted) */
+  last: { ts: number; key: string | null } | null;
+  /** the rule worker's `ofl-processed` seen so far */
+  processed: number;
+  /** commands of this source before `offset` with no result before it (dispatched, or being answered) */
+  open: { id: string; command: string }[];
+  /** operator commands before `offset` waiting for the rule worker's verdict */
+  operator: { id: string; command: string; args: Record<string, string>; offset: number; received: number }[];
+}
+
+interface StoredConnectorCheckpoint extends ConnectorPosition {
+  format: typeof KAFKA_CONNECTOR_CHECKPOINT_FORMAT;
+}
+
+/**
+ * Checkpoints of one connector worker (runtime/worker/connector.ts): where its read of its
+ * partition stood and the commands still open there, so a restart reads from there (and the
+ * results of the last minutes before it) instead of the whole partition. The topic holds every
+ * connector of the program; the newest record of a key is found by one read of the topic, which
+ * compaction keeps to about an hour of checkpoints.
+ */
+export class ConnectorCheckpoints {
+  readonly topic: string;
+  readonly key: string;
+
+  constructor(
+    private readonly log: KafkaLog,
+    program: string,
+    assetUuid: string,
+    source: number,
+  ) {
+    this.topic = connectorCheckpointTopic(program);
+    this.key = `${program}/${assetUuid}/${source}`;
+  }
+
+  /** The newest usable checkpoint for `partition` of `inputTopic`, which ends at `inputEnd`; unusable ones are said through `say`. */
+  async newest(inputTopic: string, partition: number, inputEnd: number, say: (level: "info" | "warn", m: string) => void): Promise<ConnectorPosition | undefined> {
+    const { low, high } = await this.log.offsets(this.topic);
+    if (high === 0) return undefined;
+    let found: KafkaRecord | undefined;
+    await this.log.scanRange({ topic: this.topic, from: low, to: high, onBatch: (recs) => {
+        for (const r of recs) if (r.key === this.key) found = r;
+      } });
+    if (!found) return undefined;
+    const v = found.value as StoredConnectorCheckpoint | null;
+    const where = `checkpoint at ${this.topic} offset ${found.offset}`;
+    if (v === null || typeof v !== "object" || v.format !== KAFKA_CONNECTOR_CHECKPOINT_FORMAT || typeof v.offset !== "number" || !Array.isArray(v.open) || !Array.isArray(v.operator)) {
+      say("warn", `${where} skipped: not a connector checkpoint record`);
+      return undefined;
+    }
+    if (v.partition !== partition || v.offset > inputEnd) {
+      say("warn", `${where} skipped: it is at offset ${v.offset} of ${inputTopic} partition ${v.partition}; the asset's partition is ${partition}, which ends at ${inputEnd} (was the topic created again?)`);
+      return undefined;
+    }
+    if (v.offset > 0) {
+      const before = (await this.log.readRange(inputTopic, v.offset - 1, v.offset, partition))[0];
+      if (!before || before.offset !== v.offset - 1 || before.ts !== v.last?.ts || before.key !== v.last?.key) {
+        say("warn", `${where} skipped: the record before offset ${v.offset} of ${inputTopic} is not the one it was taken after (was the topic created again?)`);
+        return undefined;
+      }
+    }
+    const { partition: p, offset, last, processed, open, operator } = v;
+    return { partition: p, offset, last, processed, open, operator };
+  }
+
+  record(position: ConnectorPosition, ts: number): KafkaNewRecord {
+    const value: StoredConnectorCheckpoint = { format: KAFKA_CONNECTOR_CHECKPOINT_FORMAT, ...position };
+    return { topic: this.topic, key: this.key, ts, value, partition: 0 };
+  }
+}

@@ -3,11 +3,16 @@
 // uuid) and carries the accepted commands the rule worker issues for this source's command
 // bindings to the device, at most once per correlation id, producing `<cmd>_RESULT` records.
 //
-// At most once: on start it reads `ofa_assets` from offset 0 to the end offset E seen at start,
-// collecting every correlation id with a result. A command of its own found there without a
-// result (the process stopped between issuing and answering) is answered `failed`, never
+// At most once: on start it reads its partition of `ofa_assets` to the end offset E seen at
+// start, collecting every correlation id with a result. A command of its own found there without
+// a result (the process stopped between issuing and answering) is answered `failed`, never
 // re-sent: fail safe, as `ofl run` does (runtime/run/plant.ts). Live, an id is marked dispatched
-// before the device is contacted. Commands the engine rejected (`header.verdict` = rejected) or
+// before the device is contacted. The read starts at offset 0, or at its newest checkpoint
+// (runtime/log/kafkaCheckpoints.ts, `ConnectorCheckpoints`: the offset read so far, the commands
+// open there and the operator commands waiting for a verdict; written every minute while live
+// and when it stops): from there, and from a little more than `commandMaxAgeMs` back for the
+// results alone (a command written twice, seconds apart, is never sent twice; an older one is
+// stale anyway). Commands the engine rejected (`header.verdict` = rejected) or
 // issued in shadow mode are never dispatched. Operator commands (`ofl send`) carry no verdict:
 // the rule worker checks their interlock after they are on the topic, so one waits until a
 // clock record of the rule worker says it has processed that offset (`ofl-processed`); a
@@ -21,6 +26,7 @@ import type { IrAsset, IrBinding, IrModel, IrProgram, IrSource } from "../../com
 import { connectorFor } from "../connectors/index.js";
 import type { Connector } from "../connectors/types.js";
 import { partitionOfKey, type KafkaLog, type KafkaNewRecord, type KafkaRecord, type Tail } from "../log/kafka.js";
+import { ConnectorCheckpoints, connectorCheckpointTopicSpec, type ConnectorPosition } from "../log/kafkaCheckpoints.js";
 import { resolveArg } from "../run/plant.js";
 import { ASSETS_TOPIC, classify, distanceText, durationText, resultValue } from "../wire/records.js";
 import type { CommandResult, NewRecord } from "../wire/types.js";
@@ -31,6 +37,10 @@ import { INPUT_TIME_HEADER, PROCESSED_HEADER } from "./headers.js";
 export const COMMAND_MAX_AGE_MS = 60_000;
 /** stale commands are reported at most this often (a rebuild over history can write thousands) */
 const STALE_REPORT_MS = 10_000;
+/** ConnectorWorkerOptions.checkpointMs's default */
+const CHECKPOINT_MS = 60_000;
+/** a restart from a checkpoint reads the results from `commandMaxAgeMs` and this much more back (hosts' clocks differ) */
+const RESULTS_MARGIN_MS = 60_000;
 
 export interface ConnectorWorkerOptions {
   program: IrProgram;
@@ -49,6 +59,8 @@ export interface ConnectorWorkerOptions {
    * `failed`, stale, and never sent.
    */
   commandMaxAgeMs?: number;
+  /** wall time between checkpoints while live (ms; default 60,000; 0: none, and none is read: the start-up reads from offset 0) */
+  checkpointMs?: number;
   report?: (level: "info" | "warn" | "error", message: string) => void;
   /** after records could not be produced: it stopped taking any (the bundled worker exits, its supervisor restarts it) */
   onFatal?: (e: Error) => void;
@@ -81,9 +93,27 @@ export class ConnectorWorker {
   private staleUnreported = { count: 0, age: 0, at: -Infinity };
   private readonly say: NonNullable<ConnectorWorkerOptions["report"]>;
   private caughtUp!: () => void;
-  /** the start-up read: the partition's end seen at start, and the next offset to read (status lines) */
+  /** the start-up read: where it began and the partition's end seen at start (status lines) */
+  private startFrom = 0;
   private startEnd = -1;
+  /** the next offset to read, and the record before it */
   private readTo = 0;
+  private lastRead: { ts: number; key: string | null } | null = null;
+  private partition = 0;
+  /** the rule worker's `ofl-processed` seen so far */
+  private processed = -1;
+  /** operator commands for this source whose verdict the rule worker has not given yet */
+  private readonly operator = new Map<string, { command: string; args: Record<string, string>; offset: number; received: number }>();
+  /** ids this run dispatched or answers, whose result it has not read back yet (open in a checkpoint) */
+  private readonly pending = new Map<string, string>();
+  private readonly checkpoints: ConnectorCheckpoints | undefined;
+  private checkpointTimer: ReturnType<typeof setInterval> | undefined;
+  /** the offset of the last checkpoint written */
+  private checkpointed = -1;
+  /** checkpoints written (tests) */
+  checkpointsWritten = 0;
+  /** where the start-up read began: offset 0, or a checkpoint (tests, status) */
+  restoredFrom: number | undefined;
   /** resolves when the commands on the log at start have been read */
   readonly ready: Promise<void>;
 
@@ -98,28 +128,42 @@ export class ConnectorWorker {
     this.commands = new Map(source.bindings.filter((b) => b.direction === "command").map((b) => [b.target, b]));
     this.now = opts.now ?? (() => Date.now());
     this.maxAge = opts.commandMaxAgeMs ?? COMMAND_MAX_AGE_MS;
+    if ((opts.checkpointMs ?? CHECKPOINT_MS) > 0) this.checkpoints = new ConnectorCheckpoints(opts.log, opts.program.program, asset.uuid, opts.source);
     this.say = opts.report ?? (() => {});
     this.ready = new Promise((r) => (this.caughtUp = r));
   }
 
   async start(): Promise<void> {
     const log = this.opts.log;
-    await log.ensureTopics([{ name: ASSETS_TOPIC, partitions: 1, replication: 1 }]);
+    await log.ensureTopics([{ name: ASSETS_TOPIC, partitions: 1, replication: 1 }, ...(this.checkpoints ? [connectorCheckpointTopicSpec(this.opts.program.program)] : [])]);
     // everything of this asset (its commands, results, and the clock records of the rule worker
     // that decides it) is on the partition its uuid hashes to
-    const partition = partitionOfKey(this.asset.uuid, await log.partitions(ASSETS_TOPIC));
+    const partition = (this.partition = partitionOfKey(this.asset.uuid, await log.partitions(ASSETS_TOPIC)));
     const end = await log.endOffset(ASSETS_TOPIC, partition);
-    this.startEnd = end;
     const issued = new Map<string, { command: string }>();
-    /** operator commands for this source whose verdict the rule worker has not given yet */
-    const operator = new Map<string, { command: string; args: Record<string, string>; offset: number; received: number }>();
-    let processed = -1;
-    let live = end === 0;
-    if (live) this.caughtUp();
+    // from a checkpoint: its commands resume at its offset; the results from a little more than
+    // commandMaxAgeMs back (with no bound on the age, a command of any age could come again: offset 0)
+    const cp = this.checkpoints && this.maxAge > 0 ? await this.checkpoints.newest(ASSETS_TOPIC, partition, end, (l, m) => this.say(l, m)) : undefined;
+    let from = 0;
+    const resume = cp?.offset ?? 0;
+    if (cp) {
+      this.processed = cp.processed;
+      for (const c of cp.open) issued.set(c.id, { command: c.command });
+      for (const { id, ...o } of cp.operator) this.operator.set(id, o);
+      const since = (await log.offsetsAt(ASSETS_TOPIC, this.now() - this.maxAge - RESULTS_MARGIN_MS)).get(partition) ?? 0;
+      from = Math.min(resume, since);
+      this.lastRead = cp.last;
+      this.checkpointed = cp.offset;
+      this.say("info", `${this.asset.name}: reading its partition from its checkpoint at offset ${resume}${from < resume ? ` (the results from offset ${from}: the last ${durationText(this.maxAge + RESULTS_MARGIN_MS)})` : ""}, not from offset 0`);
+    }
+    this.restoredFrom = cp?.offset;
+    this.startFrom = this.readTo = from;
+    this.startEnd = end;
+    let live = false;
     const release = (): void => {
-      for (const [id, c] of operator) {
-        if (c.offset > processed) continue;
-        operator.delete(id);
+      for (const [id, c] of this.operator) {
+        if (c.offset > this.processed) continue;
+        this.operator.delete(id);
         if (this.answered.has(id)) continue; // rejected by the interlock (or answered before)
         if (live) {
           this.answered.add(id);
@@ -127,13 +171,15 @@ export class ConnectorWorker {
         } else issued.set(id, { command: c.command });
       }
     };
+    if (from >= end) live = this.catchUp(issued);
     const onBatch = (recs: KafkaRecord[]): void => {
-      if (recs.length > 0) this.readTo = recs[recs.length - 1]!.offset + 1;
+      const l = recs[recs.length - 1];
+      if (l) (this.readTo = l.offset + 1), (this.lastRead = { ts: l.ts, key: l.key });
       for (const r of recs) {
         if (r.key !== this.asset.uuid) {
           const mark = r.headers[PROCESSED_HEADER];
-          if (mark !== undefined && Number(mark) > processed) {
-            processed = Number(mark);
+          if (mark !== undefined && Number(mark) > this.processed) {
+            this.processed = Number(mark);
             release();
           }
           if (!live && r.offset >= end - 1) live = this.catchUp(issued);
@@ -141,12 +187,16 @@ export class ConnectorWorker {
         }
         const ev = classify(r);
         if (ev.kind === "command_result") {
-          this.answered.add(ev.result.correlation_id);
-          issued.delete(ev.result.correlation_id);
-          operator.delete(ev.result.correlation_id);
+          const id = ev.result.correlation_id;
+          this.answered.add(id);
+          this.pending.delete(id);
+          issued.delete(id);
+          this.operator.delete(id);
+        } else if (r.offset < resume) {
+          // before the checkpoint: its commands are in it (open, waiting, or answered)
         } else if (ev.kind === "operator_command" && this.commands.has(ev.command)) {
           const id = ev.envelope.header.correlation_id;
-          if (!this.answered.has(id)) operator.set(id, { command: ev.command, args: ev.envelope.arguments ?? {}, offset: r.offset, received: r.ts });
+          if (!this.answered.has(id)) this.operator.set(id, { command: ev.command, args: ev.envelope.arguments ?? {}, offset: r.offset, received: r.ts });
         } else if (ev.kind === "command" && this.commands.has(ev.command)) {
           const h = ev.envelope.header;
           const id = h.correlation_id;
@@ -163,7 +213,7 @@ export class ConnectorWorker {
       }
     };
     // the partition holds every asset of it: of the others' records only headers count (ofl-processed)
-    this.tail = await log.tail({ topic: ASSETS_TOPIC, partition, fromOffset: 0, onBatch, onProblem: (m) => this.say("warn", m), valuesOf: this.asset.uuid });
+    this.tail = await log.tail({ topic: ASSETS_TOPIC, partition, fromOffset: from, onBatch, onProblem: (m) => this.say("warn", m), valuesOf: this.asset.uuid });
 
     const factory = await connectorFor(this.source.kind);
     if (!factory) return;
@@ -185,16 +235,45 @@ export class ConnectorWorker {
     const lost = [...issued].filter(([id]) => !this.answered.has(id));
     for (const [id, c] of lost) {
       this.answered.add(id);
+      this.pending.set(id, c.command);
       this.stats.interrupted++;
       this.result(c.command, { correlation_id: id, status: "failed", reason: "interrupted: the connector stopped before the device answered; not re-sent" });
     }
     if (lost.length > 0) this.say("warn", `${lost.length} command(s) issued before the last stop had no answer: marked failed, not re-sent`);
+    const every = this.opts.checkpointMs ?? CHECKPOINT_MS;
+    if (this.checkpoints && every > 0 && !this.stopped) {
+      this.checkpointTimer = setInterval(() => this.checkpoint(), every);
+      this.checkpointTimer.unref?.();
+    }
     this.caughtUp();
     return true;
   }
 
+  /** Where its read stands and what is open there: a restart resumes from it. */
+  position(): ConnectorPosition {
+    return {
+      partition: this.partition,
+      offset: this.readTo,
+      last: this.lastRead,
+      processed: this.processed,
+      open: [...this.pending].map(([id, command]) => ({ id, command })),
+      operator: [...this.operator].map(([id, o]) => ({ id, ...o })),
+    };
+  }
+
+  /** Writes a checkpoint when the read moved on since the last (live only; never after a failed produce). A failed write is a warning: a checkpoint only shortens the next start. */
+  private checkpoint(): Promise<void> {
+    if (!this.checkpoints || this.broken || this.readTo === this.checkpointed) return Promise.resolve();
+    const at = this.readTo;
+    return this.opts.log.append([this.checkpoints.record(this.position(), this.now())]).then(
+      () => void ((this.checkpointed = Math.max(this.checkpointed, at)), this.checkpointsWritten++),
+      (e: Error) => this.say("warn", `cannot write a checkpoint: ${e.message}`),
+    );
+  }
+
   /** Sends a live command to the device, unless it is stale (its input was received at `received`, ms). */
   private dispatch(command: string, args: Record<string, string>, id: string, received: number): void {
+    this.pending.set(id, command);
     // its result could not be written: after a restart it is answered `interrupted`, never sent
     if (this.broken) return;
     const age = this.now() - received;
@@ -294,7 +373,8 @@ export class ConnectorWorker {
   /** While it reads the commands on the log at start: how far (`120,000 of 3,000,000 records read, 4 %`). */
   startingUp(): string {
     if (this.startEnd < 0) return "starting";
-    return readProgress(Math.min(this.readTo, this.startEnd), this.startEnd);
+    const from = this.restoredFrom === undefined ? "" : ` from offset ${this.startFrom.toLocaleString("en-US")} (its checkpoint is at ${this.restoredFrom.toLocaleString("en-US")})`;
+    return readProgress(Math.min(this.readTo, this.startEnd) - this.startFrom, this.startEnd - this.startFrom) + from;
   }
 
   status(): { connected: boolean; detail: string } {
@@ -302,11 +382,14 @@ export class ConnectorWorker {
   }
 
   async stop(): Promise<void> {
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     await this.connector?.stop().catch(() => {});
     await new Promise((r) => setImmediate(r));
     this.stopped = true;
     await this.chain;
     await this.tail?.stop();
+    // the last results it produced are read back by the next start (they are open here)
+    if (this.checkpointTimer) await this.checkpoint();
   }
 }
 

@@ -1,0 +1,127 @@
+// A connector worker's restart reads its partition from its checkpoint, not from offset 0
+// (runtime/worker/connector.ts; docs/deploy.md, "Connector workers"). Before, every start read
+// the whole partition (every asset hashed to it, weeks of history) before dispatching anything.
+// What the checkpoint must carry so that the shorter read decides as the whole one did:
+// - an operator command waiting for the rule worker's verdict when the connector stopped is
+//   dispatched once the verdict comes after the restart (it lies before the checkpoint's offset);
+// - a command answered before the checkpoint and written again after the restart (the same
+//   correlation id: a produce on the wire while a rule worker was killed can land twice) is not
+//   sent again: the restart also reads the results of the last minutes before its checkpoint.
+// On Apache Kafka itself; the device is the simulator, which answers `completed`.
+import { expect, test } from "vitest";
+import { compile, type IrProgram } from "../../../compiler/index.js";
+import { ConnectorWorker } from "../../../runtime/worker/connector.js";
+import { INPUT_TIME_HEADER, PROCESSED_HEADER } from "../../../runtime/worker/headers.js";
+import { connectorCheckpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
+import { operatorCommandRecord } from "../../../runtime/wire/operator.js";
+import { clockValue, classify, commandValue, telemetryValue } from "../../../runtime/wire/records.js";
+import type { KafkaNewRecord } from "../../../runtime/log/kafka.js";
+import { waitFor } from "../../support/wait.js";
+import { brokerForFile } from "./broker.js";
+
+const broker = brokerForFile();
+const UUID = "TANK-CP";
+
+const PROGRAM = `
+model Tank {
+  telemetry pulse: int
+  command reset()
+}
+asset t: Tank {
+  uuid "${UUID}"
+  source simulate(seed: 1) {
+    pulse <- constant(1, every: 1h)
+    reset -> set(pulse, 0)
+  }
+}
+`;
+
+function program(): IrProgram {
+  const r = compile([{ path: "/cp.ofl", text: PROGRAM }], { name: "conncp" });
+  if (!r.ir) throw new Error(r.diagnostics.map((d) => d.message).join("\n"));
+  return r.ir;
+}
+
+/** A rule worker's accepted `reset` command to the tank, decided now (its input received now). */
+function command(id: string): KafkaNewRecord {
+  const t = Date.now();
+  const env = { header: { correlation_id: id, sender_uuid: "OFL-conncp", timestamp: new Date(t).toISOString(), signature: null, rule: "r", cause_offset: 0, shadow: false, verdict: "accepted" as const }, arguments: {} };
+  return { topic: "ofa_assets", key: UUID, ts: t, value: commandValue("reset", env, t), headers: { "ofl-cause": "0", [INPUT_TIME_HEADER]: String(t) } };
+}
+
+async function resultOf(id: string): Promise<string | undefined> {
+  for (const r of await broker.log.readRange("ofa_assets", 0)) {
+    const ev = classify(r);
+    if (ev.kind === "command_result" && ev.result.correlation_id === id) return ev.result.status;
+  }
+  return undefined;
+}
+
+test("a restarted connector reads from its checkpoint and decides as a read from offset 0 would", async () => {
+  const ir = program();
+  await broker.log.ensureTopics([{ name: "ofa_assets", partitions: 1, replication: 1 }]);
+  // history: 3,000 records of other assets on the partition
+  const t0 = Date.now() - 3_600_000;
+  const filler = Array.from({ length: 3000 }, (_, i) => ({ topic: "ofa_assets", key: `OTHER-${i % 30}`, ts: t0 + i, value: telemetryValue("x", i, "X", "Samples", t0 + i) }));
+  await broker.log.append(filler);
+
+  const first = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: broker.log });
+  await first.start();
+  await first.ready;
+  expect(first.restoredFrom).toBeUndefined();
+  // a command, dispatched and answered
+  await broker.log.append([command("11111111-1111-4111-8111-111111111111")]);
+  await waitFor("the first command's result", async () => (await resultOf("11111111-1111-4111-8111-111111111111")) === "completed", { timeoutMs: 20_000, intervalMs: 100 });
+  // an operator command: no rule worker has given its verdict yet, so it waits
+  const asset = ir.assets[0]!;
+  const op = operatorCommandRecord(ir, asset, "reset", [], Date.now(), await broker.log.endOffset("ofa_assets"));
+  await broker.log.append([{ topic: op.topic, key: op.key, ts: op.ts, value: op.value }]);
+  const opId = JSON.parse((op.value as { VALUE: string }).VALUE).header.correlation_id as string;
+  const opOffset = (await broker.log.endOffset("ofa_assets")) - 1;
+  // read by the worker: a record after it came back
+  const sentinel = { topic: "ofa_assets", key: "OTHER-0", ts: Date.now(), value: telemetryValue("x", -1, "X", "Samples", Date.now()) };
+  await broker.log.append([sentinel]);
+  const afterSentinel = await broker.log.endOffset("ofa_assets");
+  await waitFor("the first worker to read past the operator command", () => first.position().offset >= afterSentinel, { timeoutMs: 20_000, intervalMs: 50 });
+  await first.stop(); // writes its checkpoint
+  expect(first.dispatchedIds).toEqual(["11111111-1111-4111-8111-111111111111"]);
+
+  const cps = (await broker.log.readRange(connectorCheckpointTopic("conncp"), 0)).filter((r) => r.key === `conncp/${UUID}/0`);
+  expect(cps.length).toBe(1);
+  const cp = cps[0]!.value as { offset: number; operator: { id: string }[]; open: unknown[] };
+  expect(cp.offset).toBe(afterSentinel);
+  expect(cp.operator.map((o) => o.id)).toEqual([opId]);
+  expect(cp.open).toEqual([]);
+
+  // the restart
+  const end = await broker.log.endOffset("ofa_assets");
+  const reports: string[] = [];
+  const second = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: broker.log, report: (l, m) => void reports.push(`${l}: ${m}`) });
+  try {
+    await second.start();
+    await second.ready;
+    expect(second.restoredFrom).toBe(afterSentinel);
+    // it read from a little before its checkpoint (the records of the last two minutes, from the
+    // first command: the history before it is an hour old), not from 0
+    const m = /^(\d[\d,]*) of (\d[\d,]*) records read, 100 % from offset (\d[\d,]*) \(its checkpoint is at (\d[\d,]*)\)$/.exec(second.startingUp());
+    expect(m, second.startingUp()).not.toBeNull();
+    const from = Number(m![3]!.replace(/,/g, ""));
+    expect(from).toBe(3000);
+    expect(Number(m![2]!.replace(/,/g, ""))).toBe(end - from);
+    expect(reports.join("\n")).toContain(`t: reading its partition from its checkpoint at offset ${afterSentinel} (the results from offset ${from}: the last 2m), not from offset 0`);
+
+    // the same command id again, live (a duplicate write)
+    await broker.log.append([command("11111111-1111-4111-8111-111111111111")]);
+    // the rule worker's verdict on the operator command comes: a clock record past it
+    const clock = { topic: "ofa_assets", key: "OFL-conncp", ts: Date.now(), value: clockValue(Date.now()), headers: { [PROCESSED_HEADER]: String(opOffset) } };
+    await broker.log.append([clock]);
+    await waitFor("the operator command's result", async () => (await resultOf(opId)) === "completed", { timeoutMs: 20_000, intervalMs: 100 });
+    // sentinel: a new command, dispatched after anything before it was
+    await broker.log.append([command("22222222-2222-4222-8222-222222222222")]);
+    await waitFor("the new command's result", async () => (await resultOf("22222222-2222-4222-8222-222222222222")) === "completed", { timeoutMs: 20_000, intervalMs: 100 });
+    // the duplicate was not sent again
+    expect(second.dispatchedIds).toEqual([opId, "22222222-2222-4222-8222-222222222222"]);
+  } finally {
+    await second.stop();
+  }
+}, 90_000);
