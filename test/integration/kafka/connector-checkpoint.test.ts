@@ -6,13 +6,15 @@
 //   dispatched once the verdict comes after the restart (it lies before the checkpoint's offset);
 // - a command answered before the checkpoint and written again after the restart (the same
 //   correlation id: a produce on the wire while a rule worker was killed can land twice) is not
-//   sent again: the restart also reads the results of the last minutes before its checkpoint.
+//   sent again: the restart also reads the results of the last minutes before its checkpoint;
+// - a command open at the checkpoint (dispatched, no result) with no result after it is answered
+//   `failed` (interrupted), never sent; a checkpoint of a topic since created again is skipped.
 // On Apache Kafka itself; the device is the simulator, which answers `completed`.
 import { expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
 import { ConnectorWorker } from "../../../runtime/worker/connector.js";
 import { INPUT_TIME_HEADER, PROCESSED_HEADER } from "../../../runtime/worker/headers.js";
-import { connectorCheckpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
+import { ConnectorCheckpoints, connectorCheckpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
 import { operatorCommandRecord } from "../../../runtime/wire/operator.js";
 import { clockValue, classify, commandValue, telemetryValue } from "../../../runtime/wire/records.js";
 import type { KafkaNewRecord } from "../../../runtime/log/kafka.js";
@@ -125,3 +127,37 @@ test("a restarted connector reads from its checkpoint and decides as a read from
     await second.stop();
   }
 }, 90_000);
+
+test("a command open in the checkpoint with no result after it is answered interrupted, not sent; a checkpoint taken on another topic's records is skipped", async () => {
+  const ir = program();
+  const cps = new ConnectorCheckpoints(broker.log, "conncp", UUID, 0);
+  const end = await broker.log.endOffset("ofa_assets");
+  const last = (await broker.log.readRange("ofa_assets", end - 1, end))[0]!;
+  const open = { partition: 0, offset: end, processed: -1, open: [{ id: "33333333-3333-4333-8333-333333333333", command: "reset" }], operator: [] };
+  // taken after a record that is not the one at end - 1: the topic was created again since
+  await broker.log.append([cps.record({ ...open, last: { ts: last.ts + 1, key: last.key } }, Date.now())]);
+  const reports: string[] = [];
+  const skipped = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: broker.log, report: (l, m) => void reports.push(`${l}: ${m}`) });
+  await skipped.start();
+  await skipped.ready;
+  await skipped.stop();
+  expect(skipped.restoredFrom).toBeUndefined();
+  expect(reports.join("\n")).toMatch(/warn: checkpoint at ofl_conncp_connector_checkpoints offset \d+ skipped: the record before offset \d+ of ofa_assets is not the one it was taken after \(was the topic created again\?\)/);
+
+  // the right one, newer than the one the worker wrote at its stop
+  const at = await broker.log.endOffset("ofa_assets");
+  const before = (await broker.log.readRange("ofa_assets", at - 1, at))[0]!;
+  await broker.log.append([cps.record({ ...open, offset: at, last: { ts: before.ts, key: before.key } }, Date.now())]);
+  const w = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: broker.log });
+  try {
+    await w.start();
+    await w.ready;
+    expect(w.restoredFrom).toBe(at);
+    await waitFor("the open command's answer", async () => (await resultOf("33333333-3333-4333-8333-333333333333")) !== undefined, { timeoutMs: 20_000, intervalMs: 100 });
+    expect(await resultOf("33333333-3333-4333-8333-333333333333")).toBe("failed");
+    expect(w.stats.interrupted).toBe(1);
+    expect(w.dispatchedIds).toEqual([]);
+  } finally {
+    await w.stop();
+  }
+}, 60_000);
