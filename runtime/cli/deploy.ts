@@ -28,12 +28,14 @@ Options:
                   https://user:pass@host:8088 or $OFL_KSQLDB_USER / $OFL_KSQLDB_PASSWORD
   --plan          print what would change (+ create, ~ replace, -/+ re-create, - drop); change nothing
   --local         then run the workers here as supervised child processes (restart with backoff)
-                  until Ctrl-C
+                  until Ctrl-C; a worker given a setting it cannot use (OFL_CLOCK_MS=fast)
+                  stops them all (exit 2)
   --rule-workers N  with --local: N rule workers (default 1; more only when the build has
                   --partitions P, up to P: they share the partitions)
   -h, --help      show this help
 
-Exit codes: 0 deployed (or nothing to do), 1 Kafka or ksqlDB refused something, 2 bad usage.`,
+Exit codes: 0 deployed (or nothing to do), 1 Kafka or ksqlDB refused something, 2 bad usage
+(or, with --local, a setting a worker cannot use).`,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
@@ -105,17 +107,24 @@ Exit codes: 0 deployed (or nothing to do), 1 Kafka or ksqlDB refused something, 
     if (!values.local) return 0;
     // the rule worker N times (they share the partitions as one consumer group), the rest once
     const copies = plan.workers.flatMap((w) => (w.kind === "rule" ? Array.from({ length: ruleWorkers }, (_, i) => ({ ...w, name: i === 0 ? w.name : `${w.name}-${i + 1}` })) : [w]));
+    // a worker that cannot use a setting (exit 2) stops them all: they share the environment
+    let settingError = false;
+    let done!: () => void;
+    const stopped = new Promise<void>((r) => (done = r));
     const sup = new Supervisor(
       copies.map((w) => ({ name: w.name, file: join(dir, w.file), env: { ...process.env, OFL_KAFKA: brokers.join(",") } })),
       (l) => io.out(l + "\n"),
+      () => ((settingError = true), done()),
     );
     sup.start();
     io.out(`running ${copies.length} workers locally; stop with Ctrl-C\n`);
-    await new Promise<void>((done) => {
-      process.once("SIGINT", () => done());
-      process.once("SIGTERM", () => done());
-    });
+    process.once("SIGINT", done);
+    process.once("SIGTERM", done);
+    await stopped;
+    process.off("SIGINT", done);
+    process.off("SIGTERM", done);
     await sup.stop();
-    return 0;
+    if (settingError) io.err("ofl deploy: a worker cannot use a setting of the environment (said above): the workers are stopped\n");
+    return settingError ? 2 : 0;
   },
 };

@@ -1,6 +1,7 @@
 // `ofl deploy --local`: the workers as supervised child processes (plain `node`), restarted with
-// exponential backoff (1 s doubling to 30 s; back to 1 s after a minute up). Output is prefixed
-// with the worker's name.
+// exponential backoff (1 s doubling to 30 s; back to 1 s after a minute up). A worker that exits 2
+// was given a setting it cannot use (runtime/worker/main.ts): restarting it would not help, so it
+// is not restarted and `onSetting` is called. Output is prefixed with the worker's name.
 import { spawn, type ChildProcess } from "node:child_process";
 
 export interface Supervised {
@@ -17,6 +18,8 @@ export class Supervisor {
   constructor(
     private readonly workers: Supervised[],
     private readonly say: (line: string) => void,
+    /** a worker exited 2 (a setting it cannot use; it said which): not restarted */
+    private readonly onSetting: (name: string) => void = () => {},
   ) {}
 
   start(): void {
@@ -36,6 +39,10 @@ export class Supervisor {
     child.once("exit", (code, signal) => {
       this.procs.delete(w.name);
       if (this.stopping) return;
+      if (code === 2) {
+        this.say(`[${w.name}] exited (2): a setting it cannot use (above); not restarted`);
+        return this.onSetting(w.name);
+      }
       const next = Date.now() - started > 60_000 ? 1000 : backoff;
       this.restarts.set(w.name, (this.restarts.get(w.name) ?? 0) + 1);
       this.say(`[${w.name}] exited (${code ?? signal}); restarting in ${next / 1000} s`);
