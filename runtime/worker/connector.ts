@@ -77,7 +77,12 @@ export class ConnectorWorker {
   readonly dispatchedIds: string[] = [];
   private connector: Connector | undefined;
   private readonly commands: Map<string, IrBinding>;
-  private readonly answered = new Set<string>();
+  /**
+   * ids with a result (read on the log, or being given by this run) and when (ms): forgotten once
+   * older than commandMaxAgeMs + 1 min, as a restart would not read them either (a command that
+   * old is stale: it is never dispatched, known or not)
+   */
+  private readonly answered = new Map<string, number>();
   private queue: NewRecord[] = [];
   private flushing = false;
   /** settles when the batch being queued is produced (see enqueue) */
@@ -107,7 +112,8 @@ export class ConnectorWorker {
   /** ids this run dispatched or answers, whose result it has not read back yet (open in a checkpoint) */
   private readonly pending = new Map<string, string>();
   private readonly checkpoints: ConnectorCheckpoints | undefined;
-  private checkpointTimer: ReturnType<typeof setInterval> | undefined;
+  /** while live: checkpoints, and forgetting old answered ids */
+  private liveTimer: ReturnType<typeof setInterval> | undefined;
   /** the offset of the last checkpoint written */
   private checkpointed = -1;
   /** checkpoints written (tests) */
@@ -166,7 +172,7 @@ export class ConnectorWorker {
         this.operator.delete(id);
         if (this.answered.has(id)) continue; // rejected by the interlock (or answered before)
         if (live) {
-          this.answered.add(id);
+          this.answered.set(id, this.now());
           this.dispatch(c.command, c.args, id, c.received);
         } else issued.set(id, { command: c.command });
       }
@@ -188,7 +194,8 @@ export class ConnectorWorker {
         const ev = classify(r);
         if (ev.kind === "command_result") {
           const id = ev.result.correlation_id;
-          this.answered.add(id);
+          // (a rejection's time is the rule worker's stream time, which may lag: live, when it was read)
+          this.answered.set(id, live ? this.now() : r.ts);
           this.pending.delete(id);
           issued.delete(id);
           this.operator.delete(id);
@@ -202,7 +209,7 @@ export class ConnectorWorker {
           const id = h.correlation_id;
           if (h.verdict !== "rejected" && h.shadow !== true && !this.answered.has(id)) {
             if (live) {
-              this.answered.add(id);
+              this.answered.set(id, this.now());
               // decided on the input received at ofl-input-time (a command without it: its own time)
               const received = r.headers[INPUT_TIME_HEADER];
               this.dispatch(ev.command, ev.envelope.arguments ?? {}, id, received === undefined ? r.ts : Number(received));
@@ -234,19 +241,33 @@ export class ConnectorWorker {
   private catchUp(issued: Map<string, { command: string }>): true {
     const lost = [...issued].filter(([id]) => !this.answered.has(id));
     for (const [id, c] of lost) {
-      this.answered.add(id);
+      this.answered.set(id, this.now());
       this.pending.set(id, c.command);
       this.stats.interrupted++;
       this.result(c.command, { correlation_id: id, status: "failed", reason: "interrupted: the connector stopped before the device answered; not re-sent" });
     }
     if (lost.length > 0) this.say("warn", `${lost.length} command(s) issued before the last stop had no answer: marked failed, not re-sent`);
-    const every = this.opts.checkpointMs ?? CHECKPOINT_MS;
-    if (this.checkpoints && every > 0 && !this.stopped) {
-      this.checkpointTimer = setInterval(() => this.checkpoint(), every);
-      this.checkpointTimer.unref?.();
+    if (!this.stopped) {
+      this.liveTimer = setInterval(() => {
+        this.forgetOld();
+        void this.checkpoint();
+      }, this.opts.checkpointMs || CHECKPOINT_MS);
+      this.liveTimer.unref?.();
     }
     this.caughtUp();
     return true;
+  }
+
+  /** Forgets the answered ids older than a restart would read (none without an age bound). */
+  private forgetOld(): void {
+    if (this.maxAge <= 0) return;
+    const before = this.now() - this.maxAge - RESULTS_MARGIN_MS;
+    for (const [id, t] of this.answered) if (t < before) this.answered.delete(id);
+  }
+
+  /** Correlation ids it remembers as answered (bounded: forgetOld). */
+  get remembered(): number {
+    return this.answered.size;
   }
 
   /** Where its read stands and what is open there: a restart resumes from it. */
@@ -382,14 +403,14 @@ export class ConnectorWorker {
   }
 
   async stop(): Promise<void> {
-    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    if (this.liveTimer) clearInterval(this.liveTimer);
     await this.connector?.stop().catch(() => {});
     await new Promise((r) => setImmediate(r));
     this.stopped = true;
     await this.chain;
     await this.tail?.stop();
     // the last results it produced are read back by the next start (they are open here)
-    if (this.checkpointTimer) await this.checkpoint();
+    if (this.liveTimer) await this.checkpoint();
   }
 }
 

@@ -161,3 +161,23 @@ test("a command open in the checkpoint with no result after it is answered inter
     await w.stop();
   }
 }, 60_000);
+
+test("answered ids older than the age bound and its margin are forgotten: a long-running connector's memory stays bounded", async () => {
+  const ir = program();
+  let skew = 0;
+  const w = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: broker.log, checkpointMs: 100, now: () => Date.now() + skew });
+  try {
+    await w.start();
+    await w.ready;
+    const known = w.remembered;
+    expect(known).toBeGreaterThanOrEqual(4); // the ids answered in the tests before, all recent
+    await broker.log.append([command("44444444-4444-4444-8444-444444444444")]);
+    await waitFor("the command's result", async () => (await resultOf("44444444-4444-4444-8444-444444444444")) === "completed", { timeoutMs: 20_000, intervalMs: 100 });
+    await waitFor("its result read back", () => w.remembered === known + 1, { timeoutMs: 20_000, intervalMs: 20 });
+    // two minutes and a little later (OFL_COMMAND_MAX_AGE_MS 1 min + the 1 min margin): all forgotten
+    skew = 2 * 60_000 + 1000;
+    await waitFor("the old ids forgotten", () => w.remembered === 0, { timeoutMs: 5_000, intervalMs: 20 });
+  } finally {
+    await w.stop();
+  }
+}, 60_000);
