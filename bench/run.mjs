@@ -23,6 +23,7 @@ const all = [
   ["checkpoint-cost", "checkpoint size and write time for 1,000 assets, effect on ingest throughput (issue 12)"],
   ["retention", "disk use per million records on the live log and in the archive, and the rate ofl run --retain moves old records (issue 12)"],
   ["kafka-cross", "the cross stage on a 4-partition ofa_assets: inputs/s with every output acknowledged, latency of a rule reading a view (issue 14)"],
+  ["connector-start", "a connector worker's start on a 1,000,000-record partition: from offset 0, and from its checkpoint"],
   ["kafka-partitions", "1 and 2 rule workers on a 4-partition ofa_assets: records/s with every output acknowledged, command latency (issue 14)"],
 ];
 const wanted = process.argv.slice(2);
