@@ -17,6 +17,7 @@
 // connector library.
 import type { IrArg, IrProgram } from "../../compiler/ir/types.js";
 import { hasCrossStage } from "../wire/partitions.js";
+import { COMMAND_MAX_AGE_MS } from "../worker/stale.js";
 
 export const RUNTIME_MODULE = "ofl-runtime/worker";
 export const RUNTIME_MODULES = { rule: `${RUNTIME_MODULE}/rule`, cross: `${RUNTIME_MODULE}/cross`, connector: `${RUNTIME_MODULE}/connector` } as const;
@@ -69,6 +70,15 @@ export function emitWorkers(ir: IrProgram, partitions = 1): WorkerEntry[] {
       `await run(program, ${JSON.stringify(spec)});`,
       "",
     ].join("\n");
+  // the rule worker and the cross stage route commands to `openfactory(command_topic: …)` topics, live and recent only
+  const routes = ir.assets.some((a) => a.sources.some((s) => s.kind === "openfactory" && typeof s.named["command_topic"] === "string"));
+  const maxAge = (what: string) => ({
+    name: "OFL_COMMAND_MAX_AGE_MS",
+    required: false,
+    default: String(COMMAND_MAX_AGE_MS),
+    description: `a command decided on an input received longer ago than this is ${what}, ms (0: no bound)`,
+  });
+  const routeEnv = routes ? [maxAge("not routed to its command topic")] : [];
   const out: WorkerEntry[] = [
     {
       name: "rule",
@@ -79,6 +89,7 @@ export function emitWorkers(ir: IrProgram, partitions = 1): WorkerEntry[] {
         { name: "OFL_CLOCK_MS", required: false, default: "100", description: "clock record period, ms (0: none)" },
         { name: "OFL_STALL_MS", required: false, default: "60000", description: "records waiting on a partition with none delivered this long stop the worker (a stuck Kafka consumer; it is restarted), ms (0: never)" },
         ...CHECKPOINT_ENV,
+        ...routeEnv,
       ],
     },
   ];
@@ -87,7 +98,7 @@ export function emitWorkers(ir: IrProgram, partitions = 1): WorkerEntry[] {
       name: "cross",
       kind: "cross",
       entry: entry({ kind: "cross", name: "cross" }),
-      env: [...COMMON_ENV, ...CHECKPOINT_ENV],
+      env: [...COMMON_ENV, ...CHECKPOINT_ENV, ...routeEnv],
     });
   const used = new Set(["rule", "cross"]);
   for (const a of ir.assets) {
@@ -111,16 +122,7 @@ export function emitWorkers(ir: IrProgram, partitions = 1): WorkerEntry[] {
         entry: entry({ kind: "connector", name, asset: a.name, source: i }),
         env: [
           ...COMMON_ENV,
-          ...(s.bindings.some((b) => b.direction === "command")
-            ? [
-                {
-                  name: "OFL_COMMAND_MAX_AGE_MS",
-                  required: false,
-                  default: "60000",
-                  description: "a command decided on an input received longer ago than this is answered failed (stale), never sent to the device, ms (0: no bound)",
-                },
-              ]
-            : []),
+          ...(s.bindings.some((b) => b.direction === "command") ? [maxAge("answered failed (stale), never sent to the device")] : []),
           ...(s.kind === "opcua"
             ? [{ name: "OFL_DATA", required: false, default: ".ofl/data", description: "folder of the OPC UA PKI and trusted server certificates (pki/opcua): keep it on a persistent volume" }]
             : []),

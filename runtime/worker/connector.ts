@@ -28,15 +28,11 @@ import type { Connector } from "../connectors/types.js";
 import { partitionOfKey, type KafkaLog, type KafkaNewRecord, type KafkaRecord, type Tail } from "../log/kafka.js";
 import { ConnectorCheckpoints, connectorCheckpointTopicSpec, type ConnectorPosition } from "../log/kafkaCheckpoints.js";
 import { resolveArg } from "../run/plant.js";
-import { ASSETS_TOPIC, classify, distanceText, durationText, resultValue } from "../wire/records.js";
+import { ASSETS_TOPIC, classify, durationText, resultValue } from "../wire/records.js";
 import type { CommandResult, NewRecord } from "../wire/types.js";
 import { envNumber, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
 import { INPUT_TIME_HEADER, PROCESSED_HEADER } from "./headers.js";
-
-/** ConnectorWorkerOptions.commandMaxAgeMs's default: a minute */
-export const COMMAND_MAX_AGE_MS = 60_000;
-/** stale commands are reported at most this often (a rebuild over history can write thousands) */
-const STALE_REPORT_MS = 10_000;
+import { COMMAND_MAX_AGE_MS, StaleCommands } from "./stale.js";
 /** ConnectorWorkerOptions.checkpointMs's default */
 const CHECKPOINT_MS = 60_000;
 /** a restart from a checkpoint reads the results from `commandMaxAgeMs` and this much more back (hosts' clocks differ) */
@@ -71,8 +67,7 @@ export class ConnectorWorker {
   readonly model: IrModel;
   readonly source: IrSource;
   /** refused: records not produced because a produce failed (that batch's and every later one's) */
-  /** stale: commands answered `failed` because their input was older than commandMaxAgeMs */
-  readonly stats = { produced: 0, dispatched: 0, failed: 0, interrupted: 0, refused: 0, stale: 0 };
+  readonly stats = { produced: 0, dispatched: 0, failed: 0, interrupted: 0, refused: 0 };
   /** correlation ids this worker dispatched, in order (tests) */
   readonly dispatchedIds: string[] = [];
   private connector: Connector | undefined;
@@ -94,8 +89,8 @@ export class ConnectorWorker {
   private broken = false;
   private readonly now: () => number;
   private readonly maxAge: number;
-  /** stale commands not reported yet, the age of the newest, and when they were last reported */
-  private staleUnreported = { count: 0, age: 0, at: -Infinity };
+  /** commands answered `failed` because their input was older than commandMaxAgeMs */
+  readonly stale: StaleCommands;
   private readonly say: NonNullable<ConnectorWorkerOptions["report"]>;
   private caughtUp!: () => void;
   /** the start-up read: where it began and the partition's end seen at start (status lines) */
@@ -134,6 +129,7 @@ export class ConnectorWorker {
     this.commands = new Map(source.bindings.filter((b) => b.direction === "command").map((b) => [b.target, b]));
     this.now = opts.now ?? (() => Date.now());
     this.maxAge = opts.commandMaxAgeMs ?? COMMAND_MAX_AGE_MS;
+    this.stale = new StaleCommands(this.maxAge, this.now, "not dispatched (each answered failed)", (m) => this.say("warn", m));
     if ((opts.checkpointMs ?? CHECKPOINT_MS) > 0) this.checkpoints = new ConnectorCheckpoints(opts.log, opts.program.program, asset.uuid, opts.source);
     this.say = opts.report ?? (() => {});
     this.ready = new Promise((r) => (this.caughtUp = r));
@@ -297,13 +293,8 @@ export class ConnectorWorker {
     this.pending.set(id, command);
     // its result could not be written: after a restart it is answered `interrupted`, never sent
     if (this.broken) return;
-    const age = this.now() - received;
-    if (this.maxAge > 0 && age > this.maxAge) {
-      this.stale(age);
-      const reason = `stale: decided on an input received ${distanceText(age)} before it reached the connector (more than OFL_COMMAND_MAX_AGE_MS: ${durationText(this.maxAge)}); not dispatched`;
-      this.result(command, { correlation_id: id, status: "failed", reason });
-      return;
-    }
+    const age = this.stale.check(received);
+    if (age !== undefined) return this.result(command, { correlation_id: id, status: "failed", reason: this.stale.reason(age) });
     const c = this.connector;
     if (!c) {
       this.result(command, { correlation_id: id, status: "failed", reason: "the connector is not started" });
@@ -325,21 +316,6 @@ export class ConnectorWorker {
         this.result(command, { correlation_id: id, status: "failed", reason: e.message });
       },
     );
-  }
-
-  /** Counts a stale command; reports them at most every STALE_REPORT_MS. */
-  private stale(age: number): void {
-    this.stats.stale++;
-    const s = this.staleUnreported;
-    s.count++;
-    s.age = age;
-    const t = this.now();
-    if (t - s.at < STALE_REPORT_MS) return;
-    this.say(
-      "warn",
-      `${s.count} command(s) not dispatched: stale (the last decided on an input received ${distanceText(s.age)} earlier; OFL_COMMAND_MAX_AGE_MS is ${durationText(this.maxAge)}): answered failed`,
-    );
-    this.staleUnreported = { count: 0, age: 0, at: t };
   }
 
   private result(command: string, res: CommandResult): void {
@@ -426,7 +402,7 @@ export function runConnectorWorker(program: IrProgram, spec: WorkerSpec & { kind
     report("info", `${w.asset.name} (${w.source.kind}): ${w.status().detail}`);
     return {
       stop: () => w.stop(),
-      status: () => `produced ${w.stats.produced}, dispatched ${w.stats.dispatched} (${w.stats.failed} failed)${w.stats.stale > 0 ? `, ${w.stats.stale} stale not dispatched` : ""}`,
+      status: () => `produced ${w.stats.produced}, dispatched ${w.stats.dispatched} (${w.stats.failed} failed)${w.stale.count > 0 ? `, ${w.stale.count} stale not dispatched` : ""}`,
     };
   });
 }

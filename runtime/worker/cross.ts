@@ -45,7 +45,8 @@ import { ASSETS_TOPIC, classify, clockValue } from "../wire/records.js";
 import type { NewRecord, WireEvent } from "../wire/types.js";
 import { crossStageProgram } from "../replay/prune.js";
 import { CAUSE_HEADER, CROSS_CAUSE_HEADER, outputHeaders } from "./headers.js";
-import { checkpointsFromEnv, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
+import { COMMAND_MAX_AGE_MS, StaleCommands } from "./stale.js";
+import { checkpointsFromEnv, envNumber, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
 import { commandRoutes, routeCommand, type CommandRoutes } from "./rule.js";
 
 export { CROSS_CAUSE_HEADER };
@@ -65,6 +66,8 @@ export interface CrossWorkerOptions {
   /** checkpoint schedule (defaults: 25,000 inputs or 60 s); false: none written or read */
   checkpoints?: ScheduleOptions | false;
   now?: () => number;
+  /** a command routed to an `openfactory(command_topic: …)` topic only if its input was received less than this long ago (ms; OFL_COMMAND_MAX_AGE_MS, default 60,000; 0: no bound) */
+  commandMaxAgeMs?: number;
   /**
    * ms the merge may wait on a partition with nothing new, while inputs of others wait, before
    * the stage writes a clock record to it (default 20; 0: never, the rule workers' clock alone)
@@ -103,6 +106,8 @@ export class CrossWorker {
   private isCross: (outputs: readonly NewRecord[]) => boolean[] = () => [];
   private readonly routes: CommandRoutes;
   private readonly say: NonNullable<CrossWorkerOptions["report"]>;
+  /** routed commands decided live but not routed: their input was older than commandMaxAgeMs */
+  readonly staleRoutes: StaleCommands;
   private out: NewRecord[] = [];
   private tails: Tail[] = [];
   /** the end of each partition seen at start, and the next offset read from it */
@@ -146,6 +151,7 @@ export class CrossWorker {
   constructor(private readonly opts: CrossWorkerOptions) {
     this.routes = commandRoutes(opts.program);
     this.say = opts.report ?? (() => {});
+    this.staleRoutes = new StaleCommands(opts.commandMaxAgeMs ?? COMMAND_MAX_AGE_MS, opts.now ?? (() => Date.now()), "not routed to their command topic", (m) => this.say("warn", m));
     this.ready = new Promise((res, rej) => {
       this.caughtUp = res;
       this.failed = rej;
@@ -314,9 +320,10 @@ export class CrossWorker {
         if (this.live || this.recomputed(`${cause}|${q}`, rec)) send.push(rec);
         const routed = routeCommand(this.routes, r, cause, CROSS_CAUSE_HEADER);
         if (!routed) continue;
-        // routed only when its input came after this start: one before it was routed by the previous run, or is stale
-        if (item.offset >= this.ends[partition]!) send.push(routed), this.stats.routed++;
-        else this.stats.notRouted++;
+        // routed only when its input came after this start (one before it was routed by the
+        // previous run, or is stale), and is recent (a stage far behind the log does not route late)
+        if (item.offset < this.ends[partition]!) this.stats.notRouted++;
+        else if (this.staleRoutes.check(item.ev.record.ts) === undefined) send.push(routed), this.stats.routed++;
       }
     }
     this.out = [];
@@ -585,7 +592,8 @@ export class CrossMember {
 /** The bundled cross worker's entry (build/workers/cross.mjs). */
 export function runCrossWorker(program: IrProgram, spec: WorkerSpec): Promise<void> {
   return serveWorker(program, spec, async (log, report, env, progress) => {
-    const m = new CrossMember({ program, log, report, onFatal: exitOnFatal(log), checkpoints: checkpointsFromEnv(env) });
+    const commandMaxAgeMs = envNumber(env, "OFL_COMMAND_MAX_AGE_MS");
+    const m = new CrossMember({ program, log, report, onFatal: exitOnFatal(log), checkpoints: checkpointsFromEnv(env), ...(commandMaxAgeMs !== undefined ? { commandMaxAgeMs } : {}) });
     progress(() => {
       const r = m.active?.rebuilding();
       return r ? `rebuilding the cross stage: ${r}` : "joining the cross workers' group";

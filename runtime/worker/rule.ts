@@ -34,6 +34,7 @@ import { readAsGroup, ruleGroupId, type GroupReader } from "../log/kafkaGroup.js
 import { Clock } from "../wire/clock.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, descriptionValue } from "../wire/records.js";
 import { CAUSE_HEADER, PROCESSED_HEADER, outputHeaders } from "./headers.js";
+import { COMMAND_MAX_AGE_MS, StaleCommands } from "./stale.js";
 import { checkpointsFromEnv, envNumber, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
 import { crossDecisions, partitionProgram } from "../wire/partitions.js";
 import type { NewRecord } from "../wire/types.js";
@@ -118,6 +119,8 @@ export interface RuleWorkerOptions {
    * supervisor restarts it and it rebuilds). Default 60,000; 0: never.
    */
   stallMs?: number;
+  /** a command routed to an `openfactory(command_topic: …)` topic only if its input was received less than this long ago (ms; OFL_COMMAND_MAX_AGE_MS, default 60,000; 0: no bound) */
+  commandMaxAgeMs?: number;
   /** outputs a rebuild holds in memory (to match them against the log) before it counts this program's outputs on the rest of its range and holds none (default 100,000; PartitionTask.countOutputsAhead) */
   rebuildHoldLimit?: number;
 }
@@ -153,6 +156,8 @@ interface WorkerContext {
   now: () => number;
   say: NonNullable<RuleWorkerOptions["report"]>;
   routes: ReturnType<typeof commandRoutes>;
+  /** routed commands not produced because their input is too old (runtime/worker/stale.ts) */
+  staleRoutes: StaleCommands;
   /** the partition count of `ofa_assets` */
   partitions: number;
 }
@@ -406,9 +411,10 @@ class PartitionTask {
       const routed = routeCommand(this.w.routes, r, String(o));
       if (routed) {
         // a command is routed live only: one issued while rebuilding was either routed by the
-        // previous run or is stale now (never dispatched late, never twice)
-        if (this.live) send.push(routed), this.stats.routed++;
-        else this.stats.notRouted++;
+        // previous run or is stale now (never dispatched late, never twice); live, only while its
+        // input is recent (a worker far behind the log does not route what it decides late)
+        if (!this.live) this.stats.notRouted++;
+        else if (this.w.staleRoutes.check(rec.ts) === undefined) send.push(routed), this.stats.routed++;
       }
     }
     this.out = [];
@@ -534,7 +540,10 @@ export class RuleWorker {
 
   constructor(opts: RuleWorkerOptions) {
     const sender = opts.senderUuid ?? `OFL-${opts.program.program}`;
-    this.ctx = { opts, sender, now: opts.now ?? (() => Date.now()), say: opts.report ?? (() => {}), routes: commandRoutes(opts.program), partitions: 1 };
+    const now = opts.now ?? (() => Date.now());
+    const say = opts.report ?? (() => {});
+    const staleRoutes = new StaleCommands(opts.commandMaxAgeMs ?? COMMAND_MAX_AGE_MS, now, "not routed to their command topic", (m) => say("warn", m));
+    this.ctx = { opts, sender, now, say, routes: commandRoutes(opts.program), staleRoutes, partitions: 1 };
     this.ready = new Promise((res, rej) => {
       this.caughtUp = res;
       this.failed = rej;
@@ -574,6 +583,11 @@ export class RuleWorker {
     const s = { ...this.retired };
     for (const t of this.tasks.values()) addStats(s, t.stats);
     return s;
+  }
+
+  /** Routed commands decided live but not routed: their input was older than commandMaxAgeMs. */
+  get staleNotRouted(): number {
+    return this.ctx.staleRoutes.count;
   }
 
   /** Rebuilds from the log, produces what a previous run left unwritten, then runs live. */
@@ -731,7 +745,17 @@ export function runRuleWorker(program: IrProgram, spec: WorkerSpec): Promise<voi
   return serveWorker(program, spec, async (log, report, env, progress) => {
     const clockMs = envNumber(env, "OFL_CLOCK_MS") ?? 100;
     const stallMs = envNumber(env, "OFL_STALL_MS");
-    const w = new RuleWorker({ program, log, clockMs, report, checkpoints: checkpointsFromEnv(env), onFatal: exitOnFatal(log), ...(stallMs !== undefined ? { stallMs } : {}) });
+    const commandMaxAgeMs = envNumber(env, "OFL_COMMAND_MAX_AGE_MS");
+    const w = new RuleWorker({
+      program,
+      log,
+      clockMs,
+      report,
+      checkpoints: checkpointsFromEnv(env),
+      onFatal: exitOnFatal(log),
+      ...(stallMs !== undefined ? { stallMs } : {}),
+      ...(commandMaxAgeMs !== undefined ? { commandMaxAgeMs } : {}),
+    });
     progress(() => `rebuilding: ${w.rebuilding() || "starting"}`);
     await w.start();
     await w.ready;

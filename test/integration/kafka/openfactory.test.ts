@@ -4,7 +4,8 @@
 // (key device uuid, value {cmd, args}) for an `openfactory(command_topic: "ofa_cmds")` source.
 // Checked: undeclared items are counted, not dead-lettered; the Condition item drives a rule;
 // the accepted command reaches ofa_cmds once (also across a restart), a rejected one never;
-// `TYPE Method` records describe each command once, also after a restart from a checkpoint.
+// `TYPE Method` records describe each command once, also after a restart from a checkpoint; a
+// command decided live on an input received long ago is not routed (OFL_COMMAND_MAX_AGE_MS).
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
 import { KafkaLog, type KafkaRecord } from "../../../runtime/log/kafka.js";
@@ -52,14 +53,16 @@ afterAll(async () => {
   await kafka?.close();
 });
 
-let t = Date.parse("2026-11-20T08:00:00.000Z");
-/** A record as an OpenFactory (MTConnect) connector writes it: lower-case fields. */
-const ofa = (id: string, value: string, type = "Samples", tag = "Temperature") => ({
-  topic: "ofa_assets",
-  key: "CNC-7",
-  ts: (t += 1000),
-  value: { id, value, tag, type, attributes: { timestamp: new Date(t).toISOString() } },
-});
+let t = 0;
+/**
+ * A record as an OpenFactory (MTConnect) connector writes it: lower-case fields. Received (Kafka
+ * time) `receivedAgo` ms ago; its event time a second after the last record's, and at most
+ * 30 s old (a command is routed only while its input is recent: OFL_COMMAND_MAX_AGE_MS).
+ */
+const ofa = (id: string, value: string, type = "Samples", tag = "Temperature", receivedAgo = 0) => {
+  t = Math.max(t + 1000, Date.now() - 30_000);
+  return { topic: "ofa_assets", key: "CNC-7", ts: receivedAgo > 0 ? Date.now() - receivedAgo : t, value: { id, value, tag, type, attributes: { timestamp: new Date(t).toISOString() } } };
+};
 
 async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const t0 = Date.now();
@@ -150,5 +153,14 @@ test("undeclared items counted, a Condition item drives a rule, the command reac
   expect((await log.readRange("ofa_cmds", 0)).length).toBe(1);
   expect((await descriptions()).length).toBe(1);
   expect(w.stats.described).toBe(0);
+
+  // live, but its input was received five minutes ago (a worker far behind the log): written to
+  // ofa_assets as decided, not routed
+  await log.append([ofa("Cspindle", "NORMAL", "Condition", "SYSTEM", 300_000), ofa("Cspindle", "FAULT", "Condition", "SYSTEM", 300_000), ofa("Tspindle_01", "5")]);
+  await until("the fifth sentinel", sentinel("5"));
+  const stops = (await log.readRange("ofa_assets", 0)).map(classify).filter((e) => e.kind === "command");
+  expect(stops.map((e) => (e.kind === "command" ? e.envelope.header.verdict : ""))).toEqual(["accepted", "rejected", "accepted"]);
+  expect(w.staleNotRouted).toBe(1);
+  expect((await log.readRange("ofa_cmds", 0)).length).toBe(1);
   await w.stop();
 }, 240_000);
