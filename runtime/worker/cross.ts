@@ -190,6 +190,9 @@ export class CrossWorker {
     if (cross.reasons.length === 0)
       throw new Error(`${ASSETS_TOPIC} has ${partitions} partition${partitions === 1 ? "" : "s"} and nothing of the program reads across partitions: the rule workers decide it all (no cross worker is needed)`);
     this.partitions = partitions;
+    // the topics it routes commands to (`openfactory(command_topic: …)`), as the rule worker: created when missing
+    const routeTopics = [...new Set([...this.routes.values()].map((r) => r.topic))];
+    if (routeTopics.length > 0) await log.ensureTopics(routeTopics.map((name) => ({ name, partitions: 1, replication: 1 })));
     this.program = crossStageProgram(this.opts.program, cross);
     this.engine = this.newEngine();
     if (this.opts.checkpoints !== false) this.checkpoints = new CrossCheckpoints(log, this.program);
