@@ -9,8 +9,9 @@
 //   OFL_STALL_MS    rule worker: records waiting with none delivered this long stop it (default 60000; 0: never)
 //   OFL_CHECKPOINT_RECORDS  rule and cross workers: inputs between checkpoints (default 25000; 0: none)
 //   OFL_CHECKPOINT_MS       rule and cross workers: wall time between checkpoints (default 60000)
-//   OFL_COMMAND_MAX_AGE_MS  connector worker: a command decided on an input received longer ago is
-//                   answered failed (stale), not dispatched (default 60000; 0: no bound)
+//   OFL_COMMAND_MAX_AGE_MS  a command decided on an input received longer ago is not carried to a
+//                   machine: a connector worker answers it failed (stale), the rule and cross
+//                   workers do not route it to a command topic (default 60000; 0: no bound)
 //   OFL_STATUS_MS   status line period (default 10000; 0: none)
 //   OFL_KAFKA_VERBOSE=1  kafkajs logs
 import type { IrProgram } from "../../compiler/ir/types.js";
@@ -86,7 +87,8 @@ export function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefi
   const v = env[name];
   if (v === undefined || v.trim() === "") return undefined;
   const n = Number(v);
-  if (!(n >= 0)) throw new SettingError(`${name} must be a number, 0 or more (got ${JSON.stringify(v)})`);
+  // (Infinity too: setInterval takes a delay past 2^31 - 1 ms as 1)
+  if (!(Number.isFinite(n) && n >= 0)) throw new SettingError(`${name} must be a number, 0 or more (got ${JSON.stringify(v)})`);
   return n;
 }
 
