@@ -247,6 +247,8 @@ export function connectorCheckpointTopicSpec(program: string, replication = 1): 
 
 /** What a connector worker knew of the commands on its partition once it had read every record before `offset`. */
 export interface ConnectorPosition {
+  /** written as the worker stopped, once it read no more: it never saw a record from `offset` on (a periodic one: it may have read on) */
+  final?: boolean;
   /** the partition of `ofa_assets` and the next offset to read there */
   partition: number;
   offset: number;
@@ -311,8 +313,8 @@ export class ConnectorCheckpoints {
         return undefined;
       }
     }
-    const { partition: p, offset, last, processed, open, operator } = v;
-    return { partition: p, offset, last, processed, open, operator };
+    const { final, partition: p, offset, last, processed, open, operator } = v;
+    return { final: final === true, partition: p, offset, last, processed, open, operator };
   }
 
   record(position: ConnectorPosition, ts: number): KafkaNewRecord {

@@ -106,6 +106,8 @@ export class ConnectorWorker {
   private readonly operator = new Map<string, { command: string; args: Record<string, string>; offset: number; received: number }>();
   /** ids this run dispatched or answers, whose result it has not read back yet (open in a checkpoint) */
   private readonly pending = new Map<string, string>();
+  /** commands to dispatch once the device's connector has started */
+  private waitingForDevice: { command: string; args: Record<string, string>; id: string; received: number }[] | undefined = [];
   private readonly checkpoints: ConnectorCheckpoints | undefined;
   /** while live: checkpoints, and forgetting old answered ids */
   private liveTimer: ReturnType<typeof setInterval> | undefined;
@@ -143,6 +145,8 @@ export class ConnectorWorker {
     const partition = (this.partition = partitionOfKey(this.asset.uuid, await log.partitions(ASSETS_TOPIC)));
     const end = await log.endOffset(ASSETS_TOPIC, partition);
     const issued = new Map<string, { command: string }>();
+    /** commands the previous run never saw (after its final checkpoint): dispatched at the end of the read, if still recent */
+    const owed = new Map<string, { command: string; args: Record<string, string>; received: number }>();
     // from a checkpoint: its commands resume at its offset; the results from a little more than
     // commandMaxAgeMs back (with no bound on the age, a command of any age could come again: offset 0)
     const cp = this.checkpoints && this.maxAge > 0 ? await this.checkpoints.newest(ASSETS_TOPIC, partition, end, (l, m) => this.say(l, m)) : undefined;
@@ -159,6 +163,10 @@ export class ConnectorWorker {
       this.say("info", `${this.asset.name}: reading its partition from its checkpoint at offset ${resume}${from < resume ? ` (the results from offset ${from}: the last ${durationText(this.maxAge + RESULTS_MARGIN_MS)})` : ""}, not from offset 0`);
     }
     this.restoredFrom = cp?.offset;
+    // written as the previous run stopped (SIGTERM): it read nothing from its offset on, and
+    // dispatched none of the operator commands it left waiting; a periodic one (a crash after it)
+    // says less: the run may have read on and dispatched
+    const unseen = cp?.final === true;
     this.startFrom = this.readTo = from;
     this.startEnd = end;
     let live = false;
@@ -170,10 +178,11 @@ export class ConnectorWorker {
         if (live) {
           this.answered.set(id, this.now());
           this.dispatch(c.command, c.args, id, c.received);
-        } else issued.set(id, { command: c.command });
+        } else if (unseen) owed.set(id, c);
+        else issued.set(id, { command: c.command });
       }
     };
-    if (from >= end) live = this.catchUp(issued);
+    if (from >= end) live = this.catchUp(issued, owed);
     const onBatch = (recs: KafkaRecord[]): void => {
       const l = recs[recs.length - 1];
       if (l) (this.readTo = l.offset + 1), (this.lastRead = { ts: l.ts, key: l.key });
@@ -184,7 +193,7 @@ export class ConnectorWorker {
             this.processed = Number(mark);
             release();
           }
-          if (!live && r.offset >= end - 1) live = this.catchUp(issued);
+          if (!live && r.offset >= end - 1) live = this.catchUp(issued, owed);
           continue;
         }
         const ev = classify(r);
@@ -194,6 +203,7 @@ export class ConnectorWorker {
           this.answered.set(id, live ? this.now() : r.ts);
           this.pending.delete(id);
           issued.delete(id);
+          owed.delete(id);
           this.operator.delete(id);
         } else if (r.offset < resume) {
           // before the checkpoint: its commands are in it (open, waiting, or answered)
@@ -204,22 +214,24 @@ export class ConnectorWorker {
           const h = ev.envelope.header;
           const id = h.correlation_id;
           if (h.verdict !== "rejected" && h.shadow !== true && !this.answered.has(id)) {
+            // decided on the input received at ofl-input-time (a command without it: its own time)
+            const at = r.headers[INPUT_TIME_HEADER];
+            const received = at === undefined ? r.ts : Number(at);
             if (live) {
               this.answered.set(id, this.now());
-              // decided on the input received at ofl-input-time (a command without it: its own time)
-              const received = r.headers[INPUT_TIME_HEADER];
-              this.dispatch(ev.command, ev.envelope.arguments ?? {}, id, received === undefined ? r.ts : Number(received));
-            } else issued.set(id, { command: ev.command });
+              this.dispatch(ev.command, ev.envelope.arguments ?? {}, id, received);
+            } else if (unseen) owed.set(id, { command: ev.command, args: ev.envelope.arguments ?? {}, received });
+            else issued.set(id, { command: ev.command });
           }
         }
-        if (!live && r.offset >= end - 1) live = this.catchUp(issued);
+        if (!live && r.offset >= end - 1) live = this.catchUp(issued, owed);
       }
     };
     // the partition holds every asset of it: of the others' records only headers count (ofl-processed)
     this.tail = await log.tail({ topic: ASSETS_TOPIC, partition, fromOffset: from, onBatch, onProblem: (m) => this.say("warn", m), valuesOf: this.asset.uuid });
 
     const factory = await connectorFor(this.source.kind);
-    if (!factory) return;
+    if (!factory) return this.deviceStarted();
     this.connector = factory({
       asset: this.asset,
       model: this.model,
@@ -231,10 +243,26 @@ export class ConnectorWorker {
       log: (level, message) => this.say(level, `${this.asset.name} (${this.source.kind}): ${message}`),
     });
     await this.connector.start();
+    this.deviceStarted();
   }
 
-  /** End of the start-up read: commands without a result are failed, not re-sent. */
-  private catchUp(issued: Map<string, { command: string }>): true {
+  /** The device's connector is up (or there is none): the commands waiting for it go now. */
+  private deviceStarted(): void {
+    const waiting = this.waitingForDevice ?? [];
+    this.waitingForDevice = undefined;
+    for (const c of waiting) this.send(c.command, c.args, c.id, c.received);
+  }
+
+  /**
+   * End of the start-up read: commands the previous run may have dispatched and that have no
+   * result are failed, not re-sent; those it never saw (`owed`) are dispatched now (if recent).
+   */
+  private catchUp(issued: Map<string, { command: string }>, owed: Map<string, { command: string; args: Record<string, string>; received: number }>): true {
+    for (const [id, c] of owed) {
+      if (this.answered.has(id)) continue;
+      this.answered.set(id, this.now());
+      this.dispatch(c.command, c.args, id, c.received);
+    }
     const lost = [...issued].filter(([id]) => !this.answered.has(id));
     for (const [id, c] of lost) {
       this.answered.set(id, this.now());
@@ -267,8 +295,9 @@ export class ConnectorWorker {
   }
 
   /** Where its read stands and what is open there: a restart resumes from it. */
-  position(): ConnectorPosition {
+  position(final = false): ConnectorPosition {
     return {
+      final,
       partition: this.partition,
       offset: this.readTo,
       last: this.lastRead,
@@ -278,19 +307,28 @@ export class ConnectorWorker {
     };
   }
 
-  /** Writes a checkpoint when the read moved on since the last (live only; never after a failed produce). A failed write is a warning: a checkpoint only shortens the next start. */
-  private checkpoint(): Promise<void> {
-    if (!this.checkpoints || this.broken || this.readTo === this.checkpointed) return Promise.resolve();
+  /**
+   * Writes a checkpoint when the read moved on since the last (live only; never after a failed
+   * produce), and `final` as it stops, once it reads no more. A failed write is a warning: a
+   * checkpoint only shortens the next start.
+   */
+  private checkpoint(final = false): Promise<void> {
+    if (!this.checkpoints || this.broken || (!final && this.readTo === this.checkpointed)) return Promise.resolve();
     const at = this.readTo;
-    return this.opts.log.append([this.checkpoints.record(this.position(), this.now())]).then(
+    return this.opts.log.append([this.checkpoints.record(this.position(final), this.now())]).then(
       () => void ((this.checkpointed = Math.max(this.checkpointed, at)), this.checkpointsWritten++),
       (e: Error) => this.say("warn", `cannot write a checkpoint: ${e.message}`),
     );
   }
 
-  /** Sends a live command to the device, unless it is stale (its input was received at `received`, ms). */
+  /** Sends a command to the device (once its connector has started), unless it is stale (its input was received at `received`, ms). */
   private dispatch(command: string, args: Record<string, string>, id: string, received: number): void {
     this.pending.set(id, command);
+    if (this.waitingForDevice) this.waitingForDevice.push({ command, args, id, received });
+    else this.send(command, args, id, received);
+  }
+
+  private send(command: string, args: Record<string, string>, id: string, received: number): void {
     // its result could not be written: after a restart it is answered `interrupted`, never sent
     if (this.broken) return;
     const age = this.stale.check(received);
@@ -380,13 +418,14 @@ export class ConnectorWorker {
 
   async stop(): Promise<void> {
     if (this.liveTimer) clearInterval(this.liveTimer);
+    // no command is read after this: what lies from the final checkpoint's offset on, this run never saw
+    await this.tail?.stop();
     await this.connector?.stop().catch(() => {});
     await new Promise((r) => setImmediate(r));
     this.stopped = true;
     await this.chain;
-    await this.tail?.stop();
-    // the last results it produced are read back by the next start (they are open here)
-    if (this.liveTimer) await this.checkpoint();
+    // the results it produced last are read back by the next start (they are open here)
+    if (this.liveTimer) await this.checkpoint(true);
   }
 }
 

@@ -7,6 +7,9 @@
 // - a command answered before the checkpoint and written again after the restart (the same
 //   correlation id: a produce on the wire while a rule worker was killed can land twice) is not
 //   sent again: the restart also reads the results of the last minutes before its checkpoint;
+// - a command written while the worker was stopped (SIGTERM: its checkpoint is final, it read
+//   nothing after it) is dispatched by the restart; after a periodic checkpoint (a crash after
+//   it: the run may have read on and dispatched it) it is answered `failed` (interrupted);
 // - a command open at the checkpoint (dispatched, no result) with no result after it is answered
 //   `failed` (interrupted), never sent; a checkpoint of a topic since created again is skipped.
 // On Apache Kafka itself; the device is the simulator, which answers `completed`.
@@ -90,11 +93,15 @@ test("a restarted connector reads from its checkpoint and decides as a read from
 
   const cps = (await broker.log.readRange(connectorCheckpointTopic("conncp"), 0)).filter((r) => r.key === `conncp/${UUID}/0`);
   expect(cps.length).toBe(1);
-  const cp = cps[0]!.value as { offset: number; operator: { id: string }[]; open: unknown[] };
+  const cp = cps[0]!.value as { final: boolean; offset: number; operator: { id: string }[]; open: unknown[] };
+  expect(cp.final).toBe(true);
   expect(cp.offset).toBe(afterSentinel);
   expect(cp.operator.map((o) => o.id)).toEqual([opId]);
   expect(cp.open).toEqual([]);
 
+  // a command decided while it was stopped (a rolling restart): never seen by the stopped run,
+  // whose checkpoint says so (final), so the restart dispatches it
+  await broker.log.append([command("55555555-5555-4555-8555-555555555555")]);
   // the restart
   const end = await broker.log.endOffset("ofa_assets");
   const reports: string[] = [];
@@ -118,17 +125,18 @@ test("a restarted connector reads from its checkpoint and decides as a read from
     const clock = { topic: "ofa_assets", key: "OFL-conncp", ts: Date.now(), value: clockValue(Date.now()), headers: { [PROCESSED_HEADER]: String(opOffset) } };
     await broker.log.append([clock]);
     await waitFor("the operator command's result", async () => (await resultOf(opId)) === "completed", { timeoutMs: 20_000, intervalMs: 100 });
+    expect(await resultOf("55555555-5555-4555-8555-555555555555")).toBe("completed");
     // sentinel: a new command, dispatched after anything before it was
     await broker.log.append([command("22222222-2222-4222-8222-222222222222")]);
     await waitFor("the new command's result", async () => (await resultOf("22222222-2222-4222-8222-222222222222")) === "completed", { timeoutMs: 20_000, intervalMs: 100 });
     // the duplicate was not sent again
-    expect(second.dispatchedIds).toEqual([opId, "22222222-2222-4222-8222-222222222222"]);
+    expect(second.dispatchedIds).toEqual(["55555555-5555-4555-8555-555555555555", opId, "22222222-2222-4222-8222-222222222222"]);
   } finally {
     await second.stop();
   }
 }, 90_000);
 
-test("a command open in the checkpoint with no result after it is answered interrupted, not sent; a checkpoint taken on another topic's records is skipped", async () => {
+test("a command open in a periodic checkpoint, or after it, with no result is answered interrupted, not sent; a checkpoint taken on another topic's records is skipped", async () => {
   const ir = program();
   const cps = new ConnectorCheckpoints(broker.log, "conncp", UUID, 0);
   const end = await broker.log.endOffset("ofa_assets");
@@ -148,6 +156,8 @@ test("a command open in the checkpoint with no result after it is answered inter
   const at = await broker.log.endOffset("ofa_assets");
   const before = (await broker.log.readRange("ofa_assets", at - 1, at))[0]!;
   await broker.log.append([cps.record({ ...open, offset: at, last: { ts: before.ts, key: before.key } }, Date.now())]);
+  // a periodic checkpoint (not final): the run may have read on past it and dispatched this one before it died
+  await broker.log.append([command("66666666-6666-4666-8666-666666666666")]);
   const w = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: broker.log });
   try {
     await w.start();
@@ -155,7 +165,8 @@ test("a command open in the checkpoint with no result after it is answered inter
     expect(w.restoredFrom).toBe(at);
     await waitFor("the open command's answer", async () => (await resultOf("33333333-3333-4333-8333-333333333333")) !== undefined, { timeoutMs: 20_000, intervalMs: 100 });
     expect(await resultOf("33333333-3333-4333-8333-333333333333")).toBe("failed");
-    expect(w.stats.interrupted).toBe(1);
+    expect(await resultOf("66666666-6666-4666-8666-666666666666")).toBe("failed");
+    expect(w.stats.interrupted).toBe(2);
     expect(w.dispatchedIds).toEqual([]);
   } finally {
     await w.stop();
