@@ -165,8 +165,15 @@ export class ConnectorWorker {
     this.restoredFrom = cp?.offset;
     // written as the previous run stopped (SIGTERM): it read nothing from its offset on, and
     // dispatched none of the operator commands it left waiting; a periodic one (a crash after it)
-    // says less: the run may have read on and dispatched
-    const unseen = cp?.final === true;
+    // says less: the run may have read on and dispatched. A final one is good for one start: this
+    // run first writes it again as periodic, so that if it dies before its own checkpoint, the
+    // next start does not take what this run dispatched for unseen
+    let unseen = false;
+    if (cp?.final && this.checkpoints)
+      unseen = await log.append([this.checkpoints.record({ ...cp, final: false }, this.now())]).then(
+        () => true,
+        (e: Error) => (this.say("warn", `cannot write a checkpoint (the commands after the last one are answered interrupted): ${e.message}`), false),
+      );
     this.startFrom = this.readTo = from;
     this.startEnd = end;
     let live = false;

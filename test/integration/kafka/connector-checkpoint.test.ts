@@ -110,6 +110,10 @@ test("a restarted connector reads from its checkpoint and decides as a read from
     await second.start();
     await second.ready;
     expect(second.restoredFrom).toBe(afterSentinel);
+    // the final checkpoint serves one start: written again as periodic before anything is
+    // dispatched (should this run die, the next start must not take what it dispatched for unseen)
+    const newest = (await broker.log.readRange(connectorCheckpointTopic("conncp"), 0)).filter((r) => r.key === `conncp/${UUID}/0`).at(-1)!.value;
+    expect(newest).toMatchObject({ final: false, offset: afterSentinel });
     // it read from a little before its checkpoint (the records of the last two minutes, from the
     // first command: the history before it is an hour old), not from 0
     const m = /^(\d[\d,]*) of (\d[\d,]*) records read, 100 % from offset (\d[\d,]*) \(its checkpoint is at (\d[\d,]*)\)$/.exec(second.startingUp());
