@@ -269,3 +269,38 @@ test("operator commands over Kafka: accepted ones reach the device once, rejecte
   expect(res.filter((r) => r.id === accepted)).toEqual([{ id: accepted, status: "completed", result: { level: 0 } }]);
   expect(res.filter((r) => r.id === rejected).map((r) => r.status)).toEqual(["rejected"]);
 }, 60_000);
+
+test("a connector worker restarted: after SIGTERM from its final checkpoint, after SIGKILL from the periodic one; each command answered once, none dispatched twice", async () => {
+  const from = await log.endOffset("ofa_assets");
+  // the previous test stopped its connector with SIGTERM: a final checkpoint
+  let connector = worker("connector-t1-simulate");
+  const rule = worker("rule");
+  const outputs = (): string => `--- connector\n${connector.output()}\n--- rule\n${rule.output()}`;
+  await Promise.all([connector.ready, rule.ready]);
+  const restored = /t1: reading its partition from its checkpoint at offset (\d+)/.exec(connector.output());
+  expect(restored, connector.output()).not.toBeNull();
+  const completed = async (): Promise<number> => results((await topic()).filter((r) => r.offset >= from)).filter((r) => r.status === "completed").length;
+  await waitFor("two commands completed", async () => (await completed()) >= 2, { timeoutMs: 20_000, intervalMs: 200, detail: outputs });
+  connector.child.kill("SIGKILL");
+  await connector.exited;
+  const before = await completed();
+  // the killed run wrote no checkpoint of its own (its first is a minute in): the newest is the
+  // final one it restored, written again as periodic when it started
+  connector = worker("connector-t1-simulate");
+  await connector.ready;
+  expect(connector.output()).toContain(`t1: reading its partition from its checkpoint at offset ${restored![1]}`);
+  await waitFor("two more commands completed", async () => (await completed()) >= before + 2, { timeoutMs: 20_000, intervalMs: 200, detail: outputs });
+  for (const w of [connector, rule]) w.child.kill("SIGTERM");
+  await Promise.all([connector.exited, rule.exited]);
+
+  // every command of this window has at most one result, and a completed one at most once
+  const recs = (await topic()).filter((r) => r.offset >= from);
+  const commands = recs.flatMap((r) => {
+    const ev = classify(r);
+    return ev.kind === "command" ? [ev.envelope.header.correlation_id] : [];
+  });
+  const res = results(recs);
+  expect(commands.length).toBeGreaterThanOrEqual(4);
+  expect(new Set(res.map((r) => r.id)).size, JSON.stringify(res)).toBe(res.length);
+  for (const r of res) expect(commands).toContain(r.id);
+}, 90_000);
