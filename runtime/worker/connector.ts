@@ -7,21 +7,25 @@
 // start, collecting every correlation id with a result. A command of its own found there without
 // a result (the process stopped between issuing and answering) is answered `failed`, never
 // re-sent: fail safe, as `ofl run` does (runtime/run/plant.ts). Live, an id is marked dispatched
-// before the device is contacted. The read starts at offset 0, or at its newest checkpoint
-// (runtime/log/kafkaCheckpoints.ts, `ConnectorCheckpoints`: the offset read so far, the commands
-// open there and the operator commands waiting for a verdict; written every minute while live
-// and when it stops): from there, and from a little more than `commandMaxAgeMs` back for the
-// results alone (a command written twice, seconds apart, is never sent twice; an older one is
-// stale anyway). Commands the engine rejected (`header.verdict` = rejected) or
+// before the device is contacted. Commands the engine rejected (`header.verdict` = rejected) or
 // issued in shadow mode are never dispatched. Operator commands (`ofl send`) carry no verdict:
 // the rule worker checks their interlock after they are on the topic, so one waits until a
 // clock record of the rule worker says it has processed that offset (`ofl-processed`); a
 // rejection would be on the topic before that clock record, so without one it is dispatched.
+//
 // Never late: a command is dispatched only while the input it was decided on is younger than
 // `commandMaxAgeMs` (the rule worker's `ofl-input-time` header; an operator command's own Kafka
-// time); an older one is answered `failed` ("stale"). A rule worker that rebuilds over history it
-// had not decided (a first start over records already there, a new program version) writes the
-// commands that history calls for: none of them reaches the machine.
+// time); an older one is answered `failed` ("stale", runtime/worker/stale.ts). A rule worker that
+// rebuilds over history it had not decided (a first start over records already there, a new
+// program version) writes the commands that history calls for: none of them reaches the machine.
+//
+// The start-up read begins at offset 0, or at its newest checkpoint (runtime/log/
+// kafkaCheckpoints.ts, `ConnectorCheckpoints`: the offset read so far, the commands open there,
+// the operator commands waiting for a verdict; written every minute while live and when it
+// stops), and for results alone a little more than `commandMaxAgeMs` before it (a command
+// written twice, seconds apart, is never sent twice; an older one is stale anyway). The one
+// written at stop is final: the commands after it were never seen, and the restart dispatches
+// them (a rolling restart loses none); after a periodic one they are answered interrupted.
 import type { IrAsset, IrBinding, IrModel, IrProgram, IrSource } from "../../compiler/ir/types.js";
 import { connectorFor } from "../connectors/index.js";
 import type { Connector } from "../connectors/types.js";
