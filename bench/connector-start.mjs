@@ -29,25 +29,14 @@ const out = await bundleForKafka(
     commandValue: "runtime/wire/records.ts",
     resultValue: "runtime/wire/records.ts",
     startKafka: "test/services/kafka/start.ts",
+    pulseTank: "test/integration/kafka/program.ts",
   },
   join(root, "bench/out/connector-start-bench.mjs"),
 );
-const { compile, KafkaLog, ConnectorWorker, telemetryValue, commandValue, resultValue, startKafka } = await import(pathToFileURL(out).href);
+const { compile, KafkaLog, ConnectorWorker, telemetryValue, commandValue, resultValue, startKafka, pulseTank } = await import(pathToFileURL(out).href);
 
 const UUID = "TANK-C";
-const text = `
-model Tank {
-  telemetry pulse: int
-  command reset()
-}
-asset t: Tank {
-  uuid "${UUID}"
-  source simulate(seed: 1) {
-    pulse <- constant(1, every: 1h)
-    reset -> set(pulse, 0)
-  }
-}
-`;
+const text = pulseTank(UUID);
 const ir = compile([{ path: "bench.ofl", text }], { name: "cstart" }).ir;
 if (!ir) throw new Error("the bench program does not compile");
 

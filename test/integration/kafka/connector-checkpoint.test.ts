@@ -23,23 +23,12 @@ import { clockValue, classify, commandValue, telemetryValue } from "../../../run
 import type { KafkaNewRecord } from "../../../runtime/log/kafka.js";
 import { waitFor } from "../../support/wait.js";
 import { brokerForFile } from "./broker.js";
+import { pulseTank } from "./program.js";
 
 const broker = brokerForFile();
 const UUID = "TANK-CP";
 
-const PROGRAM = `
-model Tank {
-  telemetry pulse: int
-  command reset()
-}
-asset t: Tank {
-  uuid "${UUID}"
-  source simulate(seed: 1) {
-    pulse <- constant(1, every: 1h)
-    reset -> set(pulse, 0)
-  }
-}
-`;
+const PROGRAM = pulseTank(UUID);
 
 function program(): IrProgram {
   const r = compile([{ path: "/cp.ofl", text: PROGRAM }], { name: "conncp" });

@@ -90,3 +90,24 @@ export function millCellProgram(endpoint: string): IrProgram {
   if (!r.ir) throw new Error(r.diagnostics.map((d) => `${d.code} ${d.message}`).join("\n"));
   return r.ir;
 }
+
+/**
+ * A tank whose simulated source reports only a `pulse` once an hour and answers `reset` (it sets
+ * `pulse`): its commands are the test's to write (the connector tests, bench/connector-start).
+ * `telemetry` adds lines to the model, `rest` declarations after the asset.
+ */
+export function pulseTank(uuid: string, telemetry = "", rest = ""): string {
+  return `
+model Tank {
+  telemetry pulse: int${telemetry}
+  command reset()
+}
+asset t: Tank {
+  uuid "${uuid}"
+  source simulate(seed: 1) {
+    pulse <- constant(1, every: 1h)
+    reset -> set(pulse, 0)
+  }
+}
+${rest}`;
+}

@@ -19,28 +19,12 @@ import { classify, telemetryValue } from "../../../runtime/wire/records.js";
 import type { KafkaRecord } from "../../../runtime/log/kafka.js";
 import { waitFor } from "../../support/wait.js";
 import { brokerForFile } from "./broker.js";
+import { pulseTank } from "./program.js";
 
 const broker = brokerForFile();
 
-// `level` comes from the test's records alone; the simulator answers `reset` (it sets `pulse`)
-const PROGRAM = `
-model Tank {
-  telemetry level: int
-  telemetry pulse: int
-  command reset()
-}
-asset t: Tank {
-  uuid "TANK-STALE"
-  source simulate(seed: 1) {
-    pulse <- constant(1, every: 1h)
-    reset -> set(pulse, 0)
-  }
-}
-rule drain on Tank {
-  when level >= 20
-  then reset()
-}
-`;
+// `level` comes from the test's records alone; the simulator answers `reset`
+const PROGRAM = pulseTank("TANK-STALE", "\n  telemetry level: int", "rule drain on Tank {\n  when level >= 20\n  then reset()\n}\n");
 
 function program(): IrProgram {
   const r = compile([{ path: "/stale.ofl", text: PROGRAM }], { name: "stale" });
