@@ -765,6 +765,6 @@ export function runRuleWorker(program: IrProgram, spec: WorkerSpec): Promise<voi
     const owned = (): string => (w.partitions > 1 ? `partitions [${w.owned().join(",")}] of ${w.partitions}, ` : "");
     // a partition assigned later (a rebalance) rebuilds while the others run: its progress leads
     const rebuilding = (): string => (w.rebuilding() ? `rebuilding: ${w.rebuilding()}; ` : "");
-    return { stop: () => w.stop(), status: () => `${rebuilding()}${owned()}consumed ${w.stats.consumed}, produced ${w.stats.produced}, checkpoints ${w.stats.checkpoints}, ignored ${ignored()} undeclared data items` };
+    return { stop: () => w.stop(), status: () => `${rebuilding()}${owned()}consumed ${w.stats.consumed}, produced ${w.stats.produced}, checkpoints ${w.stats.checkpoints}, ignored ${ignored()} undeclared data items${w.staleNotRouted > 0 ? `, ${w.staleNotRouted} stale commands not routed` : ""}` };
   });
 }
