@@ -21,7 +21,7 @@
 //
 // The start-up read begins at offset 0, or at its newest checkpoint (runtime/log/
 // kafkaCheckpoints.ts, `ConnectorCheckpoints`: the offset read so far, the commands open there,
-// the operator commands waiting for a verdict; written every minute while live and when it
+// the operator commands waiting for a verdict; written while live when its commands changed, else every 100,000 records or 10 min, and when it
 // stops), and for results alone a little more than `commandMaxAgeMs` before it (a command
 // written twice, seconds apart, is never sent twice; an older one is stale anyway). The one
 // written at stop is final: the commands after it were never seen, and the restart dispatches
@@ -37,8 +37,21 @@ import type { CommandResult, NewRecord } from "../wire/types.js";
 import { envNumber, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
 import { INPUT_TIME_HEADER, PROCESSED_HEADER } from "./headers.js";
 import { COMMAND_MAX_AGE_MS, StaleCommands } from "./stale.js";
+
 /** ConnectorWorkerOptions.checkpointMs's default */
 const CHECKPOINT_MS = 60_000;
+/**
+ * A periodic checkpoint is written when the worker's commands changed since the last (one read,
+ * dispatched or answered), or the read moved this many records or this long on: a plant's
+ * connectors share one checkpoint topic, and most of them see a command rarely.
+ */
+const CHECKPOINT_RECORDS = 100_000;
+const CHECKPOINT_MAX_MS = 10 * 60_000;
+
+/** Whether a periodic checkpoint is due: the read `moved` records since the last, the commands changed or not, `sinceMs` after it. */
+export function periodicCheckpointDue(moved: number, commandsChanged: boolean, sinceMs: number): boolean {
+  return moved > 0 && (commandsChanged || moved >= CHECKPOINT_RECORDS || sinceMs >= CHECKPOINT_MAX_MS);
+}
 /** a restart from a checkpoint reads the results from `commandMaxAgeMs` and this much more back (hosts' clocks differ) */
 const RESULTS_MARGIN_MS = 60_000;
 
@@ -117,6 +130,9 @@ export class ConnectorWorker {
   private liveTimer: ReturnType<typeof setInterval> | undefined;
   /** the offset of the last checkpoint written */
   private checkpointed = -1;
+  /** when it was written (ms), and whether the commands changed since */
+  private checkpointedAt = 0;
+  private commandsChanged = false;
   /** checkpoints written (tests) */
   checkpointsWritten = 0;
   /** where the start-up read began: offset 0, or a checkpoint (tests, status) */
@@ -208,6 +224,7 @@ export class ConnectorWorker {
           continue;
         }
         const ev = classify(r);
+        if (ev.kind === "command_result" || ev.kind === "command" || ev.kind === "operator_command") this.commandsChanged = true;
         if (ev.kind === "command_result") {
           const id = ev.result.correlation_id;
           // (a rejection's time is the rule worker's stream time, which may lag: live, when it was read)
@@ -324,17 +341,21 @@ export class ConnectorWorker {
    * checkpoint only shortens the next start.
    */
   private checkpoint(final = false): Promise<void> {
-    if (!this.checkpoints || this.broken || (!final && this.readTo === this.checkpointed)) return Promise.resolve();
+    if (!this.checkpoints || this.broken) return Promise.resolve();
+    if (!final && !periodicCheckpointDue(this.readTo - this.checkpointed, this.commandsChanged, this.now() - this.checkpointedAt)) return Promise.resolve();
     const at = this.readTo;
+    this.commandsChanged = false;
+    this.checkpointedAt = this.now();
     return this.opts.log.append([this.checkpoints.record(this.position(final), this.now())]).then(
       () => void ((this.checkpointed = Math.max(this.checkpointed, at)), this.checkpointsWritten++),
-      (e: Error) => this.say("warn", `cannot write a checkpoint: ${e.message}`),
+      (e: Error) => ((this.commandsChanged = true), this.say("warn", `cannot write a checkpoint: ${e.message}`)),
     );
   }
 
   /** Sends a command to the device (once its connector has started), unless it is stale (its input was received at `received`, ms). */
   private dispatch(command: string, args: Record<string, string>, id: string, received: number): void {
     this.pending.set(id, command);
+    this.commandsChanged = true;
     if (this.waitingForDevice) this.waitingForDevice.push({ command, args, id, received });
     else this.send(command, args, id, received);
   }
