@@ -245,10 +245,12 @@ export function connectorCheckpointTopicSpec(program: string, replication = 1): 
   return { name: connectorCheckpointTopic(program), partitions: 1, replication, cleanupPolicy: "compact", config: { "segment.ms": String(3_600_000) } };
 }
 
-/** What a connector worker knew of the commands on its partition once it had read every record before `offset`. */
+/**
+ * What a connector worker knew of the commands on its partition once it had read every record
+ * before `offset`. It sends a command only after a checkpoint naming it open is written, so the
+ * newest one is exact: nothing after `offset` was sent, nor any operator command it lists waiting.
+ */
 export interface ConnectorPosition {
-  /** written as the worker stopped, once it read no more: it never saw a record from `offset` on (a periodic one: it may have read on) */
-  final?: boolean;
   /** the partition of `ofa_assets` and the next offset to read there */
   partition: number;
   offset: number;
@@ -313,8 +315,8 @@ export class ConnectorCheckpoints {
         return undefined;
       }
     }
-    const { final, partition: p, offset, last, processed, open, operator } = v;
-    return { final: final === true, partition: p, offset, last, processed, open, operator };
+    const { partition: p, offset, last, processed, open, operator } = v;
+    return { partition: p, offset, last, processed, open, operator };
   }
 
   record(position: ConnectorPosition, ts: number): KafkaNewRecord {

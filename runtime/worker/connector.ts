@@ -19,13 +19,16 @@
 // rebuilds over history it had not decided (a first start over records already there, a new
 // program version) writes the commands that history calls for: none of them reaches the machine.
 //
-// The start-up read begins at offset 0, or at its newest checkpoint (runtime/log/
-// kafkaCheckpoints.ts, `ConnectorCheckpoints`: the offset read so far, the commands open there,
-// the operator commands waiting for a verdict; written while live when its commands changed, else every 100,000 records or 10 min, and when it
-// stops), and for results alone a little more than `commandMaxAgeMs` before it (a command
-// written twice, seconds apart, is never sent twice; an older one is stale anyway). The one
-// written at stop is final: the commands after it were never seen, and the restart dispatches
-// them (a rolling restart loses none); after a periodic one they are answered interrupted.
+// Write-ahead: a command is sent to the device only once a checkpoint naming it open (the
+// position after it) is on the log (runtime/log/kafkaCheckpoints.ts, `ConnectorCheckpoints`:
+// the offset read, the commands open there, the operator commands waiting for a verdict; also
+// written while live when its commands changed, else every 100,000 records or 10 min, and when
+// it stops). So the newest checkpoint is exact: a restart, after a SIGTERM or a SIGKILL, answers
+// its open commands `interrupted` unless a result came, and sends the ones after it (if still
+// recent): none is sent twice, none decided while the worker was down is lost. The start-up read
+// begins there, and for results alone a little more than `commandMaxAgeMs` before it (a command
+// written twice, seconds apart, is never sent twice; an older one is stale anyway); without a
+// checkpoint, at offset 0, and every command without a result is answered interrupted.
 import type { IrAsset, IrBinding, IrModel, IrProgram, IrSource } from "../../compiler/ir/types.js";
 import { connectorFor } from "../connectors/index.js";
 import type { Connector } from "../connectors/types.js";
@@ -123,8 +126,11 @@ export class ConnectorWorker {
   private readonly operator = new Map<string, { command: string; args: Record<string, string>; offset: number; received: number }>();
   /** ids this run dispatched or answers, whose result it has not read back yet (open in a checkpoint) */
   private readonly pending = new Map<string, string>();
-  /** commands to dispatch once the device's connector has started */
-  private waitingForDevice: { command: string; args: Record<string, string>; id: string; received: number }[] | undefined = [];
+  /** commands to send, each once a checkpoint naming it open is on the log (and the device's connector has started) */
+  private toSend: { command: string; args: Record<string, string>; id: string; received: number }[] = [];
+  private deviceReady = false;
+  /** the write-ahead checkpoints and the sends after them, in order */
+  private sending: Promise<void> = Promise.resolve();
   private readonly checkpoints: ConnectorCheckpoints | undefined;
   /** while live: checkpoints, and forgetting old answered ids */
   private liveTimer: ReturnType<typeof setInterval> | undefined;
@@ -165,7 +171,7 @@ export class ConnectorWorker {
     const partition = (this.partition = partitionOfKey(this.asset.uuid, await log.partitions(ASSETS_TOPIC)));
     const end = await log.endOffset(ASSETS_TOPIC, partition);
     const issued = new Map<string, { command: string }>();
-    /** commands the previous run never saw (after its final checkpoint): dispatched at the end of the read, if still recent */
+    /** commands the previous run did not send (after its newest checkpoint): sent at the end of the read, if still recent */
     const owed = new Map<string, { command: string; args: Record<string, string>; received: number }>();
     // from a checkpoint: its commands resume at its offset; the results from a little more than
     // commandMaxAgeMs back (with no bound on the age, a command of any age could come again: offset 0)
@@ -183,17 +189,10 @@ export class ConnectorWorker {
       this.say("info", `${this.asset.name}: reading its partition from its checkpoint at offset ${resume}${from < resume ? ` (the results from offset ${from}: the last ${durationText(this.maxAge + RESULTS_MARGIN_MS)})` : ""}, not from offset 0`);
     }
     this.restoredFrom = cp?.offset;
-    // written as the previous run stopped (SIGTERM): it read nothing from its offset on, and
-    // dispatched none of the operator commands it left waiting; a periodic one (a crash after it)
-    // says less: the run may have read on and dispatched. A final one is good for one start: this
-    // run first writes it again as periodic, so that if it dies before its own checkpoint, the
-    // next start does not take what this run dispatched for unseen
-    let unseen = false;
-    if (cp?.final && this.checkpoints)
-      unseen = await log.append([this.checkpoints.record({ ...cp, final: false }, this.now())]).then(
-        () => true,
-        (e: Error) => (this.say("warn", `cannot write a checkpoint (the commands after the last one are answered interrupted): ${e.message}`), false),
-      );
+    // a run sends a command only after a checkpoint naming it open is on the log: so the newest
+    // checkpoint is exact, and nothing from its offset on (nor an operator command it lists as
+    // waiting) was sent. Without one, what a previous run sent is unknown: answered interrupted
+    const unseen = cp !== undefined;
     this.startFrom = this.readTo = from;
     this.startEnd = end;
     let live = false;
@@ -210,7 +209,7 @@ export class ConnectorWorker {
       }
     };
     if (from >= end) live = this.catchUp(issued, owed);
-    const onBatch = (recs: KafkaRecord[]): void => {
+    const onBatch = (recs: KafkaRecord[]): Promise<void> => {
       const l = recs[recs.length - 1];
       if (l) (this.readTo = l.offset + 1), (this.lastRead = { ts: l.ts, key: l.key });
       for (const r of recs) {
@@ -254,12 +253,14 @@ export class ConnectorWorker {
         }
         if (!live && r.offset >= end - 1) live = this.catchUp(issued, owed);
       }
+      // the batch's commands go once their checkpoint is on the log; the next batch waits for it
+      return this.flushSends();
     };
     // the partition holds every asset of it: of the others' records only headers count (ofl-processed)
     this.tail = await log.tail({ topic: ASSETS_TOPIC, partition, fromOffset: from, onBatch, onProblem: (m) => this.say("warn", m), valuesOf: this.asset.uuid });
 
     const factory = await connectorFor(this.source.kind);
-    if (!factory) return this.deviceStarted();
+    if (!factory) return void this.deviceStarted();
     this.connector = factory({
       asset: this.asset,
       model: this.model,
@@ -275,10 +276,39 @@ export class ConnectorWorker {
   }
 
   /** The device's connector is up (or there is none): the commands waiting for it go now. */
-  private deviceStarted(): void {
-    const waiting = this.waitingForDevice ?? [];
-    this.waitingForDevice = undefined;
-    for (const c of waiting) this.send(c.command, c.args, c.id, c.received);
+  private deviceStarted(): Promise<void> {
+    this.deviceReady = true;
+    return this.flushSends();
+  }
+
+  /**
+   * Sends the commands queued by `dispatch`, once the device's connector has started and a
+   * checkpoint naming them open (the position after them) is on the log: a restart after a crash
+   * then knows exactly what was sent (open: answered interrupted unless a result came) and what
+   * was not (after the newest checkpoint: sent by the restart, if still recent). A checkpoint that
+   * cannot be written stops the worker, as a failed produce does: nothing is sent.
+   */
+  private flushSends(): Promise<void> {
+    if (!this.deviceReady || this.toSend.length === 0) return this.sending;
+    const batch = this.toSend;
+    this.toSend = [];
+    const at = this.readTo;
+    const ahead = this.checkpoints && !this.broken ? this.opts.log.append([this.checkpoints.record(this.position(), this.now())]) : Promise.resolve([]);
+    this.sending = this.sending
+      .then(() => ahead)
+      .then(
+        () => {
+          if (this.checkpoints) (this.checkpointed = Math.max(this.checkpointed, at)), this.checkpointsWritten++;
+          for (const c of batch) this.send(c.command, c.args, c.id, c.received);
+        },
+        (e: Error) => {
+          if (this.broken) return;
+          this.broken = true;
+          this.say("error", `cannot write the checkpoint that must precede a dispatch: ${e.message}; stopping, ${batch.length} command(s) not sent (the restart sends them, if still recent)`);
+          this.opts.onFatal?.(e);
+        },
+      );
+    return this.sending;
   }
 
   /**
@@ -286,6 +316,7 @@ export class ConnectorWorker {
    * result are failed, not re-sent; those it never saw (`owed`) are dispatched now (if recent).
    */
   private catchUp(issued: Map<string, { command: string }>, owed: Map<string, { command: string; args: Record<string, string>; received: number }>): true {
+    // (sent by flushSends: at the end of the batch being read, or once the device has started)
     for (const [id, c] of owed) {
       if (this.answered.has(id)) continue;
       this.answered.set(id, this.now());
@@ -323,9 +354,8 @@ export class ConnectorWorker {
   }
 
   /** Where its read stands and what is open there: a restart resumes from it. */
-  position(final = false): ConnectorPosition {
+  position(): ConnectorPosition {
     return {
-      final,
       partition: this.partition,
       offset: this.readTo,
       last: this.lastRead,
@@ -336,28 +366,27 @@ export class ConnectorWorker {
   }
 
   /**
-   * Writes a checkpoint when the read moved on since the last (live only; never after a failed
-   * produce), and `final` as it stops, once it reads no more. A failed write is a warning: a
-   * checkpoint only shortens the next start.
+   * Writes a checkpoint when one is due (live only; never after a failed produce, nor while
+   * commands wait to be sent: it would name them open), and as it stops (`stopping`), once it
+   * reads no more. A failed write is a warning: this checkpoint only shortens the next start.
    */
-  private checkpoint(final = false): Promise<void> {
-    if (!this.checkpoints || this.broken) return Promise.resolve();
-    if (!final && !periodicCheckpointDue(this.readTo - this.checkpointed, this.commandsChanged, this.now() - this.checkpointedAt)) return Promise.resolve();
+  private checkpoint(stopping = false): Promise<void> {
+    if (!this.checkpoints || this.broken || this.toSend.length > 0) return Promise.resolve();
+    if (!stopping && !periodicCheckpointDue(this.readTo - this.checkpointed, this.commandsChanged, this.now() - this.checkpointedAt)) return Promise.resolve();
     const at = this.readTo;
     this.commandsChanged = false;
     this.checkpointedAt = this.now();
-    return this.opts.log.append([this.checkpoints.record(this.position(final), this.now())]).then(
+    return this.opts.log.append([this.checkpoints.record(this.position(), this.now())]).then(
       () => void ((this.checkpointed = Math.max(this.checkpointed, at)), this.checkpointsWritten++),
       (e: Error) => ((this.commandsChanged = true), this.say("warn", `cannot write a checkpoint: ${e.message}`)),
     );
   }
 
-  /** Sends a command to the device (once its connector has started), unless it is stale (its input was received at `received`, ms). */
+  /** Queues a command for the device (flushSends sends it), unless it is stale then (its input was received at `received`, ms). */
   private dispatch(command: string, args: Record<string, string>, id: string, received: number): void {
     this.pending.set(id, command);
     this.commandsChanged = true;
-    if (this.waitingForDevice) this.waitingForDevice.push({ command, args, id, received });
-    else this.send(command, args, id, received);
+    this.toSend.push({ command, args, id, received });
   }
 
   private send(command: string, args: Record<string, string>, id: string, received: number): void {
@@ -450,8 +479,10 @@ export class ConnectorWorker {
 
   async stop(): Promise<void> {
     if (this.liveTimer) clearInterval(this.liveTimer);
-    // no command is read after this: what lies from the final checkpoint's offset on, this run never saw
+    // no command is read after this: its last checkpoint is where it stopped reading; the commands
+    // on their way to the device go before it stops
     await this.tail?.stop();
+    await this.sending;
     await this.connector?.stop().catch(() => {});
     await new Promise((r) => setImmediate(r));
     this.stopped = true;

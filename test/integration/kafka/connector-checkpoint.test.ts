@@ -7,11 +7,11 @@
 // - a command answered before the checkpoint and written again after the restart (the same
 //   correlation id: a produce on the wire while a rule worker was killed can land twice) is not
 //   sent again: the restart also reads the results of the last minutes before its checkpoint;
-// - a command written while the worker was stopped (SIGTERM: its checkpoint is final, it read
-//   nothing after it) is dispatched by the restart; after a periodic checkpoint (a crash after
-//   it: the run may have read on and dispatched it) it is answered `failed` (interrupted);
-// - a command open at the checkpoint (dispatched, no result) with no result after it is answered
-//   `failed` (interrupted), never sent; a checkpoint of a topic since created again is skipped.
+// - write-ahead: a command is sent only once a checkpoint naming it open is on the log, so the
+//   newest checkpoint is exact: a command after it (written while the worker was down) is sent
+//   by the restart; one open in it with no result is answered `failed` (interrupted), never sent;
+//   a checkpoint that cannot be written stops the worker before it sends anything;
+// - a checkpoint of a topic since created again is skipped.
 // On Apache Kafka itself; the device is the simulator, which answers `completed`.
 import { expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
@@ -20,7 +20,8 @@ import { INPUT_TIME_HEADER, PROCESSED_HEADER } from "../../../runtime/worker/hea
 import { ConnectorCheckpoints, connectorCheckpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
 import { operatorCommandRecord } from "../../../runtime/wire/operator.js";
 import { clockValue, classify, commandValue, telemetryValue } from "../../../runtime/wire/records.js";
-import type { KafkaNewRecord } from "../../../runtime/log/kafka.js";
+import { KafkaLog, type KafkaNewRecord } from "../../../runtime/log/kafka.js";
+import type { LogRecord } from "../../../runtime/wire/types.js";
 import { waitFor } from "../../support/wait.js";
 import { brokerForFile } from "./broker.js";
 import { pulseTank } from "./program.js";
@@ -64,7 +65,7 @@ test("a restarted connector reads from its checkpoint and decides as a read from
   await first.ready;
   expect(first.restoredFrom).toBeUndefined();
   // a command, dispatched and answered
-  await broker.log.append([command("11111111-1111-4111-8111-111111111111")]);
+  const [first1] = await broker.log.append([command("11111111-1111-4111-8111-111111111111")]);
   await waitFor("the first command's result", async () => (await resultOf("11111111-1111-4111-8111-111111111111")) === "completed", { timeoutMs: 20_000, intervalMs: 100 });
   // an operator command: no rule worker has given its verdict yet, so it waits
   const asset = ir.assets[0]!;
@@ -80,16 +81,16 @@ test("a restarted connector reads from its checkpoint and decides as a read from
   await first.stop(); // writes its checkpoint
   expect(first.dispatchedIds).toEqual(["11111111-1111-4111-8111-111111111111"]);
 
-  const cps = (await broker.log.readRange(connectorCheckpointTopic("conncp"), 0)).filter((r) => r.key === `conncp/${UUID}/0`);
-  expect(cps.length).toBe(1);
-  const cp = cps[0]!.value as { final: boolean; offset: number; operator: { id: string }[]; open: unknown[] };
-  expect(cp.final).toBe(true);
-  expect(cp.offset).toBe(afterSentinel);
-  expect(cp.operator.map((o) => o.id)).toEqual([opId]);
-  expect(cp.open).toEqual([]);
+  // its checkpoints: the one written before it sent the first command (naming it open, at the
+  // offset after it), and the one written as it stopped
+  const cps = (await broker.log.readRange(connectorCheckpointTopic("conncp"), 0)).filter((r) => r.key === `conncp/${UUID}/0`).map((r) => r.value as { offset: number; operator: { id: string }[]; open: { id: string }[] });
+  expect(cps.length).toBe(2);
+  expect(cps[0]).toMatchObject({ open: [{ id: "11111111-1111-4111-8111-111111111111", command: "reset" }], operator: [] });
+  expect(cps[0]!.offset).toBeGreaterThan(first1!.offset);
+  expect(cps[1]).toMatchObject({ offset: afterSentinel, open: [], operator: [{ id: opId }] });
 
-  // a command decided while it was stopped (a rolling restart): never seen by the stopped run,
-  // whose checkpoint says so (final), so the restart dispatches it
+  // a command decided while it was stopped (a rolling restart): after its newest checkpoint, so
+  // never sent by it (it sends only what a checkpoint names), and the restart sends it
   await broker.log.append([command("55555555-5555-4555-8555-555555555555")]);
   // the restart
   const end = await broker.log.endOffset("ofa_assets");
@@ -99,10 +100,6 @@ test("a restarted connector reads from its checkpoint and decides as a read from
     await second.start();
     await second.ready;
     expect(second.restoredFrom).toBe(afterSentinel);
-    // the final checkpoint serves one start: written again as periodic before anything is
-    // dispatched (should this run die, the next start must not take what it dispatched for unseen)
-    const newest = (await broker.log.readRange(connectorCheckpointTopic("conncp"), 0)).filter((r) => r.key === `conncp/${UUID}/0`).at(-1)!.value;
-    expect(newest).toMatchObject({ final: false, offset: afterSentinel });
     // it read from a little before its checkpoint (the records of the last two minutes, from the
     // first command: the history before it is an hour old), not from 0
     const m = /^(\d[\d,]*) of (\d[\d,]*) records read, 100 % from offset (\d[\d,]*) \(its checkpoint is at (\d[\d,]*)\)$/.exec(second.startingUp());
@@ -129,7 +126,7 @@ test("a restarted connector reads from its checkpoint and decides as a read from
   }
 }, 90_000);
 
-test("a command open in a periodic checkpoint, or after it, with no result is answered interrupted, not sent; a checkpoint taken on another topic's records is skipped", async () => {
+test("a command open in the checkpoint with no result is answered interrupted, not sent; one after it is sent; a checkpoint taken on another topic's records is skipped", async () => {
   const ir = program();
   const cps = new ConnectorCheckpoints(broker.log, "conncp", UUID, 0);
   const end = await broker.log.endOffset("ofa_assets");
@@ -149,7 +146,7 @@ test("a command open in a periodic checkpoint, or after it, with no result is an
   const at = await broker.log.endOffset("ofa_assets");
   const before = (await broker.log.readRange("ofa_assets", at - 1, at))[0]!;
   await broker.log.append([cps.record({ ...open, offset: at, last: { ts: before.ts, key: before.key } }, Date.now())]);
-  // a periodic checkpoint (not final): the run may have read on past it and dispatched this one before it died
+  // after the newest checkpoint: the run that wrote it never sent this one (it would have written a newer one first)
   await broker.log.append([command("66666666-6666-4666-8666-666666666666")]);
   const w = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: broker.log });
   try {
@@ -158,9 +155,10 @@ test("a command open in a periodic checkpoint, or after it, with no result is an
     expect(w.restoredFrom).toBe(at);
     await waitFor("the open command's answer", async () => (await resultOf("33333333-3333-4333-8333-333333333333")) !== undefined, { timeoutMs: 20_000, intervalMs: 100 });
     expect(await resultOf("33333333-3333-4333-8333-333333333333")).toBe("failed");
-    expect(await resultOf("66666666-6666-4666-8666-666666666666")).toBe("failed");
-    expect(w.stats.interrupted).toBe(2);
-    expect(w.dispatchedIds).toEqual([]);
+    expect(w.stats.interrupted).toBe(1);
+    await waitFor("the later command's answer", async () => (await resultOf("66666666-6666-4666-8666-666666666666")) !== undefined, { timeoutMs: 20_000, intervalMs: 100 });
+    expect(await resultOf("66666666-6666-4666-8666-666666666666")).toBe("completed");
+    expect(w.dispatchedIds).toEqual(["66666666-6666-4666-8666-666666666666"]);
   } finally {
     await w.stop();
   }
@@ -185,3 +183,60 @@ test("answered ids older than the age bound and its margin are forgotten: a long
     await w.stop();
   }
 }, 60_000);
+
+/** A log whose appends to the connector checkpoint topic wait for `release()`, or fail once `refuse` is set. */
+class GatedCheckpointsLog extends KafkaLog {
+  holding = false;
+  refuse = false;
+  release: () => void = () => {};
+  private gate: Promise<void> | undefined = new Promise((r) => (this.release = () => ((this.gate = undefined), r())));
+  override async append(records: KafkaNewRecord[]): Promise<LogRecord[]> {
+    if (!records.some((r) => r.topic === connectorCheckpointTopic("conncp"))) return super.append(records);
+    if (this.refuse) throw new Error("simulated refusal of the checkpoint topic");
+    if (this.gate) {
+      this.holding = true;
+      await this.gate;
+    }
+    return super.append(records);
+  }
+}
+
+test("write-ahead: a command reaches the device only once a checkpoint naming it is on the log; when that cannot be written the worker stops and the restart sends it", async () => {
+  const ir = program();
+  const gated = new GatedCheckpointsLog({ brokers: broker.kafka.brokers });
+  let fatal: Error | undefined;
+  const w = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: gated, onFatal: (e) => void (fatal = e) });
+  try {
+    await w.start();
+    await w.ready;
+    const [cmd] = await broker.log.append([command("77777777-7777-4777-8777-777777777777")]);
+    await waitFor("the checkpoint before the dispatch", () => gated.holding, { timeoutMs: 20_000, intervalMs: 20 });
+    expect(w.dispatchedIds).toEqual([]); // the device has not been contacted
+    gated.release();
+    await waitFor("the command's result", async () => (await resultOf("77777777-7777-4777-8777-777777777777")) === "completed", { timeoutMs: 20_000, intervalMs: 100 });
+    const newest = (await broker.log.readRange(connectorCheckpointTopic("conncp"), 0)).filter((r) => r.key === `conncp/${UUID}/0`).at(-1)!.value as { offset: number; open: { id: string }[] };
+    expect(newest.open.map((o) => o.id)).toContain("77777777-7777-4777-8777-777777777777");
+    expect(newest.offset).toBeGreaterThan(cmd!.offset);
+
+    // the checkpoint topic refuses: the worker stops, and sends nothing
+    gated.refuse = true;
+    await broker.log.append([command("88888888-8888-4888-8888-888888888888")]);
+    await waitFor("the worker to stop", () => fatal !== undefined, { timeoutMs: 20_000, intervalMs: 20 });
+    expect(fatal!.message).toBe("simulated refusal of the checkpoint topic");
+    expect(w.dispatchedIds).toEqual(["77777777-7777-4777-8777-777777777777"]);
+  } finally {
+    gated.release();
+    await w.stop();
+    await gated.close();
+  }
+  // its restart: the command is after the newest checkpoint, never sent: it sends it
+  const again = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: broker.log });
+  try {
+    await again.start();
+    await again.ready;
+    await waitFor("the refused command's result", async () => (await resultOf("88888888-8888-4888-8888-888888888888")) === "completed", { timeoutMs: 20_000, intervalMs: 100 });
+    expect(again.dispatchedIds).toEqual(["88888888-8888-4888-8888-888888888888"]);
+  } finally {
+    await again.stop();
+  }
+}, 90_000);
