@@ -241,8 +241,19 @@ export function connectorCheckpointTopic(program: string): string {
   return `ofl_${program}_connector_checkpoints`;
 }
 
+/**
+ * Compacted, and soon: a connector writes one before each dispatch (write-ahead), and a start reads
+ * the topic whole, so segments roll every 10 minutes and are cleaned once a tenth of the log is
+ * superseded records (the broker's default waits for half).
+ */
 export function connectorCheckpointTopicSpec(program: string, replication = 1): TopicSpec {
-  return { name: connectorCheckpointTopic(program), partitions: 1, replication, cleanupPolicy: "compact", config: { "segment.ms": String(3_600_000) } };
+  return {
+    name: connectorCheckpointTopic(program),
+    partitions: 1,
+    replication,
+    cleanupPolicy: "compact",
+    config: { "segment.ms": String(600_000), "min.cleanable.dirty.ratio": "0.1" },
+  };
 }
 
 /**
@@ -273,7 +284,7 @@ interface StoredConnectorCheckpoint extends ConnectorPosition {
  * partition stood and the commands still open there, so a restart reads from there (and the
  * results of the last minutes before it) instead of the whole partition. The topic holds every
  * connector of the program; the newest record of a key is found by one read of the topic, which
- * compaction keeps to about an hour of checkpoints.
+ * compaction keeps to one record per connector and the last ten to twenty minutes of checkpoints.
  */
 export class ConnectorCheckpoints {
   readonly topic: string;

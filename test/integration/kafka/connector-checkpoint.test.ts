@@ -13,6 +13,7 @@
 //   a checkpoint that cannot be written stops the worker before it sends anything;
 // - a checkpoint of a topic since created again is skipped.
 // On Apache Kafka itself; the device is the simulator, which answers `completed`.
+import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import { expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
 import { ConnectorWorker } from "../../../runtime/worker/connector.js";
@@ -88,6 +89,16 @@ test("a restarted connector reads from its checkpoint and decides as a read from
   expect(cps[0]).toMatchObject({ open: [{ id: "11111111-1111-4111-8111-111111111111", command: "reset" }], operator: [] });
   expect(cps[0]!.offset).toBeGreaterThan(first1!.offset);
   expect(cps[1]).toMatchObject({ offset: afterSentinel, open: [], operator: [{ id: opId }] });
+  // the topic is compacted, and soon (a start reads it whole)
+  const admin = new Kafka({ brokers: broker.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const names = ["cleanup.policy", "segment.ms", "min.cleanable.dirty.ratio"];
+    const { resources } = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: connectorCheckpointTopic("conncp"), configNames: names }], includeSynonyms: false });
+    expect(Object.fromEntries(resources[0]!.configEntries.map((e) => [e.configName, e.configValue]))).toEqual({ "cleanup.policy": "compact", "segment.ms": "600000", "min.cleanable.dirty.ratio": "0.1" });
+  } finally {
+    await admin.disconnect();
+  }
 
   // a command decided while it was stopped (a rolling restart): after its newest checkpoint, so
   // never sent by it (it sends only what a checkpoint names), and the restart sends it
