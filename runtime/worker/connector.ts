@@ -37,9 +37,12 @@ import { ConnectorCheckpoints, connectorCheckpointTopicSpec, type ConnectorPosit
 import { resolveArg } from "../run/plant.js";
 import { ASSETS_TOPIC, classify, durationText, resultValue } from "../wire/records.js";
 import type { CommandResult, NewRecord } from "../wire/types.js";
-import { envNumber, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
+import { commandMaxAgeFromEnv, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
 import { INPUT_TIME_HEADER, PROCESSED_HEADER } from "./headers.js";
-import { COMMAND_MAX_AGE_MS, StaleCommands } from "./stale.js";
+import { StaleCommands } from "./stale.js";
+
+/** A command to send: what, with which arguments, decided on an input received at `received` (ms). */
+type Queued = { command: string; args: Record<string, string>; received: number };
 
 /** ConnectorWorkerOptions.checkpointMs's default */
 const CHECKPOINT_MS = 60_000;
@@ -108,7 +111,6 @@ export class ConnectorWorker {
   /** a produce failed: nothing more is produced or dispatched (a restart goes on from the log and the device) */
   private broken = false;
   private readonly now: () => number;
-  private readonly maxAge: number;
   /** commands answered `failed` because their input was older than commandMaxAgeMs */
   readonly stale: StaleCommands;
   private readonly say: NonNullable<ConnectorWorkerOptions["report"]>;
@@ -127,7 +129,7 @@ export class ConnectorWorker {
   /** ids this run dispatched or answers, whose result it has not read back yet (open in a checkpoint) */
   private readonly pending = new Map<string, string>();
   /** commands to send, each once a checkpoint naming it open is on the log (and the device's connector has started) */
-  private toSend: { command: string; args: Record<string, string>; id: string; received: number }[] = [];
+  private toSend: (Queued & { id: string })[] = [];
   private deviceReady = false;
   /** the write-ahead checkpoints and the sends after them, in order */
   private sending: Promise<void> = Promise.resolve();
@@ -156,8 +158,7 @@ export class ConnectorWorker {
     this.model = opts.program.models.find((m) => m.name === asset.model)!;
     this.commands = new Map(source.bindings.filter((b) => b.direction === "command").map((b) => [b.target, b]));
     this.now = opts.now ?? (() => Date.now());
-    this.maxAge = opts.commandMaxAgeMs ?? COMMAND_MAX_AGE_MS;
-    this.stale = new StaleCommands(this.maxAge, this.now, "not dispatched (each answered failed)", (m) => this.say("warn", m));
+    this.stale = new StaleCommands(opts.commandMaxAgeMs, this.now, "not dispatched (each answered failed)", (m) => this.say("warn", m));
     if ((opts.checkpointMs ?? CHECKPOINT_MS) > 0) this.checkpoints = new ConnectorCheckpoints(opts.log, opts.program.program, asset.uuid, opts.source);
     this.say = opts.report ?? (() => {});
     this.ready = new Promise((r) => (this.caughtUp = r));
@@ -172,21 +173,21 @@ export class ConnectorWorker {
     const end = await log.endOffset(ASSETS_TOPIC, partition);
     const issued = new Map<string, { command: string }>();
     /** commands the previous run did not send (after its newest checkpoint): sent at the end of the read, if still recent */
-    const owed = new Map<string, { command: string; args: Record<string, string>; received: number }>();
+    const owed = new Map<string, Queued>();
     // from a checkpoint: its commands resume at its offset; the results from a little more than
     // commandMaxAgeMs back (with no bound on the age, a command of any age could come again: offset 0)
-    const cp = this.checkpoints && this.maxAge > 0 ? await this.checkpoints.newest(ASSETS_TOPIC, partition, end, (l, m) => this.say(l, m)) : undefined;
+    const cp = this.checkpoints && this.stale.maxAgeMs > 0 ? await this.checkpoints.newest(ASSETS_TOPIC, partition, end, (l, m) => this.say(l, m)) : undefined;
     let from = 0;
     const resume = cp?.offset ?? 0;
     if (cp) {
       this.processed = cp.processed;
       for (const c of cp.open) issued.set(c.id, { command: c.command });
       for (const { id, ...o } of cp.operator) this.operator.set(id, o);
-      const since = (await log.offsetsAt(ASSETS_TOPIC, this.now() - this.maxAge - RESULTS_MARGIN_MS)).get(partition) ?? 0;
+      const since = (await log.offsetsAt(ASSETS_TOPIC, this.now() - this.remembersMs)).get(partition) ?? 0;
       from = Math.min(resume, since);
       this.lastRead = cp.last;
       this.checkpointed = cp.offset;
-      this.say("info", `${this.asset.name}: reading its partition from its checkpoint at offset ${resume}${from < resume ? ` (the results from offset ${from}: the last ${durationText(this.maxAge + RESULTS_MARGIN_MS)})` : ""}, not from offset 0`);
+      this.say("info", `${this.asset.name}: reading its partition from its checkpoint at offset ${resume}${from < resume ? ` (the results from offset ${from}: the last ${durationText(this.remembersMs)})` : ""}, not from offset 0`);
     }
     this.restoredFrom = cp?.offset;
     // a run sends a command only after a checkpoint naming it open is on the log: so the newest
@@ -201,10 +202,8 @@ export class ConnectorWorker {
         if (c.offset > this.processed) continue;
         this.operator.delete(id);
         if (this.answered.has(id)) continue; // rejected by the interlock (or answered before)
-        if (live) {
-          this.answered.set(id, this.now());
-          this.dispatch(c.command, c.args, id, c.received);
-        } else if (unseen) owed.set(id, c);
+        if (live) this.dispatch(c.command, c.args, id, c.received);
+        else if (unseen) owed.set(id, c);
         else issued.set(id, { command: c.command });
       }
     };
@@ -244,10 +243,8 @@ export class ConnectorWorker {
             // decided on the input received at ofl-input-time (a command without it: its own time)
             const at = r.headers[INPUT_TIME_HEADER];
             const received = at === undefined ? r.ts : Number(at);
-            if (live) {
-              this.answered.set(id, this.now());
-              this.dispatch(ev.command, ev.envelope.arguments ?? {}, id, received);
-            } else if (unseen) owed.set(id, { command: ev.command, args: ev.envelope.arguments ?? {}, received });
+            if (live) this.dispatch(ev.command, ev.envelope.arguments ?? {}, id, received);
+            else if (unseen) owed.set(id, { command: ev.command, args: ev.envelope.arguments ?? {}, received });
             else issued.set(id, { command: ev.command });
           }
         }
@@ -292,13 +289,11 @@ export class ConnectorWorker {
     if (!this.deviceReady || this.toSend.length === 0) return this.sending;
     const batch = this.toSend;
     this.toSend = [];
-    const at = this.readTo;
-    const ahead = this.checkpoints && !this.broken ? this.opts.log.append([this.checkpoints.record(this.position(), this.now())]) : Promise.resolve([]);
+    const ahead = this.checkpoints && !this.broken ? this.writeCheckpoint() : Promise.resolve();
     this.sending = this.sending
       .then(() => ahead)
       .then(
         () => {
-          if (this.checkpoints) (this.checkpointed = Math.max(this.checkpointed, at)), this.checkpointsWritten++;
           for (const c of batch) this.send(c.command, c.args, c.id, c.received);
         },
         (e: Error) => {
@@ -315,13 +310,9 @@ export class ConnectorWorker {
    * End of the start-up read: commands the previous run may have dispatched and that have no
    * result are failed, not re-sent; those it never saw (`owed`) are dispatched now (if recent).
    */
-  private catchUp(issued: Map<string, { command: string }>, owed: Map<string, { command: string; args: Record<string, string>; received: number }>): true {
+  private catchUp(issued: Map<string, { command: string }>, owed: Map<string, Queued>): true {
     // (sent by flushSends: at the end of the batch being read, or once the device has started)
-    for (const [id, c] of owed) {
-      if (this.answered.has(id)) continue;
-      this.answered.set(id, this.now());
-      this.dispatch(c.command, c.args, id, c.received);
-    }
+    for (const [id, c] of owed) if (!this.answered.has(id)) this.dispatch(c.command, c.args, id, c.received);
     const lost = [...issued].filter(([id]) => !this.answered.has(id));
     for (const [id, c] of lost) {
       this.answered.set(id, this.now());
@@ -343,9 +334,14 @@ export class ConnectorWorker {
 
   /** Forgets the answered ids older than a restart would read (none without an age bound). */
   private forgetOld(): void {
-    if (this.maxAge <= 0) return;
-    const before = this.now() - this.maxAge - RESULTS_MARGIN_MS;
+    if (this.stale.maxAgeMs <= 0) return;
+    const before = this.now() - this.remembersMs;
     for (const [id, t] of this.answered) if (t < before) this.answered.delete(id);
+  }
+
+  /** How far back a restart reads results, and how long answered ids are remembered: the age bound and a margin. */
+  private get remembersMs(): number {
+    return this.stale.maxAgeMs + RESULTS_MARGIN_MS;
   }
 
   /** Correlation ids it remembers as answered (bounded: forgetOld). */
@@ -373,17 +369,26 @@ export class ConnectorWorker {
   private checkpoint(stopping = false): Promise<void> {
     if (!this.checkpoints || this.broken || this.toSend.length > 0) return Promise.resolve();
     if (!stopping && !periodicCheckpointDue(this.readTo - this.checkpointed, this.commandsChanged, this.now() - this.checkpointedAt)) return Promise.resolve();
+    return this.writeCheckpoint().catch((e: Error) => this.say("warn", `cannot write a checkpoint: ${e.message}`));
+  }
+
+  /** Appends a checkpoint of the position now (the periodic ones, the write-ahead ones, the last); rejects when the broker refuses it. */
+  private writeCheckpoint(): Promise<void> {
     const at = this.readTo;
     this.commandsChanged = false;
     this.checkpointedAt = this.now();
-    return this.opts.log.append([this.checkpoints.record(this.position(), this.now())]).then(
+    return this.opts.log.append([this.checkpoints!.record(this.position(), this.now())]).then(
       () => void ((this.checkpointed = Math.max(this.checkpointed, at)), this.checkpointsWritten++),
-      (e: Error) => ((this.commandsChanged = true), this.say("warn", `cannot write a checkpoint: ${e.message}`)),
+      (e: Error) => {
+        this.commandsChanged = true;
+        throw e;
+      },
     );
   }
 
-  /** Queues a command for the device (flushSends sends it), unless it is stale then (its input was received at `received`, ms). */
+  /** Takes a command of the device as answered by this run and queues it (flushSends sends it, or answers it stale; its input was received at `received`, ms). */
   private dispatch(command: string, args: Record<string, string>, id: string, received: number): void {
+    this.answered.set(id, this.now());
     this.pending.set(id, command);
     this.commandsChanged = true;
     this.toSend.push({ command, args, id, received });
@@ -495,8 +500,7 @@ export class ConnectorWorker {
 /** The bundled connector worker's entry (build/workers/connector-*.mjs). */
 export function runConnectorWorker(program: IrProgram, spec: WorkerSpec & { kind: "connector" }): Promise<void> {
   return serveWorker(program, spec, async (log, report, env, progress) => {
-    const maxAge = envNumber(env, "OFL_COMMAND_MAX_AGE_MS");
-    const w = new ConnectorWorker({ program, asset: spec.asset, source: spec.source, log, env, report, onFatal: exitOnFatal(log), ...(maxAge !== undefined ? { commandMaxAgeMs: maxAge } : {}) });
+    const w = new ConnectorWorker({ program, asset: spec.asset, source: spec.source, log, env, report, onFatal: exitOnFatal(log), ...commandMaxAgeFromEnv(env) });
     // its telemetry flows meanwhile; commands wait until it knows which ids were answered
     progress(() => `reading the commands on its partition before dispatching any: ${w.startingUp()}`);
     await w.start();

@@ -45,9 +45,9 @@ import { ASSETS_TOPIC, classify, clockValue } from "../wire/records.js";
 import type { NewRecord, WireEvent } from "../wire/types.js";
 import { crossStageProgram } from "../replay/prune.js";
 import { CAUSE_HEADER, CROSS_CAUSE_HEADER, outputHeaders } from "./headers.js";
-import { COMMAND_MAX_AGE_MS, StaleCommands } from "./stale.js";
-import { checkpointsFromEnv, envNumber, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
-import { commandRoutes, routeCommand, type CommandRoutes } from "./rule.js";
+import { StaleCommands } from "./stale.js";
+import { checkpointsFromEnv, commandMaxAgeFromEnv, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
+import { commandRoutes, routeCommand, routeTopicSpecs, type CommandRoutes } from "./rule.js";
 
 export { CROSS_CAUSE_HEADER };
 
@@ -151,7 +151,7 @@ export class CrossWorker {
   constructor(private readonly opts: CrossWorkerOptions) {
     this.routes = commandRoutes(opts.program);
     this.say = opts.report ?? (() => {});
-    this.staleRoutes = new StaleCommands(opts.commandMaxAgeMs ?? COMMAND_MAX_AGE_MS, opts.now ?? (() => Date.now()), "not routed to their command topic", (m) => this.say("warn", m));
+    this.staleRoutes = new StaleCommands(opts.commandMaxAgeMs, opts.now ?? (() => Date.now()), "not routed to their command topic", (m) => this.say("warn", m));
     this.ready = new Promise((res, rej) => {
       this.caughtUp = res;
       this.failed = rej;
@@ -190,9 +190,8 @@ export class CrossWorker {
     if (cross.reasons.length === 0)
       throw new Error(`${ASSETS_TOPIC} has ${partitions} partition${partitions === 1 ? "" : "s"} and nothing of the program reads across partitions: the rule workers decide it all (no cross worker is needed)`);
     this.partitions = partitions;
-    // the topics it routes commands to (`openfactory(command_topic: …)`), as the rule worker: created when missing
-    const routeTopics = [...new Set([...this.routes.values()].map((r) => r.topic))];
-    if (routeTopics.length > 0) await log.ensureTopics(routeTopics.map((name) => ({ name, partitions: 1, replication: 1 })));
+    // the topics it routes commands to, as the rule worker: created when missing
+    if (this.routes.size > 0) await log.ensureTopics(routeTopicSpecs(this.routes));
     this.program = crossStageProgram(this.opts.program, cross);
     this.engine = this.newEngine();
     if (this.opts.checkpoints !== false) this.checkpoints = new CrossCheckpoints(log, this.program);
@@ -595,8 +594,7 @@ export class CrossMember {
 /** The bundled cross worker's entry (build/workers/cross.mjs). */
 export function runCrossWorker(program: IrProgram, spec: WorkerSpec): Promise<void> {
   return serveWorker(program, spec, async (log, report, env, progress) => {
-    const commandMaxAgeMs = envNumber(env, "OFL_COMMAND_MAX_AGE_MS");
-    const m = new CrossMember({ program, log, report, onFatal: exitOnFatal(log), checkpoints: checkpointsFromEnv(env), ...(commandMaxAgeMs !== undefined ? { commandMaxAgeMs } : {}) });
+    const m = new CrossMember({ program, log, report, onFatal: exitOnFatal(log), checkpoints: checkpointsFromEnv(env), ...commandMaxAgeFromEnv(env) });
     progress(() => {
       const r = m.active?.rebuilding();
       return r ? `rebuilding the cross stage: ${r}` : "joining the cross workers' group";

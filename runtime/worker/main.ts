@@ -92,6 +92,12 @@ export function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefi
   return n;
 }
 
+/** OFL_COMMAND_MAX_AGE_MS as a worker option (runtime/worker/stale.ts; unset: the default). */
+export function commandMaxAgeFromEnv(env: NodeJS.ProcessEnv): { commandMaxAgeMs?: number } {
+  const ms = envNumber(env, "OFL_COMMAND_MAX_AGE_MS");
+  return ms === undefined ? {} : { commandMaxAgeMs: ms };
+}
+
 /** The rule and cross workers' checkpoint schedule: OFL_CHECKPOINT_RECORDS (0: none) and OFL_CHECKPOINT_MS. */
 export function checkpointsFromEnv(env: NodeJS.ProcessEnv): ScheduleOptions | false {
   const everyRecords = envNumber(env, "OFL_CHECKPOINT_RECORDS");

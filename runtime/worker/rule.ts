@@ -29,13 +29,13 @@ import { encodeCheckpoint } from "../engine/checkpoint.js";
 import { Engine } from "../engine/index.js";
 import { CheckpointSchedule, type ScheduleOptions } from "../log/checkpointSchedule.js";
 import { KafkaCheckpoints, checkpointTopicSpec } from "../log/kafkaCheckpoints.js";
-import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.js";
+import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail, TopicSpec } from "../log/kafka.js";
 import { readAsGroup, ruleGroupId, type GroupReader } from "../log/kafkaGroup.js";
 import { Clock } from "../wire/clock.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, descriptionValue } from "../wire/records.js";
 import { CAUSE_HEADER, PROCESSED_HEADER, outputHeaders } from "./headers.js";
-import { COMMAND_MAX_AGE_MS, StaleCommands } from "./stale.js";
-import { checkpointsFromEnv, envNumber, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
+import { StaleCommands } from "./stale.js";
+import { checkpointsFromEnv, commandMaxAgeFromEnv, envNumber, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
 import { crossDecisions, partitionProgram } from "../wire/partitions.js";
 import type { NewRecord } from "../wire/types.js";
 
@@ -63,6 +63,11 @@ export function commandDescriptions(program: IrProgram): { key: string; command:
 }
 
 export type CommandRoutes = Map<string, { topic: string; methods: Map<string, string> }>;
+
+/** The topics `routes` produce to (created, one partition each, when missing: by the rule worker and the cross stage). */
+export function routeTopicSpecs(routes: CommandRoutes): TopicSpec[] {
+  return [...new Set([...routes.values()].map((r) => r.topic))].map((name) => ({ name, partitions: 1, replication: 1 }));
+}
 
 /** `openfactory(command_topic: …)` routes: asset uuid → topic and command → method name. */
 export function commandRoutes(program: IrProgram): CommandRoutes {
@@ -542,7 +547,7 @@ export class RuleWorker {
     const sender = opts.senderUuid ?? `OFL-${opts.program.program}`;
     const now = opts.now ?? (() => Date.now());
     const say = opts.report ?? (() => {});
-    const staleRoutes = new StaleCommands(opts.commandMaxAgeMs ?? COMMAND_MAX_AGE_MS, now, "not routed to their command topic", (m) => say("warn", m));
+    const staleRoutes = new StaleCommands(opts.commandMaxAgeMs, now, "not routed to their command topic", (m) => say("warn", m));
     this.ctx = { opts, sender, now, say, routes: commandRoutes(opts.program), staleRoutes, partitions: 1 };
     this.ready = new Promise((res, rej) => {
       this.caughtUp = res;
@@ -604,7 +609,7 @@ export class RuleWorker {
     await log.ensureTopics([
       { name: ASSETS_TOPIC, partitions, replication: 1 },
       { name: DEADLETTER_TOPIC, partitions, replication: 1 },
-      ...[...new Set([...this.ctx.routes.values()].map((r) => r.topic))].map((name) => ({ name, partitions: 1, replication: 1 })),
+      ...routeTopicSpecs(this.ctx.routes),
       ...(opts.checkpoints !== false ? [checkpointSpec] : []),
     ]);
     for (const t of [DEADLETTER_TOPIC, ...(opts.checkpoints !== false ? [checkpointSpec.name] : [])]) {
@@ -745,7 +750,6 @@ export function runRuleWorker(program: IrProgram, spec: WorkerSpec): Promise<voi
   return serveWorker(program, spec, async (log, report, env, progress) => {
     const clockMs = envNumber(env, "OFL_CLOCK_MS") ?? 100;
     const stallMs = envNumber(env, "OFL_STALL_MS");
-    const commandMaxAgeMs = envNumber(env, "OFL_COMMAND_MAX_AGE_MS");
     const w = new RuleWorker({
       program,
       log,
@@ -754,7 +758,7 @@ export function runRuleWorker(program: IrProgram, spec: WorkerSpec): Promise<voi
       checkpoints: checkpointsFromEnv(env),
       onFatal: exitOnFatal(log),
       ...(stallMs !== undefined ? { stallMs } : {}),
-      ...(commandMaxAgeMs !== undefined ? { commandMaxAgeMs } : {}),
+      ...commandMaxAgeFromEnv(env),
     });
     progress(() => `rebuilding: ${w.rebuilding() || "starting"}`);
     await w.start();

@@ -18,14 +18,19 @@ export class StaleCommands {
   private lastAge = 0;
   private reportedAt = -Infinity;
 
+  /** the bound, ms (0: none) */
+  readonly maxAgeMs: number;
+
   constructor(
-    /** 0: no bound */
-    readonly maxAgeMs: number,
+    /** the worker's `commandMaxAgeMs` (default COMMAND_MAX_AGE_MS) */
+    maxAgeMs: number | undefined,
     private readonly now: () => number,
     /** what happens to a stale one (`not dispatched (each answered failed)`), for the warning */
     private readonly what: string,
     private readonly warn: (m: string) => void,
-  ) {}
+  ) {
+    this.maxAgeMs = maxAgeMs ?? COMMAND_MAX_AGE_MS;
+  }
 
   /** The age (ms) of a command whose input was received at `receivedMs` when it is stale (counted, reported at most every 10 s); undefined when it is not. */
   check(receivedMs: number): number | undefined {
