@@ -44,6 +44,16 @@ export function checkpointTopicSpec(program: string, replication = 1, partitions
   };
 }
 
+/**
+ * Whether the record before `offset` on a partition is still the one a checkpoint was taken after
+ * (its time and key, `last`): not so when the topic was deleted and created again. Offset 0 has none.
+ */
+async function takenAfter(log: KafkaLog, topic: string, partition: number, offset: number, last: { ts: number; key: string | null } | null | undefined): Promise<boolean> {
+  if (offset === 0) return true;
+  const before = (await log.readRange(topic, offset - 1, offset, partition))[0];
+  return before !== undefined && before.offset === offset - 1 && before.ts === last?.ts && before.key === last?.key;
+}
+
 interface StoredCheckpoint {
   format: typeof KAFKA_CHECKPOINT_FORMAT;
   offset: number;
@@ -116,15 +126,9 @@ export class KafkaCheckpoints {
           say("warn", `${where} skipped: it is at offset ${v.offset} of ${inputTopic}, which ends at ${inputEnd} (was the topic created again?)`);
           continue;
         }
-        if (v.offset > 0) {
-          const last = (await this.log.readRange(inputTopic, v.offset - 1, v.offset, p))[0];
-          if (!last || last.offset !== v.offset - 1 || last.ts !== v.last?.ts || last.key !== v.last?.key) {
-            say(
-              "warn",
-              `${where} skipped: the record before offset ${v.offset} of ${inputTopic} is not the one it was taken after (was the topic created again?)`,
-            );
-            continue;
-          }
+        if (!(await takenAfter(this.log, inputTopic, p, v.offset, v.last))) {
+          say("warn", `${where} skipped: the record before offset ${v.offset} of ${inputTopic} is not the one it was taken after (was the topic created again?)`);
+          continue;
         }
         return { ...cp, at: rec.offset };
       }
@@ -213,9 +217,7 @@ export class CrossCheckpoints {
           say("warn", `${where} skipped: it is at offset ${offset} of ${inputTopic} partition ${p}, which ends at ${ends[p]} (was the topic created again?)`);
           continue next;
         }
-        if (offset === 0) continue;
-        const before = (await this.log.readRange(inputTopic, offset - 1, offset, p))[0];
-        if (!before || before.offset !== offset - 1 || before.ts !== last?.ts || before.key !== last?.key) {
+        if (!(await takenAfter(this.log, inputTopic, p, offset, last))) {
           say("warn", `${where} skipped: the record before offset ${offset} of ${inputTopic} partition ${p} is not the one it was taken after (was the topic created again?)`);
           continue next;
         }
@@ -319,12 +321,9 @@ export class ConnectorCheckpoints {
       say("warn", `${where} skipped: it is at offset ${v.offset} of ${inputTopic} partition ${v.partition}; the asset's partition is ${partition}, which ends at ${inputEnd} (was the topic created again?)`);
       return undefined;
     }
-    if (v.offset > 0) {
-      const before = (await this.log.readRange(inputTopic, v.offset - 1, v.offset, partition))[0];
-      if (!before || before.offset !== v.offset - 1 || before.ts !== v.last?.ts || before.key !== v.last?.key) {
-        say("warn", `${where} skipped: the record before offset ${v.offset} of ${inputTopic} is not the one it was taken after (was the topic created again?)`);
-        return undefined;
-      }
+    if (!(await takenAfter(this.log, inputTopic, partition, v.offset, v.last))) {
+      say("warn", `${where} skipped: the record before offset ${v.offset} of ${inputTopic} is not the one it was taken after (was the topic created again?)`);
+      return undefined;
     }
     const { partition: p, offset, last, processed, open, operator } = v;
     return { partition: p, offset, last, processed, open, operator };
