@@ -90,7 +90,9 @@ if (isWorker) {
   await new Promise(() => {});
 }
 
-const base = Date.parse("2026-11-20T08:00:00Z");
+// an hour ago (the inputs span N ms): a fixed date, once older than Kafka's default retention (7
+// days; the tests' broker has none now), had the broker delete them under the workers reading them
+const base = Date.now() - 3_600_000;
 const inputs = [];
 for (let j = 0; j < N; j++) {
   const tank = j % TANKS;
@@ -198,8 +200,12 @@ async function throughput(workers) {
   for (const c of cs) c.kill("SIGCONT");
   const s = performance.now();
   let said = performance.now();
-  for (let n; (n = (await ends()) - start) < N + outputs; await new Promise((r) => setTimeout(r, 20)))
+  let moved = { n: -1, at: performance.now() };
+  for (let n; (n = (await ends()) - start) < N + outputs; await new Promise((r) => setTimeout(r, 20))) {
+    if (n !== moved.n) moved = { n, at: performance.now() };
+    else if (performance.now() - moved.at > 60_000) throw new Error(`${workers} worker(s): no output for 60 s, ${(n - N).toLocaleString("en")} of ${outputs.toLocaleString("en")} on the topic`);
     if (performance.now() - said > 5000) (said = performance.now()), console.error(`  ${workers} worker(s): ${(n - N).toLocaleString("en")} of ${outputs.toLocaleString("en")} outputs on the topic`);
+  }
   const secs = (performance.now() - s) / 1000;
   const w = workersCpu(cs);
   const cpu = { main: w.main - cpu0.main, others: w.others - cpu0.others, broker: cpuOf(kafka.pid()) - cpu0.broker, here: cpuOf(process.pid) - cpu0.here };

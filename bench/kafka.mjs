@@ -52,7 +52,8 @@ const rows = [];
 try {
   // ---------------------------------------------------------------- throughput
   await log.ensureTopics([{ name: "ofa_assets", partitions: 1, replication: 1 }, { name: "ofl_deadletter", partitions: 1, replication: 1 }]);
-  const base = Date.parse("2026-11-20T08:00:00Z");
+  // an hour ago: on a broker with Kafka's default retention (7 days), older records are deleted under the worker reading them
+  const base = Date.now() - 3_600_000;
   const tp0 = Date.now();
   for (let i = 0; i < N; i += 20_000) {
     const batch = [];

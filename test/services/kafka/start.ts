@@ -107,6 +107,10 @@ export async function startKafka(opts: { port?: number; jvm?: "test" | "server" 
       `group.initial.rebalance.delay.ms=${process.env["OFL_TEST_KAFKA_GROUP_DELAY_MS"] ?? 0}`,
       "auto.create.topics.enable=true",
       "log.flush.interval.messages=9223372036854775807",
+      // no deletion by age: the tests' records carry fixed dates, and with Kafka's 7 days the broker's
+      // first retention pass (30 s after it starts) deleted those over a week old, measured, under a
+      // test still reading them; retention is tested with deleteRecords
+      "log.retention.ms=-1",
       "num.network.threads=2",
       "num.io.threads=2",
       "background.threads=2",
