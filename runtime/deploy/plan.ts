@@ -5,7 +5,7 @@ import type { IrProgram } from "../../compiler/ir/types.js";
 import type { KsqlPlan, KsqlPlacement } from "../../compiler/index.js";
 import type { WorkerEntry, WorkerEnv } from "./entries.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC } from "../wire/types.js";
-import { checkpointTopicSpec } from "../log/kafkaCheckpoints.js";
+import { checkpointTopicSpec, connectorCheckpointTopicSpec, crossCheckpointTopicSpec } from "../log/kafkaCheckpoints.js";
 
 /** The compacted topic where `ofl deploy` keeps what it deployed (statement hashes). */
 export const DEPLOY_STATE_TOPIC = "_ofl_deploy_state";
@@ -79,6 +79,9 @@ export function makePlan(ir: IrProgram, ksql: KsqlPlan, workers: (WorkerEntry & 
     { name: DEADLETTER_TOPIC, partitions, replication: rf, cleanupPolicy: "delete", createdBy: "deploy" },
     { name: DEPLOY_STATE_TOPIC, partitions: 1, replication: rf, cleanupPolicy: "compact", createdBy: "deploy" },
     { ...checkpointTopicSpec(ir.program, rf, partitions), cleanupPolicy: "compact", createdBy: "deploy" },
+    // the workers would create these at their first start, but with one replica: made here, they get the deployment's
+    ...(workers.some((w) => w.kind === "cross") ? [{ ...crossCheckpointTopicSpec(ir.program, rf), cleanupPolicy: "compact" as const, createdBy: "deploy" as const }] : []),
+    ...(workers.some((w) => w.kind === "connector") ? [{ ...connectorCheckpointTopicSpec(ir.program, rf), cleanupPolicy: "compact" as const, createdBy: "deploy" as const }] : []),
   ];
   const statements: PlanStatement[] = ksql.statements.map((s, i) => {
     const file = `ksql/${String(i + 1).padStart(2, "0")}_${fileSlug(s.name)}.sql`;

@@ -103,6 +103,8 @@ test("P = 4: the cross worker decides the view's readers over the merged partiti
   } finally {
     await stub.close();
   }
+  // deploy made the cross stage's checkpoint topic (with the plan's replication), before any worker ran
+  expect([...(await log.partitionOffsets(crossCheckpointTopic(ir.program))).keys()]).toEqual([0]);
 
   const workers = join(build, "workers");
   const start = (name: string): Worker => startWorker(workers, name, kafka.brokers, children, { OFL_CHECKPOINT_RECORDS: "100" });

@@ -47,6 +47,9 @@ describe("ofl build", () => {
     expect(plan.topics.find((t) => t.name === "_ofl_deploy_state")).toMatchObject({ cleanupPolicy: "compact" });
     // the rule worker's checkpoints: compacted, records up to 64 MiB, named after the program
     expect(plan.topics.find((t) => t.name === `ofl_${plan.program}_checkpoints`)).toMatchObject({ cleanupPolicy: "compact", createdBy: "deploy", config: { "max.message.bytes": String(64 * 1024 * 1024) } });
+    // the connector workers' checkpoints are made by deploy (a worker would make them with one replica); no cross stage on one partition
+    expect(plan.topics.find((t) => t.name === `ofl_${plan.program}_connector_checkpoints`)).toMatchObject({ partitions: 1, cleanupPolicy: "compact", createdBy: "deploy" });
+    expect(plan.topics.some((t) => t.name === `ofl_${plan.program}_cross_checkpoints`)).toBe(false);
     expect(plan.properties).toEqual({ "ksql.streams.auto.offset.reset": "earliest" });
     const stack = readFileSync(join(out, "stack.yml"), "utf8");
     expect(stack).toContain("connector-mill1-simulate:");
@@ -55,6 +58,19 @@ describe("ofl build", () => {
     expect(printed).toContain("Runs in the rule worker");
     expect(printed).toMatch(/CncMill\.overheating\s+.*worker/);
   });
+});
+
+test("--replication N: every topic deploy makes has N replicas, the workers' checkpoint topics included", async () => {
+  const o = mkdtempSync(join(tmpdir(), "ofl-build-rf-"));
+  try {
+    expect(await buildCommand.run([join(root, "examples/cnc-cell"), "--out", o, "--replication", "3"], io()), printed).toBe(0);
+    const p = JSON.parse(readFileSync(join(o, "plan.json"), "utf8")) as DeployPlan;
+    const made = p.topics.filter((t) => t.createdBy === "deploy");
+    expect(made.map((t) => t.name).sort()).toEqual(["_ofl_deploy_state", "ofa_assets", `ofl_${p.program}_checkpoints`, `ofl_${p.program}_connector_checkpoints`, "ofl_deadletter"]);
+    for (const t of made) expect(t.replication, t.name).toBe(3);
+  } finally {
+    rmSync(o, { recursive: true, force: true });
+  }
 });
 
 describe("deploy plan", () => {
