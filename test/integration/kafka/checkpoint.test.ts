@@ -7,7 +7,8 @@
 // the SIGKILL of the bundled worker is in e2e.test.ts). A new worker restores the checkpoint,
 // replays only the tail, and produces exactly the outputs that never reached the log: the
 // outputs on the topic are, each once and in order, what the engine computes from scratch over
-// the recorded inputs. Then: a corrupt checkpoint record is skipped with a warning (an older one
+// the recorded inputs. Then: a corrupt checkpoint record, and one taken after another record than
+// the one before its offset (the topic created again), are skipped with a warning (an older one
 // is used), and a changed program rebuilds from offset 0 and says so.
 import { expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
@@ -168,10 +169,15 @@ test("restart from a checkpoint after a death mid-batch: only the tail is replay
   // a corrupt record under the key: skipped with a warning, the one before it is used
   const key = (await checkpoints()).at(-1)!.key;
   await broker.log.append([{ topic: checkpointTopic("ckpt"), key, ts: t, value: { format: "ofl-kafka-checkpoint", offset: 3, last: null, checkpoint: "bm90IGEgY2hlY2twb2ludA==" } }]);
+  // and, newer, an earlier checkpoint as if taken after another record than the one before its
+  // offset (its topic created again since, with as many records): skipped, said
+  const earlier = (await checkpoints()).find((c) => (c.value as { offset: number }).offset > 0 && (c.value as { offset: number }).offset < graceful.offset)!.value as { offset: number; last: { ts: number; key: string } };
+  await broker.log.append([{ topic: checkpointTopic("ckpt"), key, ts: t, value: { ...earlier, last: { ...earlier.last, ts: earlier.last.ts + 1 } } }]);
   reports.length = 0;
   const w3 = new RuleWorker({ program: ir, log: broker.log, clockMs: 0, report, checkpoints: { everyRecords: 20, costShare: 0 } });
   await w3.start();
   await w3.ready;
+  expect(reports.join("\n")).toContain(`the record before offset ${earlier.offset} of ofa_assets is not the one it was taken after (was the topic created again?)`);
   expect(reports.join("\n")).toMatch(/^warn: checkpoint at ofl_ckpt_checkpoints offset \d+ skipped: not a checkpoint \(no header line\)$/m);
   expect(w3.stats.restoredFrom).toBe(graceful.offset);
   expect(w3.stats.consumed).toBe(0);

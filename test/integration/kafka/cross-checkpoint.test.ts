@@ -2,7 +2,8 @@
 // matters: an input read from a partition but not merged yet (the other partition has nothing
 // newer) when the checkpoint is taken. The restored worker must read that input again and decide
 // it: the checkpoint's position in that partition is the waiting input's, not the end of what was
-// read. And two cross workers started at once: one runs the stage, the other stands by and takes
+// read; and a checkpoint taken after another record than the one before its position (the topic
+// created again) is skipped, said. And two cross workers started at once: one runs the stage, the other stands by and takes
 // over when the first stops, every output written once.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -87,6 +88,23 @@ test("an input read but not merged when the checkpoint is taken is decided after
   const cmds = await commands();
   expect(cmds.map((c) => c.cause)).toEqual(["1:0"]);
   expect((cmds[0]!.ev as Extract<WireEvent, { kind: "command" }>).envelope.header.rule).toBe("overfill");
+
+  // the newest checkpoint again, as if taken after another record than the one before its
+  // position in partition 0 (the topic created again since, with as many records): skipped, said;
+  // the one before it is restored
+  const cps = await log.readRange(crossCheckpointTopic(ir.program));
+  const newest = cps.at(-1)!;
+  const v = newest.value as { positions: { offset: number; last: { ts: number; key: string } | null }[] };
+  expect(v.positions[0]!.offset).toBeGreaterThan(0);
+  const positions = v.positions.map((x, p) => (p === 0 ? { ...x, last: { ...x.last!, ts: x.last!.ts + 1 } } : x));
+  await log.append([{ topic: crossCheckpointTopic(ir.program), key: newest.key, ts: Date.now(), partition: 0, value: { ...v, positions } }]);
+  reports.length = 0;
+  const third = new CrossWorker({ program: ir, log, report, checkpoints: { everyRecords: 1, costShare: 0 }, nudgeMs: 0 });
+  await third.start();
+  await third.ready;
+  await third.stop();
+  expect(reports, reports.join("\n")).toContain(`checkpoint at ${crossCheckpointTopic(ir.program)} offset ${newest.offset + 1} skipped: the record before offset ${v.positions[0]!.offset} of ofa_assets partition 0 is not the one it was taken after (was the topic created again?)`);
+  expect(reports.at(-1)).toMatch(/^rebuilt from the checkpoint after 2 merged inputs/); // the one before (both inputs of partition 0 and b's merged)
 }, 90_000);
 
 test("two cross workers take turns: one runs the stage, the other stands by and takes over when it stops; every output once", async () => {
