@@ -22,7 +22,9 @@
 // (GC, compiler, libuv), the broker, this process. On a machine with fewer cores than workers +
 // broker, the ratio is bounded by CPU, and these figures say by how much.
 //
-//   node bench/kafka-partitions.mjs [N=200000] [M=200] [R=3]
+//   node bench/kafka-partitions.mjs [N=1000000] [M=200] [R=3]
+//   (N: a round of 1,000,000 inputs takes about 10 s; at 200,000 a fresh worker process's start-up,
+//   its JIT warming up, added about 15 % to each input's CPU)
 //   (OFL_BENCH_PROF=DIR: CPU profiles of the workers; OFL_BENCH_NODE_FLAGS="...": flags for the
 //   workers' node, e.g. to compare GC settings; OFL_BENCH_VERBOSE=1: the workers' reports)
 import { spawn } from "node:child_process";
@@ -32,7 +34,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { bundleForKafka, root } from "../scripts/bundle-modules.mjs";
 
-const N = Number(process.argv[2] ?? 200_000);
+const N = Number(process.argv[2] ?? 1_000_000);
 const M = Number(process.argv[3] ?? 200);
 const R = Number(process.argv[4] ?? 3);
 const P = 4;
