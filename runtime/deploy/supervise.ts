@@ -1,8 +1,10 @@
 // `ofl deploy --local`: the workers as supervised child processes (plain `node`), restarted with
 // exponential backoff (1 s doubling to 30 s; back to 1 s after a minute up). A worker that exits 2
 // was given a setting it cannot use (runtime/worker/main.ts): restarting it would not help, so it
-// is not restarted and `onSetting` is called. Output is prefixed with the worker's name.
+// is not restarted and `onSetting` is called; nor is one that exits 3, superseded (another worker
+// claimed its connector's source). Output is prefixed with the worker's name.
 import { spawn, type ChildProcess } from "node:child_process";
+import { SUPERSEDED_EXIT } from "../worker/main.js";
 
 export interface Supervised {
   name: string;
@@ -43,6 +45,8 @@ export class Supervisor {
         this.say(`[${w.name}] exited (2): a setting it cannot use (above); not restarted`);
         return this.onSetting(w.name);
       }
+      // a restart would take the source back from the worker that superseded it, which would then stop in turn
+      if (code === SUPERSEDED_EXIT) return this.say(`[${w.name}] exited (${code}): another worker runs its source (above); not restarted`);
       const next = Date.now() - started > 60_000 ? 1000 : backoff;
       this.restarts.set(w.name, (this.restarts.get(w.name) ?? 0) + 1);
       this.say(`[${w.name}] exited (${code ?? signal}); restarting in ${next / 1000} s`);

@@ -279,7 +279,11 @@ export interface ConnectorPosition {
 
 interface StoredConnectorCheckpoint extends ConnectorPosition {
   format: typeof KAFKA_CONNECTOR_CHECKPOINT_FORMAT;
+  /** the offset of the claim of the run that wrote it (absent: written before claims, as if -1) */
+  claim?: number;
 }
+
+export const KAFKA_CONNECTOR_CLAIM_FORMAT = "ofl-connector-claim";
 
 /**
  * Checkpoints of one connector worker (runtime/worker/connector.ts): where its read of its
@@ -287,34 +291,83 @@ interface StoredConnectorCheckpoint extends ConnectorPosition {
  * results of the last minutes before it) instead of the whole partition. The topic holds every
  * connector of the program; the newest record of a key is found by one read of the topic, which
  * compaction keeps to one record per connector and the last ten to twenty minutes of checkpoints.
+ *
+ * Claims: a run starts by appending a claim (key `<key>#claim/<run>`), and reads the checkpoints
+ * before it; a run that sees a newer claim of its source on the topic stops (the worker checks
+ * before each send). Each checkpoint names the offset of its run's claim, and one written after a
+ * newer claim (by a run that had not seen it yet) is not trusted. Claims of older runs are deleted
+ * (tombstones) once the run has a checkpoint of its own.
  */
 export class ConnectorCheckpoints {
   readonly topic: string;
   readonly key: string;
+  /** the offset of this run's claim (-1 before `claim`) */
+  claimedAt = -1;
+  /** keys of the older runs' claims found by `newest` (deleted by `tombstones`) */
+  private older: string[] = [];
+  /** every claim key found by `newest` (their tombstones, written later, are no new claims) */
+  private readonly seen = new Set<string>();
 
   constructor(
     private readonly log: KafkaLog,
     program: string,
     assetUuid: string,
     source: number,
+    private readonly run: string,
   ) {
     this.topic = connectorCheckpointTopic(program);
     this.key = `${program}/${assetUuid}/${source}`;
   }
 
-  /** The newest usable checkpoint for `partition` of `inputTopic`, which ends at `inputEnd`; unusable ones are said through `say`. */
+  /** Whether a record of the topic is a claim of this source (this run's included). */
+  isClaim(key: string | null): boolean {
+    return key !== null && key.startsWith(`${this.key}#claim/`);
+  }
+
+  /** Whether a record after this run's claim is another run's claim (not this run's, nor the deletion of a claim `newest` found). */
+  isNewerClaim(key: string | null): boolean {
+    return this.isClaim(key) && key !== `${this.key}#claim/${this.run}` && !this.seen.has(key!);
+  }
+
+  /** Appends this run's claim; returns its offset. */
+  async claim(ts: number): Promise<number> {
+    const [r] = await this.log.append([{ topic: this.topic, key: `${this.key}#claim/${this.run}`, ts, value: { format: KAFKA_CONNECTOR_CLAIM_FORMAT, run: this.run }, partition: 0 }]);
+    return (this.claimedAt = r!.offset);
+  }
+
+  /** Tombstones for the claims of older runs (once): a checkpoint of this run is on the log, so none of theirs is read any more. */
+  tombstones(ts: number): KafkaNewRecord[] {
+    const keys = this.older;
+    this.older = [];
+    return keys.map((key) => ({ topic: this.topic, key, ts, value: null, tombstone: true, partition: 0 }));
+  }
+
+  /**
+   * The newest usable checkpoint before this run's claim for `partition` of `inputTopic`, which
+   * ends at `inputEnd`; unusable ones are said through `say`.
+   */
   async newest(inputTopic: string, partition: number, inputEnd: number, say: (level: "info" | "warn", m: string) => void): Promise<ConnectorPosition | undefined> {
-    const { low, high } = await this.log.offsets(this.topic);
-    if (high === 0) return undefined;
+    const { low } = await this.log.offsets(this.topic);
+    if (this.claimedAt <= low) return undefined;
     let found: KafkaRecord | undefined;
-    await this.log.scanRange({ topic: this.topic, from: low, to: high, onBatch: (recs) => {
-        for (const r of recs) if (r.key === this.key) found = r;
+    /** the newest claim before `found` */
+    let claimBefore = -1;
+    let lastClaim = -1;
+    await this.log.scanRange({ topic: this.topic, from: low, to: this.claimedAt, onBatch: (recs) => {
+        for (const r of recs)
+          if (r.key === this.key) (found = r), (claimBefore = lastClaim);
+          else if (this.isClaim(r.key) && r.value !== null) (lastClaim = r.offset), this.older.push(r.key!), this.seen.add(r.key!);
+          else if (this.isClaim(r.key)) this.older = this.older.filter((k) => k !== r.key); // deleted already
       } });
     if (!found) return undefined;
     const v = found.value as StoredConnectorCheckpoint | null;
     const where = `checkpoint at ${this.topic} offset ${found.offset}`;
     if (v === null || typeof v !== "object" || v.format !== KAFKA_CONNECTOR_CHECKPOINT_FORMAT || typeof v.offset !== "number" || !Array.isArray(v.open) || !Array.isArray(v.operator)) {
       say("warn", `${where} skipped: not a connector checkpoint record`);
+      return undefined;
+    }
+    if ((v.claim ?? -1) !== claimBefore) {
+      say("warn", `${where} skipped: written by a worker of this source that had been superseded (another claimed the source at offset ${claimBefore}), so it may not name what was sent`);
       return undefined;
     }
     if (v.partition !== partition || v.offset > inputEnd) {
@@ -330,7 +383,7 @@ export class ConnectorCheckpoints {
   }
 
   record(position: ConnectorPosition, ts: number): KafkaNewRecord {
-    const value: StoredConnectorCheckpoint = { format: KAFKA_CONNECTOR_CHECKPOINT_FORMAT, ...position };
+    const value: StoredConnectorCheckpoint = { format: KAFKA_CONNECTOR_CHECKPOINT_FORMAT, ...position, claim: this.claimedAt };
     return { topic: this.topic, key: this.key, ts, value, partition: 0 };
   }
 }

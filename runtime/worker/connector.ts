@@ -29,6 +29,7 @@
 // begins there, and for results alone a little more than `commandMaxAgeMs` before it (a command
 // written twice, seconds apart, is never sent twice; an older one is stale anyway); without a
 // checkpoint, at offset 0, and every command without a result is answered interrupted.
+import { randomUUID } from "node:crypto";
 import type { IrAsset, IrBinding, IrModel, IrProgram, IrSource } from "../../compiler/ir/types.js";
 import { connectorFor } from "../connectors/index.js";
 import type { Connector } from "../connectors/types.js";
@@ -37,13 +38,15 @@ import { ConnectorCheckpoints, connectorCheckpointTopicSpec, type ConnectorPosit
 import { resolveArg } from "../run/plant.js";
 import { ASSETS_TOPIC, classify, durationText, resultValue } from "../wire/records.js";
 import type { CommandResult, NewRecord } from "../wire/types.js";
-import { commandMaxAgeFromEnv, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
+import { commandMaxAgeFromEnv, exitOnFatal, readProgress, serveWorker, SupersededError, type WorkerSpec } from "./main.js";
 import { INPUT_TIME_HEADER, PROCESSED_HEADER } from "./headers.js";
 import { StaleCommands } from "./stale.js";
 
 /** A command to send: what, with which arguments, decided on an input received at `received` (ms). */
 type Queued = { command: string; args: Record<string, string>; received: number };
 
+/** how long a send waits for the read of the checkpoint topic to pass its write-ahead checkpoint (no newer claim before it) */
+const CLAIMS_WAIT_MS = 10_000;
 /** ConnectorWorkerOptions.checkpointMs's default */
 const CHECKPOINT_MS = 60_000;
 /**
@@ -81,7 +84,11 @@ export interface ConnectorWorkerOptions {
   /** wall time between checkpoints while live (ms; default 60,000; 0: none, and none is read: the start-up reads from offset 0) */
   checkpointMs?: number;
   report?: (level: "info" | "warn" | "error", message: string) => void;
-  /** after records could not be produced: it stopped taking any (the bundled worker exits, its supervisor restarts it) */
+  /**
+   * after records could not be produced: it stopped taking any (the bundled worker exits, its
+   * supervisor restarts it); a SupersededError: another worker claimed the source (the bundled
+   * worker exits 3, not restarted)
+   */
   onFatal?: (e: Error) => void;
 }
 
@@ -134,6 +141,13 @@ export class ConnectorWorker {
   /** the write-ahead checkpoints and the sends after them, in order */
   private sending: Promise<void> = Promise.resolve();
   private readonly checkpoints: ConnectorCheckpoints | undefined;
+  /** the read of the checkpoint topic after this run's claim (a newer claim supersedes it) */
+  private claims: Tail | undefined;
+  /** the next offset of the checkpoint topic that read will deliver */
+  private claimsRead = 0;
+  private claimWaiters: { offset: number; resolve: () => void }[] = [];
+  /** the offset of the newer claim that superseded this run */
+  supersededBy: number | undefined;
   /** while live: checkpoints, and forgetting old answered ids */
   private liveTimer: ReturnType<typeof setInterval> | undefined;
   /** the offset of the last checkpoint written */
@@ -159,7 +173,7 @@ export class ConnectorWorker {
     this.commands = new Map(source.bindings.filter((b) => b.direction === "command").map((b) => [b.target, b]));
     this.now = opts.now ?? (() => Date.now());
     this.stale = new StaleCommands(opts.commandMaxAgeMs, this.now, "not dispatched (each answered failed)", (m) => this.say("warn", m));
-    if ((opts.checkpointMs ?? CHECKPOINT_MS) > 0) this.checkpoints = new ConnectorCheckpoints(opts.log, opts.program.program, asset.uuid, opts.source);
+    if ((opts.checkpointMs ?? CHECKPOINT_MS) > 0) this.checkpoints = new ConnectorCheckpoints(opts.log, opts.program.program, asset.uuid, opts.source, randomUUID());
     this.say = opts.report ?? (() => {});
     this.ready = new Promise((r) => (this.caughtUp = r));
   }
@@ -171,6 +185,14 @@ export class ConnectorWorker {
     // that decides it) is on the partition its uuid hashes to
     const partition = (this.partition = partitionOfKey(this.asset.uuid, await log.partitions(ASSETS_TOPIC)));
     const end = await log.endOffset(ASSETS_TOPIC, partition);
+    if (this.checkpoints) {
+      // the source is this run's from its claim on: an older run still going (a supervisor's
+      // mistake, a host cut off) stops before its next send; its checkpoints after the claim are
+      // not trusted (the start reads those before it)
+      const claimed = await this.checkpoints.claim(this.now());
+      this.claimsRead = claimed + 1;
+      this.claims = await log.tail({ topic: this.checkpoints.topic, fromOffset: claimed + 1, headerOnly: true, onBatch: (recs) => this.readClaims(recs), onProblem: (m) => this.say("warn", m) });
+    }
     const issued = new Map<string, { command: string }>();
     /** commands the previous run did not send (after its newest checkpoint): sent at the end of the read, if still recent */
     const owed = new Map<string, Queued>();
@@ -289,7 +311,8 @@ export class ConnectorWorker {
     if (!this.deviceReady || this.toSend.length === 0) return this.sending;
     const batch = this.toSend;
     this.toSend = [];
-    const ahead = this.checkpoints && !this.broken ? this.writeCheckpoint() : Promise.resolve();
+    // (and no newer claim of the source before that checkpoint: the read of the topic has passed it)
+    const ahead = this.checkpoints && !this.broken ? this.writeCheckpoint().then((at) => this.claimsPast(at)) : Promise.resolve();
     this.sending = this.sending
       .then(() => ahead)
       .then(
@@ -299,7 +322,7 @@ export class ConnectorWorker {
         (e: Error) => {
           if (this.broken) return;
           this.broken = true;
-          this.say("error", `cannot write the checkpoint that must precede a dispatch: ${e.message}; stopping, ${batch.length} command(s) not sent (the restart sends them, if still recent)`);
+          this.say("error", `cannot write the checkpoint that must precede a dispatch, or confirm it: ${e.message}; stopping, ${batch.length} command(s) not sent (the restart sends them, if still recent)`);
           this.opts.onFatal?.(e);
         },
       );
@@ -369,21 +392,65 @@ export class ConnectorWorker {
   private checkpoint(stopping = false): Promise<void> {
     if (!this.checkpoints || this.broken || this.toSend.length > 0) return Promise.resolve();
     if (!stopping && !periodicCheckpointDue(this.readTo - this.checkpointed, this.commandsChanged, this.now() - this.checkpointedAt)) return Promise.resolve();
-    return this.writeCheckpoint().catch((e: Error) => this.say("warn", `cannot write a checkpoint: ${e.message}`));
+    return this.writeCheckpoint().then(
+      () => {},
+      (e: Error) => this.say("warn", `cannot write a checkpoint: ${e.message}`),
+    );
   }
 
-  /** Appends a checkpoint of the position now (the periodic ones, the write-ahead ones, the last); rejects when the broker refuses it. */
-  private writeCheckpoint(): Promise<void> {
+  /**
+   * Appends a checkpoint of the position now (the periodic ones, the write-ahead ones, the last);
+   * resolves to its offset on the checkpoint topic, rejects when the broker refuses it. After the
+   * first, the claims of older runs are deleted.
+   */
+  private writeCheckpoint(): Promise<number> {
     const at = this.readTo;
     this.commandsChanged = false;
     this.checkpointedAt = this.now();
     return this.opts.log.append([this.checkpoints!.record(this.position(), this.now())]).then(
-      () => void ((this.checkpointed = Math.max(this.checkpointed, at)), this.checkpointsWritten++),
+      ([r]) => {
+        this.checkpointed = Math.max(this.checkpointed, at);
+        this.checkpointsWritten++;
+        const tombstones = this.checkpoints!.tombstones(this.now());
+        if (tombstones.length > 0) void this.opts.log.append(tombstones).catch((e: Error) => this.say("warn", `cannot delete older runs' claims: ${e.message}`));
+        return r!.offset;
+      },
       (e: Error) => {
         this.commandsChanged = true;
         throw e;
       },
     );
+  }
+
+  /** The checkpoint topic after this run's claim: a newer claim of the source supersedes it. */
+  private readClaims(recs: KafkaRecord[]): void {
+    for (const r of recs) if (this.checkpoints!.isNewerClaim(r.key)) this.superseded(r.offset);
+    const last = recs[recs.length - 1];
+    if (!last) return;
+    this.claimsRead = last.offset + 1;
+    const due = this.claimWaiters.filter((w) => w.offset < this.claimsRead);
+    this.claimWaiters = this.claimWaiters.filter((w) => w.offset >= this.claimsRead);
+    for (const w of due) w.resolve();
+  }
+
+  /** Resolves once the read of the checkpoint topic has passed `offset` (rejects after CLAIMS_WAIT_MS). */
+  private claimsPast(offset: number): Promise<void> {
+    if (!this.claims || offset < this.claimsRead) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`the checkpoint topic was not read up to offset ${offset} within ${CLAIMS_WAIT_MS / 1000} s`)), CLAIMS_WAIT_MS);
+      this.claimWaiters.push({ offset, resolve: () => (clearTimeout(t), resolve()) });
+    });
+  }
+
+  /** Another run claimed the source (its claim at `offset`): this one sends, produces and checkpoints nothing more, and stops. */
+  private superseded(offset: number): void {
+    if (this.supersededBy !== undefined) return;
+    this.supersededBy = offset;
+    const was = this.broken;
+    this.broken = true;
+    const m = `another connector worker of ${this.asset.name} (source #${this.opts.source}, ${this.source.kind}) started: its claim is at ${this.checkpoints!.topic} offset ${offset}; this one stops and sends nothing more (what it had not sent, the other sends or answers)`;
+    this.say("error", m);
+    if (!was) this.opts.onFatal?.(new SupersededError(m));
   }
 
   /** Takes a command of the device as answered by this run and queues it (flushSends sends it, or answers it stale; its input was received at `received`, ms). */
@@ -488,6 +555,7 @@ export class ConnectorWorker {
     // on their way to the device go before it stops
     await this.tail?.stop();
     await this.sending;
+    await this.claims?.stop();
     await this.connector?.stop().catch(() => {});
     await new Promise((r) => setImmediate(r));
     this.stopped = true;

@@ -105,7 +105,16 @@ export function checkpointsFromEnv(env: NodeJS.ProcessEnv): ScheduleOptions | fa
   return everyRecords === 0 ? false : { ...(everyRecords ? { everyRecords } : {}), ...(everyMs ? { everyMs } : {}) };
 }
 
-/** A worker that cannot go on exits 1, its log closed: its supervisor (ofl deploy --local, Docker) restarts it, and it rebuilds. */
-export function exitOnFatal(log: KafkaLog): () => void {
-  return () => void log.close().finally(() => process.exit(1));
+/** Another worker took over what this one did (a connector's source, claimed after it): it stops for good. */
+export class SupersededError extends Error {}
+
+/** The exit code of a superseded worker: its supervisor does not restart it (a restart would supersede the other). */
+export const SUPERSEDED_EXIT = 3;
+
+/**
+ * A worker that cannot go on exits 1, its log closed: its supervisor (ofl deploy --local, Docker)
+ * restarts it, and it rebuilds. A superseded one exits 3.
+ */
+export function exitOnFatal(log: KafkaLog): (e?: Error) => void {
+  return (e) => void log.close().finally(() => process.exit(e instanceof SupersededError ? SUPERSEDED_EXIT : 1));
 }

@@ -11,17 +11,22 @@
 //   newest checkpoint is exact: a command after it (written while the worker was down) is sent
 //   by the restart; one open in it with no result is answered `failed` (interrupted), never sent;
 //   a checkpoint that cannot be written stops the worker before it sends anything;
-// - a checkpoint of a topic since created again is skipped.
+// - a checkpoint of a topic since created again is skipped;
+// - claims: a second worker of the same source (a supervisor's mistake, a host cut off and
+//   replaced) supersedes the first, which sends nothing after the second's claim, not even a
+//   command whose write-ahead checkpoint it had written, and stops; a checkpoint written by a
+//   superseded worker after the newer claim is not trusted by the next start.
 // On Apache Kafka itself; the device is the simulator, which answers `completed`.
 import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import { expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
 import { ConnectorWorker } from "../../../runtime/worker/connector.js";
+import { SupersededError } from "../../../runtime/worker/main.js";
 import { INPUT_TIME_HEADER, PROCESSED_HEADER } from "../../../runtime/worker/headers.js";
 import { ConnectorCheckpoints, connectorCheckpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
 import { operatorCommandRecord } from "../../../runtime/wire/operator.js";
 import { clockValue, classify, commandValue, telemetryValue } from "../../../runtime/wire/records.js";
-import { KafkaLog, type KafkaNewRecord } from "../../../runtime/log/kafka.js";
+import { KafkaLog, type KafkaNewRecord, type Tail, type TailOptions } from "../../../runtime/log/kafka.js";
 import type { LogRecord } from "../../../runtime/wire/types.js";
 import { waitFor } from "../../support/wait.js";
 import { brokerForFile } from "./broker.js";
@@ -139,7 +144,9 @@ test("a restarted connector reads from its checkpoint and decides as a read from
 
 test("a command open in the checkpoint with no result is answered interrupted, not sent; one after it is sent; a checkpoint taken on another topic's records is skipped", async () => {
   const ir = program();
-  const cps = new ConnectorCheckpoints(broker.log, "conncp", UUID, 0);
+  // written as by a run of the source: its claim first
+  const cps = new ConnectorCheckpoints(broker.log, "conncp", UUID, 0, "test-run");
+  await cps.claim(Date.now());
   const end = await broker.log.endOffset("ofa_assets");
   const last = (await broker.log.readRange("ofa_assets", end - 1, end))[0]!;
   const open = { partition: 0, offset: end, processed: -1, open: [{ id: "33333333-3333-4333-8333-333333333333", command: "reset" }], operator: [] };
@@ -153,7 +160,8 @@ test("a command open in the checkpoint with no result is answered interrupted, n
   expect(skipped.restoredFrom).toBeUndefined();
   expect(reports.join("\n")).toMatch(/warn: checkpoint at ofl_conncp_connector_checkpoints offset \d+ skipped: the record before offset \d+ of ofa_assets is not the one it was taken after \(was the topic created again\?\)/);
 
-  // the right one, newer than the one the worker wrote at its stop
+  // the right one, newer than the one the worker wrote at its stop (by a run that claimed the source after that worker)
+  await cps.claim(Date.now());
   const at = await broker.log.endOffset("ofa_assets");
   const before = (await broker.log.readRange("ofa_assets", at - 1, at))[0]!;
   await broker.log.append([cps.record({ ...open, offset: at, last: { ts: before.ts, key: before.key } }, Date.now())]);
@@ -195,20 +203,40 @@ test("answered ids older than the age bound and its margin are forgotten: a long
   }
 }, 60_000);
 
-/** A log whose appends to the connector checkpoint topic wait for `release()`, or fail once `refuse` is set. */
+/**
+ * A log whose appends of checkpoints to the connector checkpoint topic wait for `release()`, or
+ * fail once `refuse` is set (claims go through); and, while `readsHeld`, whose reads of that topic
+ * wait for `releaseReads()`.
+ */
 class GatedCheckpointsLog extends KafkaLog {
   holding = false;
+  /** checkpoints acknowledged by the broker */
+  appended = 0;
   refuse = false;
   release: () => void = () => {};
   private gate: Promise<void> | undefined = new Promise((r) => (this.release = () => ((this.gate = undefined), r())));
+  readsHeld: Promise<void> | undefined;
+  releaseReads: () => void = () => {};
+  holdReads(): void {
+    this.readsHeld = new Promise((r) => (this.releaseReads = () => ((this.readsHeld = undefined), r())));
+  }
+  override tail(opts: TailOptions): Promise<Tail> {
+    if (opts.topic !== connectorCheckpointTopic("conncp")) return super.tail(opts);
+    return super.tail({ ...opts, onBatch: async (recs, info) => {
+        await this.readsHeld;
+        return opts.onBatch(recs, info);
+      } });
+  }
   override async append(records: KafkaNewRecord[]): Promise<LogRecord[]> {
-    if (!records.some((r) => r.topic === connectorCheckpointTopic("conncp"))) return super.append(records);
+    if (!records.some((r) => r.topic === connectorCheckpointTopic("conncp") && r.key === `conncp/${UUID}/0`)) return super.append(records);
     if (this.refuse) throw new Error("simulated refusal of the checkpoint topic");
     if (this.gate) {
       this.holding = true;
       await this.gate;
     }
-    return super.append(records);
+    const out = await super.append(records);
+    this.appended++; // before the worker's own continuation runs
+    return out;
   }
 }
 
@@ -251,3 +279,72 @@ test("write-ahead: a command reaches the device only once a checkpoint naming it
     await again.stop();
   }
 }, 90_000);
+
+test("a second worker of the same source supersedes the first: the first sends nothing after the second's claim, not even a command its write-ahead checkpoint names, and stops", async () => {
+  const ir = program();
+  const gated = new GatedCheckpointsLog({ brokers: broker.kafka.brokers });
+  let fatal: Error | undefined;
+  const first = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: gated, onFatal: (e) => void (fatal = e) });
+  const second = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: broker.log });
+  const id = "99999999-9999-4999-8999-999999999999";
+  try {
+    await first.start();
+    await first.ready;
+    // the first worker reads the checkpoint topic no further for now: it cannot see a newer claim
+    gated.holdReads();
+    await broker.log.append([command(id)]);
+    await waitFor("the first worker's write-ahead checkpoint", () => gated.holding, { timeoutMs: 20_000, intervalMs: 20 });
+    // the second starts meanwhile: it claims the source, and sends the command (after its newest checkpoint)
+    await second.start();
+    await second.ready;
+    await waitFor("the command's result", async () => (await resultOf(id)) === "completed", { timeoutMs: 20_000, intervalMs: 100 });
+    expect(second.dispatchedIds).toEqual([id]);
+    // the first one's checkpoint now lands after the second's claim; its send waits until its read
+    // of the topic has passed that checkpoint, and meets the claim on the way
+    gated.release();
+    await waitFor("the first worker's checkpoint acknowledged", () => gated.appended > 0, { timeoutMs: 20_000, intervalMs: 20 });
+    expect(first.dispatchedIds).toEqual([]); // (a send that did not wait would be done by now)
+    gated.releaseReads();
+    await waitFor("the first worker to stop", () => fatal !== undefined, { timeoutMs: 20_000, intervalMs: 20 });
+    expect(fatal).toBeInstanceOf(SupersededError);
+    const claims = (await broker.log.readRange(connectorCheckpointTopic("conncp"), 0)).filter((r) => r.key?.startsWith(`conncp/${UUID}/0#claim/`) && r.value !== null);
+    expect(first.supersededBy).toBe(claims.at(-1)!.offset);
+    expect(fatal!.message).toContain(`another connector worker of t (source #0, simulate) started: its claim is at ofl_conncp_connector_checkpoints offset ${first.supersededBy}`);
+    expect(first.dispatchedIds).toEqual([]);
+    // sentinel: a later command, sent by the second alone
+    await broker.log.append([command("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa")]);
+    await waitFor("the later command's result", async () => (await resultOf("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa")) === "completed", { timeoutMs: 20_000, intervalMs: 100 });
+    expect(first.dispatchedIds).toEqual([]);
+    expect(second.dispatchedIds).toEqual([id, "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"]);
+    const results = (await broker.log.readRange("ofa_assets", 0)).map(classify).filter((e) => e.kind === "command_result" && e.result.correlation_id === id);
+    expect(results.length).toBe(1);
+  } finally {
+    gated.release();
+    gated.releaseReads();
+    await first.stop();
+    await second.stop();
+    await gated.close();
+  }
+}, 90_000);
+
+test("a checkpoint written by a superseded worker after the newer claim is not trusted: the next start does not read from it", async () => {
+  const ir = program();
+  const older = new ConnectorCheckpoints(broker.log, "conncp", UUID, 0, "older-run");
+  const newer = new ConnectorCheckpoints(broker.log, "conncp", UUID, 0, "newer-run");
+  await older.claim(Date.now());
+  const newerClaim = await newer.claim(Date.now());
+  // the older run, not knowing yet, writes a checkpoint (it names nothing open: after it, a restart would send)
+  const at = await broker.log.endOffset("ofa_assets");
+  const before = (await broker.log.readRange("ofa_assets", at - 1, at))[0]!;
+  await broker.log.append([older.record({ partition: 0, offset: at, last: { ts: before.ts, key: before.key }, processed: -1, open: [], operator: [] }, Date.now())]);
+  const reports: string[] = [];
+  const w = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: broker.log, report: (l, m) => void reports.push(`${l}: ${m}`) });
+  try {
+    await w.start();
+    await w.ready;
+    expect(reports.join("\n")).toMatch(new RegExp(`warn: checkpoint at ofl_conncp_connector_checkpoints offset \\d+ skipped: written by a worker of this source that had been superseded \\(another claimed the source at offset ${newerClaim}\\)`));
+    expect(w.restoredFrom).toBeUndefined();
+  } finally {
+    await w.stop();
+  }
+}, 60_000);
