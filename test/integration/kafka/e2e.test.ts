@@ -270,7 +270,7 @@ test("operator commands over Kafka: accepted ones reach the device once, rejecte
   expect(res.filter((r) => r.id === rejected).map((r) => r.status)).toEqual(["rejected"]);
 }, 60_000);
 
-test("a connector worker restarted after SIGTERM and after SIGKILL resumes from its newest checkpoint; each command answered once, none dispatched twice", async () => {
+test("a connector worker restarted after SIGTERM and after SIGKILL resumes from its newest checkpoint; a second process of its source supersedes it; each command answered once, none dispatched twice", async () => {
   const from = await log.endOffset("ofa_assets");
   // the previous test stopped its connector with SIGTERM: it checkpointed as it stopped
   let connector = worker("connector-t1-simulate");
@@ -292,6 +292,16 @@ test("a connector worker restarted after SIGTERM and after SIGKILL resumes from 
   expect(resumed, connector.output()).not.toBeNull();
   expect(Number(resumed![1])).toBeGreaterThan(Number(restored![1]));
   await waitFor("two more commands completed", async () => (await completed()) >= before + 2, { timeoutMs: 20_000, intervalMs: 200, detail: outputs });
+  // a second process of the same source (a supervisor's mistake): it claims the source, and the
+  // one running stops, exit 3 (its supervisor does not restart it); the second goes on
+  const second = worker("connector-t1-simulate");
+  await second.ready;
+  await connector.exited;
+  expect(connector.child.exitCode, outputs()).toBe(3);
+  expect(connector.output()).toMatch(/another connector worker of t1 \(source #0, simulate\) started: its claim is at ofl_\w+_connector_checkpoints offset \d+; this one stops/);
+  const sofar = await completed();
+  connector = second;
+  await waitFor("a command completed by the second process", async () => (await completed()) > sofar, { timeoutMs: 20_000, intervalMs: 200, detail: outputs });
   for (const w of [connector, rule]) w.child.kill("SIGTERM");
   await Promise.all([connector.exited, rule.exited]);
 
