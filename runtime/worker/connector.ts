@@ -29,6 +29,14 @@
 // begins there, and for results alone a little more than `commandMaxAgeMs` before it (a command
 // written twice, seconds apart, is never sent twice; an older one is stale anyway); without a
 // checkpoint, at offset 0, and every command without a result is answered interrupted.
+//
+// One worker per source: a run starts by appending a claim of its source to the checkpoint topic
+// and follows that topic; a newer claim supersedes it: it sends, produces and checkpoints nothing
+// more and stops (`SupersededError`: the bundled worker exits 3, which `ofl deploy --local` does
+// not restart). A send waits until that read has passed its write-ahead checkpoint, so a command
+// whose checkpoint landed after a newer claim is never sent by the older run (the newer one reads
+// the command and sends it, or answers it), and a checkpoint written after a newer claim is not
+// trusted by the next start (`ConnectorCheckpoints.newest`).
 import { randomUUID } from "node:crypto";
 import type { IrAsset, IrBinding, IrModel, IrProgram, IrSource } from "../../compiler/ir/types.js";
 import { connectorFor } from "../connectors/index.js";
