@@ -284,6 +284,8 @@ interface StoredConnectorCheckpoint extends ConnectorPosition {
 }
 
 export const KAFKA_CONNECTOR_CLAIM_FORMAT = "ofl-connector-claim";
+/** the header of a claim record: the run that claims */
+const CLAIM_HEADER = "ofl-claim";
 
 /**
  * Checkpoints of one connector worker (runtime/worker/connector.ts): where its read of its
@@ -305,8 +307,6 @@ export class ConnectorCheckpoints {
   claimedAt = -1;
   /** keys of the older runs' claims found by `newest` (deleted by `tombstones`) */
   private older: string[] = [];
-  /** every claim key found by `newest` (their tombstones, written later, are no new claims) */
-  private readonly seen = new Set<string>();
 
   constructor(
     private readonly log: KafkaLog,
@@ -324,14 +324,15 @@ export class ConnectorCheckpoints {
     return key !== null && key.startsWith(`${this.key}#claim/`);
   }
 
-  /** Whether a record after this run's claim is another run's claim (not this run's, nor the deletion of a claim `newest` found). */
-  isNewerClaim(key: string | null): boolean {
-    return this.isClaim(key) && key !== `${this.key}#claim/${this.run}` && !this.seen.has(key!);
+  /** Whether a record after this run's claim is another run's claim of this source (its header: no value needs decoding; a claim's deletion has none). */
+  isNewerClaim(r: KafkaRecord): boolean {
+    const run = r.headers[CLAIM_HEADER];
+    return run !== undefined && run !== this.run && this.isClaim(r.key);
   }
 
   /** Appends this run's claim; returns its offset. */
   async claim(ts: number): Promise<number> {
-    const [r] = await this.log.append([{ topic: this.topic, key: `${this.key}#claim/${this.run}`, ts, value: { format: KAFKA_CONNECTOR_CLAIM_FORMAT, run: this.run }, partition: 0 }]);
+    const [r] = await this.log.append([{ topic: this.topic, key: `${this.key}#claim/${this.run}`, ts, value: { format: KAFKA_CONNECTOR_CLAIM_FORMAT, run: this.run }, headers: { [CLAIM_HEADER]: this.run }, partition: 0 }]);
     return (this.claimedAt = r!.offset);
   }
 
@@ -356,7 +357,7 @@ export class ConnectorCheckpoints {
     await this.log.scanRange({ topic: this.topic, from: low, to: this.claimedAt, onBatch: (recs) => {
         for (const r of recs)
           if (r.key === this.key) (found = r), (claimBefore = lastClaim);
-          else if (this.isClaim(r.key) && r.value !== null) (lastClaim = r.offset), this.older.push(r.key!), this.seen.add(r.key!);
+          else if (this.isClaim(r.key) && r.value !== null) (lastClaim = r.offset), this.older.push(r.key!);
           else if (this.isClaim(r.key)) this.older = this.older.filter((k) => k !== r.key); // deleted already
       } });
     if (!found) return undefined;

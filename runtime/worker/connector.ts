@@ -432,7 +432,7 @@ export class ConnectorWorker {
 
   /** The checkpoint topic after this run's claim: a newer claim of the source supersedes it. */
   private readClaims(recs: KafkaRecord[]): void {
-    for (const r of recs) if (this.checkpoints!.isNewerClaim(r.key)) this.superseded(r.offset);
+    for (const r of recs) if (this.checkpoints!.isNewerClaim(r)) this.superseded(r.offset);
     const last = recs[recs.length - 1];
     if (!last) return;
     this.claimsRead = last.offset + 1;

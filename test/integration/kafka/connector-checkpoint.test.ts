@@ -15,7 +15,9 @@
 // - claims: a second worker of the same source (a supervisor's mistake, a host cut off and
 //   replaced) supersedes the first, which sends nothing after the second's claim, not even a
 //   command whose write-ahead checkpoint it had written, and stops; a checkpoint written by a
-//   superseded worker after the newer claim is not trusted by the next start.
+//   superseded worker after the newer claim is not trusted by the next start; a worker's deletion
+//   of older runs' claims (tombstones, read back by itself) supersedes nobody (each test's workers
+//   write them, and go on sending).
 // On Apache Kafka itself; the device is the simulator, which answers `completed`.
 import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import { expect, test } from "vitest";
