@@ -91,6 +91,8 @@ export interface ConnectorWorkerOptions {
   commandMaxAgeMs?: number;
   /** wall time between checkpoints while live (ms; default 60,000; 0: none, and none is read: the start-up reads from offset 0) */
   checkpointMs?: number;
+  /** how long a send waits for its write-ahead checkpoint to be read back (no newer claim before it) before the worker stops (ms; default 10,000) */
+  claimsWaitMs?: number;
   report?: (level: "info" | "warn" | "error", message: string) => void;
   /**
    * after records could not be produced: it stopped taking any (the bundled worker exits, its
@@ -441,11 +443,12 @@ export class ConnectorWorker {
     for (const w of due) w.resolve();
   }
 
-  /** Resolves once the read of the checkpoint topic has passed `offset` (rejects after CLAIMS_WAIT_MS). */
+  /** Resolves once the read of the checkpoint topic has passed `offset` (rejects after claimsWaitMs). */
   private claimsPast(offset: number): Promise<void> {
     if (!this.claims || offset < this.claimsRead) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`the checkpoint topic was not read up to offset ${offset} within ${CLAIMS_WAIT_MS / 1000} s`)), CLAIMS_WAIT_MS);
+      const ms = this.opts.claimsWaitMs ?? CLAIMS_WAIT_MS;
+      const t = setTimeout(() => reject(new Error(`the checkpoint topic was not read back up to offset ${offset} within ${durationText(ms)}: no other worker's claim of the source can be ruled out`)), ms);
       this.claimWaiters.push({ offset, resolve: () => (clearTimeout(t), resolve()) });
     });
   }

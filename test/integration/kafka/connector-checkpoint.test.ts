@@ -15,7 +15,9 @@
 // - claims: a second worker of the same source (a supervisor's mistake, a host cut off and
 //   replaced) supersedes the first, which sends nothing after the second's claim, not even a
 //   command whose write-ahead checkpoint it had written, and stops; a checkpoint written by a
-//   superseded worker after the newer claim is not trusted by the next start; a worker's deletion
+//   superseded worker after the newer claim is not trusted by the next start; a send whose
+//   checkpoint is not read back in time is not made (the worker stops; the restart answers the
+//   command interrupted); a worker's deletion
 //   of older runs' claims (tombstones, read back by itself) supersedes nobody (each test's workers
 //   write them, and go on sending).
 // On Apache Kafka itself; the device is the simulator, which answers `completed`.
@@ -348,5 +350,39 @@ test("a checkpoint written by a superseded worker after the newer claim is not t
     expect(w.restoredFrom).toBeUndefined();
   } finally {
     await w.stop();
+  }
+}, 60_000);
+
+test("a send whose write-ahead checkpoint cannot be read back in time (no newer claim ruled out) is not made: the worker stops", async () => {
+  const ir = program();
+  const gated = new GatedCheckpointsLog({ brokers: broker.kafka.brokers });
+  gated.release(); // checkpoints are written at once
+  let fatal: Error | undefined;
+  const w = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: gated, claimsWaitMs: 500, onFatal: (e) => void (fatal = e) });
+  const id = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
+  try {
+    await w.start();
+    await w.ready;
+    gated.holdReads();
+    await broker.log.append([command(id)]);
+    await waitFor("the worker to stop", () => fatal !== undefined, { timeoutMs: 20_000, intervalMs: 20 });
+    expect(fatal!.message).toMatch(/^the checkpoint topic was not read back up to offset \d+ within 500ms: no other worker's claim of the source can be ruled out$/);
+    expect(fatal).not.toBeInstanceOf(SupersededError); // exit 1: restarted
+    expect(w.dispatchedIds).toEqual([]);
+  } finally {
+    gated.releaseReads();
+    await w.stop();
+    await gated.close();
+  }
+  // its restart: the command is named open in the checkpoint written for it, so it is answered interrupted, never sent
+  const again = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: broker.log });
+  try {
+    await again.start();
+    await again.ready;
+    await waitFor("the command's answer", async () => (await resultOf(id)) !== undefined, { timeoutMs: 20_000, intervalMs: 100 });
+    expect(await resultOf(id)).toBe("failed");
+    expect(again.dispatchedIds).toEqual([]);
+  } finally {
+    await again.stop();
   }
 }, 60_000);
