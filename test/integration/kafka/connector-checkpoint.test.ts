@@ -62,6 +62,19 @@ async function resultOf(id: string): Promise<string | undefined> {
   return undefined;
 }
 
+/** A restart of the tank's connector worker: the result it gives or finds for command `id` and what it dispatched, once that result is on the topic. */
+async function restarted(ir: IrProgram, id: string): Promise<{ status: string | undefined; dispatched: string[] }> {
+  const w = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: broker.log });
+  try {
+    await w.start();
+    await w.ready;
+    await waitFor(`the result of ${id}`, async () => (await resultOf(id)) !== undefined, { timeoutMs: 20_000, intervalMs: 100 });
+    return { status: await resultOf(id), dispatched: [...w.dispatchedIds] };
+  } finally {
+    await w.stop();
+  }
+}
+
 test("a restarted connector reads from its checkpoint and decides as a read from offset 0 would", async () => {
   const ir = program();
   await broker.log.ensureTopics([{ name: "ofa_assets", partitions: 1, replication: 1 }]);
@@ -273,15 +286,7 @@ test("write-ahead: a command reaches the device only once a checkpoint naming it
     await gated.close();
   }
   // its restart: the command is after the newest checkpoint, never sent: it sends it
-  const again = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: broker.log });
-  try {
-    await again.start();
-    await again.ready;
-    await waitFor("the refused command's result", async () => (await resultOf("88888888-8888-4888-8888-888888888888")) === "completed", { timeoutMs: 20_000, intervalMs: 100 });
-    expect(again.dispatchedIds).toEqual(["88888888-8888-4888-8888-888888888888"]);
-  } finally {
-    await again.stop();
-  }
+  expect(await restarted(ir, "88888888-8888-4888-8888-888888888888")).toEqual({ status: "completed", dispatched: ["88888888-8888-4888-8888-888888888888"] });
 }, 90_000);
 
 test("a second worker of the same source supersedes the first: the first sends nothing after the second's claim, not even a command its write-ahead checkpoint names, and stops", async () => {
@@ -375,14 +380,5 @@ test("a send whose write-ahead checkpoint cannot be read back in time (no newer 
     await gated.close();
   }
   // its restart: the command is named open in the checkpoint written for it, so it is answered interrupted, never sent
-  const again = new ConnectorWorker({ program: ir, asset: "t", source: 0, log: broker.log });
-  try {
-    await again.start();
-    await again.ready;
-    await waitFor("the command's answer", async () => (await resultOf(id)) !== undefined, { timeoutMs: 20_000, intervalMs: 100 });
-    expect(await resultOf(id)).toBe("failed");
-    expect(again.dispatchedIds).toEqual([]);
-  } finally {
-    await again.stop();
-  }
+  expect(await restarted(ir, id)).toEqual({ status: "failed", dispatched: [] });
 }, 60_000);
