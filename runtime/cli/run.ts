@@ -210,8 +210,14 @@ everything acknowledged before is on the log. See docs/reliability.md.`,
       else io.err(`ofl run: stopped by an internal error: ${failure.message}\n${process.env["OFL_DEBUG"] ? (failure.stack ?? "") + "\n" : "(set OFL_DEBUG=1 for details, and please report it)\n"}`);
       return 70;
     }
+    // an error thrown while stopping (a connection, a worker thread) is said in a line, after the
+    // stop finishes: Node's default would print a stack and exit 1 with the lock still held
+    let stray: Error | undefined;
+    const whileStopping = (e: unknown): void => void (stray ??= e instanceof Error ? e : new Error(String(e)));
     process.off("uncaughtException", onUncaught);
     process.off("unhandledRejection", onUncaught);
+    process.on("uncaughtException", whileStopping);
+    process.on("unhandledRejection", whileStopping);
     await plant.stop();
     await api.close();
     await stopServices(services);
@@ -219,6 +225,13 @@ everything acknowledged before is on the log. See docs/reliability.md.`,
     lock.release();
     const st = plant.stats;
     io.out(`stopped: ${st.records} records appended, ${st.commands} commands (${st.rejected} rejected, ${st.failed} failed); the log is in ${displayPath(io, dataDir)}\n`);
+    await new Promise((r) => setImmediate(r)); // (a rejection of the last step is reported on the next turn)
+    process.off("uncaughtException", whileStopping);
+    process.off("unhandledRejection", whileStopping);
+    if (stray) {
+      io.err(`ofl run: an error while stopping (the log is whole): ${stray.message}\n${process.env["OFL_DEBUG"] ? (stray.stack ?? "") + "\n" : "(set OFL_DEBUG=1 for details, and please report it)\n"}`);
+      return 70;
+    }
     return 0;
   },
 };

@@ -178,7 +178,7 @@ describe("the dashboard of ofl run (headless Chromium)", () => {
   test("the page stays correct after the server restarts", async () => {
     const port = Number(new URL(plant.url).port);
     const commandsBefore = await page.locator("#commands li[data-corr]").count();
-    expect(await plant.stop("SIGINT")).toBe(0);
+    expect(await plant.stop("SIGINT"), plant.output()).toBe(0);
     await expect.poll(() => page.locator("#conn").getAttribute("data-state"), { timeout: 10_000 }).toBe("down");
     await shot("08-server-stopped");
     plant = await runPlant(dir, data, { port, extra: ["--clock", "100ms"] });

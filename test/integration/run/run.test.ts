@@ -102,6 +102,26 @@ describe("ofl run", () => {
     expect(second.length).toBeGreaterThan(first.length);
   }, 60_000);
 
+  test("an error thrown while it stops is said in a line, after the stop finishes (exit 70), not a crash with a stack", async () => {
+    const dir = project();
+    // injected: a promise rejected with no handler as the stop begins (as a closing connection or
+    // worker thread might); loaded before the command by node's --import
+    const inject = `process.once("SIGINT", () => setTimeout(() => Promise.reject(new Error("injected while stopping")), 0));`;
+    const child = spawn(process.execPath, [ofl, "run", dir, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(inject)}` } });
+    children.push(child);
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+    await until(() => /stop with Ctrl-C/.test(out), 60_000);
+    child.kill("SIGINT");
+    expect(await exited, out).toBe(70);
+    expect(out).toMatch(/stopped: \d+ records appended/);
+    expect(out).toContain("ofl run: an error while stopping (the log is whole): injected while stopping\n(set OFL_DEBUG=1 for details, and please report it)\n");
+    expect(out).not.toMatch(/\n\s+at /); // no stack
+    expect(existsSync(join(dir, ".ofl/data/run.json"))).toBe(false); // stopped whole: run.json removed, the lock released
+  }, 60_000);
+
   test("SIGKILL, restart: no command is dispatched twice; the live state equals a replay of the log", async () => {
     // a quiet plant (no clock, samples once an hour) so that the log stands still while we compare
     const dir = mkdtempSync(join(tmpdir(), "ofl-run-kill-"));
