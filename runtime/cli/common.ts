@@ -52,6 +52,11 @@ export interface Command {
 /** Bad command-line usage: exit code 2. */
 export class UsageError extends Error {}
 
+/** What follows an internal error's message: its stack with OFL_DEBUG set, else how to get it (and a request to report it). */
+export function internalErrorDetail(e: Error): string {
+  return process.env["OFL_DEBUG"] ? (e.stack ?? "") + "\n" : "(set OFL_DEBUG=1 for details, and please report it)\n";
+}
+
 export function displayPath(io: Io, path: string): string {
   if (!isAbsolute(path)) return path;
   const rel = relative(io.cwd, path);

@@ -12,7 +12,7 @@ import { initCommand } from "./init.js";
 import { fmtCommand } from "./fmt.js";
 import { buildCommand } from "./build.js";
 import { deployCommand } from "./deploy.js";
-import { argErrorText, UsageError, type Command, type Io } from "./common.js";
+import { argErrorText, internalErrorDetail, UsageError, type Command, type Io } from "./common.js";
 import { ProgramError } from "../project/load.js";
 import { SessionError } from "../replay/session.js";
 import { closest } from "../../compiler/index.js";
@@ -79,7 +79,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       return 2;
     }
     const err = e as Error;
-    io.err(`ofl ${cmd.name}: internal error: ${err.message}\n${process.env["OFL_DEBUG"] ? (err.stack ?? "") + "\n" : "(set OFL_DEBUG=1 for details, and please report it)\n"}`);
+    io.err(`ofl ${cmd.name}: internal error: ${err.message}\n${internalErrorDetail(err)}`);
     return 70;
   }
 }

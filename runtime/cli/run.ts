@@ -11,7 +11,7 @@ import { AppendFailure, describeAppendFailure, Plant } from "../run/plant.js";
 import { isLoopback, serve } from "../run/server.js";
 import { parseServices, startServices, stopServices, type RunningService } from "../run/services.js";
 import { findProjectRoot } from "../project/load.js";
-import { compileOne, displayPath, durationMs, UsageError, type Command } from "./common.js";
+import { compileOne, displayPath, durationMs, internalErrorDetail, UsageError, type Command } from "./common.js";
 
 
 export const runCommand: Command = {
@@ -207,7 +207,7 @@ everything acknowledged before is on the log. See docs/reliability.md.`,
       }
       lock.release();
       if (failure instanceof AppendFailure) io.err(`ofl run: stopped: ${failure.message}.\n${recovery(failure.cause, shown)}\n`);
-      else io.err(`ofl run: stopped by an internal error: ${failure.message}\n${process.env["OFL_DEBUG"] ? (failure.stack ?? "") + "\n" : "(set OFL_DEBUG=1 for details, and please report it)\n"}`);
+      else io.err(`ofl run: stopped by an internal error: ${failure.message}\n${internalErrorDetail(failure)}`);
       return 70;
     }
     // an error thrown while stopping (a connection, a worker thread) is said in a line, after the
@@ -229,7 +229,7 @@ everything acknowledged before is on the log. See docs/reliability.md.`,
     process.off("uncaughtException", whileStopping);
     process.off("unhandledRejection", whileStopping);
     if (stray) {
-      io.err(`ofl run: an error while stopping (the log is whole): ${stray.message}\n${process.env["OFL_DEBUG"] ? (stray.stack ?? "") + "\n" : "(set OFL_DEBUG=1 for details, and please report it)\n"}`);
+      io.err(`ofl run: an error while stopping (the log is whole): ${stray.message}\n${internalErrorDetail(stray)}`);
       return 70;
     }
     return 0;
