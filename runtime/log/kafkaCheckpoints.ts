@@ -18,8 +18,11 @@ import { CheckpointError, decodeCheckpoint, programHashOf, type Checkpoint } fro
 import type { KafkaLog, KafkaNewRecord, KafkaRecord, TopicSpec } from "./kafka.js";
 
 export const KAFKA_CHECKPOINT_FORMAT = "ofl-kafka-checkpoint";
+export const KAFKA_RULE_CLAIM_FORMAT = "ofl-rule-claim";
 /** records read back from the topic's end to find the newest valid checkpoint of this key */
 const LOOK_BACK = 16;
+/** the header of a claim record (a rule worker's or a connector worker's): the run that claims */
+const CLAIM_HEADER = "ofl-claim";
 
 /** The compacted topic of a program's rule-worker checkpoints. */
 export function checkpointTopic(program: string): string {
@@ -105,10 +108,19 @@ export class KafkaCheckpoints {
     const p = this.partition;
     const end = await this.log.endOffset(this.topic, p);
     if (end === 0) return undefined;
-    // the last record first (the usual answer: one checkpoint read), then the ones before it
+    // the last record first (the usual answer: one checkpoint read), then the LOOK_BACK before
+    // it, and further back only while no record of this key has been met (claims, one per start,
+    // can come one after the other: a worker restarted in a loop before its first checkpoint)
+    const key = this.key;
     const batches = async function* (log: KafkaLog, topic: string): AsyncGenerator<KafkaRecord[]> {
-      yield await log.readRange(topic, end - 1, end, p);
-      if (end > 1) yield (await log.readRange(topic, Math.max(0, end - LOOK_BACK), end - 1, p)).reverse();
+      const last = await log.readRange(topic, end - 1, end, p);
+      yield last;
+      let mine = last.some((r) => r.key === key);
+      for (let to = end - 1; to > 0 && (to === end - 1 || !mine); to = Math.max(0, to - LOOK_BACK)) {
+        const recs = (await log.readRange(topic, Math.max(0, to - LOOK_BACK), to, p)).reverse();
+        mine ||= recs.some((r) => r.key === key);
+        yield recs;
+      }
     };
     let otherProgram = false;
     for await (const batch of batches(this.log, this.topic))
@@ -138,6 +150,27 @@ export class KafkaCheckpoints {
         `the program changed since the last checkpoint (program hash ${programHashOf(this.program).slice(0, 12)}): rebuilding from offset 0 (${inputEnd} records)`,
       );
     return undefined;
+  }
+
+  /** The key of the partition's claim (one per partition: compaction keeps the newest). */
+  get claimKey(): string {
+    return `${this.key}#claim`;
+  }
+
+  /**
+   * Appends the claim of run `run` to the partition (a single-partition deployment's rule worker
+   * at its start: runtime/worker/rule.ts); returns its offset.
+   */
+  async claim(run: string, ts: number): Promise<number> {
+    const value = { format: KAFKA_RULE_CLAIM_FORMAT, run };
+    const [r] = await this.log.append([{ topic: this.topic, key: this.claimKey, ts, value, headers: { [CLAIM_HEADER]: run }, partition: this.partition }]);
+    return r!.offset;
+  }
+
+  /** Whether a record of the partition is another run's claim of it (its header: a header-only read decodes no value). */
+  isOtherClaim(r: KafkaRecord, run: string): boolean {
+    const by = r.headers[CLAIM_HEADER];
+    return by !== undefined && by !== run && r.key === this.claimKey;
   }
 
   /** The record of a checkpoint at input offset `offset` (bytes of encodeCheckpoint), after input record `last`. */
@@ -284,8 +317,6 @@ interface StoredConnectorCheckpoint extends ConnectorPosition {
 }
 
 export const KAFKA_CONNECTOR_CLAIM_FORMAT = "ofl-connector-claim";
-/** the header of a claim record: the run that claims */
-const CLAIM_HEADER = "ofl-claim";
 
 /**
  * Checkpoints of one connector worker (runtime/worker/connector.ts): where its read of its

@@ -57,10 +57,10 @@ export async function serveWorker(
     w = await start(log, (level, m) => say(level, m), env, (s) => (status = s));
   } catch (e) {
     // a setting that cannot be used: exit 2; a refusal (a program the topics cannot carry) or a
-    // broker that never answered: exit 1 (its supervisor restarts it)
+    // broker that never answered: exit 1 (its supervisor restarts it); superseded while starting: exit 3
     say("error", (e as Error).message);
     await log.close().catch(() => {});
-    process.exit(e instanceof SettingError ? 2 : 1);
+    process.exit(e instanceof SettingError ? 2 : e instanceof SupersededError ? SUPERSEDED_EXIT : 1);
   }
   status = () => w.status();
   process.stdout.write("ready\n");
@@ -105,7 +105,7 @@ export function checkpointsFromEnv(env: NodeJS.ProcessEnv): ScheduleOptions | fa
   return everyRecords === 0 ? false : { ...(everyRecords ? { everyRecords } : {}), ...(everyMs ? { everyMs } : {}) };
 }
 
-/** Another worker took over what this one did (a connector's source, claimed after it): it stops for good. */
+/** Another worker took over what this one did (a connector's source, or a single-partition deployment's rule worker: claimed after it): it stops for good. */
 export class SupersededError extends Error {}
 
 /** The exit code of a superseded worker: its supervisor does not restart it (a restart would supersede the other). */

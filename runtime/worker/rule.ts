@@ -24,6 +24,15 @@
 //
 // The worker also writes the clock (a clock record every `clockMs`) so that timers fire while
 // devices are silent, exactly as `ofl run` does; replays read those records back.
+//
+// One rule worker per single-partition deployment: a run starts by appending a claim of the
+// partition to the checkpoint topic (key `<program>/0#claim`, header `ofl-claim: <run>`) and
+// follows that partition of the topic; another run's claim after its own supersedes it: it writes
+// nothing more and stops (`SupersededError`: the bundled worker exits 3, not restarted). Without
+// it, a second copy (two supervisors, a copy started by hand, a rolling update that starts the new
+// worker first) would write every output again. With several partitions the consumer group does
+// this (runtime/log/kafkaGroup.ts).
+import { randomUUID } from "node:crypto";
 import type { IrProgram } from "../../compiler/ir/types.js";
 import { encodeCheckpoint } from "../engine/checkpoint.js";
 import { Engine } from "../engine/index.js";
@@ -35,7 +44,7 @@ import { Clock } from "../wire/clock.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, descriptionValue } from "../wire/records.js";
 import { CAUSE_HEADER, PROCESSED_HEADER, outputHeaders } from "./headers.js";
 import { StaleCommands } from "./stale.js";
-import { checkpointsFromEnv, commandMaxAgeFromEnv, envNumber, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
+import { checkpointsFromEnv, commandMaxAgeFromEnv, envNumber, exitOnFatal, readProgress, serveWorker, SupersededError, type WorkerSpec } from "./main.js";
 import { crossDecisions, partitionProgram } from "../wire/partitions.js";
 import type { NewRecord } from "../wire/types.js";
 
@@ -112,7 +121,7 @@ export interface RuleWorkerOptions {
   senderUuid?: string;
   now?: () => number;
   report?: (level: "info" | "warn" | "error", message: string) => void;
-  /** after a batch's outputs could not be produced: the worker stopped processing (the bundled worker exits, its supervisor restarts it) */
+  /** after a batch's outputs could not be produced: the worker stopped processing (the bundled worker exits, its supervisor restarts it); a SupersededError: another worker claimed the partition (the bundled worker exits 3) */
   onFatal?: (e: Error) => void;
   /** checkpoint schedule (runtime/log/checkpointSchedule.ts; defaults: 25,000 inputs or 60 s); false: none written or read */
   checkpoints?: ScheduleOptions | false;
@@ -204,6 +213,8 @@ class PartitionTask {
   private broken = false;
   /** fenced: this worker may not own the partition (a rebalance began): it writes nothing */
   private fenced = false;
+  /** superseded: another worker claimed the partition: this one writes nothing more, not even what it had decided */
+  private superseded = false;
   private stopped = false;
   /** a batch is being processed */
   private busy = false;
@@ -477,18 +488,26 @@ class PartitionTask {
 
   /** Appends after every append issued before; `outputs` false: a clock record or a checkpoint (not counted as produced, its failure stops nothing). */
   private append(recs: KafkaNewRecord[], outputs = true): Promise<unknown> {
-    const p = this.chain.then(() => {
+    const p = this.chain.then(async () => {
       // nothing after outputs that did not reach the log: a clock record queued meanwhile would
       // claim their inputs processed (PROCESSED_HEADER), a checkpoint would skip them
       if (this.lostOutputs) throw new Error("outputs before these could not be produced: nothing more is written");
-      return this.w.opts.log.append(recs);
+      if (this.superseded) return false; // the worker that claimed the partition decides and writes them
+      await this.w.opts.log.append(recs);
+      return true;
     });
     this.chain = p.catch(() => {
       if (outputs) this.lostOutputs = true;
     });
-    return p.then(() => {
-      if (outputs) this.stats.produced += recs.length;
+    return p.then((written) => {
+      if (outputs && written) this.stats.produced += recs.length;
     });
+  }
+
+  /** Another worker claimed the partition: write nothing more (appends already queued included). */
+  supersede(): void {
+    this.superseded = true;
+    this.fence();
   }
 
   /** A rebalance began: write nothing (clock records included) until `unfence`. */
@@ -535,6 +554,12 @@ export class RuleWorker {
   private readonly retired = noStats();
   private tail: Tail | undefined;
   private group: GroupReader | undefined;
+  /** this run (single partition: the claim it appends, RuleWorker.claim) */
+  private readonly run = randomUUID();
+  /** the read of the checkpoint topic's partition after this run's claim */
+  private claims: Tail | undefined;
+  /** the offset of the other run's claim that superseded this one */
+  supersededBy: number | undefined;
   private caughtUp!: () => void;
   private failed!: (e: Error) => void;
   /** resolves when the partitions of the first assignment are rebuilt */
@@ -605,14 +630,15 @@ export class RuleWorker {
     if (cross.interlocks.length > 0)
       throw new Error(`${ASSETS_TOPIC} has ${partitions} partitions and these interlocks read across them (an interlock is checked where its asset is decided):\n  ${cross.interlocks.join("\n  ")}`);
     if (cross.reasons.length > 0) this.ctx.say("info", `${cross.reasons.length} declaration(s) read across partitions: the cross worker decides them (its outputs are not this worker's)`);
+    // the checkpoint topic also carries a single-partition worker's claim (with checkpoints off too)
     const checkpointSpec = checkpointTopicSpec(opts.program.program, 1, partitions);
     await log.ensureTopics([
       { name: ASSETS_TOPIC, partitions, replication: 1 },
       { name: DEADLETTER_TOPIC, partitions, replication: 1 },
       ...routeTopicSpecs(this.ctx.routes),
-      ...(opts.checkpoints !== false ? [checkpointSpec] : []),
+      checkpointSpec,
     ]);
-    for (const t of [DEADLETTER_TOPIC, ...(opts.checkpoints !== false ? [checkpointSpec.name] : [])]) {
+    for (const t of [DEADLETTER_TOPIC, checkpointSpec.name]) {
       const n = await log.partitions(t);
       if (n !== partitions) throw new Error(`${t} has ${n} partition${n === 1 ? "" : "s"} and ${ASSETS_TOPIC} ${partitions}: they must have as many (ofl deploy creates them so)`);
     }
@@ -652,11 +678,42 @@ export class RuleWorker {
   }
 
   private async startSingle(): Promise<void> {
+    await this.claim();
     const task = new PartitionTask(this.ctx, 0, this.ctx.opts.program);
     this.tasks.set(0, task);
+    if (this.supersededBy !== undefined) task.supersede();
     task.ready.then(this.caughtUp, this.failed);
     const from = await task.prepare();
     this.tail = await this.ctx.opts.log.tail({ topic: ASSETS_TOPIC, partition: 0, fromOffset: from, onBatch: (recs) => task.take(recs), onProblem: (m) => this.ctx.say("warn", m), headerOnly: CAUSE_HEADER });
+  }
+
+  /**
+   * Claims partition 0 before anything is read (an older run still going stops as soon as it reads
+   * the claim, before the read of the log's end below), then follows the checkpoint topic's
+   * partition 0 for another run's claim.
+   */
+  private async claim(): Promise<void> {
+    const { log, program } = this.ctx.opts;
+    const cps = new KafkaCheckpoints(log, program, 0);
+    const at = await cps.claim(this.run, this.ctx.now());
+    const onBatch = (recs: KafkaRecord[]): void => {
+      const other = recs.find((r) => cps.isOtherClaim(r, this.run));
+      if (other) this.superseded(other.offset, cps.topic);
+    };
+    this.claims = await log.tail({ topic: cps.topic, partition: 0, fromOffset: at + 1, headerOnly: true, onBatch, onProblem: (m) => this.ctx.say("warn", m) });
+  }
+
+  /** Another run claimed the partition (its claim at `offset` of `topic`): this one writes nothing more and stops. */
+  private superseded(offset: number, topic: string): void {
+    if (this.supersededBy !== undefined) return;
+    this.supersededBy = offset;
+    for (const t of this.tasks.values()) t.supersede();
+    const e = new SupersededError(
+      `another rule worker of ${this.ctx.opts.program.program} started: its claim is at ${topic} offset ${offset}; this one stops and writes nothing more (the other decides from the log, what this one had not written included)`,
+    );
+    this.ctx.say("error", e.message);
+    this.failed(e);
+    this.ctx.opts.onFatal?.(e);
   }
 
   /** A new assignment: partitions kept go on where they were, lost ones are dropped, new ones restored. */
@@ -737,6 +794,7 @@ export class RuleWorker {
 
   async stop(): Promise<void> {
     if (this.watchdog) clearInterval(this.watchdog);
+    await this.claims?.stop();
     await this.tail?.stop();
     // a last checkpoint of each partition, then leave the group: whoever takes a partition over
     // finds its checkpoint (a stopped partition takes no more batches meanwhile)

@@ -13,8 +13,9 @@
 import { expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
 import { Engine } from "../../../runtime/engine/index.js";
-import { checkpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
-import { KafkaLog, type KafkaNewRecord, type KafkaRecord } from "../../../runtime/log/kafka.js";
+import { KafkaCheckpoints, checkpointTopic } from "../../../runtime/log/kafkaCheckpoints.js";
+import { KafkaLog, type KafkaNewRecord, type KafkaRecord, type Tail, type TailOptions } from "../../../runtime/log/kafka.js";
+import { SupersededError } from "../../../runtime/worker/main.js";
 import { CAUSE_HEADER, RuleWorker } from "../../../runtime/worker/rule.js";
 import { classify, telemetryValue } from "../../../runtime/wire/records.js";
 import type { LogRecord, NewRecord } from "../../../runtime/wire/types.js";
@@ -79,7 +80,9 @@ const ramp = (from: number, n: number): KafkaNewRecord[] => Array.from({ length:
 
 
 const topic = (): Promise<KafkaRecord[]> => broker.log.readRange("ofa_assets", 0);
-const checkpoints = (): Promise<KafkaRecord[]> => broker.log.readRange(checkpointTopic("ckpt"), 0);
+/** a program's checkpoints (the topic also holds the claims of the workers that started: RuleWorker.claim) */
+const checkpointsOf = async (program: string): Promise<KafkaRecord[]> => (await broker.log.readRange(checkpointTopic(program), 0)).filter((r) => !r.key?.endsWith("#claim"));
+const checkpoints = (): Promise<KafkaRecord[]> => checkpointsOf("ckpt");
 
 /** Waits until the worker has processed every record on the topic, its outputs and checkpoints acknowledged. */
 async function settled(w: RuleWorker, what: string): Promise<void> {
@@ -93,14 +96,14 @@ async function settled(w: RuleWorker, what: string): Promise<void> {
   );
 }
 
-/** The outputs on the topic (records with a cause) against the engine's outputs from scratch over the recorded records. */
-async function outputsMatchFromScratch(ir: IrProgram): Promise<{ recorded: number }> {
+/** The outputs on the topic (records with a cause; from offset `from`: this program's) against the engine's outputs from scratch over the recorded records. */
+async function outputsMatchFromScratch(ir: IrProgram, from = 0): Promise<{ recorded: number }> {
   const recs = await topic();
   const fresh: NewRecord[] = [];
   const engine = new Engine({ program: ir, senderUuid: `OFL-${ir.program}`, onOutput: (r) => fresh.push(r) });
   for (const r of recs) engine.process(classify(r));
   const strip = (r: { key: string | null; value: unknown }): string => JSON.stringify([r.key, r.value]);
-  const recorded = recs.filter((r) => r.headers[CAUSE_HEADER] !== undefined).map(strip);
+  const recorded = recs.filter((r) => r.offset >= from && r.headers[CAUSE_HEADER] !== undefined).map(strip);
   expect(recorded).toEqual(fresh.filter((r) => r.topic === "ofa_assets").map(strip));
   return { recorded: recorded.length };
 }
@@ -212,7 +215,7 @@ test("a checkpoint larger than the broker's default 1 MB record limit (10,000 as
   await broker.log.append(inputs);
   await settled(w1, "10,000 pumps");
   await w1.stop(); // the checkpoint at stop: every pump with a value, an open window and a pending `for`
-  const cps = await broker.log.readRange(checkpointTopic("pumps"), 0);
+  const cps = await checkpointsOf("pumps");
   expect(cps.length).toBe(1);
   const size = JSON.stringify(cps[0]!.value).length;
   expect(size).toBeGreaterThan(1024 * 1024);
@@ -224,3 +227,83 @@ test("a checkpoint larger than the broker's default 1 MB record limit (10,000 as
   expect(w2.stats.consumed).toBe(0);
   await w2.stop();
 }, 180_000);
+
+/** A log that counts what its worker appends to `ofa_assets` and how far its reads of `ofa_assets` have been delivered. */
+class WatchedLog extends KafkaLog {
+  assetAppends = 0;
+  delivered = -1;
+  override append(records: KafkaNewRecord[]): Promise<LogRecord[]> {
+    if (records.some((r) => r.topic === "ofa_assets")) this.assetAppends++;
+    return super.append(records);
+  }
+  override tail(opts: TailOptions): Promise<Tail> {
+    if (opts.topic !== "ofa_assets") return super.tail(opts);
+    return super.tail({
+      ...opts,
+      onBatch: async (recs, info) => {
+        await opts.onBatch(recs, info);
+        this.delivered = Math.max(this.delivered, ...recs.map((r) => r.offset));
+      },
+    });
+  }
+}
+
+test("one rule worker per single partition: a second one claims it, the first writes nothing more and stops; every output once; claims in a row do not hide the checkpoint before them", async () => {
+  const r = compile([{ path: "/tank.ofl", text: SOURCE.replaceAll('uuid "TANK-', 'uuid "CLAIM-') }], { name: "claim" });
+  if (!r.ir) throw new Error(r.diagnostics.map((d) => d.message).join("\n"));
+  const ir = r.ir;
+  const rampOf = (from: number, n: number): KafkaNewRecord[] => Array.from({ length: n }, (_, i) => [level("CLAIM-1", (from + i) % 25), level("CLAIM-2", (from + 2 * i) % 25)]).flat();
+  const from = await broker.log.endOffset("ofa_assets");
+  const options = { program: ir, clockMs: 0, checkpoints: { everyRecords: 20, costShare: 0 } };
+  const firstLog = new WatchedLog({ brokers: broker.kafka.brokers });
+  let fatal: Error | undefined;
+  const first = new RuleWorker({ ...options, log: firstLog, onFatal: (e) => (fatal = e) });
+  await first.start();
+  await first.ready;
+  await broker.log.append(rampOf(0, 30));
+  await settled(first, "first worker");
+  expect(first.stats.produced).toBeGreaterThan(0);
+
+  // a second worker of the program (a copy started by hand): its claim supersedes the first
+  const secondLog = new KafkaLog({ brokers: broker.kafka.brokers });
+  const second = new RuleWorker({ ...options, log: secondLog });
+  await second.start();
+  await waitFor("the first worker superseded", () => fatal !== undefined, { timeoutMs: 10_000 });
+  const claims = (await broker.log.readRange(checkpointTopic("claim"), 0)).filter((c) => c.key === "claim/0#claim");
+  expect(claims.length).toBe(2);
+  expect(fatal).toBeInstanceOf(SupersededError);
+  expect(first.supersededBy).toBe(claims[1]!.offset);
+  expect(fatal!.message).toBe(
+    `another rule worker of claim started: its claim is at ofl_claim_checkpoints offset ${claims[1]!.offset}; this one stops and writes nothing more (the other decides from the log, what this one had not written included)`,
+  );
+  await second.ready;
+  const appendsBefore = firstLog.assetAppends;
+  const producedBefore = first.stats.produced;
+
+  // inputs after the claim: decided by the second alone; the first reads them and writes nothing
+  await broker.log.append(rampOf(30, 30));
+  const inputsEnd = await broker.log.endOffset("ofa_assets");
+  await settled(second, "second worker");
+  await waitFor("the first worker's read past the new inputs", () => firstLog.delivered >= inputsEnd - 1, { timeoutMs: 20_000, detail: () => `delivered ${firstLog.delivered}, inputs end at ${inputsEnd}` });
+  expect(firstLog.assetAppends).toBe(appendsBefore);
+  expect(first.stats.produced).toBe(producedBefore);
+  const { recorded } = await outputsMatchFromScratch(ir, from);
+  expect(recorded).toBeGreaterThan(second.stats.produced);
+  expect(second.stats.produced).toBeGreaterThan(0);
+  await first.stop();
+  await firstLog.close();
+  await second.stop(); // a last checkpoint at the end of the topic
+  await secondLog.close();
+  const graceful = (await checkpointsOf("claim")).at(-1)!.value as { offset: number };
+  expect(graceful.offset).toBe(await broker.log.endOffset("ofa_assets"));
+
+  // starts that died before their first checkpoint, one after the other: 20 claims after it
+  const cps = new KafkaCheckpoints(broker.log, ir, 0);
+  for (let i = 0; i < 20; i++) await cps.claim(`crashed-${i}`, t);
+  const third = new RuleWorker({ ...options, log: broker.log });
+  await third.start();
+  await third.ready;
+  expect(third.stats.restoredFrom).toBe(graceful.offset);
+  expect(third.stats.consumed).toBe(0);
+  await third.stop();
+}, 120_000);

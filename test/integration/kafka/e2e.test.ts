@@ -58,6 +58,11 @@ async function topic(): Promise<KafkaRecord[]> {
   return log.readRange("ofa_assets", 0);
 }
 
+/** The rule worker's checkpoints (its topic also holds each run's claim). */
+async function checkpoints(): Promise<KafkaRecord[]> {
+  return (await log.readRange(checkpointTopic(ir.program), 0)).filter((r) => r.key === `${ir.program}/0`);
+}
+
 function results(recs: KafkaRecord[]): { id: string; status: string; result?: unknown }[] {
   return recs.flatMap((r) => {
     const ev = classify(r);
@@ -98,7 +103,7 @@ test("simulated tank → connector worker → rule worker → command → device
 
   // SIGKILL the rule worker mid-stream, once it has written a checkpoint; the device keeps
   // reporting; restart it: it restores the checkpoint and replays only the records after it
-  const checkpoint = await waitFor("a checkpoint of the rule worker", async () => (await log.readRange(checkpointTopic(ir.program), 0)).at(-1), {
+  const checkpoint = await waitFor("a checkpoint of the rule worker", async () => (await checkpoints()).at(-1), {
     timeoutMs: 30_000,
     intervalMs: 200,
     detail: outputs,
@@ -133,7 +138,7 @@ test("simulated tank → connector worker → rule worker → command → device
   await rule.exited;
   // what the rule worker decided: a stopping worker checkpoints after the last record it
   // processed; the clock records it wrote after that are left out (its outputs all stay)
-  const last = (await log.readRange(checkpointTopic(ir.program), 0)).at(-1)!.value as { offset: number };
+  const last = (await checkpoints()).at(-1)!.value as { offset: number };
   const recs = (await topic()).filter((r) => r.offset < last.offset || r.headers[CAUSE_HEADER] !== undefined);
 
   // the device got every command exactly once: one completed result per correlation id
@@ -270,11 +275,11 @@ test("operator commands over Kafka: accepted ones reach the device once, rejecte
   expect(res.filter((r) => r.id === rejected).map((r) => r.status)).toEqual(["rejected"]);
 }, 60_000);
 
-test("a connector worker restarted after SIGTERM and after SIGKILL resumes from its newest checkpoint; a second process of its source supersedes it; each command answered once, none dispatched twice", async () => {
+test("a connector worker restarted after SIGTERM and after SIGKILL resumes from its newest checkpoint; a second process of its source, and one of the rule worker, supersede the first; each command decided once, answered once, none dispatched twice", async () => {
   const from = await log.endOffset("ofa_assets");
   // the previous test stopped its connector with SIGTERM: it checkpointed as it stopped
   let connector = worker("connector-t1-simulate");
-  const rule = worker("rule");
+  let rule = worker("rule");
   const outputs = (): string => `--- connector\n${connector.output()}\n--- rule\n${rule.output()}`;
   await Promise.all([connector.ready, rule.ready]);
   const restored = /t1: reading its partition from its checkpoint at offset (\d+)/.exec(connector.output());
@@ -302,6 +307,16 @@ test("a connector worker restarted after SIGTERM and after SIGKILL resumes from 
   const sofar = await completed();
   connector = second;
   await waitFor("a command completed by the second process", async () => (await completed()) > sofar, { timeoutMs: 20_000, intervalMs: 200, detail: outputs });
+  // and a second rule worker (one partition): it claims the partition, the first stops, exit 3;
+  // the commands the second decides are dispatched
+  const secondRule = worker("rule");
+  await secondRule.ready;
+  await rule.exited;
+  expect(rule.child.exitCode, outputs()).toBe(3);
+  expect(rule.output()).toMatch(/another rule worker of \w+ started: its claim is at ofl_\w+_checkpoints offset \d+; this one stops and writes nothing more/);
+  const decided = await completed();
+  rule = secondRule;
+  await waitFor("a command decided by the second rule worker completed", async () => (await completed()) > decided, { timeoutMs: 20_000, intervalMs: 200, detail: outputs });
   for (const w of [connector, rule]) w.child.kill("SIGTERM");
   await Promise.all([connector.exited, rule.exited]);
 
@@ -313,6 +328,7 @@ test("a connector worker restarted after SIGTERM and after SIGKILL resumes from 
   });
   const res = results(recs);
   expect(commands.length).toBeGreaterThanOrEqual(4);
+  expect(new Set(commands).size, "each command decided once").toBe(commands.length);
   expect(new Set(res.map((r) => r.id)).size, JSON.stringify(res)).toBe(res.length);
   for (const r of res) expect(commands).toContain(r.id);
 }, 90_000);
