@@ -46,7 +46,7 @@ export class Supervisor {
         return this.onSetting(w.name);
       }
       // a restart would take the source back from the worker that superseded it, which would then stop in turn
-      if (code === SUPERSEDED_EXIT) return this.say(`[${w.name}] exited (${code}): another worker runs its source (above); not restarted`);
+      if (code === SUPERSEDED_EXIT) return this.say(`[${w.name}] exited (${code}): another worker does its job (above); not restarted`);
       const next = Date.now() - started > 60_000 ? 1000 : backoff;
       this.restarts.set(w.name, (this.restarts.get(w.name) ?? 0) + 1);
       this.say(`[${w.name}] exited (${code ?? signal}); restarting in ${next / 1000} s`);

@@ -46,6 +46,6 @@ test("exit 1 is restarted; exits 2 and 3 are not, and are reported", async () =>
   expect(lines).toContain("[misset] exited (2): a setting it cannot use (above); not restarted");
   expect(sup.restarts.get("flaky")).toBe(1);
   expect(sup.restarts.get("misset")).toBeUndefined();
-  expect(lines).toContain("[superseded] exited (3): another worker runs its source (above); not restarted");
+  expect(lines).toContain("[superseded] exited (3): another worker does its job (above); not restarted");
   expect(sup.restarts.get("superseded")).toBeUndefined();
 });
