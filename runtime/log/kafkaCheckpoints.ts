@@ -103,10 +103,12 @@ export class KafkaCheckpoints {
    * still the one on the topic. Unusable ones are reported through `say` and skipped, never
    * trusted. One of another program is passed over quietly: an older one of this program (a
    * rollback) is as good a start as offset 0, and shorter; with none, the rebuild says why.
+   * `before`: look only before this offset of the checkpoint topic (the run's own claim, the
+   * partition's last record: RuleWorker.claim).
    */
-  async newest(inputTopic: string, inputEnd: number, say: (level: "info" | "warn", m: string) => void): Promise<RestoredCheckpoint | undefined> {
+  async newest(inputTopic: string, inputEnd: number, say: (level: "info" | "warn", m: string) => void, before?: number): Promise<RestoredCheckpoint | undefined> {
     const p = this.partition;
-    const end = await this.log.endOffset(this.topic, p);
+    const end = before ?? (await this.log.endOffset(this.topic, p));
     if (end === 0) return undefined;
     // the last record first (the usual answer: one checkpoint read), then the LOOK_BACK before
     // it, and further back only while no record of this key has been met (claims, one per start,

@@ -174,6 +174,8 @@ interface WorkerContext {
   staleRoutes: StaleCommands;
   /** the partition count of `ofa_assets` */
   partitions: number;
+  /** single partition: the offset of this run's claim on the checkpoint topic (its checkpoints are before it) */
+  claimedAt?: number;
 }
 
 /**
@@ -262,7 +264,7 @@ class PartitionTask {
   /** Restores the newest usable checkpoint; returns the input offset to replay from (0: none). */
   private async restore(end: number): Promise<number> {
     const say = (level: "info" | "warn", m: string): void => this.w.say(level, this.label + m);
-    const cp = await this.checkpoints?.newest(ASSETS_TOPIC, end, say);
+    const cp = await this.checkpoints?.newest(ASSETS_TOPIC, end, say, this.w.claimedAt);
     if (!cp) return 0;
     try {
       this.engine.loadState(cp.state);
@@ -556,8 +558,8 @@ export class RuleWorker {
   private group: GroupReader | undefined;
   /** this run (single partition: the claim it appends, RuleWorker.claim) */
   private readonly run = randomUUID();
-  /** the read of the checkpoint topic's partition after this run's claim */
-  private claims: Tail | undefined;
+  /** the read of the checkpoint topic's partition after this run's claim (opened beside the rebuild: joining its group may take the broker's group delay) */
+  private claims: Promise<Tail | undefined> | undefined;
   /** the offset of the other run's claim that superseded this one */
   supersededBy: number | undefined;
   private caughtUp!: () => void;
@@ -690,17 +692,24 @@ export class RuleWorker {
   /**
    * Claims partition 0 before anything is read (an older run still going stops as soon as it reads
    * the claim, before the read of the log's end below), then follows the checkpoint topic's
-   * partition 0 for another run's claim.
+   * partition 0 for another run's claim. A read that cannot be opened stops the worker (exit 1):
+   * it could not know it was superseded.
    */
   private async claim(): Promise<void> {
     const { log, program } = this.ctx.opts;
     const cps = new KafkaCheckpoints(log, program, 0);
-    const at = await cps.claim(this.run, this.ctx.now());
+    const at = (this.ctx.claimedAt = await cps.claim(this.run, this.ctx.now()));
     const onBatch = (recs: KafkaRecord[]): void => {
       const other = recs.find((r) => cps.isOtherClaim(r, this.run));
       if (other) this.superseded(other.offset, cps.topic);
     };
-    this.claims = await log.tail({ topic: cps.topic, partition: 0, fromOffset: at + 1, headerOnly: true, onBatch, onProblem: (m) => this.ctx.say("warn", m) });
+    this.claims = log.tail({ topic: cps.topic, partition: 0, fromOffset: at + 1, headerOnly: true, onBatch, onProblem: (m) => this.ctx.say("warn", m) }).catch((e: Error) => {
+      for (const t of this.tasks.values()) t.fence();
+      this.ctx.say("error", `cannot follow ${cps.topic} for another worker's claim: ${e.message}; stopping (a restart claims again)`);
+      this.failed(e);
+      this.ctx.opts.onFatal?.(e);
+      return undefined;
+    });
   }
 
   /** Another run claimed the partition (its claim at `offset` of `topic`): this one writes nothing more and stops. */
@@ -794,7 +803,7 @@ export class RuleWorker {
 
   async stop(): Promise<void> {
     if (this.watchdog) clearInterval(this.watchdog);
-    await this.claims?.stop();
+    await (await this.claims)?.stop();
     await this.tail?.stop();
     // a last checkpoint of each partition, then leave the group: whoever takes a partition over
     // finds its checkpoint (a stopped partition takes no more batches meanwhile)
