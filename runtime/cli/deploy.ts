@@ -68,9 +68,11 @@ Exit codes: 0 deployed (or nothing to do), 1 Kafka or ksqlDB refused something, 
           // put an asset's new records elsewhere than its history (Kafka can only add partitions)
           const wrong: string[] = [];
           for (const name of t.existing) {
-            const want = plan.topics.find((x) => x.name === name)!.partitions;
+            const topic = plan.topics.find((x) => x.name === name)!;
+            if (name === DEPLOY_STATE_TOPIC || topic.foreign) continue;
             const have = await log.partitions(name);
-            if (name !== DEPLOY_STATE_TOPIC && have !== want) wrong.push(`${name} has ${have} partition${have === 1 ? "" : "s"}, the plan ${want}`);
+            const want = topic.partitions;
+            if (have !== want) wrong.push(`${name} has ${have} partition${have === 1 ? "" : "s"}, the plan ${want}`);
           }
           if (wrong.length > 0) {
             io.err(`ofl deploy: ${wrong.join("; ")}: build with --partitions matching the topics, or move to a new set of topics (an asset's records must stay on one partition)\n`);

@@ -6,6 +6,7 @@ import type { KsqlPlan, KsqlPlacement } from "../../compiler/index.js";
 import type { WorkerEntry, WorkerEnv } from "./entries.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC } from "../wire/types.js";
 import { checkpointTopicSpec, connectorCheckpointTopicSpec, crossCheckpointTopicSpec } from "../log/kafkaCheckpoints.js";
+import { commandRoutes, routeTopicSpecs } from "../worker/routes.js";
 
 /** The compacted topic where `ofl deploy` keeps what it deployed (statement hashes). */
 export const DEPLOY_STATE_TOPIC = "_ofl_deploy_state";
@@ -19,6 +20,8 @@ export interface PlanTopic {
   config?: Record<string, string>;
   /** `deploy`: created by `ofl deploy` (kafkajs admin); `ksqldb`: the sink of a persistent query */
   createdBy: "deploy" | "ksqldb";
+  /** another system's topic (an OpenFactory device's command topic): made when missing, its partition count not checked */
+  foreign?: true;
 }
 
 export interface PlanStatement {
@@ -82,6 +85,8 @@ export function makePlan(ir: IrProgram, ksql: KsqlPlan, workers: (WorkerEntry & 
     // the workers would create these at their first start, but with one replica: made here, they get the deployment's
     ...(workers.some((w) => w.kind === "cross") ? [{ ...crossCheckpointTopicSpec(ir.program, rf), cleanupPolicy: "compact" as const, createdBy: "deploy" as const }] : []),
     ...(workers.some((w) => w.kind === "connector") ? [{ ...connectorCheckpointTopicSpec(ir.program, rf), cleanupPolicy: "compact" as const, createdBy: "deploy" as const }] : []),
+    // `openfactory(command_topic: …)`: the device's, normally there already
+    ...routeTopicSpecs(commandRoutes(ir)).map((t) => ({ ...t, replication: rf, cleanupPolicy: "delete" as const, createdBy: "deploy" as const, foreign: true as const })),
   ];
   const statements: PlanStatement[] = ksql.statements.map((s, i) => {
     const file = `ksql/${String(i + 1).padStart(2, "0")}_${fileSlug(s.name)}.sql`;

@@ -47,7 +47,7 @@ import { crossStageProgram } from "../replay/prune.js";
 import { CAUSE_HEADER, CROSS_CAUSE_HEADER, outputHeaders } from "./headers.js";
 import { StaleCommands } from "./stale.js";
 import { checkpointsFromEnv, commandMaxAgeFromEnv, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
-import { commandRoutes, routeCommand, routeTopicSpecs, type CommandRoutes } from "./rule.js";
+import { commandRoutes, routeCommand, routeTopicSpecs, type CommandRoutes } from "./routes.js";
 
 export { CROSS_CAUSE_HEADER };
 

@@ -6,6 +6,9 @@
 // the accepted command reaches ofa_cmds once (also across a restart), a rejected one never;
 // `TYPE Method` records describe each command once, also after a restart from a checkpoint; a
 // command decided live on an input received long ago is not routed (OFL_COMMAND_MAX_AGE_MS).
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { compile, type IrProgram } from "../../../compiler/index.js";
 import { KafkaLog, type KafkaRecord } from "../../../runtime/log/kafka.js";
@@ -164,3 +167,29 @@ test("undeclared items counted, a Condition item drives a rule, the command reac
   expect((await log.readRange("ofa_cmds", 0)).length).toBe(1);
   await w.stop();
 }, 240_000);
+
+test("ofl deploy makes a missing command topic of an openfactory source and leaves an existing one as it is, whatever its partitions", async () => {
+  const { buildCommand } = await import("../../../runtime/cli/build.js");
+  const { deployCommand } = await import("../../../runtime/cli/deploy.js");
+  const { startKsqlStub } = await import("../../unit/deploy/ksqldb-stub.js");
+  const dir = mkdtempSync(join(tmpdir(), "ofl-ofa-deploy-"));
+  let out = "";
+  const io = { out: (s: string) => void (out += s), err: (s: string) => void (out += s), cwd: dir, color: false };
+  // two devices: one whose command topic OpenFactory made (3 partitions), one whose topic is not there yet
+  const text = program.replace('command_topic: "ofa_cmds"', 'command_topic: "ofa_cmds_made"') + program.slice(program.indexOf("asset m1")).split("rule stop_on_fault")[0]!.replace("asset m1", "asset m2").replace('"CNC-7"', '"CNC-8"').replace('command_topic: "ofa_cmds"', 'command_topic: "ofa_cmds_missing"');
+  writeFileSync(join(dir, "ofa.ofl"), text);
+  await log.ensureTopics([{ name: "ofa_cmds_made", partitions: 3, replication: 1 }]);
+  const build = join(dir, "build");
+  const stub = await startKsqlStub(); // stands in for ksqlDB's /ksql and /info (it cannot run here)
+  try {
+    expect(await buildCommand.run([join(dir, "ofa.ofl"), "--out", build], io), out).toBe(0);
+    expect(await deployCommand.run(["--build", build, "--kafka", kafka.brokers.join(","), "--ksqldb", stub.url], io), out).toBe(0);
+  } finally {
+    await stub.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  expect(out).toMatch(/created [^\n]*ofa_cmds_missing/);
+  expect(out).not.toMatch(/created [^\n]*ofa_cmds_made/);
+  expect([...(await log.partitionOffsets("ofa_cmds_made")).keys()].sort()).toEqual([0, 1, 2]);
+  expect([...(await log.partitionOffsets("ofa_cmds_missing")).keys()]).toEqual([0]);
+}, 60_000);
