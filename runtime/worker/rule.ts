@@ -38,7 +38,7 @@ import { encodeCheckpoint } from "../engine/checkpoint.js";
 import { Engine } from "../engine/index.js";
 import { CheckpointSchedule, type ScheduleOptions } from "../log/checkpointSchedule.js";
 import { KafkaCheckpoints, checkpointTopicSpec } from "../log/kafkaCheckpoints.js";
-import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail, TopicSpec } from "../log/kafka.js";
+import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.js";
 import { readAsGroup, ruleGroupId, type GroupReader } from "../log/kafkaGroup.js";
 import { Clock } from "../wire/clock.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, descriptionValue } from "../wire/records.js";
