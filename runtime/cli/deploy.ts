@@ -125,7 +125,9 @@ Exit codes: 0 deployed (or nothing to do), 1 Kafka or ksqlDB refused something, 
     await stopped;
     process.off("SIGINT", done);
     process.off("SIGTERM", done);
+    io.out("stopping the workers (each writes a last checkpoint)…\n");
     await sup.stop();
+    io.out("workers stopped\n");
     if (settingError) io.err("ofl deploy: a worker cannot use a setting of the environment (said above): the workers are stopped\n");
     return settingError ? 2 : 0;
   },

@@ -8,7 +8,7 @@
 // Then the recorded topic is replayed with the embedded engine (`ofl test --replay` and the
 // Engine directly): the derived, alarm and command records on the topic are exactly what the
 // engine computes from the recorded inputs, and no correlation id was dispatched twice.
-import type { ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -331,4 +331,43 @@ test("a connector worker restarted after SIGTERM and after SIGKILL resumes from 
   expect(new Set(commands).size, "each command decided once").toBe(commands.length);
   expect(new Set(res.map((r) => r.id)).size, JSON.stringify(res)).toBe(res.length);
   for (const r of res) expect(commands).toContain(r.id);
+}, 90_000);
+
+test("ofl deploy --local runs the build's workers supervised; a rule worker started by hand supersedes the supervised one, which is not restarted; Ctrl-C stops the rest", async () => {
+  const { buildCommand } = await import("../../../runtime/cli/build.js");
+  const { startKsqlStub } = await import("../../unit/deploy/ksqldb-stub.js");
+  let built = "";
+  const io = { out: (s: string) => void (built += s), err: (s: string) => void (built += s), cwd: dir, color: false };
+  const build = join(dir, "build-local");
+  writeFileSync(join(dir, "tank.ofl"), (await import("./program.js")).TANK);
+  expect(await buildCommand.run([join(dir, "tank.ofl"), "--out", build], io), built).toBe(0);
+  const stub = await startKsqlStub(); // stands in for ksqlDB's /ksql and /info (it cannot run here)
+  const ofl = join(new URL(".", import.meta.url).pathname, "../../../bin/ofl.mjs");
+  const deploy = spawn(process.execPath, [ofl, "deploy", "--build", build, "--kafka", kafka.brokers.join(","), "--ksqldb", stub.url, "--local"], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, HOME: join(dir, "home"), OFL_STATUS_MS: "0", OFL_CLOCK_MS: "50" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(deploy);
+  let out = "";
+  deploy.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  deploy.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => deploy.once("exit", (code) => r(code)));
+  let hand: Worker | undefined;
+  try {
+    await waitFor("the supervised workers ready", () => out.includes("[rule] ready") && out.includes("[connector-t1-simulate] ready"), { timeoutMs: 30_000, intervalMs: 100, detail: () => out });
+    expect(out).toContain("running 2 workers locally; stop with Ctrl-C");
+    hand = startWorker(join(build, "workers"), "rule", kafka.brokers, children);
+    await hand.ready;
+    await waitFor("the supervised rule worker superseded", () => out.includes("[rule] exited (3): another worker does its job (above); not restarted"), { timeoutMs: 20_000, intervalMs: 100, detail: () => out });
+    expect(out).toMatch(/\[rule\] \[[^\]]+\] rule: error: another rule worker of \w+ started: its claim is at ofl_\w+_checkpoints offset \d+; this one stops/);
+    deploy.kill("SIGINT");
+    expect(await exited, out).toBe(0);
+    expect(out).toMatch(/stopping the workers \(each writes a last checkpoint\)…\nworkers stopped\n$/);
+    expect(out).not.toContain("restarting");
+  } finally {
+    hand?.child.kill("SIGTERM");
+    await hand?.exited;
+    await stub.close();
+  }
 }, 90_000);
