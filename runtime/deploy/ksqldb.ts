@@ -72,7 +72,8 @@ export class KsqlDbClient {
 
   constructor(url: string, opts: KsqlDbOptions = {}) {
     const u = new URL(url);
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`ksqlDB URL must be http or https: ${url}`);
+    // (said without the URL: it may carry a password)
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`ksqlDB URL must be http or https, not ${u.protocol.replace(/:$/, "")}`);
     if (u.username && opts.username === undefined) opts = { ...opts, username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
     u.username = "";
     u.password = "";

@@ -224,6 +224,9 @@ describe("ksqlDB REST client (against the stub)", () => {
     expect((await c.info()).version).toBe("0.29.0");
     expect((await c.healthcheck()).isHealthy).toBe(true);
     expect(stub.auth.at(-1)).toBe(`Basic ${Buffer.from("ofl:s3cret").toString("base64")}`);
+    // the URL, which may carry the password, is said without it
+    expect(c.url).toBe(`http://${u.host}`);
+    expect(() => new KsqlDbClient(`ftp://ofl:s3cret@${u.host}`)).toThrow(/^ksqlDB URL must be http or https, not ftp$/);
   });
 
   test("warning_entity for IF NOT EXISTS on an existing object; 503 with Retry-After is retried", async () => {
