@@ -3,6 +3,8 @@ import { relative, isAbsolute } from "node:path";
 import { compile, renderDiagnostics, type CompileResult, type Diagnostic, type IrProgram } from "../../compiler/index.js";
 import { loadPrograms, type LoadedProgram } from "../project/load.js";
 import { closest } from "../../compiler/index.js";
+import type { KafkaConfig } from "kafkajs";
+import { kafkaSecurityFromEnv } from "../log/kafkaSecurity.js";
 
 /** Where a command writes: injectable so tests can run commands in-process. */
 export interface Io {
@@ -51,6 +53,15 @@ export interface Command {
 
 /** Bad command-line usage: exit code 2. */
 export class UsageError extends Error {}
+
+/** A secured Kafka cluster's TLS and SASL settings from the environment (runtime/log/kafkaSecurity.ts); one that cannot be used is a usage error (exit 2). */
+export function kafkaSecurity(): Pick<KafkaConfig, "ssl" | "sasl"> {
+  try {
+    return kafkaSecurityFromEnv(process.env);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
 
 /** What follows an internal error's message: its stack with OFL_DEBUG set, else how to get it (and a request to report it). */
 export function internalErrorDetail(e: Error): string {

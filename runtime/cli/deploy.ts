@@ -7,7 +7,7 @@ import { applyActions, DeployError, diffPlan, kafkaDeployState, planText } from 
 import { KsqlDbClient, KsqlDbError } from "../deploy/ksqldb.js";
 import { DEPLOY_STATE_TOPIC, type DeployPlan } from "../deploy/plan.js";
 import { Supervisor } from "../deploy/supervise.js";
-import { displayPath, UsageError, type Command } from "./common.js";
+import { displayPath, kafkaSecurity, UsageError, type Command } from "./common.js";
 
 export const deployCommand: Command = {
   name: "deploy",
@@ -23,7 +23,9 @@ re-created, with everything that reads from it, and re-reads ofa_assets from the
 
 Options:
   --build DIR     the build folder (default: build)
-  --kafka H:P     Kafka bootstrap brokers, comma-separated (default: $OFL_KAFKA or 127.0.0.1:9092)
+  --kafka H:P     Kafka bootstrap brokers, comma-separated (default: $OFL_KAFKA or 127.0.0.1:9092);
+                  a secured cluster: $OFL_KAFKA_TLS, $OFL_KAFKA_CA, $OFL_KAFKA_SASL_MECHANISM,
+                  $OFL_KAFKA_USERNAME, $OFL_KAFKA_PASSWORD (docs/deploy.md)
   --ksqldb URL    ksqlDB server (default: $OFL_KSQLDB or http://127.0.0.1:8088); basic auth as
                   https://user:pass@host:8088 or $OFL_KSQLDB_USER / $OFL_KSQLDB_PASSWORD
   --plan          print what would change (+ create, ~ replace, -/+ re-create, - drop); change nothing
@@ -56,7 +58,7 @@ Exit codes: 0 deployed (or nothing to do), 1 Kafka or ksqlDB refused something, 
     if (!Number.isInteger(ruleWorkers) || ruleWorkers < 1 || ruleWorkers > partitions)
       throw new UsageError(`--rule-workers: ${values["rule-workers"]} is not a whole number from 1 to ${partitions} (the build's partitions${partitions === 1 ? ": build with --partitions P for more" : ""})`);
 
-    const log = new KafkaLog({ brokers, clientId: `ofl-deploy-${plan.program}`, client: { retry: { retries: 3, initialRetryTime: 300 } } });
+    const log = new KafkaLog({ brokers, clientId: `ofl-deploy-${plan.program}`, client: { retry: { retries: 3, initialRetryTime: 300 }, ...kafkaSecurity() } });
     try {
       const state = kafkaDeployState(log);
       let deployed;

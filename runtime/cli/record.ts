@@ -10,7 +10,7 @@ import { eventTime } from "../log/common.js";
 import { mergedOrder } from "../wire/merge.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, isoTime, parseTime } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
-import { counted, displayPath, durationMs, plural, progressLine, UsageError, type Command } from "./common.js";
+import { counted, displayPath, durationMs, kafkaSecurity, plural, progressLine, UsageError, type Command } from "./common.js";
 import { defaultDataDir } from "./run.js";
 
 
@@ -34,7 +34,9 @@ than a day before it (Kafka's record timestamps): only those are read.
 
 Options:
   --data DIR          the embedded log folder (default: the project's .ofl/data)
-  --kafka HOST:PORT   Kafka bootstrap brokers, comma-separated
+  --kafka HOST:PORT   Kafka bootstrap brokers, comma-separated (a secured cluster: TLS and SASL
+                      from $OFL_KAFKA_TLS, $OFL_KAFKA_CA, $OFL_KAFKA_SASL_MECHANISM,
+                      $OFL_KAFKA_USERNAME, $OFL_KAFKA_PASSWORD: docs/deploy.md)
   --topic T           the topic (default ofa_assets); ofl_deadletter: the dead letters, with
                       their reasons (the embedded log holds these two)
   --partition N       with --kafka: one partition only (default: all of them)
@@ -103,7 +105,7 @@ be read, 2 bad usage or no log in DIR.`,
     if (values.kafka) {
       const topic = values.topic ?? ASSETS_TOPIC;
       const { KafkaLog } = await import("../log/kafka.js");
-      const log = new KafkaLog({ brokers: values.kafka.split(",").map((b) => b.trim()), clientId: "ofl-record" });
+      const log = new KafkaLog({ brokers: values.kafka.split(",").map((b) => b.trim()), clientId: "ofl-record", client: kafkaSecurity() });
       try {
         const partitions = await log.partitions(topic);
         if (partition !== undefined && partition >= partitions) {

@@ -47,6 +47,13 @@ export interface WorkerEntry {
 const COMMON_ENV: WorkerEnv[] = [
   { name: "OFL_KAFKA", required: true, description: "Kafka bootstrap brokers, HOST:PORT[,HOST:PORT…]" },
   { name: "OFL_STATUS_MS", required: false, default: "10000", description: "period of the status line on stderr, ms (0: none)" },
+  // a secured cluster (runtime/log/kafkaSecurity.ts): passed through from the deployer's environment, never written here
+  { name: "OFL_KAFKA_TLS", required: false, default: "", description: "1: connect to Kafka with TLS" },
+  { name: "OFL_KAFKA_CA", required: false, default: "", description: "the CA certificate(s) to trust, PEM text or a file path (implies TLS)" },
+  { name: "OFL_KAFKA_SASL_MECHANISM", required: false, default: "", description: "SASL: plain, scram-sha-256 or scram-sha-512" },
+  { name: "OFL_KAFKA_USERNAME", required: false, default: "", description: "SASL user name" },
+  { name: "OFL_KAFKA_PASSWORD", required: false, default: "", description: "SASL password" },
+  { name: "OFL_KAFKA_PASSWORD_FILE", required: false, default: "", description: "SASL password: a file holding it (a Docker secret), instead of OFL_KAFKA_PASSWORD" },
 ];
 
 /** The rule and cross workers' checkpoint schedule (runtime/log/checkpointSchedule.ts). */

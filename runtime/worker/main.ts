@@ -13,10 +13,13 @@
 //                   machine: a connector worker answers it failed (stale), the rule and cross
 //                   workers do not route it to a command topic (default 60000; 0: no bound)
 //   OFL_STATUS_MS   status line period (default 10000; 0: none)
+//   OFL_KAFKA_TLS, OFL_KAFKA_CA, OFL_KAFKA_SASL_MECHANISM, OFL_KAFKA_USERNAME, OFL_KAFKA_PASSWORD
+//                   a secured cluster (runtime/log/kafkaSecurity.ts)
 //   OFL_KAFKA_VERBOSE=1  kafkajs logs
 import type { IrProgram } from "../../compiler/ir/types.js";
 import type { ScheduleOptions } from "../log/checkpointSchedule.js";
 import { KafkaLog } from "../log/kafka.js";
+import { kafkaSecurityFromEnv } from "../log/kafkaSecurity.js";
 
 export type WorkerSpec = { kind: "rule" | "cross"; name: string } | { kind: "connector"; name: string; asset: string; source: number };
 
@@ -42,7 +45,14 @@ export async function serveWorker(
     say("error", "OFL_KAFKA is not set (HOST:PORT of a Kafka broker)");
     process.exit(2);
   }
-  const log = new KafkaLog({ brokers, clientId: `ofl-${program.program}-${spec.name}`, verbose: env["OFL_KAFKA_VERBOSE"] === "1" });
+  let security: ReturnType<typeof kafkaSecurityFromEnv>;
+  try {
+    security = kafkaSecurityFromEnv(env);
+  } catch (e) {
+    say("error", (e as Error).message);
+    process.exit(2);
+  }
+  const log = new KafkaLog({ brokers, clientId: `ofl-${program.program}-${spec.name}`, verbose: env["OFL_KAFKA_VERBOSE"] === "1", client: security });
   let status: (() => string) | undefined;
   let statusMs: number;
   try {

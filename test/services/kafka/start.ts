@@ -9,7 +9,10 @@
 // When the jars are missing, the helper runs Maven itself; when Java, Maven or the broker cannot
 // start, startKafka() throws: tests fail, they do not skip. `.ci/run` prefetches the jars.
 // OFL_KAFKA=HOST:PORT uses a broker that is already running instead (nothing is started).
+// `{ secured: true }` adds a second listener, SASL_SSL with PLAIN users, its certificate made by
+// Java's keytool (self-signed, for 127.0.0.1): `kafka.secured` says how to reach it.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { freePorts } from "../../support/ports.js";
@@ -34,6 +37,8 @@ export interface KafkaBroker {
   restart(): Promise<void>;
   /** stops it and removes its data */
   close(): Promise<void>;
+  /** with `secured`: the SASL_SSL listener, a PLAIN user of it and the CA to trust (PEM) */
+  secured?: { brokers: string[]; username: string; password: string; caPem: string };
   /** the broker's process id while it runs (benchmarks read its CPU time); undefined for OFL_KAFKA */
   pid(): number | undefined;
 }
@@ -70,7 +75,7 @@ export function ensureKafkaJars(): string {
  * as Kafka's own kafka-server-start.sh does (full JIT, G1, 1 GB), for benchmarks: the test flags
  * make every request cost the broker more CPU, which the workers share the machine with.
  */
-export async function startKafka(opts: { port?: number; jvm?: "test" | "server" } = {}): Promise<KafkaBroker> {
+export async function startKafka(opts: { port?: number; jvm?: "test" | "server"; secured?: boolean } = {}): Promise<KafkaBroker> {
   const external = process.env.OFL_KAFKA;
   if (external) {
     const [host, p] = external.split(":");
@@ -80,12 +85,13 @@ export async function startKafka(opts: { port?: number; jvm?: "test" | "server" 
   }
   const lib = ensureKafkaJars();
   // the listener's and the controller's, distinct (also from a port given for a restart)
-  const [a, b] = await freePorts(2);
+  const [a, b, c] = await freePorts(3);
   const port = opts.port ?? a!;
   const controller = b !== port ? b! : a!;
   const dir = mkdtempSync(join(tmpdir(), "ofl-kafka-"));
   const data = join(dir, "data");
   mkdirSync(data);
+  const secured = opts.secured ? securedListener(dir, c !== port ? c! : a!) : undefined;
   const props = join(dir, "server.properties");
   writeFileSync(
     props,
@@ -93,11 +99,12 @@ export async function startKafka(opts: { port?: number; jvm?: "test" | "server" 
       "process.roles=broker,controller",
       "node.id=1",
       `controller.quorum.voters=1@127.0.0.1:${controller}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}${secured ? `,SASL_SSL://127.0.0.1:${secured.port}` : ""}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}${secured ? `,SASL_SSL://127.0.0.1:${secured.port}` : ""}`,
       "controller.listener.names=CONTROLLER",
       "inter.broker.listener.name=PLAINTEXT",
-      "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+      `listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${secured ? ",SASL_SSL:SASL_SSL" : ""}`,
+      ...(secured?.properties ?? []),
       `log.dirs=${data}`,
       "num.partitions=1",
       "offsets.topic.replication.factor=1",
@@ -187,8 +194,38 @@ export async function startKafka(opts: { port?: number; jvm?: "test" | "server" 
       rmSync(dir, { recursive: true, force: true });
     },
     pid: () => proc?.pid,
+    ...(secured ? { secured: { brokers: [`127.0.0.1:${secured.port}`], username: secured.username, password: secured.password, caPem: secured.caPem } } : {}),
   };
   return broker;
+}
+
+/** A SASL_SSL listener on `port`: a self-signed certificate for 127.0.0.1 (keytool), PLAIN users `ofl` and `admin` with random passwords. */
+function securedListener(dir: string, port: number): { port: number; properties: string[]; username: string; password: string; caPem: string } {
+  const keystore = join(dir, "broker.p12");
+  const storePass = randomUUID();
+  const keytool = (args: string[]): string => {
+    const r = spawnSync("keytool", args, { encoding: "utf8", timeout: 60_000 });
+    if (r.error || r.status !== 0) throw new Error(`keytool ${args[0]} failed (${r.error?.message ?? `exit ${r.status}`}): is Java 17's keytool on PATH?\n${r.stdout}${r.stderr}`);
+    return r.stdout;
+  };
+  keytool(["-genkeypair", "-alias", "broker", "-keyalg", "RSA", "-keysize", "2048", "-validity", "2", "-dname", "CN=127.0.0.1", "-ext", "SAN=ip:127.0.0.1", "-keystore", keystore, "-storetype", "PKCS12", "-storepass", storePass, "-keypass", storePass]);
+  const caPem = keytool(["-exportcert", "-rfc", "-alias", "broker", "-keystore", keystore, "-storetype", "PKCS12", "-storepass", storePass]);
+  const password = `pw-${randomUUID()}`;
+  const admin = `pw-${randomUUID()}`;
+  return {
+    port,
+    username: "ofl",
+    password,
+    caPem,
+    properties: [
+      "sasl.enabled.mechanisms=PLAIN",
+      `listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="${admin}" user_admin="${admin}" user_ofl="${password}";`,
+      `ssl.keystore.location=${keystore}`,
+      "ssl.keystore.type=PKCS12",
+      `ssl.keystore.password=${storePass}`,
+      `ssl.key.password=${storePass}`,
+    ],
+  };
 }
 
 /** True when the broker answers a metadata request with itself as a broker (it is serving). */
