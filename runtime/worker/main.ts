@@ -13,7 +13,7 @@
 //                   machine: a connector worker answers it failed (stale), the rule and cross
 //                   workers do not route it to a command topic (default 60000; 0: no bound)
 //   OFL_STATUS_MS   status line period (default 10000; 0: none)
-//   OFL_KAFKA_TLS, OFL_KAFKA_CA, OFL_KAFKA_SASL_MECHANISM, OFL_KAFKA_USERNAME, OFL_KAFKA_PASSWORD
+//   OFL_KAFKA_TLS, OFL_KAFKA_CA, OFL_KAFKA_SASL_MECHANISM, OFL_KAFKA_USERNAME, OFL_KAFKA_PASSWORD[_FILE]
 //                   a secured cluster (runtime/log/kafkaSecurity.ts)
 //   OFL_KAFKA_VERBOSE=1  kafkajs logs
 import type { IrProgram } from "../../compiler/ir/types.js";
