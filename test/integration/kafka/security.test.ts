@@ -64,7 +64,7 @@ test("the workers run the tank's loop over SASL_SSL with the environment's setti
   expect(outputs()).not.toContain(kafka.secured!.password);
 }, 60_000);
 
-test("ofl record --kafka and ofl deploy use the same settings (the CA given as PEM text, as a container's environment would)", async () => {
+test("ofl record --kafka and ofl deploy use the same settings (SCRAM-SHA-256; the CA given as PEM text, as a container's environment would)", async () => {
   const { recordCommand } = await import("../../../runtime/cli/record.js");
   const { buildCommand } = await import("../../../runtime/cli/build.js");
   const { deployCommand } = await import("../../../runtime/cli/deploy.js");
@@ -72,7 +72,7 @@ test("ofl record --kafka and ofl deploy use the same settings (the CA given as P
   let out = "";
   const io = { out: (s: string) => void (out += s), err: (s: string) => void (out += s), cwd: dir, color: false };
   const saved = { ...process.env };
-  Object.assign(process.env, secured({ OFL_KAFKA_CA: kafka.secured!.caPem }));
+  Object.assign(process.env, secured({ OFL_KAFKA_CA: kafka.secured!.caPem, OFL_KAFKA_SASL_MECHANISM: "scram-sha-256" }));
   const stub = await startKsqlStub(); // stands in for ksqlDB's /ksql and /info (it cannot run here)
   try {
     const file = join(dir, "recorded.jsonl");

@@ -9,8 +9,9 @@
 // When the jars are missing, the helper runs Maven itself; when Java, Maven or the broker cannot
 // start, startKafka() throws: tests fail, they do not skip. `.ci/run` prefetches the jars.
 // OFL_KAFKA=HOST:PORT uses a broker that is already running instead (nothing is started).
-// `{ secured: true }` adds a second listener, SASL_SSL with PLAIN users, its certificate made by
-// Java's keytool (self-signed, for 127.0.0.1): `kafka.secured` says how to reach it.
+// `{ secured: true }` adds a second listener, SASL_SSL with a user known to PLAIN and to
+// SCRAM-SHA-256, its certificate made by Java's keytool (self-signed, for 127.0.0.1):
+// `kafka.secured` says how to reach it.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -139,7 +140,9 @@ export async function startKafka(opts: { port?: number; jvm?: "test" | "server";
     `-Dlog4j.configuration=file:${log4j}`,
     "-Djava.awt.headless=true",
   ];
-  const format = spawnSync("java", [...jvm, "-cp", cp, "kafka.tools.StorageTool", "format", "-t", "ofl-test-cluster-0000001", "-c", props, "--ignore-formatted"], {
+  // a SCRAM user is stored in the cluster's metadata: written when the storage is formatted (KRaft)
+  const scram = secured ? ["--add-scram", `SCRAM-SHA-256=[name=${secured.username},password=${secured.password}]`] : [];
+  const format = spawnSync("java", [...jvm, "-cp", cp, "kafka.tools.StorageTool", "format", "-t", "ofl-test-cluster-0000001", "-c", props, "--ignore-formatted", ...scram], {
     encoding: "utf8",
     timeout: 120_000,
   });
@@ -199,7 +202,7 @@ export async function startKafka(opts: { port?: number; jvm?: "test" | "server";
   return broker;
 }
 
-/** A SASL_SSL listener on `port`: a self-signed certificate for 127.0.0.1 (keytool), PLAIN users `ofl` and `admin` with random passwords. */
+/** A SASL_SSL listener on `port`: a self-signed certificate for 127.0.0.1 (keytool), PLAIN users `ofl` and `admin` with random passwords, and `ofl` for SCRAM-SHA-256 too (added when the storage is formatted). */
 function securedListener(dir: string, port: number): { port: number; properties: string[]; username: string; password: string; caPem: string } {
   const keystore = join(dir, "broker.p12");
   const storePass = randomUUID();
@@ -218,8 +221,9 @@ function securedListener(dir: string, port: number): { port: number; properties:
     password,
     caPem,
     properties: [
-      "sasl.enabled.mechanisms=PLAIN",
+      "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256",
       `listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="${admin}" user_admin="${admin}" user_ofl="${password}";`,
+      "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
       `ssl.keystore.location=${keystore}`,
       "ssl.keystore.type=PKCS12",
       `ssl.keystore.password=${storePass}`,
