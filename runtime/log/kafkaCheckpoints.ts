@@ -112,16 +112,20 @@ export class KafkaCheckpoints {
     if (end === 0) return undefined;
     // the last record first (the usual answer: one checkpoint read), then the LOOK_BACK before
     // it, and further back only while no record of this key has been met (claims, one per start,
-    // can come one after the other: a worker restarted in a loop before its first checkpoint)
+    // can come one after the other: a worker restarted in a loop before its first checkpoint),
+    // each read twice as long as the one before (each bounded read costs a group join)
     const key = this.key;
     const batches = async function* (log: KafkaLog, topic: string): AsyncGenerator<KafkaRecord[]> {
       const last = await log.readRange(topic, end - 1, end, p);
       yield last;
       let mine = last.some((r) => r.key === key);
-      for (let to = end - 1; to > 0 && (to === end - 1 || !mine); to = Math.max(0, to - LOOK_BACK)) {
-        const recs = (await log.readRange(topic, Math.max(0, to - LOOK_BACK), to, p)).reverse();
+      for (let to = end - 1, n = LOOK_BACK; to > 0; n *= 2) {
+        const from = Math.max(0, to - n);
+        const recs = (await log.readRange(topic, from, to, p)).reverse();
         mine ||= recs.some((r) => r.key === key);
         yield recs;
+        if (mine) break;
+        to = from;
       }
     };
     let otherProgram = false;
