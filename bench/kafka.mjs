@@ -15,6 +15,10 @@
 //    input and finds each output on the log (none produced). Reported: input records consumed and
 //    decided per second until it is live. Target ≥ 100,000/s.
 //
+// OFL_BENCH_SECURED=1: the rule worker reaches the broker over TLS with SASL PLAIN (the tests'
+// SASL_SSL listener, test/services/kafka/start.ts), as it would a secured cluster; the inputs
+// and the latency reader stay on the plaintext listener.
+//
 //   node bench/kafka.mjs [N=300000] [M=300]
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -45,9 +49,20 @@ const ir = compile([{ path: "bench.ofl", text }], { name: "bench" }).ir;
 if (!ir) throw new Error("the bench program does not compile");
 
 const t0 = Date.now();
-const kafka = await startKafka();
+const securedRun = process.env.OFL_BENCH_SECURED === "1";
+// OFL_BENCH_JVM=server: the broker with Kafka's production JVM flags (full JIT: Java's TLS is far
+// slower under the tests' C1-only flags)
+const kafka = await startKafka({ secured: securedRun, jvm: process.env.OFL_BENCH_JVM === "server" ? "server" : "test" });
 console.error(`broker ${kafka.brokers[0]} up in ${Date.now() - t0} ms`);
 const log = new KafkaLog({ brokers: kafka.brokers });
+/** the rule worker's log: the plaintext listener, or with OFL_BENCH_SECURED=1 the SASL_SSL one */
+const workerLog = securedRun
+  ? new KafkaLog({
+      brokers: kafka.secured.brokers,
+      client: { ssl: { ca: [kafka.secured.caPem] }, sasl: { mechanism: "plain", username: kafka.secured.username, password: kafka.secured.password } },
+    })
+  : log;
+if (securedRun) console.log("the rule worker on the SASL_SSL listener (TLS, SASL PLAIN)");
 const rows = [];
 try {
   // ---------------------------------------------------------------- throughput
@@ -71,7 +86,7 @@ try {
   console.log(`input: ${N.toLocaleString("en")} level records over ${Math.min(N, TANKS)} of ${TANKS} tanks; ${cycles.toLocaleString("en")} level cycles per tank, so about ${(cycles * TANKS).toLocaleString("en")} drain commands and ${(2 * cycles * TANKS).toLocaleString("en")} alarm transitions expected`);
   // a first start: no output of the program on the log, every output produced (past 100,000 held
   // outputs, rebuildHoldLimit, as the rebuild goes)
-  const worker = new RuleWorker({ program: ir, log, clockMs: 0 });
+  const worker = new RuleWorker({ program: ir, log: workerLog, clockMs: 0 });
   const w0 = performance.now();
   await worker.start();
   await worker.ready;
@@ -118,7 +133,7 @@ try {
 
   // ---------------------------------------------------------------- a restart without a checkpoint
   // the whole history read again and decided; every output is on the log already: none produced
-  const again = new RuleWorker({ program: ir, log, clockMs: 0, checkpoints: false });
+  const again = new RuleWorker({ program: ir, log: workerLog, clockMs: 0, checkpoints: false });
   const r0 = performance.now();
   await again.start();
   await again.ready;
@@ -132,10 +147,12 @@ try {
     "≥ 100,000/s",
   ]);
   await again.stop();
+  if (process.env.OFL_BENCH_VERBOSE) console.error(`slowest: ${lat.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]).slice(0, 8).map(([v, i]) => `#${i} ${v.toFixed(1)} ms`).join(", ")}`);
   lat.sort((a, b) => a - b);
   const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))].toFixed(1);
   rows.push(["command latency: produce → rule worker → command read", `p50 ${pct(50)} ms, p99 ${pct(99)} ms`, `${M} commands, max ${lat[lat.length - 1].toFixed(1)} ms`, "p99 < 100 ms (ksqlDB: 2 s commit interval)"]);
 } finally {
+  if (workerLog !== log) await workerLog.close();
   await log.close();
   await kafka.close();
 }
