@@ -151,8 +151,12 @@ export class ConnectorWorker {
   /** the write-ahead checkpoints and the sends after them, in order */
   private sending: Promise<void> = Promise.resolve();
   private readonly checkpoints: ConnectorCheckpoints | undefined;
-  /** the read of the checkpoint topic after this run's claim (a newer claim supersedes it) */
-  private claims: Tail | undefined;
+  /**
+   * the read of the checkpoint topic after this run's claim (a newer claim supersedes it), opened
+   * beside the start-up read (joining its group may take the broker's group delay); a send waits
+   * for it (claimsPast)
+   */
+  private claims: Promise<Tail | undefined> | undefined;
   /** the next offset of the checkpoint topic that read will deliver */
   private claimsRead = 0;
   private claimWaiters: { offset: number; resolve: () => void }[] = [];
@@ -198,10 +202,20 @@ export class ConnectorWorker {
     if (this.checkpoints) {
       // the source is this run's from its claim on: an older run still going (a supervisor's
       // mistake, a host cut off) stops before its next send; its checkpoints after the claim are
-      // not trusted (the start reads those before it)
+      // not trusted (the start reads those before it). A read of the topic that cannot be opened
+      // stops the worker: it could not know it was superseded
       const claimed = await this.checkpoints.claim(this.now());
       this.claimsRead = claimed + 1;
-      this.claims = await log.tail({ topic: this.checkpoints.topic, fromOffset: claimed + 1, headerOnly: true, onBatch: (recs) => this.readClaims(recs), onProblem: (m) => this.say("warn", m) });
+      this.claims = log
+        .tail({ topic: this.checkpoints.topic, fromOffset: claimed + 1, headerOnly: true, onBatch: (recs) => this.readClaims(recs), onProblem: (m) => this.say("warn", m) })
+        .catch((e: Error) => {
+          if (!this.broken) {
+            this.broken = true;
+            this.say("error", `cannot follow ${this.checkpoints!.topic} for another worker's claim of the source: ${e.message}; stopping (a restart claims again)`);
+            this.opts.onFatal?.(e);
+          }
+          return undefined;
+        });
     }
     const issued = new Map<string, { command: string }>();
     /** commands the previous run did not send (after its newest checkpoint): sent at the end of the read, if still recent */
@@ -566,7 +580,7 @@ export class ConnectorWorker {
     // on their way to the device go before it stops
     await this.tail?.stop();
     await this.sending;
-    await this.claims?.stop();
+    await (await this.claims)?.stop();
     await this.connector?.stop().catch(() => {});
     await new Promise((r) => setImmediate(r));
     this.stopped = true;
