@@ -57,6 +57,17 @@ async function takenAfter(log: KafkaLog, topic: string, partition: number, offse
   return before !== undefined && before.offset === offset - 1 && before.ts === last?.ts && before.key === last?.key;
 }
 
+/** A claim by run `run` of what `key` names: header CLAIM_HEADER, so a header-only read tells claims apart. */
+function claimRecord(topic: string, partition: number, key: string, format: string, run: string, ts: number): KafkaNewRecord {
+  return { topic, key, ts, value: { format, run }, headers: { [CLAIM_HEADER]: run }, partition };
+}
+
+/** Whether a record is a claim by another run than `run` (a claim's deletion has no header). */
+function claimedByOther(r: KafkaRecord, run: string): boolean {
+  const by = r.headers[CLAIM_HEADER];
+  return by !== undefined && by !== run;
+}
+
 interface StoredCheckpoint {
   format: typeof KAFKA_CHECKPOINT_FORMAT;
   offset: number;
@@ -168,15 +179,13 @@ export class KafkaCheckpoints {
    * at its start: runtime/worker/rule.ts); returns its offset.
    */
   async claim(run: string, ts: number): Promise<number> {
-    const value = { format: KAFKA_RULE_CLAIM_FORMAT, run };
-    const [r] = await this.log.append([{ topic: this.topic, key: this.claimKey, ts, value, headers: { [CLAIM_HEADER]: run }, partition: this.partition }]);
+    const [r] = await this.log.append([claimRecord(this.topic, this.partition, this.claimKey, KAFKA_RULE_CLAIM_FORMAT, run, ts)]);
     return r!.offset;
   }
 
-  /** Whether a record of the partition is another run's claim of it (its header: a header-only read decodes no value). */
+  /** Whether a record of the partition is another run's claim of it. */
   isOtherClaim(r: KafkaRecord, run: string): boolean {
-    const by = r.headers[CLAIM_HEADER];
-    return by !== undefined && by !== run && r.key === this.claimKey;
+    return claimedByOther(r, run) && r.key === this.claimKey;
   }
 
   /** The record of a checkpoint at input offset `offset` (bytes of encodeCheckpoint), after input record `last`. */
@@ -363,13 +372,12 @@ export class ConnectorCheckpoints {
 
   /** Whether a record after this run's claim is another run's claim of this source (its header: no value needs decoding; a claim's deletion has none). */
   isNewerClaim(r: KafkaRecord): boolean {
-    const run = r.headers[CLAIM_HEADER];
-    return run !== undefined && run !== this.run && this.isClaim(r.key);
+    return claimedByOther(r, this.run) && this.isClaim(r.key);
   }
 
   /** Appends this run's claim; returns its offset. */
   async claim(ts: number): Promise<number> {
-    const [r] = await this.log.append([{ topic: this.topic, key: `${this.key}#claim/${this.run}`, ts, value: { format: KAFKA_CONNECTOR_CLAIM_FORMAT, run: this.run }, headers: { [CLAIM_HEADER]: this.run }, partition: 0 }]);
+    const [r] = await this.log.append([claimRecord(this.topic, 0, `${this.key}#claim/${this.run}`, KAFKA_CONNECTOR_CLAIM_FORMAT, this.run, ts)]);
     return (this.claimedAt = r!.offset);
   }
 
