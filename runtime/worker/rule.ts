@@ -628,12 +628,7 @@ export class RuleWorker {
       onBatch: (p, recs) => this.tasks.get(p)?.take(recs) ?? Promise.resolve(),
       headerOnly: CAUSE_HEADER, // this program's outputs: read for their header alone
       onProblem: (m) => this.ctx.say("warn", m),
-      onFatal: (e) => {
-        for (const t of this.tasks.values()) t.fence();
-        this.ctx.say("error", `the consumer group stopped: ${e.message}; stopping (a restart rejoins)`);
-        this.failed(e);
-        opts.onFatal?.(e);
-      },
+      onFatal: (e) => this.stopFor(e, `the consumer group stopped: ${e.message}; stopping (a restart rejoins)`),
     });
   }
 
@@ -662,10 +657,7 @@ export class RuleWorker {
       if (other) this.superseded(other.offset, cps.topic);
     };
     this.claims = log.tail({ topic: cps.topic, partition: 0, fromOffset: at + 1, headerOnly: true, onBatch, onProblem: (m) => this.ctx.say("warn", m) }).catch((e: Error) => {
-      for (const t of this.tasks.values()) t.fence();
-      this.ctx.say("error", `cannot follow ${cps.topic} for another worker's claim: ${e.message}; stopping (a restart claims again)`);
-      this.failed(e);
-      this.ctx.opts.onFatal?.(e);
+      this.stopFor(e, `cannot follow ${cps.topic} for another worker's claim: ${e.message}; stopping (a restart claims again)`);
       return undefined;
     });
   }
@@ -678,7 +670,13 @@ export class RuleWorker {
     const e = new SupersededError(
       `another rule worker of ${this.ctx.opts.program.program} started: its claim is at ${topic} offset ${offset}; this one stops and writes nothing more (the other decides from the log, what this one had not written included)`,
     );
-    this.ctx.say("error", e.message);
+    this.stopFor(e, e.message);
+  }
+
+  /** Stops for good: no partition writes anything more, `message` is said, `ready` fails and onFatal is told (the bundled worker exits). */
+  private stopFor(e: Error, message: string): void {
+    for (const t of this.tasks.values()) t.fence();
+    this.ctx.say("error", message);
     this.failed(e);
     this.ctx.opts.onFatal?.(e);
   }
@@ -750,10 +748,7 @@ export class RuleWorker {
       else if (now - w.since >= stallMs) {
         if (this.watchdog) clearInterval(this.watchdog);
         const e = new Error(`partition ${p}: ${end - at - 1} record(s) on the log after offset ${at} and none delivered for ${Math.round((now - w.since) / 1000)} s: the Kafka consumer is stuck`);
-        for (const x of this.tasks.values()) x.fence();
-        this.ctx.say("error", `${e.message}; stopping (a restart rebuilds from the checkpoint)`);
-        this.failed(e);
-        this.ctx.opts.onFatal?.(e);
+        this.stopFor(e, `${e.message}; stopping (a restart rebuilds from the checkpoint)`);
         return;
       }
     }
