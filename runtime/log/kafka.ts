@@ -187,26 +187,34 @@ export class KafkaLog {
     const p = await this.getProducer();
     const counts = new Map<string, number>();
     for (const r of records) if (r.partition === undefined && !counts.has(r.topic)) counts.set(r.topic, await this.partitions(r.topic));
-    const byTopic = new Map<string, { messages: { key: string | null; value: string | null; timestamp: string; headers?: IHeaders; partition: number }[] }>();
+    type Message = { key: string | null; value: string | null; timestamp: string; headers?: IHeaders; partition: number };
+    /** per topic: its messages, and per partition how many of them so far (then the base offset the broker gave) */
+    const byTopic = new Map<string, { messages: Message[]; next: number[] }>();
     /** per record: its partition and its index among the records of its topic and partition */
-    const where: { partition: number; k: number }[] = new Array(records.length);
-    const perPartition = new Map<string, number>();
-    records.forEach((r, i) => {
+    const partitionOf = new Array<number>(records.length);
+    const k = new Array<number>(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
       let t = byTopic.get(r.topic);
-      if (!t) byTopic.set(r.topic, (t = { messages: [] }));
+      if (!t) byTopic.set(r.topic, (t = { messages: [], next: [] }));
       const partition = r.partition ?? (r.key === null ? 0 : partitionOfKey(r.key, counts.get(r.topic)!));
-      const tp = `${r.topic}\u0000${partition}`;
-      const k = perPartition.get(tp) ?? 0;
-      perPartition.set(tp, k + 1);
-      where[i] = { partition, k };
-      t.messages.push({ key: r.key, value: values[from + i]!, timestamp: String(Math.trunc(r.ts)), partition, ...(r.headers ? { headers: r.headers } : {}) });
-    });
+      partitionOf[i] = partition;
+      k[i] = t.next[partition] ?? 0;
+      t.next[partition] = k[i]! + 1;
+      const m: Message = { key: r.key, value: values[from + i]!, timestamp: String(Math.trunc(r.ts)), partition };
+      if (r.headers) m.headers = r.headers;
+      t.messages.push(m);
+    }
     const meta = await p.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, t]) => ({ topic, messages: t.messages })) });
+    const base = new Map<string, number[]>();
+    for (const m of meta) {
+      let b = base.get(m.topicName);
+      if (!b) base.set(m.topicName, (b = []));
+      b[m.partition] = m.baseOffset !== undefined ? Number(m.baseOffset) : -1;
+    }
     return records.map((r, i) => {
-      const { partition, k } = where[i]!;
-      const m = meta.find((x) => x.topicName === r.topic && x.partition === partition);
-      const base = m?.baseOffset !== undefined ? Number(m.baseOffset) : -1;
-      return { topic: r.topic, partition, offset: base < 0 ? -1 : base + k, ts: r.ts, key: r.key, value: r.value };
+      const b = base.get(r.topic)?.[partitionOf[i]!] ?? -1;
+      return { topic: r.topic, partition: partitionOf[i]!, offset: b < 0 ? -1 : b + k[i]!, ts: r.ts, key: r.key, value: r.value };
     });
   }
 
@@ -423,7 +431,12 @@ export function toRecord(
   valuesOf?: string,
 ): KafkaRecord {
   const headers: Record<string, string> = {};
-  if (m.headers) for (const [k, v] of Object.entries(m.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
+  const h = m.headers;
+  if (h)
+    for (const k in h) {
+      const v = h[k];
+      if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
+    }
   const key = m.key === null ? null : m.key.toString("utf8");
   const skip =
     headerOnly === true ||

@@ -4,7 +4,7 @@
 // values and headers as strings, Buffers and null, multi-byte text, unsorted and missing
 // timestamps, idempotent and transactional batches, compression); the record decoder gives the
 // same messages on random records (small and 64-bit deltas and offsets, repeated headers, log
-// append time); and the bundles carry all three.
+// append time); the record batch's CRC-32C is kafkajs's on random buffers; and the bundles carry all four.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -32,7 +32,7 @@ const rnd = (n: number): number => Math.floor(((seed = (Math.imul(seed, 1664525)
 afterEach(() => vi.restoreAllMocks());
 
 test("a patch is found for each replaced module, at kafkajs's path as locked, and for no other", () => {
-  for (const rel of ["src/producer/groupMessagesPerPartition.js", "src/protocol/requests/produce/v3/request.js", "src/protocol/recordBatch/record/v0/decoder.js"])
+  for (const rel of ["src/producer/groupMessagesPerPartition.js", "src/protocol/requests/produce/v3/request.js", "src/protocol/recordBatch/record/v0/decoder.js", "src/protocol/recordBatch/crc32C/crc32C.js"])
     expect(kafkajsPatchFor(root, require.resolve(`kafkajs/${rel}`))).toBe(join(root, "runtime/deploy/kafkajs-patches", rel));
   expect(kafkajsPatchFor(root, require.resolve("kafkajs/src/protocol/requests/produce/v2/request.js"))).toBeUndefined();
   expect(kafkajsPatchFor(root, join(root, "runtime/deploy/kafkajs-patches/src/producer/groupMessagesPerPartition.js"))).toBeUndefined();
@@ -162,6 +162,20 @@ test("record decoder: the same message as kafkajs's own from random records, and
   expect(records).toBeGreaterThan(2000);
 });
 
+test("crc32C: kafkajs's CRC-32C of every length 0 … 300 at every alignment, of random buffers up to 64 KB, and the check value of '123456789'", () => {
+  const { original, patched } = both<(b: Buffer) => number>("src/protocol/recordBatch/crc32C/crc32C.js");
+  // the CRC-32C check value (RFC 3720, appendix B.4; Kafka's record batch CRC)
+  expect(patched(Buffer.from("123456789"))).toBe(0xe3069283);
+  const bytes = Buffer.from(Array.from({ length: 70_000 }, () => rnd(256)));
+  for (let n = 0; n <= 300; n++) for (let at = 0; at < 8; at++) expect(patched(bytes.subarray(at, at + n))).toBe(original(bytes.subarray(at, at + n)));
+  for (let run = 0; run < 50; run++) {
+    const at = rnd(5000);
+    const b = bytes.subarray(at, at + rnd(65_000));
+    expect(patched(b)).toBe(original(b));
+  }
+  expect(patched(Buffer.alloc(0))).toBe(0);
+});
+
 test("the worker bundles carry the patches", async () => {
   const ir = compile([{ path: "t.ofl", text: 'model Tank {\n  telemetry level: int\n}\nasset t: Tank { uuid "T-1" }\n' }], { name: "t" }).ir!;
   const [rule] = await bundleWorkers(emitWorkers(ir).filter((e) => e.name === "rule"), { minify: false });
@@ -169,4 +183,5 @@ test("the worker bundles carry the patches", async () => {
   expect(rule!.code).not.toContain("[...current, message]");
   expect(rule!.code).toContain("encodeRecordsDirect(messages, dateNow, firstTimestamp)");
   expect(rule!.code).toContain("const short = readShortVarLong(decoder)");
+  expect(rule!.code).toMatch(/T\[1792 \+ \(a & (0xff|255)\)\]/);
 }, 60_000);
