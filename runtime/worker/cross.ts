@@ -44,7 +44,7 @@ import { crossDecisions, crossOutputFilter, partitionOfKey } from "../wire/parti
 import { ASSETS_TOPIC, classify, clockValue } from "../wire/records.js";
 import type { NewRecord, WireEvent } from "../wire/types.js";
 import { crossStageProgram } from "../replay/prune.js";
-import { CAUSE_HEADER, CROSS_CAUSE_HEADER, outputHeaders } from "./headers.js";
+import { CAUSE_HEADER, CROSS_CAUSE_HEADER, onPartition, outputHeaders } from "./headers.js";
 import { StaleCommands } from "./stale.js";
 import { checkpointsFromEnv, commandMaxAgeFromEnv, exitOnFatal, readProgress, serveWorker, type WorkerSpec } from "./main.js";
 import { commandRoutes, routeCommand, routeTopicSpecs, type CommandRoutes } from "./routes.js";
@@ -318,7 +318,7 @@ export class CrossWorker {
         if (!keep[i]) continue;
         const r = this.out[i]!;
         const q = partitionOfKey(r.key ?? "", this.partitions);
-        const rec: KafkaNewRecord = { ...r, partition: q, headers: outputHeaders(r, CROSS_CAUSE_HEADER, cause, item.ev.record.ts) };
+        const rec = onPartition(r, q, outputHeaders(r, CROSS_CAUSE_HEADER, cause, item.ev.record.ts));
         if (this.live || this.recomputed(`${cause}|${q}`, rec)) send.push(rec);
         const routed = routeCommand(this.routes, r, cause, CROSS_CAUSE_HEADER);
         if (!routed) continue;

@@ -1,4 +1,5 @@
 // Kafka record headers the workers write and read (UTF-8 text).
+import type { KafkaNewRecord } from "../log/kafka.js";
 import type { NewRecord } from "../wire/types.js";
 
 /** On every output of the rule worker: the offset of the `ofa_assets` record that caused it. */
@@ -31,4 +32,13 @@ export const INPUT_TIME_HEADER = "ofl-input-time";
 /** The headers of output `r` of an input received at `inputTs` (its Kafka time): its cause, and on a command that time. */
 export function outputHeaders(r: NewRecord, causeHeader: string, cause: string, inputTs: number): Record<string, string> {
   return (r.value as { TAG?: unknown } | null)?.TAG === "Method.Command" ? { [causeHeader]: cause, [INPUT_TIME_HEADER]: String(inputTs) } : { [causeHeader]: cause };
+}
+
+/**
+ * Output `r` of the engine as produced to `partition` with `headers`. The fields are copied one by
+ * one: `{ ...r, partition, headers }` took V8 about 0.85 µs a record (40 times as long; a tenth
+ * of a rule worker's CPU at 1.2 outputs an input).
+ */
+export function onPartition(r: NewRecord, partition: number, headers: Record<string, string>): KafkaNewRecord {
+  return { topic: r.topic, key: r.key, ts: r.ts, value: r.value, partition, headers };
 }

@@ -42,7 +42,7 @@ import type { KafkaLog, KafkaNewRecord, KafkaRecord, Tail } from "../log/kafka.j
 import { readAsGroup, ruleGroupId, type GroupReader } from "../log/kafkaGroup.js";
 import { Clock } from "../wire/clock.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, descriptionValue } from "../wire/records.js";
-import { CAUSE_HEADER, PROCESSED_HEADER, outputHeaders } from "./headers.js";
+import { CAUSE_HEADER, PROCESSED_HEADER, onPartition, outputHeaders } from "./headers.js";
 import { commandRoutes, routeCommand, routeTopicSpecs } from "./routes.js";
 import { StaleCommands } from "./stale.js";
 import { checkpointsFromEnv, commandMaxAgeFromEnv, envNumber, exitOnFatal, readProgress, serveWorker, SupersededError, type WorkerSpec } from "./main.js";
@@ -372,7 +372,7 @@ class PartitionTask {
     if (onLog > 0) this.onLog!.delete(o);
     for (const r of this.out) {
       // everything an input of this partition causes is of this partition's assets (or its dead letters)
-      const withCause: KafkaNewRecord = { ...r, partition: p, headers: outputHeaders(r, CAUSE_HEADER, String(o), rec.ts) };
+      const withCause = onPartition(r, p, outputHeaders(r, CAUSE_HEADER, String(o), rec.ts));
       if (r.topic === DEADLETTER_TOPIC) {
         if (o > this.deadMax) send.push(withCause);
       } else if (this.onLog) {
@@ -442,7 +442,7 @@ class PartitionTask {
   private tick(r: NewRecord): void {
     if (this.broken || this.fenced) return; // its header would claim progress that stopped
     this.stats.clock++;
-    const clock: KafkaNewRecord = { ...r, partition: this.partition, headers: { [PROCESSED_HEADER]: String(this.processed) } };
+    const clock = onPartition(r, this.partition, { [PROCESSED_HEADER]: String(this.processed) });
     void this.append([clock], false).catch((e: Error) => this.w.say("warn", `${this.label}clock: ${e.message}`));
   }
 
