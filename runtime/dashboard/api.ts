@@ -186,36 +186,38 @@ export class Projector {
   /** A record as a FeedEvent (and what it tells about freshness, alarms and commands). */
   event(rec: LogRecord, ev: WireEvent = classify(rec)): FeedEvent {
     const seq = rec.seq ?? -1;
-    const base = { seq, off: rec.offset, t: ev.kind === "bad" ? rec.ts : ev.time };
+    // each event an object literal of its own fields: `{ seq, off, t, k }` took Node 20's V8 about 1 µs
+    const off = rec.offset;
+    const t = ev.kind === "bad" ? rec.ts : ev.time;
     const asset = ev.key !== null ? this.byUuid.get(ev.key) : undefined;
     const a = asset?.name ?? ev.key ?? "";
     switch (ev.kind) {
       case "telemetry": {
-        // the hot path (most records): one object of one shape, no spreading
+        // the hot path (most records)
         const info = asset?.tel.get(ev.id);
         const future = info !== undefined && isFutureTime(ev.time, rec.ts, this.ir.futureToleranceMs ?? DEFAULT_FUTURE_TOLERANCE_MS);
         const v = info && !future ? parseTelemetryValue(info.type, info.range, ev.value, info.members, info.map) : undefined;
         if (v === undefined || v instanceof Rejection) {
           const bad = !asset ? "unknown_asset" : !info ? "unknown_signal" : future ? "future_time" : (v as Rejection).reason;
-          return { seq, off: rec.offset, t: ev.time, k: "tel", a, id: ev.id, raw: ev.value, bad };
+          return { seq, off, t, k: "tel", a, id: ev.id, raw: ev.value, bad };
         }
         let m = this.seen.get(a);
         if (!m) this.seen.set(a, (m = new Map()));
         m.set(ev.id, ev.time);
-        return { seq, off: rec.offset, t: ev.time, k: "tel", a, id: ev.id, v };
+        return { seq, off, t, k: "tel", a, id: ev.id, v };
       }
       case "avail":
-        return { ...base, k: "avail", a, v: ev.available };
+        return { seq, off, t, k: "avail", a, v: ev.available };
       case "clock":
-        return { ...base, k: "clock" };
+        return { seq, off, t, k: "clock" };
       case "derived": {
         const type = asset?.states.get(ev.id);
         const v = type ? parseTelemetryValue(type, undefined, ev.value) : ev.value;
-        return { ...base, k: "derived", a, id: ev.id, v: v instanceof Rejection ? ev.value : v };
+        return { seq, off, t, k: "derived", a, id: ev.id, v: v instanceof Rejection ? ev.value : v };
       }
       case "alarm":
         this.alarms.set(`${a}\u0000${ev.id}`, ev.value);
-        return { ...base, k: "alarm", a, id: ev.id, v: ev.value };
+        return { seq, off, t, k: "alarm", a, id: ev.id, v: ev.value };
       case "command":
       case "operator_command": {
         const h = ev.envelope.header;
@@ -224,7 +226,7 @@ export class Projector {
         const entry: CommandEntry = { corr: h.correlation_id, t: ev.time, a, cmd: ev.command, args: { ...ev.envelope.arguments }, rule, shadow: h.shadow === true, cause };
         this.commands.set(entry.corr, entry);
         if (this.commands.size > MAX_COMMANDS) this.commands.delete(this.commands.keys().next().value!);
-        return { ...base, k: "cmd", a, id: ev.command, corr: h.correlation_id, rule, shadow: entry.shadow, args: entry.args, cause };
+        return { seq, off, t, k: "cmd", a, id: ev.command, corr: h.correlation_id, rule, shadow: entry.shadow, args: entry.args, cause };
       }
       case "command_result": {
         const r = ev.result;
@@ -235,17 +237,17 @@ export class Projector {
           if (r.reason !== undefined) entry.reason = r.reason;
           if (r.result !== undefined) entry.result = r.result;
         }
-        const out: FeedEvent = { ...base, k: "res", a, id: ev.command, corr: r.correlation_id, status: r.status };
+        const out: FeedEvent = { seq, off, t, k: "res", a, id: ev.command, corr: r.correlation_id, status: r.status };
         if (r.reason !== undefined) out.reason = r.reason;
         if (r.result !== undefined) out.result = r.result;
         return out;
       }
       case "command_description":
-        return { ...base, k: "desc", a, id: ev.command };
+        return { seq, off, t, k: "desc", a, id: ev.command };
       case "deadletter":
-        return { ...base, k: "dead", a, reason: ev.reason, raw: ev.detail };
+        return { seq, off, t, k: "dead", a, reason: ev.reason, raw: ev.detail };
       case "bad":
-        return { ...base, k: "bad", a, reason: ev.detail };
+        return { seq, off, t, k: "bad", a, reason: ev.detail };
     }
   }
 
