@@ -304,7 +304,6 @@ function printNode(path: Path, options: Options, print: Print): Doc {
       return ["state ", print("name"), s.type ? [": ", print("type")] : "", " = ", print("expr")];
     }
     case "Alarm": {
-      const a = node as A.AlarmMember;
       return [
         "alarm ",
         print("name"),

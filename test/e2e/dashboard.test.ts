@@ -7,7 +7,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { SqliteLog } from "../../runtime/log/sqlite.js";
 import { classify } from "../../runtime/wire/records.js";
-import { buildDashboard, CHROMIUM, examplePlant, killAll, oflStateAt, requireChromium, runPlant, screenshotsDir, until, type Running } from "./helpers.js";
+import { buildDashboard, CHROMIUM, examplePlant, killAll, oflStateAt, requireChromium, runPlant, screenshotsDir, type Running } from "./helpers.js";
 
 let browser: Browser;
 let page: Page;

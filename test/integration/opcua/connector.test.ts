@@ -2,7 +2,7 @@
 import { MessageSecurityMode, StatusCodes } from "node-opcua-client";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { opcuaConnector } from "../../../runtime/connectors/opcua.js";
-import type { Connector, CommandToDispatch } from "../../../runtime/connectors/types.js";
+import type { CommandToDispatch } from "../../../runtime/connectors/types.js";
 import type { IrProgram } from "../../../compiler/ir/types.js";
 import { startDevice, type Device } from "./device.js";
 import { fakeCtx, millProgram, waitFor, type Collected } from "./harness.js";

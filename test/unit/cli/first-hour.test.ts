@@ -7,7 +7,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { SqliteLog } from "../../../runtime/log/sqlite.js";
-import { openSession } from "../../../runtime/replay/session.js";
 import { ASSETS_TOPIC, telemetryValue } from "../../../runtime/wire/records.js";
 
 const root = resolve(new URL(".", import.meta.url).pathname, "../../..");

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compile } from "../../../compiler/index.js";
-import { alarmRef, and, c, eq, gt, known, lt, ne, not, scenario, session, sig, Sim, st, age, mul, view } from "./helpers.js";
+import { alarmRef, c, eq, known, not, scenario, sig, Sim, st, view } from "./helpers.js";
 import type { IrExpr, IrProgram, Value } from "../../../compiler/ir/types.js";
 
 const PASS = join(new URL(".", import.meta.url).pathname, "../../conformance/pass");
@@ -78,7 +78,6 @@ describe("01 latest values and units", () => {
 
 // ---------------------------------------------------------------- 02_windows
 describe("02 windows", () => {
-  const t = sig("t");
   const prog = () => conformance("02_windows.ofl");
   const v = (n: string) => st(n, "s1");
   const is = (x: Sim, n: string, want: Value) => expect(ex(x, v(n))).toBe(want);

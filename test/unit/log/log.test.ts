@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { MemoryLog } from "../../../runtime/log/memory.js";
 import { SqliteLog } from "../../../runtime/log/sqlite.js";
 import type { Log } from "../../../runtime/log/types.js";
-import { clockValue, deadLetterValue, telemetryValue } from "../../../runtime/wire/records.js";
+import { deadLetterValue, telemetryValue } from "../../../runtime/wire/records.js";
 import type { LogRecord, NewRecord } from "../../../runtime/wire/types.js";
 
 const tmp = fs.mkdtempSync(join(os.tmpdir(), "ofl-log-"));
