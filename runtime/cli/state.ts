@@ -1,4 +1,4 @@
-// `ofl state [PATH] [--session FILE | --data DIR] --at TIME [--json]`
+// `ofl state [PATH] [--session FILE | --data DIR] [--at TIME] [--json]`
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -17,7 +17,7 @@ import { defaultDataDir } from "./run.js";
 export const stateCommand: Command = {
   name: "state",
   summary: "the state of every asset, view and alarm at a time, rebuilt from the log",
-  help: `Usage: ofl state [PATH] [--session FILE | --data DIR] --at TIME [--json]
+  help: `Usage: ofl state [PATH] [--session FILE | --data DIR] [--at TIME] [--json]
 
 Time travel: replays the log (a recorded session file, or the embedded log of \`ofl run\`,
 by default the project's .ofl/data) through the program up to TIME (an embedded log: from the newest checkpoint at or before
@@ -25,7 +25,7 @@ TIME) and prints every asset's
 telemetry, states and alarms, and every view. TIME is an ISO-8601 UTC time, e.g.
 2026-11-20T08:05:00Z (the leading @ of OFL timestamps is accepted too), or a duration from the
 log's first or last record by event time: +90s is 90 seconds after its start, 5m (or -5m)
-five minutes before its end, 0s its end.
+five minutes before its end, 0s its end (the default: the state now, as far as the log knows).
 
 PATH is the program (project folder or .ofl file; default: the working directory's project).
 
@@ -33,7 +33,8 @@ Options:
   --session FILE   read the records from a session file (OFL or kcat form)
   --data DIR       read the records from an embedded log folder (default: .ofl/data in the
                    project, where \`ofl run\` writes)
-  --at TIME        the moment to rebuild (ISO time, +D after the log's start, D before its end)
+  --at TIME        the moment to rebuild (ISO time, +D after the log's start, D before its end;
+                   default 0s: the log's last input record)
   --json           print {"at","streamTime","assets":{…},"views":{…},"late":{…}}
   -h, --help       show this help
 
@@ -45,8 +46,7 @@ after TIME, 2 bad usage.`,
       allowPositionals: true,
       options: { session: { type: "string" }, data: { type: "string" }, at: { type: "string" }, json: { type: "boolean" } },
     });
-    if (!values.at) throw new UsageError("--at TIME is required (an ISO time, +D after the log's start, D before its end)");
-    const atArg = parseAt(values.at);
+    const atArg = parseAt(values.at ?? "0s");
     if (values.session && values.data) throw new UsageError("give one of --session FILE or --data DIR, not both");
     if (!values.session && !values.data) {
       const dir = defaultDataDir(resolve(io.cwd, positionals[0] ?? "."));

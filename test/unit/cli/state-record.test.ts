@@ -75,8 +75,17 @@ describe("ofl state", () => {
     expect(k.assets.m1.telemetry.temperature).toBeNull();
     expect(k.assets.m1.states.avg1m).toBe(82.5);
   });
+  test("without --at: the state at the log's last input record, as --at 0s and as that record's own time", async () => {
+    const r = await ofl(["state", program, "--data", data, "--json"]);
+    expect(r.code, r.err).toBe(0);
+    // the session's last input record: the latest event time of the log
+    const times = [...openSession(join(root, session)).records()].map(({ record: x }) => (x.value as { attributes?: { timestamp?: string } } | null)?.attributes?.timestamp);
+    const last = Math.max(...times.filter((t) => t !== undefined).map((t) => Date.parse(t)));
+    expect(JSON.parse(r.out).at).toBe(new Date(last).toISOString());
+    expect(JSON.parse(r.out)).toEqual(JSON.parse((await ofl(["state", program, "--data", data, "--at", "0s", "--json"])).out));
+    expect(JSON.parse(r.out)).toEqual(JSON.parse((await ofl(["state", program, "--session", session, "--at", new Date(last).toISOString(), "--json"])).out));
+  });
   test("bad usage", async () => {
-    expect((await ofl(["state", program, "--data", data])).code).toBe(2);
     expect((await ofl(["state", program, "--at", "yesterday", "--data", data])).err).toMatch(/neither an ISO-8601 time .* nor a duration/);
     expect((await ofl(["state", program, "--at", "2026-11-20T08:00:16Z", "--data", data, "--session", session])).err).toMatch(/one of --session FILE or --data DIR, not both/);
     const missing = await ofl(["state", program, "--data", join(data, "nope"), "--at", "2026-11-20T08:00:16Z"]);
