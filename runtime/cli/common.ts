@@ -63,6 +63,12 @@ export function kafkaSecurity(): Pick<KafkaConfig, "ssl" | "sasl"> {
   }
 }
 
+/** A Kafka error's message, with what to check when no broker answered at all (nothing listens there, or the address is wrong). */
+export function kafkaErrorText(e: Error): string {
+  const unreachable = e.name === "KafkaJSConnectionError" || /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|Connection (error|timeout)/.test(e.message);
+  return unreachable ? `${e.message} (no broker answered: is Kafka running there? --kafka HOST:PORT names another)` : e.message;
+}
+
 /** What follows an internal error's message: its stack with OFL_DEBUG set, else how to get it (and a request to report it). */
 export function internalErrorDetail(e: Error): string {
   return process.env["OFL_DEBUG"] ? (e.stack ?? "") + "\n" : "(set OFL_DEBUG=1 for details, and please report it)\n";

@@ -7,7 +7,7 @@ import { applyActions, DeployError, diffPlan, kafkaDeployState, planText } from 
 import { KsqlDbClient, KsqlDbError } from "../deploy/ksqldb.js";
 import { DEPLOY_STATE_TOPIC, type DeployPlan } from "../deploy/plan.js";
 import { Supervisor } from "../deploy/supervise.js";
-import { displayPath, kafkaSecurity, UsageError, type Command } from "./common.js";
+import { displayPath, kafkaErrorText, kafkaSecurity, UsageError, type Command } from "./common.js";
 
 export const deployCommand: Command = {
   name: "deploy",
@@ -83,7 +83,7 @@ Exit codes: 0 deployed (or nothing to do), 1 Kafka or ksqlDB refused something, 
         }
         deployed = await state.load(plan.program);
       } catch (e) {
-        io.err(`ofl deploy: Kafka at ${brokers.join(",")}: ${(e as Error).message}\n`);
+        io.err(`ofl deploy: Kafka at ${brokers.join(",")}: ${kafkaErrorText(e as Error)}\n`);
         return 1;
       }
       const actions = diffPlan(plan, deployed);

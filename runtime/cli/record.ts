@@ -10,7 +10,7 @@ import { eventTime } from "../log/common.js";
 import { mergedOrder } from "../wire/merge.js";
 import { ASSETS_TOPIC, DEADLETTER_TOPIC, classify, isoTime, parseTime } from "../wire/records.js";
 import type { LogRecord } from "../wire/types.js";
-import { counted, displayPath, durationMs, kafkaSecurity, plural, progressLine, UsageError, type Command } from "./common.js";
+import { counted, displayPath, durationMs, kafkaErrorText, kafkaSecurity, plural, progressLine, UsageError, type Command } from "./common.js";
 import { defaultDataDir } from "./run.js";
 
 
@@ -105,7 +105,8 @@ be read, 2 bad usage or no log in DIR.`,
     if (values.kafka) {
       const topic = values.topic ?? ASSETS_TOPIC;
       const { KafkaLog } = await import("../log/kafka.js");
-      const log = new KafkaLog({ brokers: values.kafka.split(",").map((b) => b.trim()), clientId: "ofl-record", client: kafkaSecurity() });
+      // retries as `ofl deploy`'s, one more: a broker that is not there is said in about 5 s (kafkajs's default retries took 31 s)
+      const log = new KafkaLog({ brokers: values.kafka.split(",").map((b) => b.trim()), clientId: "ofl-record", client: { retry: { retries: 4, initialRetryTime: 300 }, ...kafkaSecurity() } });
       try {
         const partitions = await log.partitions(topic);
         if (partition !== undefined && partition >= partitions) {
@@ -139,7 +140,7 @@ be read, 2 bad usage or no log in DIR.`,
           partitions > 1 ? { ...(partition !== undefined ? { partition } : {}), partitions } : undefined,
         );
       } catch (e) {
-        io.err(`ofl record: cannot read ${topic} from ${values.kafka}: ${(e as Error).message}\n`);
+        io.err(`ofl record: cannot read ${topic} from ${values.kafka}: ${kafkaErrorText(e as Error)}\n`);
         return 1;
       } finally {
         await log.close();

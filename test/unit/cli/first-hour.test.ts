@@ -2,6 +2,7 @@
 // process: `ofl init` never overwrites a user's file, a closed pipe ends quietly, `ofl state`
 // and `ofl record` find the project's log by themselves, suggestions for typos, plain messages.
 import { spawnSync } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -210,4 +211,28 @@ describe("suggestions and plain messages", () => {
     expect(r.out).toContain("m1 (simulate): simulated, seed 1, 1 signal\n");
     expect(existsSync(join(d, "data"))).toBe(true);
   });
+  test("`ofl deploy` and `ofl record --kafka` where no broker listens: exit 1, said so, and how to name another", async () => {
+    // a port nothing listens on: one just freed
+    const port = await new Promise<number>((res) => {
+      const srv = createServer().listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as AddressInfo).port;
+        srv.close(() => res(p));
+      });
+    });
+    const d = tmp();
+    expect(ofl(["init", "p"], d).code).toBe(0);
+    expect(ofl(["build"], join(d, "p")).code).toBe(0);
+    const hint = "(no broker answered: is Kafka running there? --kafka HOST:PORT names another)";
+    const dep = ofl(["deploy", "--plan", "--kafka", `127.0.0.1:${port}`], join(d, "p"));
+    expect(dep.code).toBe(1);
+    expect(dep.err).toContain(`ofl deploy: Kafka at 127.0.0.1:${port}: `);
+    expect(dep.err).toContain(hint);
+    const t0 = Date.now();
+    const rec = ofl(["record", "--kafka", `127.0.0.1:${port}`], join(d, "p"));
+    // said in about 5 s (4 retries from 300 ms); kafkajs's default retries took 31 s
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(rec.code).toBe(1);
+    expect(rec.err).toContain(`ofl record: cannot read ofa_assets from 127.0.0.1:${port}: `);
+    expect(rec.err).toContain(hint);
+  }, 60_000);
 });
