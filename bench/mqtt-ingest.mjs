@@ -1,11 +1,15 @@
 // Benchmark: sustained MQTT ingest into the durable log. A publisher (in a worker thread, its own
 // event loop) publishes N JSON messages at QoS 1 to a broker; the MQTT connector
 // (runtime/connectors/mqtt.ts) receives them (QoS 1 subscription, a `json` and a `time` path)
-// and emits records, which a runtime-like batcher appends to a SqliteLog (WAL, synchronous =
-// FULL: each batch fsynced) every 5 ms or 1,000 records. Reports messages/s, end to end (first
+// and emits records, which a batcher appends to a SqliteLog (WAL, synchronous = FULL: each batch
+// fsynced) as the plant does (runtime/run/plant.ts, enqueueDurable): what arrived is appended on
+// the next turn of the event loop, and `emit`'s promise resolves once the batch is durable, so the
+// connector's PUBACKs wait for durability as in `ofl run`. Reports messages/s, end to end (first
 // publish → last record durable), and checks that the log holds exactly the N values, each once.
 //
-//   node bench/mqtt-ingest.mjs [N=200000] [--broker mosquitto|aedes|both]   (default: both)
+//   node bench/mqtt-ingest.mjs [N=200000] [--broker mosquitto|mosquitto-20|aedes|all]   (default: all)
+//   (mosquitto: max_inflight_messages 0, no limit on the messages awaiting the connector's PUBACK;
+//   mosquitto-20: Mosquitto's default of 20 in flight, which the PUBACKs held until durable bound)
 //   NO_APPEND=1 node bench/mqtt-ingest.mjs …   the connector alone (records counted, not stored;
 //                                              the log check then reports them as missing)
 //
@@ -114,12 +118,12 @@ async function main() {
   const args = process.argv.slice(2);
   const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 200_000);
   const bi = args.indexOf("--broker");
-  const which = bi >= 0 ? args[bi + 1] : "both";
+  const which = bi >= 0 ? args[bi + 1] : "all";
   const tmp = fs.mkdtempSync(join(os.tmpdir(), "ofl-bench-mqtt-"));
   const mod = await bundle(tmp);
   const results = [];
   try {
-    for (const kind of which === "both" ? ["mosquitto", "aedes"] : [which]) {
+    for (const kind of which === "all" ? ["mosquitto", "mosquitto-20", "aedes"] : [which]) {
       results.push(await run(mod, kind, N, join(tmp, `log-${kind}`)));
     }
   } finally {
@@ -170,30 +174,39 @@ function benchIr(url) {
 async function run(mod, kind, N, dir) {
   const { createMqttConnector, SqliteLog, startAedes, startMosquitto } = mod;
   const broker =
-    kind === "mosquitto" ? await startMosquitto({ extraConfig: ["max_queued_messages 0", "max_inflight_messages 0"] }) : await startAedes();
+    kind === "mosquitto"
+      ? await startMosquitto({ extraConfig: ["max_queued_messages 0", "max_inflight_messages 0"] })
+      : kind === "mosquitto-20"
+        ? await startMosquitto({ extraConfig: ["max_queued_messages 0"] })
+        : await startAedes();
   const log = SqliteLog.open(dir, { program: "bench" });
   const { model, source, asset } = benchIr(broker.url);
 
-  // a runtime-like batcher: append every 5 ms or 1,000 records, whichever comes first
+  // the plant's batcher: what arrived is appended on the next turn of the event loop; each emit's
+  // promise resolves once its batch is durable (the connector sends the PUBACKs then)
   let pending = [];
-  let timer = null;
+  let waiters = [];
+  let scheduled = false;
   let appended = 0;
   let batches = 0;
   let maxBatch = 0;
   let appendMs = 0;
   let emits = 0;
   const flush = () => {
-    if (timer) clearTimeout(timer);
-    timer = null;
-    if (pending.length === 0) return;
+    scheduled = false;
     const batch = pending;
+    const done = waiters;
     pending = [];
-    const t = performance.now();
-    if (!process.env.NO_APPEND) log.append(batch);
-    appendMs += performance.now() - t;
-    appended += batch.length;
-    batches++;
-    maxBatch = Math.max(maxBatch, batch.length);
+    waiters = [];
+    if (batch.length > 0) {
+      const t = performance.now();
+      if (!process.env.NO_APPEND) log.append(batch);
+      appendMs += performance.now() - t;
+      appended += batch.length;
+      batches++;
+      maxBatch = Math.max(maxBatch, batch.length);
+    }
+    for (const w of done) w();
   };
   const logs = [];
   const ctx = {
@@ -203,8 +216,8 @@ async function run(mod, kind, N, dir) {
     emit(records) {
       emits++;
       for (const r of records) pending.push(r);
-      if (pending.length >= 1000) flush();
-      else if (!timer) timer = setTimeout(flush, 5);
+      if (!scheduled) (scheduled = true), setImmediate(flush);
+      return new Promise((resolve) => waiters.push(resolve));
     },
     now: () => Date.now(),
     arg: (v) => v,
