@@ -50,10 +50,16 @@ export async function bundleModules(exports, outfile = join(mkdtempSync(join(tmp
         setup(b) {
           b.onResolve({ filter: /^[^./]/ }, (a) => {
             if (a.path.startsWith("node:") || a.kind === "entry-point") return undefined;
+            // as an ES module import resolves it (the package's "import" export: prettier/doc is
+            // doc.mjs there, and its CommonJS doc.js has no named exports Node can see), from here
             try {
-              return { path: pathToFileURL(require.resolve(a.path)).href, external: true };
+              return { path: import.meta.resolve(a.path), external: true };
             } catch {
-              return undefined;
+              try {
+                return { path: pathToFileURL(require.resolve(a.path)).href, external: true };
+              } catch {
+                return undefined;
+              }
             }
           });
         },
