@@ -186,7 +186,7 @@ export class Projector {
   /** A record as a FeedEvent (and what it tells about freshness, alarms and commands). */
   event(rec: LogRecord, ev: WireEvent = classify(rec)): FeedEvent {
     const seq = rec.seq ?? -1;
-    // each event an object literal of its own fields: `{ seq, off, t, k }` took Node 20's V8 about 1 µs
+    // each event an object literal of its own fields: `{ ...base, k, … }` took Node 20's V8 about 1.6 µs
     const off = rec.offset;
     const t = ev.kind === "bad" ? rec.ts : ev.time;
     const asset = ev.key !== null ? this.byUuid.get(ev.key) : undefined;
