@@ -9,7 +9,8 @@
 //
 //   node bench/mqtt-ingest.mjs [N=200000] [--broker mosquitto|mosquitto-20|aedes|all]   (default: all)
 //   (mosquitto: max_inflight_messages 0, no limit on the messages awaiting the connector's PUBACK;
-//   mosquitto-20: Mosquitto's default of 20 in flight, which the PUBACKs held until durable bound)
+//   mosquitto-20: Mosquitto's default max_inflight_messages, 20; measured 12-05, it did not hold
+//   the connector to 20 unacknowledged messages: batches of thousands arrived)
 //   NO_APPEND=1 node bench/mqtt-ingest.mjs …   the connector alone (records counted, not stored;
 //                                              the log check then reports them as missing)
 //
