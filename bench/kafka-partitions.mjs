@@ -26,7 +26,9 @@
 //   (N: a round of 1,000,000 inputs takes about 10 s; at 200,000 a fresh worker process's start-up,
 //   its JIT warming up, added about 15 % to each input's CPU)
 //   (OFL_BENCH_PROF=DIR: CPU profiles of the workers; OFL_BENCH_NODE_FLAGS="...": flags for the
-//   workers' node, e.g. to compare GC settings; OFL_BENCH_VERBOSE=1: the workers' reports)
+//   workers' node, e.g. to compare GC settings; OFL_BENCH_VERBOSE=1: the workers' reports;
+//   OFL_BENCH_REQUESTS=1: each worker's Kafka requests by kind, counted when it stops — with 1 or
+//   2 workers: the same produce requests in all; twice the fetches, each half the bytes)
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -82,6 +84,24 @@ if (!ir) throw new Error("the bench program does not compile");
 // ------------------------------------------------------------------ a worker process
 if (isWorker) {
   const log = new KafkaLog({ brokers: process.argv[3].split(",") });
+  // OFL_BENCH_REQUESTS=1: the worker counts its Kafka requests (kafkajs's REQUEST events) and prints them on SIGTERM
+  const requests = new Map();
+  if (process.env.OFL_BENCH_REQUESTS) {
+    for (const make of ["consumer", "producer"]) {
+      const orig = log.kafka[make].bind(log.kafka);
+      log.kafka[make] = (o) => {
+        const c = orig(o);
+        c.on(c.events.REQUEST, (e) => {
+          const k = `${make} ${e.payload.apiName}`;
+          const r = requests.get(k) ?? { n: 0, bytes: 0, ms: 0 };
+          r.n++, (r.bytes += e.payload.size), (r.ms += e.payload.duration);
+          requests.set(k, r);
+        });
+        return c;
+      };
+    }
+    process.on("SIGTERM", () => process.stderr.write(`worker ${process.pid} requests: ${[...requests].map(([k, r]) => `${k} ${r.n} (${Math.round(r.bytes / r.n)} B, ${(r.ms / r.n).toFixed(1)} ms)`).join("; ")}\n`));
+  }
   // a consumer group of its own per round (argv[4]), which reads the round's records alone (the
   // records of the rounds before are deleted: the log starts after them)
   const w = new RuleWorker({ program: { ...ir, program: `${ir.program}-${process.argv[4]}` }, log, clockMs: 0, checkpoints: false, report: (l, m) => (l !== "info" || process.env.OFL_BENCH_VERBOSE) && process.stderr.write(`${m}\n`) });
