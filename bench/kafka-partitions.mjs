@@ -163,6 +163,14 @@ const cpuOf = (pid, thread) => {
     return 0;
   }
 };
+/** a process's peak resident memory in MB (Linux /proc: VmHWM; 0 when unknown) */
+const peakMbOf = (pid) => {
+  try {
+    return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024;
+  } catch {
+    return 0;
+  }
+};
 /** the CPU seconds of the workers' main threads (JavaScript) and of their other threads (V8's GC and compiler helpers, libuv) */
 const workersCpu = (cs) => {
   const main = cs.reduce((a, c) => a + cpuOf(c.pid, c.pid), 0);
@@ -231,17 +239,17 @@ async function throughput(workers) {
   const secs = (performance.now() - s) / 1000;
   const w = workersCpu(cs);
   const cpu = { main: w.main - cpu0.main, others: w.others - cpu0.others, broker: cpuOf(kafka.pid()) - cpu0.broker, here: cpuOf(process.pid) - cpu0.here };
-  return { cs, secs, rate: N / secs, cpu };
+  return { cs, secs, rate: N / secs, cpu, peakMb: Math.max(...cs.map((c) => peakMbOf(c.pid))) };
 }
 const stopAll = async (cs) => {
   for (const c of cs) c.kill("SIGTERM");
   await Promise.all(cs.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.once("exit", r)))));
 };
-/** where the CPU of a round went, per input: the workers' main threads and other threads, the broker, this process (polling the end offsets) */
-const cpuText = ({ cpu, secs }) => {
+/** where the CPU of a round went, per input: the workers' main threads and other threads, the broker, this process (polling the end offsets); the largest worker's peak memory */
+const cpuText = ({ cpu, secs, peakMb }) => {
   const us = (s) => `${((s / N) * 1e6).toFixed(1)} µs`;
   const all = cpu.main + cpu.others + cpu.broker + cpu.here;
-  return `CPU an input: workers' main threads ${us(cpu.main)} + their other threads ${us(cpu.others)}, broker ${us(cpu.broker)}, bench ${us(cpu.here)}: ${(all / secs).toFixed(2)} of ${cpus().length} cores busy`;
+  return `CPU an input: workers' main threads ${us(cpu.main)} + their other threads ${us(cpu.others)}, broker ${us(cpu.broker)}, bench ${us(cpu.here)}: ${(all / secs).toFixed(2)} of ${cpus().length} cores busy; a worker's peak RSS ${Math.round(peakMb)} MB`;
 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const perSec = (x) => `${Math.round(x).toLocaleString("en")}/s`;
