@@ -135,16 +135,19 @@ test("while it rebuilds, the stage says how far; live, it says nothing of it", a
  * A run on the real log from the start: it counts past its hold limit, and decides up to the last
  * input on the partitions. That input (b's, on partition 1) is merged once partition 0 has a
  * later one: the stage's own clock record (a nudge, stamped now); its output on a's partition is
- * the sentinel.
+ * the sentinel. (The input is found before the run starts, by its key: the run's next nudge, once
+ * partition 0's clock record waits, is a clock record on partition 1 after it.)
  */
 async function rebuildToTheEnd(options: Omit<CrossWorkerOptions, "log">): Promise<CrossWorker> {
+  const last = (await broker.log.readRange(ASSETS_TOPIC, 0, undefined, 1)).filter((x) => x.key === B && x.headers[CROSS_CAUSE_HEADER] === undefined).at(-1)!;
+  expect(last.value).toMatchObject({ ID: "level" });
+  const cause = `1:${last.offset}`;
   const reports: string[] = [];
   const w = new CrossWorker({ ...options, log: broker.log, report: (l, m) => void reports.push(`${l}: ${m}`) });
   try {
     await w.start();
     await w.ready;
     expect(reports.join("\n")).toMatch(/^info: rebuilding: 52 recomputed outputs held; [1-9]\d* output\(s\) of the stage further on/m);
-    const cause = `1:${(await broker.log.readRange(ASSETS_TOPIC, 0, undefined, 1)).filter((x) => x.headers[CROSS_CAUSE_HEADER] === undefined).at(-1)!.offset}`;
     await waitFor("the output of the last input", async () => (await parts())[0]!.some((x) => x.headers[CROSS_CAUSE_HEADER] === cause), { timeoutMs: 30_000, detail: () => reports.join("\n") });
     await w.idle();
   } finally {
