@@ -136,6 +136,8 @@ export class CrossWorker {
   private readonly waiters = new Map<number, () => void>();
   /** a clock record of the stage's own is on its way to these partitions (not read back yet) */
   private readonly nudged = new Set<number>();
+  /** per partition, the inputs waiting in the merge that are not clock records (what a nudge is for) */
+  private decisionsWaiting: number[] = [];
   private nudgeTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** its uuid: sender of its commands, key of its clock records */
@@ -197,6 +199,7 @@ export class CrossWorker {
     if (this.opts.checkpoints !== false) this.checkpoints = new CrossCheckpoints(log, this.program);
     this.isCross = crossOutputFilter(this.opts.program, partitions);
     this.merge = new PartitionMerge(partitions);
+    this.decisionsWaiting = new Array<number>(partitions).fill(0);
     this.ends = await Promise.all(Array.from({ length: partitions }, (_, p) => log.endOffset(ASSETS_TOPIC, p)));
     const from = await this.restore();
     this.read = from.map((x) => x.offset);
@@ -229,7 +232,9 @@ export class CrossWorker {
       if (rec.headers[CAUSE_HEADER] !== undefined) continue; // a rule worker's output
       const ev = classify(rec);
       const time = mergeTime(ev);
-      if (time !== undefined) this.merge.push(p, { time, ev, offset: rec.offset, before });
+      if (time === undefined) continue;
+      this.merge.push(p, { time, ev, offset: rec.offset, before });
+      if (ev.kind !== "clock") this.decisionsWaiting[p]!++;
     }
     let send: KafkaNewRecord[] = [];
     try {
@@ -266,6 +271,10 @@ export class CrossWorker {
    * record to each of them itself. It is an input on the log like any clock record (a replay
    * reads it back), so the order stays a function of the partitions' contents; it only comes
    * sooner than the rule workers' (every `OFL_CLOCK_MS`), which bounds the stage's latency.
+   * Only for inputs to decide (telemetry, availability, operator commands): a clock record
+   * waiting for the others (the stage's own nudge, once it let an input through) waits for the
+   * rule workers' next one. Nudging for those too kept the stage writing a clock record every
+   * `nudgeMs` to one partition after the other for as long as no input came.
    */
   private nudgeLater(delay = this.nudgeMs): void {
     if (this.nudgeMs <= 0 || this.nudgeTimer !== undefined || !this.live || this.fenced || this.stopped) return;
@@ -294,12 +303,13 @@ export class CrossWorker {
     return this.opts.nudgeMs ?? 20;
   }
 
-  /** Some partition has inputs waiting and some other has none. */
+  /** Some partition has an input to decide waiting (not only clock records) and some other has nothing waiting. */
   private stalled(): boolean {
     let waiting = false;
     let empty = false;
-    for (let p = 0; p < this.partitions; p++) if (this.merge.waiting(p) > 0) waiting = true;
-    else empty = true;
+    for (let p = 0; p < this.partitions; p++)
+      if (this.merge.waiting(p) === 0) empty = true;
+      else if (this.decisionsWaiting[p]! > 0) waiting = true;
     return waiting && empty;
   }
 
@@ -308,6 +318,7 @@ export class CrossWorker {
     const merged = this.stats.merged;
     for (let next = this.held > this.holdLimit ? undefined : this.merge.next(); next !== undefined; next = this.held > this.holdLimit ? undefined : this.merge.next()) {
       const { partition, item } = next;
+      if (item.ev.kind !== "clock") this.decisionsWaiting[partition]!--;
       this.out = [];
       this.engine.process(item.ev);
       this.stats.merged++;

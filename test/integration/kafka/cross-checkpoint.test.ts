@@ -180,9 +180,25 @@ test("a partition with nothing new and no rule worker's clock: the stage writes 
       return ev.kind === "command" && r.headers[CROSS_CAUSE_HEADER] === `0:${a10!.offset}`;
     })?.headers[CROSS_CAUSE_HEADER];
   await waitFor("the overfill of a's 10", overfill, { timeoutMs: 10_000, intervalMs: 50, detail: () => reports.join("\n") });
-  await w.stop();
   expect(w.stats.nudges).toBeGreaterThan(0);
   const clocks = (await log.readRange(ASSETS_TOPIC, p1End, undefined, 1)).filter((r) => classify(r).kind === "clock");
   expect(clocks.length).toBeGreaterThan(0);
   expect(clocks.every((r) => r.key === `OFL-${ir.program}` && r.headers[CROSS_CAUSE_HEADER] === undefined)).toBe(true);
+
+  // a clock record only for an input to decide: the one that let a's 10 through now waits on
+  // partition 1 for partition 0, and gets none (the stage wrote one every 20 ms, to one partition
+  // after the other, for as long as nothing came). Each next level of a's waits for partition 1:
+  // one clock record there each, none on partition 0 (no input ever waits on partition 1)
+  const stageClocks = async (p: number, from: number): Promise<number> => (await log.readRange(ASSETS_TOPIC, from, undefined, p)).filter((r) => classify(r).kind === "clock" && r.key === `OFL-${ir.program}`).length;
+  const [p0From, p1From] = await Promise.all([0, 1].map((p) => log.endOffset(ASSETS_TOPIC, p)));
+  const rounds = 5;
+  for (let k = 1; k <= rounds; k++) {
+    const merged = w.stats.merged;
+    await log.append([level(UUID_A, 0, Date.now() + 1)]); // later than the clock record waiting on partition 1
+    // decided: the clock record waiting on partition 1, a's level, after the stage's next clock record there
+    await waitFor(`a's level of round ${k} decided`, () => w.stats.merged >= merged + 2, { timeoutMs: 10_000, intervalMs: 50, detail: () => reports.join("\n") });
+  }
+  await w.stop();
+  expect(await stageClocks(0, p0From!)).toBe(0);
+  expect(await stageClocks(1, p1From!)).toBe(rounds);
 }, 60_000);
