@@ -135,7 +135,8 @@ function parseUnsafe(text: string, path: string): ParseResult {
     if (seen.has(span.start)) continue;
     seen.add(span.start);
     const [expected, found] = e.message.includes("\u0001") ? e.message.split("\u0001") : ["something else", e.message];
-    diagnostics.push(diag("OFL1001", path, span, { expected: expected!, found: found! }));
+    const where = expected === "a declaration" ? BELONGS_INSIDE[found!.slice(1, -1)] : undefined;
+    diagnostics.push(diag("OFL1001", path, span, { expected: expected!, found: where ? `${found} (${where})` : found! }));
   }
   for (const d of p.extra) {
     if (d.code === "OFL1001" && seen.has(d.span.start)) continue;
@@ -155,6 +156,13 @@ function parseUnsafe(text: string, path: string): ParseResult {
   repairFile(file);
   return { file, diagnostics };
 }
+
+/** Where a keyword that cannot start a declaration goes, said when one stands at the top level. */
+const BELONGS_INSIDE: Record<string, string> = {
+  ...Object.fromEntries(["attribute", "telemetry", "state", "alarm", "command"].map((k) => [k, "a model member: it goes inside `model Name { … }`"])),
+  ...Object.fromEntries(["uuid", "source"].map((k) => [k, "an asset item: it goes inside `asset name: Model { … }`"])),
+  ...Object.fromEntries(["at", "expect", "replay"].map((k) => [k, 'a test item: it goes inside `test "name" { … }`'])),
+};
 
 /** Keywords that start a declaration or a member and are followed by its name. */
 const NAMED_DECL_KEYWORDS = ["model", "asset", "enum", "unit", "view", "rule", "attribute", "telemetry", "state", "alarm", "command"];

@@ -51,6 +51,16 @@ describe("syntax diagnostic codes", () => {
     expect(diags("junk model A {}")[0]).toMatchObject({ code: "OFL1001", message: "expected a declaration, found `junk`" });
   });
 
+  it("a model member, asset item or test item at the top level: the error says where it goes", () => {
+    expect(diags("model A { telemetry t: int }\nstate hot = t > 1\nmodel B {}")).toEqual([
+      { code: "OFL1001", message: "expected a declaration, found `state` (a model member: it goes inside `model Name { … }`)", text: "state" },
+    ]);
+    expect(diags('uuid "A-1"\nmodel B {}')[0]).toMatchObject({ message: "expected a declaration, found `uuid` (an asset item: it goes inside `asset name: Model { … }`)" });
+    expect(diags("expect a.stop() at 1s\nmodel B {}")[0]).toMatchObject({ message: 'expected a declaration, found `expect` (a test item: it goes inside `test "name" { … }`)' });
+    // inside a model, a misplaced declaration keyword is not given that note
+    expect(diags("model A { model B {} }")[0]!.message).not.toContain("goes inside");
+  });
+
   it("unterminated string and block comment keep the rest", () => {
     const r = parse('asset a: M { uuid "A-1 }\nmodel B {}', "t.ofl");
     expect(r.diagnostics.map((d) => d.code)).toContain("OFL1002");
