@@ -124,14 +124,22 @@ const children = [];
 const spawnWorker = (kind) => {
   const c = spawn(process.execPath, [fileURLToPath(import.meta.url), "--worker", kind, kafka.brokers.join(",")], { stdio: ["ignore", "pipe", "inherit"] });
   children.push(c);
-  c.ready = new Promise((r) => c.stdout.on("data", (d) => /ready (\d+)/.test(String(d)) && r(Number(/ready (\d+)/.exec(String(d))[1]))));
-  /** the clock records the stage has written itself so far */
-  c.nudges = () =>
+  /** the number the worker writes after `word` on its stdout next (`ready N`, `nudges N`) */
+  const reply = (word) =>
     new Promise((r) => {
-      const on = (d) => /nudges (\d+)/.test(String(d)) && (c.stdout.off("data", on), r(Number(/nudges (\d+)/.exec(String(d))[1])));
+      const on = (d) => {
+        const m = new RegExp(`${word} (\\d+)`).exec(String(d));
+        if (m) c.stdout.off("data", on), r(Number(m[1]));
+      };
       c.stdout.on("data", on);
-      c.kill("SIGUSR2");
     });
+  c.ready = reply("ready");
+  /** the clock records the stage has written itself so far */
+  c.nudges = () => {
+    const n = reply("nudges");
+    c.kill("SIGUSR2");
+    return n;
+  };
   return c;
 };
 const ends = async () => {
@@ -178,13 +186,16 @@ try {
   // every tank to 0: the total far below the threshold
   await log.append(uuids.map((key) => ({ topic: "ofa_assets", key, ts: Date.now(), value: telemetryValue("level", "0", "level", "Samples", Date.now()) })));
   await new Promise((r) => setTimeout(r, 1500));
-  // 3 s with no input at all: the stage's own clock records then
-  const idle0 = await cross.nudges();
-  const idleFrom = performance.now();
+  /** the stage's own clock records a second from here until `perSec()` */
+  const nudgeRate = async () => {
+    const [n, t] = [await cross.nudges(), performance.now()];
+    return { perSec: async () => ((await cross.nudges()) - n) / ((performance.now() - t) / 1000) };
+  };
+  // 3 s with no input at all
+  const idle = await nudgeRate();
   await new Promise((r) => setTimeout(r, 3000));
-  const idlePerSec = ((await cross.nudges()) - idle0) / ((performance.now() - idleFrom) / 1000);
-  const nudges0 = await cross.nudges();
-  const latency0 = performance.now();
+  const idlePerSec = await idle.perSec();
+  const busy = await nudgeRate();
   const lat = [];
   for (let i = 0; i < M; i++) {
     const key = uuids[(i * 7) % TANKS];
@@ -197,7 +208,7 @@ try {
     await log.append([{ topic: "ofa_assets", key, ts: Date.now(), value: telemetryValue("level", "0", "level", "Samples", Date.now()) }]);
     await new Promise((r) => setTimeout(r, 20));
   }
-  const nudgesPerSec = ((await cross.nudges()) - nudges0) / ((performance.now() - latency0) / 1000);
+  const nudgesPerSec = await busy.perSec();
   await tail.stop();
   lat.sort((a, b) => a - b);
   const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))].toFixed(1);
